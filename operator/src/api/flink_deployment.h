@@ -1,0 +1,86 @@
+// The FlinkDeployment custom resource (flink.apache.org/v1beta1), field-compatible with the
+// Apache Flink Kubernetes Operator's CRD (https://nightlies.apache.org/flink/flink-kubernetes-operator-docs-stable/docs/custom-resource/reference/).
+// Parsed from YAML with validation errors that name the file, line and field path.
+// Fields this model does not interpret (podTemplate, ingress, ...) are kept as YAML.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flink/configuration.h"
+#include "flink/status.h"
+
+namespace flink::k8s {
+
+struct Resource {
+  double cpu = 1.0;
+  std::string memory = "1024m";
+  std::optional<std::string> ephemeralStorage;
+};
+
+struct JobManagerSpec {
+  Resource resource;
+  int replicas = 1;
+  YAML::Node podTemplate;
+};
+
+struct TaskManagerSpec {
+  Resource resource;
+  std::optional<int> replicas;
+  YAML::Node podTemplate;
+};
+
+struct JobSpec {
+  std::string jarURI;
+  std::string entryClass;
+  std::vector<std::string> args;
+  std::optional<int> parallelism;
+  std::string upgradeMode = "stateless";  // stateless | savepoint | last-state
+  std::string state = "running";          // running | suspended
+  std::optional<std::string> initialSavepointPath;
+  bool allowNonRestoredState = false;
+};
+
+struct FlinkDeploymentSpec {
+  std::string image;
+  std::string imagePullPolicy;
+  std::string flinkVersion;
+  std::string serviceAccount;
+  std::string mode = "native";  // native | standalone
+  std::map<std::string, std::string> flinkConfiguration;
+  std::map<std::string, std::string> logConfiguration;
+  JobManagerSpec jobManager;
+  TaskManagerSpec taskManager;
+  std::optional<JobSpec> job;
+  YAML::Node podTemplate;
+};
+
+struct FlinkDeployment {
+  std::string apiVersion;
+  std::string kind;
+  std::string name;
+  std::string namespace_ = "default";
+  std::map<std::string, std::string> labels;
+  FlinkDeploymentSpec spec;
+
+  /// taskmanager.numberOfTaskSlots from flinkConfiguration (default 1).
+  int taskSlots() const;
+  /// job.parallelism, else parallelism.default, else 1.
+  int parallelism() const;
+  /// taskManager.replicas, else ceil(parallelism / slots).
+  int taskManagerReplicas() const;
+  /// flinkConfiguration plus the keys derived from the spec (parallelism, application job).
+  Configuration effectiveConfiguration() const;
+};
+
+/// Parses one FlinkDeployment document. `source` (a file name) prefixes errors, which have
+/// the form "<source>:<line>: <field path>: <problem>".
+Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::string& source);
+/// Loads the first FlinkDeployment of a (possibly multi-document) YAML file.
+Result<FlinkDeployment> loadFlinkDeployment(const std::string& path);
+
+}  // namespace flink::k8s

@@ -1,0 +1,730 @@
+// The C++ DataStream API, modelled on Flink's Java DataStream API
+// (https://nightlies.apache.org/flink/flink-docs-stable/docs/dev/datastream/overview/).
+//
+//   StreamExecutionEnvironment env(conf);
+//   env.fromSource(source, WatermarkStrategy<Flight>::forBoundedOutOfOrderness(0), "flights")
+//      .keyBy([](const Flight& f) { return f.origin; })
+//      .window(TumblingEventTimeWindows::of(3'600'000))
+//      .aggregate(std::make_shared<DelayStats>(), formatWindow)
+//      .sinkTo(FileSink<std::string>::forRowFormat(dir));
+//   env.execute("flight-delays");
+//
+// Functions are C++ callables taking elements as `const T&`. Element types must be
+// serializable (flink/serialization.h); keys must also have a KeyHash and operator==.
+// Times are event-time milliseconds since the epoch. Building a pipeline is single-threaded.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "flink/configuration.h"
+#include "flink/operators.h"
+#include "flink/stream_graph.h"
+
+namespace flink {
+
+template <class T>
+class DataStream;
+template <class T, class K>
+class KeyedStream;
+
+/// Receives the results of a flatMap or window function.
+template <class T>
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual void collect(T&& value) = 0;
+  void collect(const T& value) {
+    T copy = value;
+    collect(std::move(copy));
+  }
+};
+
+// ---- Sources and sinks ----------------------------------------------------------------
+
+template <class T>
+class ReaderOutput {
+ public:
+  virtual ~ReaderOutput() = default;
+  virtual void collect(T&& value, int64_t timestamp = kNoTimestamp) = 0;
+};
+
+/// Reads one subtask's share of a source. Runs on the task thread.
+template <class T>
+class SourceReader {
+ public:
+  virtual ~SourceReader() = default;
+  /// Errors (e.g. a missing file, named in the message) fail the task.
+  virtual Status open(RuntimeContext& ctx) = 0;
+  /// Emits up to maxRecords records; may throw TaskFailure on I/O errors.
+  virtual InputStatus pollNext(ReaderOutput<T>& output, int maxRecords) = 0;
+  virtual void close() {}
+};
+
+template <class T>
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual std::unique_ptr<SourceReader<T>> createReader() const = 0;
+};
+
+/// Writes one subtask's share of a stream. Runs on the task thread.
+template <class T>
+class SinkWriter {
+ public:
+  virtual ~SinkWriter() = default;
+  virtual Status open(RuntimeContext& ctx) = 0;
+  virtual void write(const T& value, int64_t timestamp) = 0;
+  /// Called after the last record: make the output durable and visible.
+  virtual Status finish() = 0;
+};
+
+template <class T>
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual std::unique_ptr<SinkWriter<T>> createWriter() const = 0;
+  /// Runs once on the JobManager before the job's tasks start (e.g. prepare a directory).
+  virtual Status initializeOnMaster() const { return Status::Ok(); }
+};
+
+// ---- Event time -------------------------------------------------------------------------
+
+/// How a stream gets timestamps and watermarks. Bounded out-of-orderness follows Flink's
+/// BoundedOutOfOrdernessWatermarks: watermark = max timestamp seen - maxOutOfOrderness - 1.
+template <class T>
+struct WatermarkStrategy {
+  using TimestampAssigner = std::function<int64_t(const T& element, int64_t recordTimestamp)>;
+
+  static WatermarkStrategy forBoundedOutOfOrderness(int64_t maxOutOfOrdernessMs) {
+    WatermarkStrategy s;
+    s.emitsWatermarks = true;
+    s.maxOutOfOrdernessMs = maxOutOfOrdernessMs;
+    return s;
+  }
+  static WatermarkStrategy forMonotonousTimestamps() { return forBoundedOutOfOrderness(0); }
+  static WatermarkStrategy noWatermarks() { return WatermarkStrategy(); }
+  WatermarkStrategy withTimestampAssigner(TimestampAssigner assigner) const {
+    WatermarkStrategy s = *this;
+    s.timestampAssigner = std::move(assigner);
+    return s;
+  }
+
+  bool emitsWatermarks = false;
+  int64_t maxOutOfOrdernessMs = 0;
+  TimestampAssigner timestampAssigner;
+};
+
+/// Applies a WatermarkStrategy to a stream: assigns timestamps and emits watermarks at most
+/// every `emitEveryRecords` records or `intervalMs` (pipeline.auto-watermark-interval), and
+/// the final kMaxWatermark when input ends.
+template <class T>
+class WatermarkGenerator {
+ public:
+  explicit WatermarkGenerator(WatermarkStrategy<T> strategy) : s_(std::move(strategy)) {}
+  void setInterval(int64_t intervalMs) { intervalMs_ = intervalMs; }
+
+  /// Returns the element's timestamp; may emit a watermark to `out` after the record.
+  int64_t onElement(const T& value, int64_t timestamp) {
+    if (s_.timestampAssigner) timestamp = s_.timestampAssigner(value, timestamp);
+    if (timestamp != kNoTimestamp && timestamp > maxTimestamp_) maxTimestamp_ = timestamp;
+    return timestamp;
+  }
+  /// Called after each record was emitted.
+  void afterElement(Output<T>* out) {
+    if (!s_.emitsWatermarks) return;
+    if (++sinceEmit_ >= kEmitEveryRecords || ((sinceEmit_ & 127) == 0 && intervalElapsed())) emit(out);
+  }
+  /// Called when the source is idle.
+  void onIdle(Output<T>* out) {
+    if (s_.emitsWatermarks && sinceEmit_ > 0) emit(out);
+  }
+  void emit(Output<T>* out) {
+    sinceEmit_ = 0;
+    lastEmitTime_ = std::chrono::steady_clock::now();
+    if (maxTimestamp_ == kMinWatermark) return;
+    int64_t wm = maxTimestamp_ - s_.maxOutOfOrdernessMs - 1;
+    if (wm > lastWatermark_) {
+      lastWatermark_ = wm;
+      out->emitWatermark(wm);
+    }
+  }
+
+ private:
+  static constexpr int kEmitEveryRecords = 4096;
+  bool intervalElapsed() const {
+    return std::chrono::steady_clock::now() - lastEmitTime_ >= std::chrono::milliseconds(intervalMs_);
+  }
+  WatermarkStrategy<T> s_;
+  int64_t maxTimestamp_ = kMinWatermark;
+  int64_t lastWatermark_ = kMinWatermark;
+  int64_t intervalMs_ = 200;
+  int sinceEmit_ = 0;
+  std::chrono::steady_clock::time_point lastEmitTime_ = std::chrono::steady_clock::now();
+};
+
+/// Event-time window [start, end): end exclusive, maxTimestamp() = end - 1.
+struct TimeWindow {
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t maxTimestamp() const { return end - 1; }
+};
+
+/// Tumbling windows of `size` ms aligned to the epoch plus `offset` ms, as Flink's
+/// TumblingEventTimeWindows.
+struct TumblingEventTimeWindows {
+  static TumblingEventTimeWindows of(int64_t sizeMs, int64_t offsetMs = 0) { return {sizeMs, offsetMs}; }
+  int64_t windowStart(int64_t timestamp) const {
+    int64_t r = (timestamp - offsetMs) % sizeMs;
+    if (r < 0) r += sizeMs;
+    return timestamp - r;
+  }
+  int64_t sizeMs;
+  int64_t offsetMs;
+};
+
+/// Incremental aggregation, as Flink's AggregateFunction<IN, ACC, OUT>.
+template <class IN, class ACC, class OUT>
+class AggregateFunction {
+ public:
+  using Input = IN;
+  using Accumulator = ACC;
+  using Result = OUT;
+  virtual ~AggregateFunction() = default;
+  virtual ACC createAccumulator() const = 0;
+  virtual void add(const IN& value, ACC& accumulator) const = 0;
+  virtual OUT getResult(const ACC& accumulator) const = 0;
+  virtual ACC merge(const ACC& a, const ACC& b) const = 0;
+};
+
+// ---- Operators instantiated by the API --------------------------------------------------
+
+namespace detail {
+
+template <class K>
+struct StdKeyHash {
+  size_t operator()(const K& k) const { return KeyHash<K>()(k); }
+};
+
+template <class IN, class OUT, class F>
+class MapOperator final : public OneInputOperator<IN> {
+ public:
+  MapOperator(F f, Output<OUT>* out) : f_(std::move(f)), out_(out) {}
+  void collect(IN&& v, int64_t ts) override { out_->collect(f_(v), ts); }
+  void emitWatermark(int64_t wm) override { out_->emitWatermark(wm); }
+  void endInput() override { out_->endInput(); }
+
+ private:
+  F f_;
+  Output<OUT>* out_;
+};
+
+template <class T, class F>
+class FilterOperator final : public OneInputOperator<T> {
+ public:
+  FilterOperator(F f, Output<T>* out) : f_(std::move(f)), out_(out) {}
+  void collect(T&& v, int64_t ts) override {
+    if (f_(std::as_const(v))) out_->collect(std::move(v), ts);
+  }
+  void emitWatermark(int64_t wm) override { out_->emitWatermark(wm); }
+  void endInput() override { out_->endInput(); }
+
+ private:
+  F f_;
+  Output<T>* out_;
+};
+
+template <class OUT>
+class TimestampedCollector final : public Collector<OUT> {
+ public:
+  explicit TimestampedCollector(Output<OUT>* out) : out_(out) {}
+  void collect(OUT&& v) override { out_->collect(std::move(v), timestamp); }
+  using Collector<OUT>::collect;
+  int64_t timestamp = kNoTimestamp;
+
+ private:
+  Output<OUT>* out_;
+};
+
+template <class IN, class OUT, class F>
+class FlatMapOperator final : public OneInputOperator<IN> {
+ public:
+  FlatMapOperator(F f, Output<OUT>* out) : f_(std::move(f)), out_(out), collector_(out) {}
+  void collect(IN&& v, int64_t ts) override {
+    collector_.timestamp = ts;
+    f_(std::as_const(v), collector_);
+  }
+  void emitWatermark(int64_t wm) override { out_->emitWatermark(wm); }
+  void endInput() override { out_->endInput(); }
+
+ private:
+  F f_;
+  Output<OUT>* out_;
+  TimestampedCollector<OUT> collector_;
+};
+
+template <class T>
+class TimestampsAndWatermarksOperator final : public OneInputOperator<T> {
+ public:
+  TimestampsAndWatermarksOperator(WatermarkStrategy<T> s, Output<T>* out) : gen_(std::move(s)), out_(out) {}
+  Status open(RuntimeContext& ctx) override {
+    auto interval = ctx.config->getDurationMs(options::kAutoWatermarkInterval, 200);
+    if (!interval.ok()) return interval.status();
+    gen_.setInterval(*interval);
+    return OneInputOperator<T>::open(ctx);
+  }
+  void collect(T&& v, int64_t ts) override {
+    ts = gen_.onElement(v, ts);
+    out_->collect(std::move(v), ts);
+    gen_.afterElement(out_);
+  }
+  // Upstream watermarks are replaced by this strategy's, except the final one.
+  void emitWatermark(int64_t wm) override {
+    if (wm == kMaxWatermark) out_->emitWatermark(wm);
+  }
+  void endInput() override { out_->endInput(); }
+
+ private:
+  WatermarkGenerator<T> gen_;
+  Output<T>* out_;
+};
+
+template <class T>
+class SourceOperator final : public SourceOperatorBase, private ReaderOutput<T> {
+ public:
+  SourceOperator(std::unique_ptr<SourceReader<T>> reader, WatermarkStrategy<T> s, Output<T>* out)
+      : reader_(std::move(reader)), gen_(std::move(s)), out_(out) {}
+  Status open(RuntimeContext& ctx) override {
+    SourceOperatorBase::open(ctx);
+    auto interval = ctx.config->getDurationMs(options::kAutoWatermarkInterval, 200);
+    if (!interval.ok()) return interval.status();
+    gen_.setInterval(*interval);
+    return reader_->open(ctx);
+  }
+  InputStatus emitNext(int maxRecords) override {
+    InputStatus s = reader_->pollNext(*this, maxRecords);
+    if (s == InputStatus::kNothingAvailable) gen_.onIdle(out_);
+    if (s == InputStatus::kEndOfInput) {
+      out_->emitWatermark(kMaxWatermark);
+      out_->endInput();
+    }
+    return s;
+  }
+  Status close() override {
+    reader_->close();
+    return Status::Ok();
+  }
+
+ private:
+  void collect(T&& v, int64_t ts) override {
+    ts = gen_.onElement(v, ts);
+    TaskMetrics::inc(ctx_->metrics->numRecordsIn);
+    out_->collect(std::move(v), ts);
+    gen_.afterElement(out_);
+  }
+  std::unique_ptr<SourceReader<T>> reader_;
+  WatermarkGenerator<T> gen_;
+  Output<T>* out_;
+};
+
+template <class T>
+class SinkOperator final : public OneInputOperator<T> {
+ public:
+  explicit SinkOperator(std::unique_ptr<SinkWriter<T>> writer) : writer_(std::move(writer)) {}
+  Status open(RuntimeContext& ctx) override {
+    OneInputOperator<T>::open(ctx);
+    return writer_->open(ctx);
+  }
+  void collect(T&& v, int64_t ts) override {
+    writer_->write(v, ts);
+    TaskMetrics::inc(this->ctx_->metrics->numRecordsOut);
+  }
+  void emitWatermark(int64_t) override {}
+  void endInput() override {}
+  Status close() override { return writer_->finish(); }
+
+ private:
+  std::unique_ptr<SinkWriter<T>> writer_;
+};
+
+/// Keyed tumbling event-time window with incremental aggregation. State: window start ->
+/// key -> accumulator. A window fires when the watermark reaches its maxTimestamp; records
+/// for windows that already fired are late and dropped (allowed lateness 0).
+template <class T, class K, class AGG, class R, class WF>
+class WindowOperator final : public OneInputOperator<T> {
+  using ACC = typename AGG::Accumulator;
+  using AggOut = typename AGG::Result;
+
+ public:
+  WindowOperator(std::function<K(const T&)> key, TumblingEventTimeWindows assigner, std::shared_ptr<const AGG> agg,
+                 WF windowFn, Output<R>* out)
+      : key_(std::move(key)), assigner_(assigner), agg_(std::move(agg)), windowFn_(std::move(windowFn)),
+        out_(out), collector_(out) {}
+
+  void collect(T&& v, int64_t ts) override {
+    if (ts == kNoTimestamp) {
+      throw TaskFailure("event-time window received a record without timestamp: assign a WatermarkStrategy");
+    }
+    int64_t start = assigner_.windowStart(ts);
+    if (start + assigner_.sizeMs - 1 <= watermark_) {
+      TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
+      return;
+    }
+    auto& pane = panes_[start];
+    auto [it, inserted] = pane.try_emplace(key_(v));
+    if (inserted) it->second = agg_->createAccumulator();
+    agg_->add(v, it->second);
+  }
+
+  void emitWatermark(int64_t wm) override {
+    if (wm <= watermark_) return;
+    watermark_ = wm;
+    this->ctx_->metrics->currentInputWatermark.store(wm, std::memory_order_relaxed);
+    while (!panes_.empty() && panes_.begin()->first + assigner_.sizeMs - 1 <= wm) {
+      auto node = panes_.extract(panes_.begin());
+      TimeWindow window{node.key(), node.key() + assigner_.sizeMs};
+      collector_.timestamp = window.maxTimestamp();
+      for (auto& [key, acc] : node.mapped()) {
+        windowFn_(key, window, agg_->getResult(acc), collector_);
+        TaskMetrics::inc(this->ctx_->metrics->numFiredWindows);
+      }
+    }
+    out_->emitWatermark(wm);
+  }
+  void endInput() override { out_->endInput(); }
+
+  size_t numPendingWindows() const { return panes_.size(); }
+
+ private:
+  std::function<K(const T&)> key_;
+  TumblingEventTimeWindows assigner_;
+  std::shared_ptr<const AGG> agg_;
+  WF windowFn_;
+  Output<R>* out_;
+  TimestampedCollector<R> collector_;
+  int64_t watermark_ = kMinWatermark;
+  std::map<int64_t, std::unordered_map<K, ACC, StdKeyHash<K>>> panes_;
+};
+
+template <class OUT>
+auto writerFactory() {
+  return [](BufferSink* sink, const StreamEdge& edge, int maxParallelism, size_t segmentSize,
+            TaskMetrics* metrics) -> std::unique_ptr<RecordWriterBase> {
+    ChannelSelector selector;
+    if (edge.partitioning == Partitioning::kHash) {
+      auto keyHash = edge.keyHash;
+      selector = [keyHash, maxParallelism](const void* record, int n) {
+        return operatorIndexForKeyGroup(assignToKeyGroup(keyHash(record), maxParallelism), maxParallelism, n);
+      };
+    }
+    return std::make_unique<RecordWriter<OUT>>(sink, std::move(selector), segmentSize, metrics);
+  };
+}
+
+template <class IN>
+auto networkInputFactory() {
+  return [](void* input, int numChannels, TaskMetrics* metrics) -> std::unique_ptr<NetworkInputBase> {
+    return std::make_unique<NetworkInput<IN>>(static_cast<Output<IN>*>(input), numChannels, metrics);
+  };
+}
+
+}  // namespace detail
+
+// ---- Environment and streams ------------------------------------------------------------
+
+/// Entry to the API. In a job's main(), execute() does not run the job: it hands the finished
+/// StreamGraph to the runtime, which runs the same main() in every process.
+class StreamExecutionEnvironment {
+ public:
+  explicit StreamExecutionEnvironment(Configuration config = {}) : config_(std::move(config)) {}
+
+  /// Default parallelism of operators that set none (-1: parallelism.default).
+  void setParallelism(int parallelism) { parallelism_ = parallelism; }
+  int getParallelism() const { return parallelism_; }
+  const Configuration& getConfiguration() const { return config_; }
+  /// Shown under /jobs/{id}/config (e.g. where the output goes).
+  void setGlobalJobParameter(const std::string& key, const std::string& value) {
+    graph_.globalJobParameters[key] = value;
+  }
+
+  template <class T>
+  DataStream<T> fromSource(std::shared_ptr<const Source<T>> source, WatermarkStrategy<T> strategy,
+                           const std::string& name);
+
+  /// A bounded source of the given elements; subtask i emits elements i, i+p, i+2p, ...
+  template <class T>
+  DataStream<T> fromCollection(std::vector<T> elements, const std::string& name = "Collection Source");
+
+  /// Marks the pipeline complete under `jobName`. Calling it twice is an error.
+  void execute(const std::string& jobName);
+
+  bool executed() const { return executed_; }
+  StreamGraph& streamGraph() { return graph_; }
+  const StreamGraph& streamGraph() const { return graph_; }
+
+  /// Used by the API templates.
+  int addNode(StreamNode node) {
+    node.id = static_cast<int>(graph_.nodes.size());
+    if (node.parallelism < 0) node.parallelism = parallelism_;
+    graph_.nodes.push_back(std::move(node));
+    return graph_.nodes.back().id;
+  }
+  void addEdge(StreamEdge edge) {
+    int idx = static_cast<int>(graph_.edges.size());
+    graph_.nodes[edge.source].outEdges.push_back(idx);
+    graph_.nodes[edge.target].inEdges.push_back(idx);
+    graph_.edges.push_back(std::move(edge));
+  }
+
+ private:
+  Configuration config_;
+  StreamGraph graph_;
+  int parallelism_ = -1;
+  bool executed_ = false;
+};
+
+/// Result of sinkTo(): lets the sink be named and given a parallelism.
+class DataStreamSink {
+ public:
+  DataStreamSink(StreamExecutionEnvironment* env, int node) : env_(env), node_(node) {}
+  DataStreamSink& name(const std::string& n) {
+    env_->streamGraph().nodes[node_].name = "Sink: " + n;
+    return *this;
+  }
+  DataStreamSink& uid(const std::string& u) {
+    env_->streamGraph().nodes[node_].uid = u;
+    return *this;
+  }
+  DataStreamSink& setParallelism(int p) {
+    env_->streamGraph().nodes[node_].parallelism = p;
+    return *this;
+  }
+
+ private:
+  StreamExecutionEnvironment* env_;
+  int node_;
+};
+
+template <class T>
+class DataStream {
+ public:
+  DataStream(StreamExecutionEnvironment* env, int node) : env_(env), node_(node) {}
+  int nodeId() const { return node_; }
+  StreamExecutionEnvironment* env() const { return env_; }
+
+  template <class F, class R = std::decay_t<std::invoke_result_t<F&, T&>>>
+  DataStream<R> map(F f, const std::string& name = "Map") {
+    return transform<R>(name, Partitioning::kForward, nullptr, [f](void* out) {
+      return std::make_unique<detail::MapOperator<T, R, F>>(f, static_cast<Output<R>*>(out));
+    });
+  }
+
+  template <class F>
+  DataStream<T> filter(F f, const std::string& name = "Filter") {
+    return transform<T>(name, Partitioning::kForward, nullptr, [f](void* out) {
+      return std::make_unique<detail::FilterOperator<T, F>>(f, static_cast<Output<T>*>(out));
+    });
+  }
+
+  /// f(const T&, Collector<R>&) emits zero or more results per element.
+  template <class R, class F>
+  DataStream<R> flatMap(F f, const std::string& name = "FlatMap") {
+    return transform<R>(name, Partitioning::kForward, nullptr, [f](void* out) {
+      return std::make_unique<detail::FlatMapOperator<T, R, F>>(f, static_cast<Output<R>*>(out));
+    });
+  }
+
+  DataStream<T> assignTimestampsAndWatermarks(WatermarkStrategy<T> strategy) {
+    return transform<T>("Timestamps/Watermarks", Partitioning::kForward, nullptr, [strategy](void* out) {
+      return std::make_unique<detail::TimestampsAndWatermarksOperator<T>>(strategy, static_cast<Output<T>*>(out));
+    });
+  }
+
+  /// Partitions by key: records with equal keys go to the same subtask (by key group).
+  template <class F, class K = std::decay_t<std::invoke_result_t<F&, const T&>>>
+  KeyedStream<T, K> keyBy(F keySelector) {
+    return KeyedStream<T, K>(env_, node_, std::function<K(const T&)>(keySelector));
+  }
+
+  /// Distributes records round-robin over the next operator's subtasks.
+  DataStream<T> rebalance() {
+    rebalanceNext_ = true;
+    return *this;
+  }
+
+  DataStreamSink sinkTo(std::shared_ptr<const Sink<T>> sink, const std::string& name = "Sink") {
+    StreamNode node;
+    node.name = "Sink: " + name;
+    node.isSink = true;
+    node.createOperator = [sink](void*) { return std::make_unique<detail::SinkOperator<T>>(sink->createWriter()); };
+    node.createNetworkInput = detail::networkInputFactory<T>();
+    node.initializeOnMaster = [sink] { return sink->initializeOnMaster(); };
+    int id = env_->addNode(std::move(node));
+    connect(id, rebalanceNext_ ? Partitioning::kRebalance : Partitioning::kForward, nullptr);
+    return DataStreamSink(env_, id);
+  }
+
+  DataStream<T>& name(const std::string& n) {
+    env_->streamGraph().nodes[node_].name = n;
+    return *this;
+  }
+  DataStream<T>& uid(const std::string& u) {
+    env_->streamGraph().nodes[node_].uid = u;
+    return *this;
+  }
+  DataStream<T>& setParallelism(int p) {
+    env_->streamGraph().nodes[node_].parallelism = p;
+    return *this;
+  }
+
+  /// Adds a one-input operator consuming this stream (used by the API itself).
+  template <class R, class Factory>
+  DataStream<R> transform(const std::string& name, Partitioning partitioning,
+                          std::function<uint32_t(const void*)> keyHash, Factory factory) {
+    StreamNode node;
+    node.name = name;
+    node.createOperator = [factory](void* out) -> std::unique_ptr<StreamOperatorBase> { return factory(out); };
+    node.createWriter = detail::writerFactory<R>();
+    node.createNetworkInput = detail::networkInputFactory<T>();
+    int id = env_->addNode(std::move(node));
+    if (partitioning == Partitioning::kForward && rebalanceNext_) partitioning = Partitioning::kRebalance;
+    connect(id, partitioning, std::move(keyHash));
+    return DataStream<R>(env_, id);
+  }
+
+ private:
+  void connect(int target, Partitioning p, std::function<uint32_t(const void*)> keyHash) {
+    StreamEdge e;
+    e.source = node_;
+    e.target = target;
+    e.partitioning = p;
+    e.keyHash = std::move(keyHash);
+    env_->addEdge(std::move(e));
+  }
+  StreamExecutionEnvironment* env_;
+  int node_;
+  bool rebalanceNext_ = false;
+};
+
+template <class T, class K>
+class WindowedStream;
+
+template <class T, class K>
+class KeyedStream {
+ public:
+  KeyedStream(StreamExecutionEnvironment* env, int node, std::function<K(const T&)> key)
+      : env_(env), node_(node), key_(std::move(key)) {}
+
+  WindowedStream<T, K> window(TumblingEventTimeWindows assigner) {
+    return WindowedStream<T, K>(env_, node_, key_, assigner);
+  }
+
+  /// Stable hash of a record's key, for hash partitioning by key group.
+  std::function<uint32_t(const void*)> keyHash() const {
+    auto key = key_;
+    return [key](const void* record) { return KeyHash<K>()(key(*static_cast<const T*>(record))); };
+  }
+
+ private:
+  StreamExecutionEnvironment* env_;
+  int node_;
+  std::function<K(const T&)> key_;
+};
+
+template <class T, class K>
+class WindowedStream {
+ public:
+  WindowedStream(StreamExecutionEnvironment* env, int node, std::function<K(const T&)> key,
+                 TumblingEventTimeWindows assigner)
+      : env_(env), node_(node), key_(std::move(key)), assigner_(assigner) {}
+
+  /// Aggregates each (key, window) incrementally with `agg`; when the window fires,
+  /// windowFn(const K& key, const TimeWindow& w, AGG::Result&& result, Collector<R>& out) emits.
+  template <class R, class AGG, class WF>
+  DataStream<R> aggregate(std::shared_ptr<const AGG> agg, WF windowFn, const std::string& name = "Window") {
+    auto key = key_;
+    auto assigner = assigner_;
+    KeyedStream<T, K> keyed(env_, node_, key_);
+    DataStream<T> input(env_, node_);
+    return input.template transform<R>(
+        name + "(TumblingEventTimeWindows(" + std::to_string(assigner_.sizeMs) + "))", Partitioning::kHash,
+        keyed.keyHash(), [key, assigner, agg, windowFn](void* out) {
+          return std::make_unique<detail::WindowOperator<T, K, AGG, R, WF>>(key, assigner, agg, windowFn,
+                                                                             static_cast<Output<R>*>(out));
+        });
+  }
+
+ private:
+  StreamExecutionEnvironment* env_;
+  int node_;
+  std::function<K(const T&)> key_;
+  TumblingEventTimeWindows assigner_;
+};
+
+// ---- Template definitions of the environment --------------------------------------------
+
+template <class T>
+DataStream<T> StreamExecutionEnvironment::fromSource(std::shared_ptr<const Source<T>> source,
+                                                     WatermarkStrategy<T> strategy, const std::string& name) {
+  StreamNode node;
+  node.name = "Source: " + name;
+  node.isSource = true;
+  node.createOperator = [source, strategy](void* out) -> std::unique_ptr<StreamOperatorBase> {
+    return std::make_unique<detail::SourceOperator<T>>(source->createReader(), strategy,
+                                                        static_cast<Output<T>*>(out));
+  };
+  node.createWriter = detail::writerFactory<T>();
+  return DataStream<T>(this, addNode(std::move(node)));
+}
+
+namespace detail {
+template <class T>
+class CollectionReader final : public SourceReader<T> {
+ public:
+  explicit CollectionReader(std::shared_ptr<const std::vector<T>> elements) : elements_(std::move(elements)) {}
+  Status open(RuntimeContext& ctx) override {
+    next_ = static_cast<size_t>(ctx.subtaskIndex);
+    step_ = static_cast<size_t>(ctx.parallelism);
+    return Status::Ok();
+  }
+  InputStatus pollNext(ReaderOutput<T>& out, int maxRecords) override {
+    for (int i = 0; i < maxRecords && next_ < elements_->size(); ++i, next_ += step_) {
+      T copy = (*elements_)[next_];
+      out.collect(std::move(copy));
+    }
+    return next_ < elements_->size() ? InputStatus::kMoreAvailable : InputStatus::kEndOfInput;
+  }
+
+ private:
+  std::shared_ptr<const std::vector<T>> elements_;
+  size_t next_ = 0;
+  size_t step_ = 1;
+};
+
+template <class T>
+class CollectionSource final : public Source<T> {
+ public:
+  explicit CollectionSource(std::vector<T> elements)
+      : elements_(std::make_shared<const std::vector<T>>(std::move(elements))) {}
+  std::unique_ptr<SourceReader<T>> createReader() const override {
+    return std::make_unique<CollectionReader<T>>(elements_);
+  }
+
+ private:
+  std::shared_ptr<const std::vector<T>> elements_;
+};
+}  // namespace detail
+
+template <class T>
+DataStream<T> StreamExecutionEnvironment::fromCollection(std::vector<T> elements, const std::string& name) {
+  return fromSource<T>(std::make_shared<detail::CollectionSource<T>>(std::move(elements)),
+                       WatermarkStrategy<T>::noWatermarks(), name);
+}
+
+}  // namespace flink

@@ -1,0 +1,238 @@
+// The operator interfaces that the DataStream API instantiates and the runtime drives.
+// A task owns one chain of operators and runs it on one thread: none of these objects is
+// thread-safe, except TaskMetrics, whose counters other threads may read at any time.
+#pragma once
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flink/configuration.h"
+#include "flink/serialization.h"
+#include "flink/status.h"
+
+namespace flink {
+
+inline constexpr int64_t kNoTimestamp = INT64_MIN;
+inline constexpr int64_t kMinWatermark = INT64_MIN;
+/// The watermark a bounded source emits at its end: fires every remaining event-time timer.
+inline constexpr int64_t kMaxWatermark = INT64_MAX;
+
+/// Counters of one subtask, with Flink's metric names. Written by the task thread only
+/// (relaxed atomics), read by the TaskManager's metric reporter.
+struct TaskMetrics {
+  std::atomic<uint64_t> numRecordsIn{0};           // records entering the chain
+  std::atomic<uint64_t> numRecordsOut{0};          // records leaving the chain (network or sink)
+  std::atomic<uint64_t> numRecordsDropped{0};      // malformed input records, skipped
+  std::atomic<uint64_t> numLateRecordsDropped{0};  // records behind the watermark, dropped by windows
+  std::atomic<uint64_t> numFiredWindows{0};        // (key, window) panes emitted
+  std::atomic<uint64_t> numBytesIn{0};             // bytes received from the network
+  std::atomic<uint64_t> numBytesOut{0};            // bytes sent to the network
+  std::atomic<uint64_t> sourceBytesRead{0};        // input file bytes consumed (progress)
+  std::atomic<uint64_t> sourceBytesTotal{0};       // input file size
+  std::atomic<int64_t> currentInputWatermark{kMinWatermark};
+
+  static void inc(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  /// Name/value pairs with Flink's metric names, for reporting.
+  std::vector<std::pair<std::string, double>> snapshot() const;
+};
+
+/// What an operator knows about where it runs.
+struct RuntimeContext {
+  std::string jobId;
+  std::string taskName;
+  int subtaskIndex = 0;
+  int parallelism = 1;
+  int maxParallelism = 128;
+  int attemptNumber = 0;
+  TaskMetrics* metrics = nullptr;
+  const Configuration* config = nullptr;
+};
+
+/// Downstream side of a stream of T: records with their event timestamps, watermarks, end.
+template <class T>
+class Output {
+ public:
+  virtual ~Output() = default;
+  /// timestamp is event time in ms since the epoch, or kNoTimestamp.
+  virtual void collect(T&& value, int64_t timestamp) = 0;
+  /// All later records have timestamps > watermark (ms).
+  virtual void emitWatermark(int64_t watermark) = 0;
+  /// No further input will arrive.
+  virtual void endInput() = 0;
+};
+
+/// Base of every operator in a chain. open() runs before the first record, close() after
+/// endInput (a sink commits there). Errors while running are thrown as TaskFailure.
+class StreamOperatorBase {
+ public:
+  virtual ~StreamOperatorBase() = default;
+  virtual Status open(RuntimeContext& ctx) {
+    ctx_ = &ctx;
+    return Status::Ok();
+  }
+  virtual Status close() { return Status::Ok(); }
+  /// Output<IN>* of a one-input operator (type-erased), nullptr for sources.
+  virtual void* input() { return nullptr; }
+
+ protected:
+  RuntimeContext* ctx_ = nullptr;
+};
+
+/// An error that fails the task; its message becomes the job's root exception.
+struct TaskFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <class IN>
+class OneInputOperator : public StreamOperatorBase, public Output<IN> {
+ public:
+  void* input() override { return static_cast<Output<IN>*>(this); }
+};
+
+enum class InputStatus { kMoreAvailable, kNothingAvailable, kEndOfInput };
+
+/// Head of a source chain: the task calls emitNext until kEndOfInput.
+class SourceOperatorBase : public StreamOperatorBase {
+ public:
+  /// Emits up to maxRecords records downstream.
+  virtual InputStatus emitNext(int maxRecords) = 0;
+};
+
+// ---- Network boundary ----------------------------------------------------------------
+
+using Buffer = std::vector<uint8_t>;
+
+/// Where a RecordWriter sends full buffers: one channel per consumer subtask. send() blocks
+/// while the channel has no credit (backpressure) and throws TaskFailure when the job is
+/// cancelled or the peer is lost.
+class BufferSink {
+ public:
+  virtual ~BufferSink() = default;
+  virtual int numChannels() const = 0;
+  virtual void send(int channel, Buffer&& buffer) = 0;
+};
+
+/// Element tags inside a network buffer. A buffer holds whole elements:
+/// record = tag, i64 timestamp, serialized value; watermark = tag, i64; end = tag.
+enum : uint8_t { kTagRecord = 0, kTagWatermark = 1, kTagEndOfPartition = 2 };
+
+/// Tail of a chain that serializes records into per-channel buffers.
+class RecordWriterBase {
+ public:
+  virtual ~RecordWriterBase() = default;
+  /// Output<T>* to hand to the last operator of the chain.
+  virtual void* output() = 0;
+  /// Sends every non-empty buffer (called on execution.buffer-timeout).
+  virtual void flushAll() = 0;
+};
+
+/// Head of a chain fed by the network: deserializes buffers and aligns watermarks across
+/// channels (the input watermark is the minimum over channels that have not ended).
+class NetworkInputBase {
+ public:
+  NetworkInputBase(int numChannels, TaskMetrics* metrics);
+  virtual ~NetworkInputBase() = default;
+  /// Processes one buffer of `channel`. Returns true once every channel has ended.
+  bool processBuffer(int channel, const uint8_t* data, size_t size);
+  bool finished() const { return finishedChannels_ == static_cast<int>(channelWatermark_.size()); }
+
+ protected:
+  virtual void emitRecord(DataInputView& in, int64_t timestamp) = 0;
+  virtual void emitWatermark(int64_t watermark) = 0;
+  virtual void endInput() = 0;
+  TaskMetrics* metrics_;
+
+ private:
+  std::vector<int64_t> channelWatermark_;
+  std::vector<bool> channelFinished_;
+  int finishedChannels_ = 0;
+  int64_t currentWatermark_ = kMinWatermark;
+};
+
+template <class T>
+class NetworkInput final : public NetworkInputBase {
+ public:
+  NetworkInput(Output<T>* out, int numChannels, TaskMetrics* metrics)
+      : NetworkInputBase(numChannels, metrics), out_(out) {}
+
+ protected:
+  void emitRecord(DataInputView& in, int64_t timestamp) override {
+    T value{};
+    TypeSerializer<T>::deserialize(value, in);
+    TaskMetrics::inc(metrics_->numRecordsIn);
+    out_->collect(std::move(value), timestamp);
+  }
+  void emitWatermark(int64_t watermark) override { out_->emitWatermark(watermark); }
+  void endInput() override { out_->endInput(); }
+
+ private:
+  Output<T>* out_;
+};
+
+/// Chooses the consumer channel of a record; nullptr means round-robin (rebalance).
+using ChannelSelector = std::function<int(const void* record, int numChannels)>;
+
+template <class T>
+class RecordWriter final : public RecordWriterBase, public Output<T> {
+ public:
+  RecordWriter(BufferSink* sink, ChannelSelector selector, size_t segmentSize, TaskMetrics* metrics)
+      : sink_(sink), selector_(std::move(selector)), segmentSize_(segmentSize), metrics_(metrics),
+        buffers_(sink->numChannels()) {
+    for (auto& b : buffers_) b.reserve(segmentSize_ + 256);
+  }
+  void* output() override { return static_cast<Output<T>*>(this); }
+
+  void collect(T&& value, int64_t timestamp) override {
+    int n = static_cast<int>(buffers_.size());
+    int c = n == 1 ? 0 : selector_ ? selector_(&value, n) : (next_ = (next_ + 1) % n);
+    Buffer& b = buffers_[c];
+    b.push_back(kTagRecord);
+    DataOutputView out(&b);
+    out.writePod(timestamp);
+    TypeSerializer<T>::serialize(value, out);
+    TaskMetrics::inc(metrics_->numRecordsOut);
+    if (b.size() >= segmentSize_) flush(c);
+  }
+  void emitWatermark(int64_t watermark) override {
+    for (size_t c = 0; c < buffers_.size(); ++c) {
+      buffers_[c].push_back(kTagWatermark);
+      DataOutputView(&buffers_[c]).writePod(watermark);
+      if (buffers_[c].size() >= segmentSize_) flush(static_cast<int>(c));
+    }
+  }
+  void endInput() override {
+    for (size_t c = 0; c < buffers_.size(); ++c) {
+      buffers_[c].push_back(kTagEndOfPartition);
+      flush(static_cast<int>(c));
+    }
+  }
+  void flushAll() override {
+    for (size_t c = 0; c < buffers_.size(); ++c) {
+      if (!buffers_[c].empty()) flush(static_cast<int>(c));
+    }
+  }
+
+ private:
+  void flush(int c) {
+    Buffer out;
+    out.reserve(segmentSize_ + 256);
+    std::swap(out, buffers_[c]);
+    TaskMetrics::inc(metrics_->numBytesOut, out.size());
+    sink_->send(c, std::move(out));
+  }
+  BufferSink* sink_;
+  ChannelSelector selector_;
+  size_t segmentSize_;
+  TaskMetrics* metrics_;
+  std::vector<Buffer> buffers_;
+  int next_ = 0;
+};
+
+}  // namespace flink

@@ -1,0 +1,278 @@
+// Non-template parts of the DataStream API, connectors and job registry.
+#include <dlfcn.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "core/log.h"
+#include "flink/connectors.h"
+#include "flink/job.h"
+
+namespace flink {
+
+std::vector<std::pair<std::string, double>> TaskMetrics::snapshot() const {
+  auto v = [](const std::atomic<uint64_t>& c) { return static_cast<double>(c.load(std::memory_order_relaxed)); };
+  return {{"numRecordsIn", v(numRecordsIn)},
+          {"numRecordsOut", v(numRecordsOut)},
+          {"numRecordsDropped", v(numRecordsDropped)},
+          {"numLateRecordsDropped", v(numLateRecordsDropped)},
+          {"numFiredWindows", v(numFiredWindows)},
+          {"numBytesIn", v(numBytesIn)},
+          {"numBytesOut", v(numBytesOut)},
+          {"sourceBytesRead", v(sourceBytesRead)},
+          {"sourceBytesTotal", v(sourceBytesTotal)},
+          {"currentInputWatermark", static_cast<double>(currentInputWatermark.load(std::memory_order_relaxed))}};
+}
+
+// ---- NetworkInputBase ---------------------------------------------------------------------
+
+NetworkInputBase::NetworkInputBase(int numChannels, TaskMetrics* metrics)
+    : metrics_(metrics), channelWatermark_(numChannels, kMinWatermark), channelFinished_(numChannels, false) {}
+
+bool NetworkInputBase::processBuffer(int channel, const uint8_t* data, size_t size) {
+  TaskMetrics::inc(metrics_->numBytesIn, size);
+  DataInputView in(data, size);
+  while (!in.atEnd()) {
+    uint8_t tag = in.readPod<uint8_t>();
+    if (tag == kTagRecord) {
+      int64_t ts = in.readPod<int64_t>();
+      emitRecord(in, ts);
+    } else if (tag == kTagWatermark || tag == kTagEndOfPartition) {
+      if (tag == kTagWatermark) {
+        channelWatermark_[channel] = std::max(channelWatermark_[channel], in.readPod<int64_t>());
+      } else if (!channelFinished_[channel]) {
+        channelFinished_[channel] = true;
+        ++finishedChannels_;
+      }
+      // The input watermark is the minimum over channels still running.
+      int64_t minWm = kMaxWatermark;
+      bool any = false;
+      for (size_t c = 0; c < channelWatermark_.size(); ++c) {
+        if (channelFinished_[c]) continue;
+        any = true;
+        minWm = std::min(minWm, channelWatermark_[c]);
+      }
+      if (!any) {
+        // Every channel ended: the last watermarks they sent are final.
+        minWm = *std::min_element(channelWatermark_.begin(), channelWatermark_.end());
+      }
+      if (minWm > currentWatermark_) {
+        currentWatermark_ = minWm;
+        metrics_->currentInputWatermark.store(minWm, std::memory_order_relaxed);
+        emitWatermark(minWm);
+      }
+      if (finished()) {
+        endInput();
+        return true;
+      }
+    } else {
+      throw SerializationError("unknown element tag " + std::to_string(tag) + " in network buffer");
+    }
+  }
+  return finished();
+}
+
+// ---- Environment and registry ---------------------------------------------------------------
+
+void StreamExecutionEnvironment::execute(const std::string& jobName) {
+  if (executed_) throw std::logic_error("execute() called twice");
+  if (graph_.nodes.empty()) throw std::logic_error("execute() called on an empty pipeline: add a source and a sink");
+  graph_.jobName = jobName;
+  executed_ = true;
+}
+
+namespace {
+std::mutex& registryMutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, JobMainFn>& registry() {
+  static std::map<std::string, JobMainFn> r;
+  return r;
+}
+
+std::string uriPath(const std::string& uri) {
+  for (const char* scheme : {"file://", "local://"}) {
+    std::string s(scheme);
+    if (uri.rfind(s, 0) == 0) return uri.substr(s.size());
+  }
+  return uri;
+}
+}  // namespace
+
+bool JobRegistry::add(const std::string& entryClass, JobMainFn main) {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  registry()[entryClass] = main;
+  return true;
+}
+
+JobMainFn JobRegistry::find(const std::string& entryClass) {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  auto it = registry().find(entryClass);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> JobRegistry::names() {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  std::vector<std::string> out;
+  for (const auto& [name, fn] : registry()) out.push_back(name);
+  return out;
+}
+
+Result<std::shared_ptr<StreamExecutionEnvironment>> buildJob(const JobSpec& spec, const Configuration& config) {
+  const std::string& uri = spec.jarURI;
+  if (uri.size() > 3 && uri.compare(uri.size() - 3, 3, ".so") == 0) {
+    std::string path = uriPath(uri);
+    static std::mutex dlMutex;
+    std::lock_guard<std::mutex> lock(dlMutex);
+    if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+      return Status::Error("job.jarURI '" + uri + "': cannot load shared library: " + dlerror());
+    }
+  }
+  JobMainFn main = JobRegistry::find(spec.entryClass);
+  if (!main) {
+    std::string known;
+    for (const auto& n : JobRegistry::names()) known += (known.empty() ? "" : ", ") + n;
+    return Status::Error("job.entryClass '" + spec.entryClass + "' is not registered by job.jarURI '" + uri +
+                         "' (known entry classes: " + known + ")");
+  }
+  auto env = std::make_shared<StreamExecutionEnvironment>(config);
+  auto parallelism = config.getInt(options::kParallelismDefault, 1);
+  if (!parallelism.ok()) return parallelism.status();
+  env->setParallelism(static_cast<int>(*parallelism));
+  try {
+    main(*env, spec.args);
+  } catch (const std::exception& e) {
+    return Status::Error("job " + spec.entryClass + " failed to build its pipeline: " + e.what());
+  }
+  if (!env->executed()) return Status::Error("job " + spec.entryClass + " did not call env.execute()");
+  return env;
+}
+
+// ---- File connectors ------------------------------------------------------------------------
+
+namespace detail {
+
+LineFileReader::~LineFileReader() {
+  if (gz_) gzclose(static_cast<gzFile>(gz_));
+}
+
+Status LineFileReader::open(RuntimeContext& ctx) {
+  ctx_ = &ctx;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path_, ec);
+  if (ec) return Status::Error("input file '" + path_ + "' cannot be read: " + ec.message());
+  gz_ = gzopen(path_.c_str(), "rb");
+  if (!gz_) return Status::Error("input file '" + path_ + "' cannot be opened");
+  gzbuffer(static_cast<gzFile>(gz_), 256 * 1024);
+  ctx.metrics->sourceBytesTotal.store(size, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+bool LineFileReader::fill() {
+  if (eof_) return false;
+  buf_.erase(0, pos_);
+  pos_ = 0;
+  size_t old = buf_.size();
+  constexpr size_t kChunk = 1 << 20;
+  buf_.resize(old + kChunk);
+  int n = gzread(static_cast<gzFile>(gz_), buf_.data() + old, kChunk);
+  if (n < 0) {
+    int err = 0;
+    const char* msg = gzerror(static_cast<gzFile>(gz_), &err);
+    throw TaskFailure("error reading input file '" + path_ + "': " + msg);
+  }
+  buf_.resize(old + static_cast<size_t>(n));
+  if (n == 0) eof_ = true;
+  auto off = gzoffset(static_cast<gzFile>(gz_));
+  if (off >= 0) ctx_->metrics->sourceBytesRead.store(static_cast<uint64_t>(off), std::memory_order_relaxed);
+  return n > 0;
+}
+
+bool LineFileReader::next(std::string_view* line, uint64_t* lineNumber) {
+  const auto p = static_cast<uint64_t>(ctx_->parallelism);
+  const auto me = static_cast<uint64_t>(ctx_->subtaskIndex);
+  for (;;) {
+    size_t nl = buf_.find('\n', pos_);
+    if (nl == std::string::npos) {
+      if (fill()) continue;
+      if (pos_ >= buf_.size()) {
+        if (eof_) ctx_->metrics->sourceBytesRead.store(ctx_->metrics->sourceBytesTotal.load());
+        return false;
+      }
+      nl = buf_.size();  // last line without newline
+    }
+    std::string_view l(buf_.data() + pos_, nl - pos_);
+    pos_ = nl < buf_.size() ? nl + 1 : nl;
+    ++lineNo_;
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (lineNo_ <= static_cast<uint64_t>(skipLines_)) continue;
+    uint64_t dataLine = lineNo_ - static_cast<uint64_t>(skipLines_);
+    if (dataLine % p != me) continue;
+    if (l.empty()) continue;
+    *line = l;
+    *lineNumber = lineNo_;
+    return true;
+  }
+}
+
+void LineFileReader::reportMalformed(uint64_t lineNumber, const std::string& error) {
+  TaskMetrics::inc(ctx_->metrics->numRecordsDropped);
+  if (++malformed_ <= 10) {
+    log::warn("malformed record skipped: {}:{}: {}", path_, lineNumber, error);
+  } else if (malformed_ == 11) {
+    log::warn("more malformed records in {}; further ones are counted (numRecordsDropped) but not logged", path_);
+  }
+}
+
+PartFileWriter::~PartFileWriter() {
+  if (file_) std::fclose(file_);
+}
+
+Status PartFileWriter::open(RuntimeContext& ctx) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  std::string name = "part-" + std::to_string(ctx.subtaskIndex) + "-0";
+  final_ = dir_ + "/" + name;
+  inProgress_ = dir_ + "/." + name + ".inprogress";
+  file_ = std::fopen(inProgress_.c_str(), "wb");
+  if (!file_) return Status::Error("cannot create part file '" + inProgress_ + "': " + std::strerror(errno));
+  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  return Status::Ok();
+}
+
+void PartFileWriter::write(std::string_view row) {
+  if (std::fwrite(row.data(), 1, row.size(), file_) != row.size() || std::fputc('\n', file_) == EOF) {
+    throw TaskFailure("cannot write part file '" + inProgress_ + "': " + std::strerror(errno));
+  }
+}
+
+Status PartFileWriter::finish() {
+  if (!file_) return Status::Ok();
+  bool ok = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
+  ok = std::fclose(file_) == 0 && ok;
+  file_ = nullptr;
+  if (!ok) return Status::Error("cannot write part file '" + inProgress_ + "': " + std::strerror(errno));
+  if (std::rename(inProgress_.c_str(), final_.c_str()) != 0) {
+    return Status::Error("cannot commit part file '" + final_ + "': " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Status preparePartFileDirectory(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Error("output directory '" + dir + "' cannot be created: " + ec.message());
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("part-", 0) == 0 || name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);
+  }
+  if (ec) return Status::Error("output directory '" + dir + "' cannot be cleaned: " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace detail
+}  // namespace flink

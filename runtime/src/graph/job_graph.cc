@@ -1,0 +1,95 @@
+#include "graph/job_graph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace flink {
+
+int JobGraph::requiredSlots() const {
+  int n = 0;
+  for (const auto& v : vertices) n = std::max(n, v.parallelism);
+  return n;
+}
+
+Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism, int maxParallelism) {
+  if (defaultParallelism < 1) return Status::Error("parallelism must be at least 1");
+  if (maxParallelism < 1) return Status::Error(std::string(options::kMaxParallelism) + " must be at least 1");
+  std::vector<int> parallelism(graph.nodes.size());
+  for (const auto& node : graph.nodes) {
+    if (node.inEdges.size() > 1) {
+      return Status::Error(fmt::format("operator '{}' has {} inputs; operators with several inputs are not supported yet",
+                                       node.name, node.inEdges.size()));
+    }
+    if (node.outEdges.size() > 1) {
+      return Status::Error(fmt::format("the output of operator '{}' is consumed {} times; use one consumer per stream",
+                                       node.name, node.outEdges.size()));
+    }
+    if (node.isSource != node.inEdges.empty()) {
+      return Status::Error(fmt::format("operator '{}' has no input", node.name));
+    }
+    int p = node.parallelism > 0 ? node.parallelism : defaultParallelism;
+    if (p > maxParallelism) {
+      return Status::Error(fmt::format("operator '{}': parallelism {} exceeds {} {}", node.name, p,
+                                       options::kMaxParallelism, maxParallelism));
+    }
+    parallelism[node.id] = p;
+  }
+
+  JobGraph jg;
+  jg.jobName = graph.jobName;
+  std::vector<int> vertexOf(graph.nodes.size(), -1);
+  // Nodes are created in topological order by the API (inputs before consumers).
+  for (const auto& node : graph.nodes) {
+    bool chained = false;
+    if (!node.inEdges.empty()) {
+      const StreamEdge& e = graph.edges[node.inEdges[0]];
+      bool chainable = e.partitioning == Partitioning::kForward && parallelism[e.source] == parallelism[node.id];
+      if (chainable) {
+        JobVertex& v = jg.vertices[vertexOf[e.source]];
+        v.chain.push_back(node.id);
+        v.name += " -> " + node.name;
+        vertexOf[node.id] = v.index;
+        chained = true;
+      }
+    }
+    if (chained) continue;
+    JobVertex v;
+    v.index = static_cast<int>(jg.vertices.size());
+    v.name = node.name;
+    v.parallelism = parallelism[node.id];
+    v.maxParallelism = maxParallelism;
+    v.chain.push_back(node.id);
+    vertexOf[node.id] = v.index;
+    if (!node.inEdges.empty()) {
+      const StreamEdge& e = graph.edges[node.inEdges[0]];
+      JobEdge je;
+      je.sourceVertex = vertexOf[e.source];
+      je.targetVertex = v.index;
+      je.streamEdge = node.inEdges[0];
+      je.partitioning = e.partitioning;
+      // A forward edge between different parallelisms becomes a rebalance, as in Flink.
+      if (je.partitioning == Partitioning::kForward && parallelism[e.source] != v.parallelism) {
+        je.partitioning = Partitioning::kRebalance;
+      }
+      v.input = static_cast<int>(jg.edges.size());
+      jg.vertices[je.sourceVertex].output = v.input;
+      jg.edges.push_back(je);
+    }
+    jg.vertices.push_back(std::move(v));
+  }
+  // Stable vertex ids: hash of the chain's uids (or names and positions).
+  for (auto& v : jg.vertices) {
+    std::string seed;
+    for (int n : v.chain) {
+      const auto& node = graph.nodes[n];
+      seed += (node.uid.empty() ? node.name + "#" + std::to_string(n) : node.uid) + "|";
+    }
+    uint32_t h[4];
+    for (uint32_t i = 0; i < 4; ++i) h[i] = murmur3_32(seed.data(), seed.size(), 0x9747b28cU + i);
+    v.id = fmt::format("{:08x}{:08x}{:08x}{:08x}", h[0], h[1], h[2], h[3]);
+  }
+  return jg;
+}
+
+}  // namespace flink

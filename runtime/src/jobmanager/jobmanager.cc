@@ -1,0 +1,212 @@
+#include "jobmanager/jobmanager.h"
+
+#include <httplib.h>
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "core/log.h"
+#include "core/mailbox.h"
+#include "core/rpc.h"
+#include "jobmanager/rest_handlers.h"
+
+namespace flink {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class JobManager : public JobManagerView {
+ public:
+  JobManager(Configuration config, const std::atomic<bool>* stop) : config_(std::move(config)), stop_(stop) {}
+
+  int run(std::optional<JobSubmission> application) {
+    auto rpcPort = config_.getInt(options::kRpcPort, 6123);
+    auto restPort = config_.getInt(options::kRestPort, 8081);
+    auto hbInterval = config_.getDurationMs(options::kHeartbeatInterval, 10000);
+    auto hbTimeout = config_.getDurationMs(options::kHeartbeatTimeout, 50000);
+    auto shutdownOnFinish = config_.getBool(options::kShutdownOnFinish, true);
+    for (const Status& s : {rpcPort.status(), restPort.status(), hbInterval.status(), hbTimeout.status(),
+                            shutdownOnFinish.status()}) {
+      if (!s.ok()) {
+        log::error("invalid configuration: {}", s.message());
+        return 1;
+      }
+    }
+    hbTimeoutMs_ = *hbTimeout;
+    std::string rpcBind = config_.getString("jobmanager.bind-host", "0.0.0.0");
+    Status s = listener_.bind(rpcBind, static_cast<int>(*rpcPort));
+    if (!s.ok()) {
+      log::error("RPC endpoint: {}", s.message());
+      return 1;
+    }
+    listener_.start([this](std::shared_ptr<net::Connection> conn) { onConnection(std::move(conn)); });
+
+    httplib::Server rest;
+    registerRestHandlers(rest, *this, mailbox_);
+    std::string restBind = config_.getString(options::kRestBindAddress, "0.0.0.0");
+    int boundRest = *restPort == 0 ? rest.bind_to_any_port(restBind) : (rest.bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
+    if (boundRest < 0) {
+      log::error("REST endpoint: cannot listen on {}:{}", restBind, *restPort);
+      listener_.stop();
+      return 1;
+    }
+    std::thread restThread([&rest] { rest.listen_after_bind(); });
+    log::info("JobManager started: RPC port {}, REST endpoint http://{}:{}", listener_.port(),
+              config_.getString(options::kRestAddress, "localhost"), boundRest);
+    if (auto portFile = config_.get(options::kPortFile)) {
+      std::string tmp = *portFile + ".tmp";
+      std::ofstream(tmp) << "rpc.port=" << listener_.port() << "\nrest.port=" << boundRest << "\n";
+      std::rename(tmp.c_str(), portFile->c_str());
+    }
+
+    std::string applicationJob;
+    if (application) {
+      applicationJob = application->jobId;
+      mailbox_.post([this, app = *application]() mutable { submitJob(std::move(app)); });
+    }
+    auto lastHeartbeat = Clock::now();
+    int exitCode = 0;
+    std::optional<Clock::time_point> shutdownAt;
+    while (!stop_->load()) {
+      mailbox_.runFor(std::chrono::milliseconds(50));
+      auto now = Clock::now();
+      if (now - lastHeartbeat >= std::chrono::milliseconds(*hbInterval)) {
+        lastHeartbeat = now;
+        for (const auto& [id, tm] : rm_.taskManagers()) (void)rpc::send(*tm.conn, {{"type", "heartbeat"}});
+      }
+      for (const auto& id : rm_.expired(now, hbTimeoutMs_)) {
+        lostTaskManager(id, "heartbeat timed out after " + formatDurationMs(hbTimeoutMs_));
+      }
+      for (auto& [id, jm] : jobs_) jm->tick();
+      if (application && *shutdownOnFinish && !shutdownAt) {
+        auto it = jobs_.find(applicationJob);
+        if (it != jobs_.end() && isGloballyTerminal(it->second->status())) {
+          exitCode = it->second->status() == JobStatus::kFinished ? 0 : 1;
+          log::info("Application job {} reached {}; shutting down the cluster", applicationJob,
+                    toString(it->second->status()));
+          shutdownAt = now + std::chrono::milliseconds(500);  // lets clients read the final state
+        }
+      }
+      if (shutdownAt && now >= *shutdownAt) break;
+    }
+    log::info("Stopping the JobManager");
+    rest.stop();
+    restThread.join();
+    listener_.stop();
+    std::vector<std::shared_ptr<net::Connection>> conns;
+    for (const auto& [id, tm] : rm_.taskManagers()) conns.push_back(tm.conn);
+    for (auto& c : conns) c->close();
+    mailbox_.close();
+    mailbox_.runFor(std::chrono::milliseconds(0));
+    return exitCode;
+  }
+
+  // ---- JobManagerView (main thread) ----
+  const Configuration& config() const override { return config_; }
+  const ResourceManager& resourceManager() const override { return rm_; }
+  std::vector<const JobMaster*> jobs() const override {
+    std::vector<const JobMaster*> out;
+    for (const auto& [id, jm] : jobs_) out.push_back(jm.get());
+    return out;
+  }
+  const JobMaster* job(const std::string& id) const override {
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : it->second.get();
+  }
+  bool cancelJob(const std::string& id) override {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return false;
+    it->second->cancel();
+    return true;
+  }
+
+ private:
+  void submitJob(JobSubmission sub) {
+    log::info("Submitting job {} ({})", sub.spec.entryClass, sub.jobId);
+    auto jm = std::make_unique<JobMaster>(std::move(sub), &rm_, [this](const std::string& tm, const json& msg) {
+      if (const auto* r = rm_.find(tm)) (void)rpc::send(*r->conn, msg);
+    });
+    JobMaster* raw = jm.get();
+    jobs_[raw->jobId()] = std::move(jm);
+    raw->start();
+  }
+
+  void onConnection(std::shared_ptr<net::Connection> conn) {
+    auto tmId = std::make_shared<std::string>();  // set on registration; read on the main thread only
+    std::weak_ptr<net::Connection> weak = conn;
+    conn->start(
+        [this, weak, tmId](uint8_t, Buffer&& payload) {
+          auto msg = std::make_shared<json>(rpc::parse(payload));
+          mailbox_.post([this, weak, tmId, msg] {
+            auto c = weak.lock();
+            if (c) handle(c, *tmId, *msg, tmId.get());
+          });
+        },
+        [this, tmId](const std::string& reason) {
+          mailbox_.post([this, tmId, reason] {
+            if (!tmId->empty()) lostTaskManager(*tmId, "connection lost: " + reason);
+          });
+        });
+    std::lock_guard<std::mutex> lock(connMu_);
+    pending_.push_back(conn);
+  }
+
+  void handle(const std::shared_ptr<net::Connection>& conn, const std::string& tmId, const json& msg,
+              std::string* tmIdOut) {
+    const std::string type = msg.value("type", "");
+    if (type == "register") {
+      std::string id = msg.at("resourceId");
+      if (rm_.find(id)) lostTaskManager(id, "re-registered");
+      rm_.registerTaskManager(conn, msg);
+      *tmIdOut = id;
+      (void)rpc::send(*conn, {{"type", "registered"}, {"resourceId", id}});
+      for (auto& [jid, jm] : jobs_) jm->tick();
+      return;
+    }
+    if (tmId.empty() || !rm_.find(tmId)) return;  // not registered (or already lost)
+    if (type == "heartbeat") {
+      rm_.heartbeat(tmId);
+    } else if (type == "taskState") {
+      auto it = jobs_.find(msg.at("jobId").get<std::string>());
+      if (it != jobs_.end()) it->second->onTaskState(msg);
+    } else if (type == "metrics") {
+      rm_.heartbeat(tmId);
+      for (const auto& t : msg.at("tasks")) {
+        auto it = jobs_.find(t.at("jobId").get<std::string>());
+        if (it != jobs_.end()) it->second->onTaskMetrics(t);
+      }
+    }
+  }
+
+  void lostTaskManager(const std::string& id, const std::string& reason) {
+    const auto* tm = rm_.find(id);
+    if (!tm) return;
+    log::warn("TaskManager {} lost: {}", id, reason);
+    auto conn = tm->conn;
+    rm_.unregister(id);
+    for (auto& [jid, jm] : jobs_) jm->onTaskManagerLost(id, reason);
+    conn->close();
+  }
+
+  Configuration config_;
+  const std::atomic<bool>* stop_;
+  Mailbox mailbox_;
+  net::Listener listener_;
+  ResourceManager rm_;
+  std::map<std::string, std::unique_ptr<JobMaster>> jobs_;
+  int64_t hbTimeoutMs_ = 50000;
+  std::mutex connMu_;
+  std::vector<std::shared_ptr<net::Connection>> pending_;
+};
+
+}  // namespace
+
+int runJobManager(const Configuration& config, std::optional<JobSubmission> application, const std::atomic<bool>* stop) {
+  log::setComponent("jobmanager");
+  JobManager jm(config, stop);
+  return jm.run(std::move(application));
+}
+
+}  // namespace flink

@@ -1,0 +1,32 @@
+// Flink's REST API (v1) on the JobManager, in the shapes of Flink's OpenAPI description
+// (rest_v1_dispatcher.yml): /config, /overview, /jobs, /jobs/overview, /jobs/{jobid},
+// /jobs/{jobid}/config, /jobs/{jobid}/exceptions, /jobs/{jobid}/vertices/{vertexid}/metrics,
+// /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics, /taskmanagers, PATCH /jobs/{jobid}.
+// Handlers run on httplib's threads and read JobManager state on its main thread (Mailbox).
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+#include <vector>
+
+#include "core/mailbox.h"
+#include "jobmanager/job_master.h"
+#include "jobmanager/resource_manager.h"
+
+namespace flink {
+
+/// What the REST API reads; called on the JobManager's main thread only.
+class JobManagerView {
+ public:
+  virtual ~JobManagerView() = default;
+  virtual const Configuration& config() const = 0;
+  virtual const ResourceManager& resourceManager() const = 0;
+  virtual std::vector<const JobMaster*> jobs() const = 0;
+  virtual const JobMaster* job(const std::string& id) const = 0;
+  virtual bool cancelJob(const std::string& id) = 0;
+};
+
+void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox);
+
+}  // namespace flink

@@ -1,0 +1,81 @@
+// Framed messages over TCP (Boost.Asio, blocking sockets, one reader thread per connection).
+// Frame: u32 length (little-endian, of type + payload), u8 type, payload.
+// Used by the control plane (JSON messages between JobManager and TaskManagers) and the data
+// plane (network buffers between TaskManagers).
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 misses it in C++20 mode
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "flink/operators.h"
+#include "flink/status.h"
+
+namespace flink::net {
+
+/// Largest frame accepted; a longer length prefix means a corrupt stream or a foreign peer.
+inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
+
+/// One TCP connection. send() is thread-safe; frames are delivered to the handler on the
+/// connection's own reader thread, in order. close() is idempotent and joins the reader
+/// (unless called from the reader itself).
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using FrameHandler = std::function<void(uint8_t type, Buffer&& payload)>;
+  using CloseHandler = std::function<void(const std::string& reason)>;
+
+  /// Connects with a timeout; the error names host:port.
+  static Result<std::shared_ptr<Connection>> connect(const std::string& host, int port, int timeoutMs);
+  Connection();
+  ~Connection();
+
+  /// Starts the reader thread. onClose runs once, on the reader thread, when the peer goes away
+  /// or a frame is malformed (not when close() is called locally).
+  void start(FrameHandler onFrame, CloseHandler onClose);
+  /// Sends one frame (header and payload in one write). Fails when the connection is closed.
+  Status send(uint8_t type, const void* payload, size_t size);
+  Status send(uint8_t type, const void* header, size_t headerSize, const void* payload, size_t size);
+  void close();
+  bool closed() const { return closed_.load(); }
+  std::string peer() const { return peer_; }
+
+ private:
+  friend class Listener;
+  void readLoop();
+  void onConnected();
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+  std::mutex writeMutex_;
+  std::thread reader_;
+  FrameHandler onFrame_;
+  CloseHandler onClose_;
+  std::atomic<bool> closed_{false};
+  std::string peer_;
+};
+
+/// Accepts connections on host:port (port 0 = any free port) on its own thread.
+class Listener {
+ public:
+  ~Listener();
+  Status bind(const std::string& host, int port);
+  int port() const { return port_; }
+  /// Calls onAccept for every new connection (on the accept thread).
+  void start(std::function<void(std::shared_ptr<Connection>)> onAccept);
+  void stop();
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stopped_{false};
+  int port_ = 0;
+};
+
+}  // namespace flink::net

@@ -1,0 +1,96 @@
+// The data plane of a TaskManager: input gates that receive buffers for the local consumer
+// subtasks, and result partitions that send a producer subtask's buffers to its consumers,
+// locally (in memory) or to other TaskManagers over one multiplexed TCP connection per peer.
+//
+// Flow control is credit-based, as in Flink's network stack (FLIP-6 era "credit-based flow
+// control"): a consumer channel grants `buffers-per-channel` credits; a producer sends a buffer
+// only while it holds a credit and the consumer returns one credit per buffer it has processed.
+// A slow consumer therefore blocks its producers (backpressure) with bounded memory.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "flink/configuration.h"
+#include "flink/operators.h"
+#include "net/connection.h"
+
+namespace flink::net {
+
+/// Receives the buffers of `numChannels` producer channels for one consumer subtask.
+/// Thread-safe: producers push from their threads, the consumer task polls.
+class InputGate {
+ public:
+  InputGate(int numChannels, int creditsPerChannel);
+  int numChannels() const { return numChannels_; }
+  /// A producer attached to `channel`; onCredit(n) grants it n credits (initially all).
+  void attachProducer(int channel, std::function<void(int)> onCredit);
+  void push(int channel, Buffer&& buffer);
+  /// Waits up to timeoutMs for a buffer. Throws TaskFailure after fail() once drained.
+  bool poll(int* channel, Buffer* buffer, int timeoutMs);
+  /// Returns the credit of a processed buffer of `channel` to its producer.
+  void recycle(int channel);
+  /// The producer of `channel` will send no more (after its end-of-partition).
+  void channelClosed(int channel);
+  /// The producers of `channels` are gone without closing: fails the gate.
+  void fail(const std::vector<int>& channels, const std::string& reason);
+
+ private:
+  const int numChannels_;
+  const int credits_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<int, Buffer>> queue_;
+  std::vector<std::function<void(int)>> creditListeners_;
+  std::vector<bool> closed_;
+  std::string failure_;
+};
+
+/// Where a producer subtask's channel goes.
+struct ConsumerEndpoint {
+  std::string host;
+  int port = 0;
+  bool local = false;   // the consumer runs in this TaskManager
+  std::string gateKey;  // the consumer's input gate
+  int channel = 0;      // this producer's channel index in that gate
+  int numChannels = 1;  // number of channels of that gate
+};
+
+class NetworkEnvironment {
+ public:
+  explicit NetworkEnvironment(const Configuration& config);
+  ~NetworkEnvironment();
+  /// Listens for other TaskManagers on host:port (0 = any free port).
+  Status start(const std::string& host, int port);
+  int dataPort() const { return listener_.port(); }
+  void stop();
+
+  /// The input gate `key`, created on first use by its consumer or by a producer.
+  std::shared_ptr<InputGate> gate(const std::string& key, int numChannels);
+  void releaseGate(const std::string& key);
+  /// A BufferSink with one channel per consumer. send() blocks without credit and throws
+  /// TaskFailure once *cancelled is set or a peer is lost.
+  Result<std::unique_ptr<BufferSink>> createResultPartition(const std::vector<ConsumerEndpoint>& consumers,
+                                                            const std::atomic<bool>* cancelled);
+
+  struct Outbound;
+
+ private:
+  Result<std::shared_ptr<Outbound>> outbound(const std::string& host, int port);
+  void onInbound(std::shared_ptr<Connection> conn);
+
+  int credits_;
+  Listener listener_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<InputGate>> gates_;
+  std::map<std::string, std::shared_ptr<Outbound>> outbound_;
+  std::vector<std::shared_ptr<Connection>> inbound_;
+};
+
+}  // namespace flink::net

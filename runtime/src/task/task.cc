@@ -1,0 +1,190 @@
+#include "task/task.h"
+
+#include <chrono>
+
+#include "core/log.h"
+
+namespace flink {
+
+const char* toString(ExecutionState s) {
+  switch (s) {
+    case ExecutionState::kCreated: return "CREATED";
+    case ExecutionState::kScheduled: return "SCHEDULED";
+    case ExecutionState::kDeploying: return "DEPLOYING";
+    case ExecutionState::kInitializing: return "INITIALIZING";
+    case ExecutionState::kRunning: return "RUNNING";
+    case ExecutionState::kFinished: return "FINISHED";
+    case ExecutionState::kCanceling: return "CANCELING";
+    case ExecutionState::kCanceled: return "CANCELED";
+    case ExecutionState::kFailed: return "FAILED";
+  }
+  return "UNKNOWN";
+}
+
+bool isTerminal(ExecutionState s) {
+  return s == ExecutionState::kFinished || s == ExecutionState::kCanceled || s == ExecutionState::kFailed;
+}
+
+nlohmann::json TaskDeploymentDescriptor::toJson() const {
+  nlohmann::json consumersJson = nlohmann::json::array();
+  for (const auto& c : consumers) {
+    consumersJson.push_back({{"host", c.host}, {"port", c.port}, {"local", c.local}, {"gate", c.gateKey},
+                             {"channel", c.channel}, {"numChannels", c.numChannels}});
+  }
+  return {{"jobId", jobId},           {"vertex", vertexIndex},           {"subtask", subtaskIndex},
+          {"attempt", attemptNumber}, {"inputGate", inputGateKey},       {"numInputChannels", numInputChannels},
+          {"consumers", consumersJson}};
+}
+
+TaskDeploymentDescriptor TaskDeploymentDescriptor::fromJson(const nlohmann::json& j) {
+  TaskDeploymentDescriptor t;
+  t.jobId = j.at("jobId").get<std::string>();
+  t.vertexIndex = j.at("vertex").get<int>();
+  t.subtaskIndex = j.at("subtask").get<int>();
+  t.attemptNumber = j.at("attempt").get<int>();
+  t.inputGateKey = j.at("inputGate").get<std::string>();
+  t.numInputChannels = j.at("numInputChannels").get<int>();
+  for (const auto& c : j.at("consumers")) {
+    net::ConsumerEndpoint e;
+    e.host = c.at("host").get<std::string>();
+    e.port = c.at("port").get<int>();
+    e.local = c.at("local").get<bool>();
+    e.gateKey = c.at("gate").get<std::string>();
+    e.channel = c.at("channel").get<int>();
+    e.numChannels = c.at("numChannels").get<int>();
+    t.consumers.push_back(std::move(e));
+  }
+  return t;
+}
+
+Task::Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job, net::NetworkEnvironment* network,
+           StateListener listener)
+    : tdd_(std::move(tdd)), job_(std::move(job)), network_(network), listener_(std::move(listener)) {}
+
+Task::~Task() {
+  cancel();
+  join();
+}
+
+std::string Task::name() const {
+  const auto& v = job_->jobGraph.vertices.at(tdd_.vertexIndex);
+  return v.name + " (" + std::to_string(tdd_.subtaskIndex + 1) + "/" + std::to_string(v.parallelism) + ")";
+}
+
+void Task::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Task::join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void Task::run() {
+  Status s;
+  try {
+    s = runChain();
+  } catch (const std::exception& e) {
+    s = Status::Error(e.what());
+  }
+  if (!tdd_.inputGateKey.empty()) network_->releaseGate(tdd_.inputGateKey);
+  if (s.ok()) {
+    log::info("{} switched to FINISHED", name());
+    listener_(*this, ExecutionState::kFinished, "");
+  } else if (cancelled_) {
+    log::info("{} switched to CANCELED", name());
+    listener_(*this, ExecutionState::kCanceled, "");
+  } else {
+    log::error("{} switched to FAILED: {}", name(), s.message());
+    listener_(*this, ExecutionState::kFailed, s.message());
+  }
+  done_ = true;
+}
+
+Status Task::runChain() {
+  const JobGraph& jg = job_->jobGraph;
+  const JobVertex& vertex = jg.vertices.at(tdd_.vertexIndex);
+  const StreamGraph& sg = job_->env->streamGraph();
+
+  RuntimeContext ctx;
+  ctx.jobId = tdd_.jobId;
+  ctx.taskName = name();
+  ctx.subtaskIndex = tdd_.subtaskIndex;
+  ctx.parallelism = vertex.parallelism;
+  ctx.maxParallelism = vertex.maxParallelism;
+  ctx.attemptNumber = tdd_.attemptNumber;
+  ctx.metrics = &metrics_;
+  ctx.config = &job_->config;
+
+  auto segment = parseMemoryBytes(job_->config.getString(options::kSegmentSize, "32kb"));
+  if (!segment.ok()) return segment.status().withContext(options::kSegmentSize);
+  auto bufferTimeout = job_->config.getDurationMs(options::kBufferTimeout, 100);
+  if (!bufferTimeout.ok()) return bufferTimeout.status();
+
+  // Build the chain from its tail: network writer (or nothing for a sink), then operators.
+  std::unique_ptr<BufferSink> partition;
+  std::unique_ptr<RecordWriterBase> writer;
+  void* output = nullptr;
+  if (vertex.output >= 0) {
+    auto rp = network_->createResultPartition(tdd_.consumers, &cancelled_);
+    if (!rp.ok()) return rp.status();
+    partition = std::move(*rp);
+    const JobEdge& je = jg.edges[vertex.output];
+    const StreamNode& tail = sg.nodes[vertex.chain.back()];
+    writer = tail.createWriter(partition.get(), sg.edges[je.streamEdge], vertex.maxParallelism,
+                               static_cast<size_t>(*segment), &metrics_);
+    output = writer->output();
+  }
+  std::vector<std::unique_ptr<StreamOperatorBase>> ops(vertex.chain.size());
+  for (size_t i = vertex.chain.size(); i-- > 0;) {
+    ops[i] = sg.nodes[vertex.chain[i]].createOperator(output);
+    output = ops[i]->input();
+  }
+  for (size_t i = ops.size(); i-- > 0;) {
+    Status s = ops[i]->open(ctx);
+    if (!s.ok()) return s;
+  }
+  listener_(*this, ExecutionState::kRunning, "");
+
+  using Clock = std::chrono::steady_clock;
+  auto lastFlush = Clock::now();
+  auto flushIfDue = [&] {
+    if (!writer) return;
+    auto now = Clock::now();
+    if (now - lastFlush >= std::chrono::milliseconds(*bufferTimeout)) {
+      writer->flushAll();
+      lastFlush = now;
+    }
+  };
+
+  if (vertex.isSource()) {
+    auto* source = static_cast<SourceOperatorBase*>(ops[0].get());
+    for (;;) {
+      if (cancelled_) return Status::Error("task cancelled");
+      InputStatus st = source->emitNext(1024);
+      if (st == InputStatus::kEndOfInput) break;
+      if (st == InputStatus::kNothingAvailable) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      flushIfDue();
+    }
+  } else {
+    auto gate = network_->gate(tdd_.inputGateKey, tdd_.numInputChannels);
+    const StreamNode& head = sg.nodes[vertex.chain.front()];
+    auto input = head.createNetworkInput(ops[0]->input(), tdd_.numInputChannels, &metrics_);
+    Buffer buffer;
+    int channel = 0;
+    while (!input->finished()) {
+      if (cancelled_) return Status::Error("task cancelled");
+      if (gate->poll(&channel, &buffer, 50)) {
+        input->processBuffer(channel, buffer.data(), buffer.size());
+        gate->recycle(channel);
+      }
+      flushIfDue();
+    }
+  }
+  for (auto& op : ops) {
+    Status s = op->close();
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace flink

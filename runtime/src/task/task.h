@@ -1,0 +1,78 @@
+// A Task runs one subtask of a JobVertex (its operator chain) on its own thread, from a
+// TaskDeploymentDescriptor sent by the JobMaster.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flink/datastream.h"
+#include "graph/job_graph.h"
+#include "net/network_environment.h"
+
+namespace flink {
+
+/// Execution states with Flink's names (ExecutionState).
+enum class ExecutionState { kCreated, kScheduled, kDeploying, kInitializing, kRunning, kFinished, kCanceling, kCanceled, kFailed };
+const char* toString(ExecutionState s);
+bool isTerminal(ExecutionState s);
+
+/// Everything a TaskManager needs to run one subtask.
+struct TaskDeploymentDescriptor {
+  std::string jobId;
+  int vertexIndex = 0;
+  int subtaskIndex = 0;
+  int attemptNumber = 0;
+  std::string inputGateKey;  // empty for sources
+  int numInputChannels = 0;
+  std::vector<net::ConsumerEndpoint> consumers;  // one per output channel; empty for sinks
+
+  nlohmann::json toJson() const;
+  static TaskDeploymentDescriptor fromJson(const nlohmann::json& j);
+};
+
+/// A built job: the StreamGraph from running the job's main() and its JobGraph.
+struct JobArtifacts {
+  std::shared_ptr<StreamExecutionEnvironment> env;
+  JobGraph jobGraph;
+  Configuration config;
+};
+
+class Task {
+ public:
+  /// Called on the task thread for RUNNING and for the final state (with the failure cause).
+  using StateListener = std::function<void(Task&, ExecutionState, const std::string& error)>;
+
+  Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job, net::NetworkEnvironment* network,
+       StateListener listener);
+  ~Task();
+  void start();
+  /// Asks the task to stop; it ends in CANCELED. Non-blocking, idempotent.
+  void cancel() { cancelled_ = true; }
+  void join();
+  /// True once the task thread has reported its final state.
+  bool done() const { return done_.load(); }
+
+  const TaskDeploymentDescriptor& descriptor() const { return tdd_; }
+  const TaskMetrics& metrics() const { return metrics_; }
+  std::string name() const;
+
+ private:
+  void run();
+  Status runChain();
+  TaskDeploymentDescriptor tdd_;
+  std::shared_ptr<const JobArtifacts> job_;
+  net::NetworkEnvironment* network_;
+  StateListener listener_;
+  TaskMetrics metrics_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace flink

@@ -1,0 +1,272 @@
+#include "taskmanager/task_executor.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "core/log.h"
+#include "core/mailbox.h"
+#include "core/rpc.h"
+#include "flink/job.h"
+#include "net/network_environment.h"
+#include "task/task.h"
+
+namespace flink {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+std::string taskKey(const std::string& jobId, int vertex, int subtask, int attempt) {
+  return jobId + "/" + std::to_string(vertex) + "/" + std::to_string(subtask) + "/" + std::to_string(attempt);
+}
+
+class TaskExecutor {
+ public:
+  TaskExecutor(Configuration config, const std::atomic<bool>* stop) : config_(std::move(config)), stop_(stop),
+                                                                      network_(config_) {}
+
+  int run() {
+    resourceId_ = config_.getString("taskmanager.resource-id", rpc::randomId());
+    host_ = config_.getString(options::kTaskManagerHost, "127.0.0.1");
+    auto slots = config_.getInt(options::kNumTaskSlots, 1);
+    auto dataPort = config_.getInt(options::kTaskManagerDataPort, 0);
+    auto hbInterval = config_.getDurationMs(options::kHeartbeatInterval, 10000);
+    auto hbTimeout = config_.getDurationMs(options::kHeartbeatTimeout, 50000);
+    auto initialBackoff = config_.getDurationMs(options::kRegistrationInitialTimeout, 100);
+    auto maxBackoff = config_.getDurationMs(options::kRegistrationMaxTimeout, 30000);
+    auto rpcPort = config_.getInt(options::kRpcPort, 6123);
+    for (const Status& s : {slots.status(), dataPort.status(), hbInterval.status(), hbTimeout.status(),
+                            initialBackoff.status(), maxBackoff.status(), rpcPort.status()}) {
+      if (!s.ok()) {
+        log::error("invalid configuration: {}", s.message());
+        return 1;
+      }
+    }
+    if (*slots < 1) {
+      log::error("invalid configuration: {} must be at least 1", options::kNumTaskSlots);
+      return 1;
+    }
+    slots_ = static_cast<int>(*slots);
+    hbIntervalMs_ = *hbInterval;
+    hbTimeoutMs_ = *hbTimeout;
+    Status s = network_.start(config_.getString("taskmanager.bind-host", "0.0.0.0"), static_cast<int>(*dataPort));
+    if (!s.ok()) {
+      log::error("{}", s.message());
+      return 1;
+    }
+    std::string jmHost = config_.getString(options::kRpcAddress, "localhost");
+    log::info("TaskManager {} started: {} slots, data port {}", resourceId_, slots_, network_.dataPort());
+
+    int64_t backoff = *initialBackoff;
+    while (!stop_->load()) {
+      auto conn = net::Connection::connect(jmHost, static_cast<int>(*rpcPort), 5000);
+      if (!conn.ok()) {
+        log::warn("Could not connect to the JobManager at {}:{} ({}); retrying in {} ms", jmHost, *rpcPort,
+                  conn.status().message(), backoff);
+        sleepUnlessStopped(backoff);
+        backoff = std::min(backoff * 2, *maxBackoff);
+        continue;
+      }
+      backoff = *initialBackoff;
+      serve(*conn);
+      cancelAllTasks();
+    }
+    network_.stop();
+    log::info("TaskManager {} stopped", resourceId_);
+    return 0;
+  }
+
+ private:
+  void sleepUnlessStopped(int64_t ms) {
+    auto until = Clock::now() + std::chrono::milliseconds(ms);
+    while (!stop_->load() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  // One registration with the JobManager: runs until the connection is lost or we stop.
+  void serve(std::shared_ptr<net::Connection> conn) {
+    conn_ = conn;
+    std::atomic<bool> lost{false};
+    std::string lostReason;
+    conn->start(
+        [this](uint8_t, Buffer&& payload) {
+          auto msg = std::make_shared<json>(rpc::parse(payload));
+          mailbox_.post([this, msg] { handle(*msg); });
+        },
+        [this, &lost, &lostReason](const std::string& reason) {
+          mailbox_.post([&lost, &lostReason, reason] {
+            lostReason = reason;
+            lost = true;
+          });
+        });
+    json reg = {{"type", "register"},
+                {"resourceId", resourceId_},
+                {"host", host_},
+                {"dataPort", network_.dataPort()},
+                {"slots", slots_},
+                {"pid", static_cast<int>(getpid())},
+                {"hardware",
+                 {{"cpuCores", static_cast<int>(std::thread::hardware_concurrency())},
+                  {"physicalMemory", static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE)}}}};
+    (void)rpc::send(*conn, reg);
+    lastJmHeartbeat_ = Clock::now();
+    auto lastHeartbeat = Clock::now();
+    auto lastMetrics = Clock::now();
+    while (!stop_->load() && !lost) {
+      mailbox_.runFor(std::chrono::milliseconds(50));
+      auto now = Clock::now();
+      if (now - lastHeartbeat >= std::chrono::milliseconds(hbIntervalMs_)) {
+        (void)rpc::send(*conn, {{"type", "heartbeat"}, {"resourceId", resourceId_}});
+        lastHeartbeat = now;
+      }
+      if (now - lastMetrics >= std::chrono::milliseconds(500)) {
+        reportMetrics();
+        lastMetrics = now;
+      }
+      if (now - lastJmHeartbeat_ > std::chrono::milliseconds(hbTimeoutMs_)) {
+        lostReason = "heartbeat of the JobManager timed out";
+        break;
+      }
+      reapTasks();
+    }
+    if (!stop_->load()) log::warn("Disconnected from the JobManager: {}; reconnecting", lostReason);
+    conn->close();
+    mailbox_.runFor(std::chrono::milliseconds(0));  // drop messages of the old connection
+    conn_.reset();
+  }
+
+  void handle(const json& msg) {
+    const std::string type = msg.value("type", "");
+    if (type == "heartbeat") {
+      lastJmHeartbeat_ = Clock::now();
+    } else if (type == "registered") {
+      log::info("Registered at the ResourceManager as {}", resourceId_);
+      lastJmHeartbeat_ = Clock::now();
+    } else if (type == "submitTask") {
+      submitTask(msg);
+    } else if (type == "cancelTask") {
+      auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
+      if (it != tasks_.end()) it->second->cancel();
+    } else if (type == "releaseJob") {
+      jobs_.erase(msg.at("jobId").get<std::string>());
+    }
+  }
+
+  void submitTask(const json& msg) {
+    auto tdd = TaskDeploymentDescriptor::fromJson(msg.at("tdd"));
+    const json& job = msg.at("job");
+    auto& artifacts = jobs_[tdd.jobId];
+    if (!artifacts) {
+      auto built = buildArtifacts(job);
+      if (!built.ok()) {
+        reportState(tdd, ExecutionState::kFailed, built.status().message(), nullptr);
+        jobs_.erase(tdd.jobId);
+        return;
+      }
+      artifacts = *built;
+    }
+    auto task = std::make_shared<Task>(tdd, artifacts, &network_,
+                                       [this](Task& t, ExecutionState state, const std::string& error) {
+                                         // Task thread: hand over to the main thread.
+                                         auto tddCopy = t.descriptor();
+                                         auto metrics = std::make_shared<json>(metricsJson(t.metrics()));
+                                         mailbox_.post([this, tddCopy, state, error, metrics] {
+                                           reportState(tddCopy, state, error, metrics.get());
+                                         });
+                                       });
+    log::info("Received task {}", task->name());
+    tasks_[taskKey(tdd.jobId, tdd.vertexIndex, tdd.subtaskIndex, tdd.attemptNumber)] = task;
+    task->start();
+  }
+
+  Result<std::shared_ptr<const JobArtifacts>> buildArtifacts(const json& job) {
+    Configuration conf;
+    for (const auto& [k, v] : job.at("config").items()) conf.set(k, v.get<std::string>());
+    JobSpec spec{job.at("jarURI"), job.at("entryClass"), job.at("args").get<std::vector<std::string>>()};
+    auto env = buildJob(spec, conf);
+    if (!env.ok()) return env.status();
+    auto jg = buildJobGraph((*env)->streamGraph(), static_cast<int>(conf.getInt(options::kParallelismDefault, 1).value()),
+                            static_cast<int>(conf.getInt(options::kMaxParallelism, 128).value()));
+    if (!jg.ok()) return jg.status();
+    auto a = std::make_shared<JobArtifacts>();
+    a->env = *env;
+    a->jobGraph = std::move(*jg);
+    a->config = conf;
+    return std::shared_ptr<const JobArtifacts>(a);
+  }
+
+  static json metricsJson(const TaskMetrics& m) {
+    json j = json::object();
+    for (const auto& [name, value] : m.snapshot()) j[name] = value;
+    return j;
+  }
+
+  void reportState(const TaskDeploymentDescriptor& tdd, ExecutionState state, const std::string& error,
+                   const json* metrics) {
+    if (!conn_) return;
+    json msg = {{"type", "taskState"},     {"jobId", tdd.jobId},         {"vertex", tdd.vertexIndex},
+                {"subtask", tdd.subtaskIndex}, {"attempt", tdd.attemptNumber}, {"state", toString(state)},
+                {"error", error},          {"host", host_}};
+    if (metrics) msg["metrics"] = *metrics;
+    (void)rpc::send(*conn_, msg);
+  }
+
+  void reportMetrics() {
+    if (!conn_ || tasks_.empty()) return;
+    json list = json::array();
+    for (const auto& [key, task] : tasks_) {
+      const auto& d = task->descriptor();
+      list.push_back({{"jobId", d.jobId},
+                      {"vertex", d.vertexIndex},
+                      {"subtask", d.subtaskIndex},
+                      {"attempt", d.attemptNumber},
+                      {"metrics", metricsJson(task->metrics())}});
+    }
+    (void)rpc::send(*conn_, {{"type", "metrics"}, {"tasks", list}});
+  }
+
+  // Joins tasks whose threads have reported a final state.
+  void reapTasks() {
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      if (it->second->done()) {
+        it->second->join();
+        it = tasks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void cancelAllTasks() {
+    for (auto& [k, t] : tasks_) t->cancel();
+    for (auto& [k, t] : tasks_) t->join();
+    tasks_.clear();
+    jobs_.clear();
+  }
+
+  Configuration config_;
+  const std::atomic<bool>* stop_;
+  net::NetworkEnvironment network_;
+  Mailbox mailbox_;
+  std::shared_ptr<net::Connection> conn_;
+  std::string resourceId_;
+  std::string host_;
+  int slots_ = 1;
+  int64_t hbIntervalMs_ = 10000;
+  int64_t hbTimeoutMs_ = 50000;
+  Clock::time_point lastJmHeartbeat_;
+  std::map<std::string, std::shared_ptr<Task>> tasks_;
+  std::map<std::string, std::shared_ptr<const JobArtifacts>> jobs_;
+};
+
+}  // namespace
+
+int runTaskManager(const Configuration& config, const std::atomic<bool>* stop) {
+  log::setComponent("taskmanager");
+  TaskExecutor te(config, stop);
+  return te.run();
+}
+
+}  // namespace flink

@@ -85,6 +85,16 @@ void stopAll(std::vector<Child>& children) {
   }
 }
 
+// Peak resident set size (VmHWM) of a live process, in bytes; 0 if unknown.
+uint64_t peakRss(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
 std::string tail(const std::string& path, size_t lines) {
   std::ifstream in(path);
   std::vector<std::string> all;
@@ -310,6 +320,13 @@ int runLocal(const std::vector<std::string>& args) {
   if (state != "FINISHED") {
     if (auto e = rest.get("/jobs/" + jobId + "/exceptions")) cause = e->value("root-exception", "");
   }
+  std::string rss;
+  for (const auto& c : children) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%s%s %.1f MB", rss.empty() ? "" : ", ", c.name.c_str(),
+                  static_cast<double>(peakRss(c.pid)) / (1 << 20));
+    rss += buf;
+  }
   stopAll(children);
 
   std::cout << "Job " << details.value("name", "") << " (" << jobId << ") " << state << "\n"
@@ -321,7 +338,7 @@ int runLocal(const std::vector<std::string>& args) {
   char wallLine[128];
   std::snprintf(wallLine, sizeof(wallLine), "  wall time: %.2f s (%s records/s)\n", wall,
                 human(wall > 0 ? recordsIn / wall : 0).c_str());
-  std::cout << wallLine;
+  std::cout << wallLine << "  peak RSS: " << rss << "\n";
   if (!output.empty()) std::cout << "  output: " << fs::absolute(output).lexically_normal().string() << "/part-*\n";
   std::cout << "  logs: " << (work / "log").string() << "\n" << std::flush;
   if (state != "FINISHED") {

@@ -8,7 +8,7 @@
 // total_delay_min is the sum of the delays (early departures count negative).
 //
 // Arguments: --input PATH --output DIR [--key origin|destination] [--window 1 h]
-//            [--max-out-of-orderness 0 ms]
+//            [--max-out-of-orderness 0 ms] [--records-per-second N]  (throttle per source subtask)
 #include <charconv>
 #include <climits>
 #include <stdexcept>
@@ -43,6 +43,8 @@ struct DelayStats {
   int64_t flights = 0;
   int64_t totalDelay = 0;
   int64_t maxDelay = INT64_MIN;
+  auto fields() { return std::tie(flights, totalDelay, maxDelay); }
+  auto fields() const { return std::tie(flights, totalDelay, maxDelay); }
 };
 
 class DelayAggregate final : public AggregateFunction<KeyedDelay, DelayStats, DelayStats> {
@@ -171,6 +173,7 @@ bool parseFlight(std::string_view line, Flight& f, std::string* error) {
 
 void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   std::string input, output, key = "origin", window = "1 h", outOfOrderness = "0 ms";
+  int64_t rate = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string {
       if (i + 1 >= args.size()) throw std::invalid_argument("argument " + args[i] + " needs a value");
@@ -186,9 +189,16 @@ void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string
       window = value();
     } else if (args[i] == "--max-out-of-orderness") {
       outOfOrderness = value();
+    } else if (args[i] == "--records-per-second") {
+      std::string v = value();
+      auto r = std::from_chars(v.data(), v.data() + v.size(), rate);
+      if (r.ec != std::errc() || r.ptr != v.data() + v.size() || rate < 0) {
+        throw std::invalid_argument("--records-per-second: '" + v + "' is not a non-negative integer");
+      }
     } else {
       throw std::invalid_argument("unknown argument '" + args[i] +
-                                  "' (expected --input, --output, --key, --window, --max-out-of-orderness)");
+                                  "' (expected --input, --output, --key, --window, --max-out-of-orderness, "
+                                  "--records-per-second)");
     }
   }
   if (input.empty()) throw std::invalid_argument("--input PATH is required");
@@ -207,7 +217,7 @@ void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string
   bool byOrigin = key == "origin";
   auto strategy = WatermarkStrategy<Flight>::forBoundedOutOfOrderness(*oooMs).withTimestampAssigner(
       [](const Flight& f, int64_t) { return f.time; });
-  env.fromSource<Flight>(FileSource<Flight>::forLines(input, parseFlight, /*skipHeaderLines=*/1), strategy, "flights")
+  env.fromSource<Flight>(FileSource<Flight>::forLines(input, parseFlight, /*skipHeaderLines=*/1, rate), strategy, "flights")
       .map([byOrigin](const Flight& f) { return KeyedDelay{byOrigin ? f.origin : f.destination, f.delay}; },
            "Project")
       .keyBy([](const KeyedDelay& d) { return d.key; })

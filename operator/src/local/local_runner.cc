@@ -59,15 +59,21 @@ Result<Child> spawn(const std::string& name, const std::vector<std::string>& arg
   return Child{name, pid, logPath};
 }
 
-bool alive(Child& c) {
+bool alive(Child& c, int* exitStatus = nullptr) {
   if (c.pid <= 0) return false;
   int status = 0;
   pid_t r = waitpid(c.pid, &status, WNOHANG);
   if (r == c.pid) {
     c.pid = -1;
+    if (exitStatus) *exitStatus = status;
     return false;
   }
   return true;
+}
+
+std::string describeExit(int status) {
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "exit code " + std::to_string(WEXITSTATUS(status));
 }
 
 void stopAll(std::vector<Child>& children) {
@@ -213,6 +219,7 @@ int runLocal(const std::vector<std::string>& args) {
             << std::flush;
 
   std::vector<Child> children;
+  bool tty = isatty(STDOUT_FILENO) && !quiet;
   auto fail = [&](const std::string& message, const Child* show) {
     std::cerr << "error: " << message << "\n";
     if (show) std::cerr << "  last lines of " << show->log << ":\n" << tail(show->log, 15);
@@ -238,17 +245,29 @@ int runLocal(const std::vector<std::string>& args) {
     if (Clock::now() > deadline || gInterrupted) return fail("the JobManager did not start within 30 s", &children[0]);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // TaskManagers are kept at the requested count, as a Kubernetes Deployment would: one that
+  // dies is replaced (at most kMaxReplacements times per run).
+  constexpr int kMaxReplacements = 20;
+  int replacements = 0;
+  auto startTaskManager = [&](int index, int generation) -> Status {
+    std::string name = "taskmanager-" + std::to_string(index) + (generation ? "-" + std::to_string(generation) : "");
+    auto tm = spawn(name, {"taskmanager", "-D", std::string(options::kRpcPort) + "=" + std::to_string(rpcPort)},
+                    (work / "conf").string(), (work / "log" / (name + ".log")).string());
+    if (!tm.ok()) return tm.status();
+    if (static_cast<int>(children.size()) > index + 1) {
+      children[index + 1] = *tm;
+    } else {
+      children.push_back(*tm);
+    }
+    return Status::Ok();
+  };
   for (int i = 0; i < tms; ++i) {
-    auto tm = spawn("taskmanager-" + std::to_string(i),
-                    {"taskmanager", "-D", std::string(options::kRpcPort) + "=" + std::to_string(rpcPort)},
-                    (work / "conf").string(), (work / "log" / ("taskmanager-" + std::to_string(i) + ".log")).string());
-    if (!tm.ok()) return fail(tm.status().message(), nullptr);
-    children.push_back(*tm);
+    Status st = startTaskManager(i, 0);
+    if (!st.ok()) return fail(st.message(), nullptr);
   }
   std::cout << "  JobManager REST API: http://127.0.0.1:" << restPort << "  job " << jobId << "\n" << std::flush;
 
   RestClient rest(restPort);
-  bool tty = isatty(STDOUT_FILENO) && !quiet;
   std::string state;
   std::string sourceVertex;
   auto lastLine = Clock::now();
@@ -262,7 +281,13 @@ int runLocal(const std::vector<std::string>& args) {
     }
     if (!alive(children[0])) return fail("the JobManager exited unexpectedly", &children[0]);
     for (size_t i = 1; i < children.size(); ++i) {
-      if (!alive(children[i])) return fail(children[i].name + " exited unexpectedly", &children[i]);
+      int status = 0;
+      if (alive(children[i], &status)) continue;
+      if (++replacements > kMaxReplacements) return fail(children[i].name + " keeps exiting", &children[i]);
+      std::cout << (tty ? "\n" : "") << "  " << children[i].name << " exited (" << describeExit(status)
+                << "); starting a replacement TaskManager\n" << std::flush;
+      Status st = startTaskManager(static_cast<int>(i) - 1, replacements);
+      if (!st.ok()) return fail(st.message(), nullptr);
     }
     if (auto d = rest.get("/jobs/" + jobId)) {
       details = *d;

@@ -3,10 +3,12 @@
 // FileSink (https://nightlies.apache.org/flink/flink-docs-stable/docs/connectors/datastream/filesystem/).
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "flink/datastream.h"
 
@@ -32,9 +34,23 @@ class LineFileReader {
   const std::string& path() const { return path_; }
   /// Reports a malformed line: counted in numRecordsDropped, the first few logged.
   void reportMalformed(uint64_t lineNumber, const std::string& error);
+  /// Position: entries (parallelism, subtask, last data line read) saying "data lines n <= last
+  /// with n % parallelism == subtask are done", this subtask's and those it restored, so that
+  /// a restore at any parallelism skips exactly the lines already read.
+  void snapshotState(DataOutputView& out) const;
+  Status restoreState(const std::vector<Buffer>& states);
 
  private:
+  struct Done {
+    uint64_t parallelism, subtask, lastLine;
+    bool operator<(const Done& o) const {
+      return std::tie(parallelism, subtask, lastLine) < std::tie(o.parallelism, o.subtask, o.lastLine);
+    }
+  };
+  bool done(uint64_t dataLine) const;
   bool fill();
+  std::vector<Done> restored_;
+  uint64_t lastDataLine_ = 0;
   std::string path_;
   int skipLines_;
   void* gz_ = nullptr;  // gzFile
@@ -49,13 +65,25 @@ class LineFileReader {
 template <class T>
 class LineSourceReader final : public SourceReader<T> {
  public:
-  LineSourceReader(std::string path, int skipLines, LineFormat<T> format)
-      : reader_(std::move(path), skipLines), format_(std::move(format)) {}
-  Status open(RuntimeContext& ctx) override { return reader_.open(ctx); }
+  LineSourceReader(std::string path, int skipLines, LineFormat<T> format, int64_t recordsPerSecond)
+      : reader_(std::move(path), skipLines), format_(std::move(format)), rate_(recordsPerSecond) {}
+  Status open(RuntimeContext& ctx) override {
+    started_ = std::chrono::steady_clock::now();
+    return reader_.open(ctx);
+  }
+  void snapshotState(DataOutputView& out) override { reader_.snapshotState(out); }
+  Status restoreState(const std::vector<Buffer>& states) override { return reader_.restoreState(states); }
   InputStatus pollNext(ReaderOutput<T>& out, int maxRecords) override {
     std::string_view line;
     uint64_t lineNo = 0;
     std::string error;
+    if (rate_ > 0) {
+      auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+      auto allowed = static_cast<int64_t>(elapsed * static_cast<double>(rate_)) - emitted_;
+      if (allowed <= 0) return InputStatus::kNothingAvailable;
+      maxRecords = static_cast<int>(std::min<int64_t>(maxRecords, allowed));
+      emitted_ += maxRecords;
+    }
     for (int i = 0; i < maxRecords; ++i) {
       if (!reader_.next(&line, &lineNo)) return InputStatus::kEndOfInput;
       T value{};
@@ -71,24 +99,35 @@ class LineSourceReader final : public SourceReader<T> {
  private:
   LineFileReader reader_;
   LineFormat<T> format_;
+  int64_t rate_;
+  int64_t emitted_ = 0;
+  std::chrono::steady_clock::time_point started_;
 };
 
-/// Writes rows to `<dir>/.part-<subtask>-0.inprogress`, renamed to `<dir>/part-<subtask>-0`
-/// when the input ends, so readers never see a partial file.
+/// Writes rows to in-progress part files `<dir>/.part-<subtask>-<attempt>-<n>.inprogress`.
+/// prepareCommit() closes the current file and renames it to `.part-...-<n>.pending`, which
+/// commitPartFiles() later renames to the visible `part-<subtask>-<attempt>-<n>` (two-phase
+/// commit, as Flink's FileSink).
 class PartFileWriter {
  public:
   explicit PartFileWriter(std::string dir) : dir_(std::move(dir)) {}
   ~PartFileWriter();
   Status open(RuntimeContext& ctx);
   void write(std::string_view row);  // row without newline
-  Status finish();
+  void prepareCommit(std::vector<std::string>* committables);
 
  private:
   std::string dir_;
+  std::string prefix_;
   std::string inProgress_;
-  std::string final_;
+  int counter_ = 0;
   FILE* file_ = nullptr;
 };
+
+/// Renames pending part files to their visible names; already committed ones are skipped.
+Status commitPartFiles(const std::vector<std::string>& pending);
+/// Removes in-progress and pending part files (uncommitted output of a failed attempt).
+Status removeUncommittedPartFiles(const std::string& dir);
 
 /// Creates `dir` and removes part files of an earlier run (Flink's OVERWRITE write mode).
 Status preparePartFileDirectory(const std::string& dir);
@@ -100,23 +139,27 @@ Status preparePartFileDirectory(const std::string& dir);
 template <class T>
 class FileSource final : public Source<T> {
  public:
-  static std::shared_ptr<const FileSource<T>> forLines(std::string path, LineFormat<T> format, int skipHeaderLines = 0) {
-    return std::make_shared<FileSource<T>>(std::move(path), std::move(format), skipHeaderLines);
+  /// recordsPerSecond > 0 throttles each subtask (lines read per second), e.g. for tests.
+  static std::shared_ptr<const FileSource<T>> forLines(std::string path, LineFormat<T> format, int skipHeaderLines = 0,
+                                                       int64_t recordsPerSecond = 0) {
+    return std::make_shared<FileSource<T>>(std::move(path), std::move(format), skipHeaderLines, recordsPerSecond);
   }
-  FileSource(std::string path, LineFormat<T> format, int skip)
-      : path_(std::move(path)), format_(std::move(format)), skip_(skip) {}
+  FileSource(std::string path, LineFormat<T> format, int skip, int64_t recordsPerSecond)
+      : path_(std::move(path)), format_(std::move(format)), skip_(skip), rate_(recordsPerSecond) {}
   std::unique_ptr<SourceReader<T>> createReader() const override {
-    return std::make_unique<detail::LineSourceReader<T>>(path_, skip_, format_);
+    return std::make_unique<detail::LineSourceReader<T>>(path_, skip_, format_, rate_);
   }
 
  private:
   std::string path_;
   LineFormat<T> format_;
   int skip_;
+  int64_t rate_;
 };
 
-/// A sink writing one line per record (formatted by `encoder`) into part files in `dir`.
-/// Existing part files in `dir` are removed when the job starts.
+/// A sink writing one line per record (formatted by `encoder`) into part files in `dir`,
+/// exactly once: files become visible only when the checkpoint covering them completes (or
+/// the job finishes). Existing part files in `dir` are removed when the job starts fresh.
 template <class T>
 class FileSink final : public Sink<T> {
  public:
@@ -128,6 +171,10 @@ class FileSink final : public Sink<T> {
 
   std::unique_ptr<SinkWriter<T>> createWriter() const override { return std::make_unique<Writer>(dir_, encoder_); }
   Status initializeOnMaster() const override { return detail::preparePartFileDirectory(dir_); }
+  Status commit(const std::vector<std::string>& committables) const override {
+    return detail::commitPartFiles(committables);
+  }
+  Status cleanupOnMaster() const override { return detail::removeUncommittedPartFiles(dir_); }
 
  private:
   class Writer final : public SinkWriter<T> {
@@ -139,7 +186,7 @@ class FileSink final : public Sink<T> {
       encoder_(value, &line_);
       out_.write(line_);
     }
-    Status finish() override { return out_.finish(); }
+    void prepareCommit(std::vector<std::string>* committables) override { out_.prepareCommit(committables); }
 
    private:
     detail::PartFileWriter out_;

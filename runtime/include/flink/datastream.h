@@ -65,6 +65,10 @@ class SourceReader {
   /// Emits up to maxRecords records; may throw TaskFailure on I/O errors.
   virtual InputStatus pollNext(ReaderOutput<T>& output, int maxRecords) = 0;
   virtual void close() {}
+  /// Writes the reader's position (checkpoint). A reader without state replays from the start.
+  virtual void snapshotState(DataOutputView& /*out*/) {}
+  /// Called before open() with the positions written by every subtask of the restored run.
+  virtual Status restoreState(const std::vector<Buffer>& /*states*/) { return Status::Ok(); }
 };
 
 template <class T>
@@ -81,8 +85,12 @@ class SinkWriter {
   virtual ~SinkWriter() = default;
   virtual Status open(RuntimeContext& ctx) = 0;
   virtual void write(const T& value, int64_t timestamp) = 0;
-  /// Called after the last record: make the output durable and visible.
-  virtual Status finish() = 0;
+  /// Called after the last record, before the final prepareCommit.
+  virtual Status finish() { return Status::Ok(); }
+  /// At a checkpoint barrier and after the input ended: makes what was written so far durable
+  /// and returns committables (e.g. pending file names) that the committer makes visible once
+  /// the checkpoint completes (two-phase commit).
+  virtual void prepareCommit(std::vector<std::string>* /*committables*/) {}
 };
 
 template <class T>
@@ -90,8 +98,13 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual std::unique_ptr<SinkWriter<T>> createWriter() const = 0;
-  /// Runs once on the JobManager before the job's tasks start (e.g. prepare a directory).
+  /// Runs once on the JobManager before a fresh start of the job (e.g. prepare a directory).
   virtual Status initializeOnMaster() const { return Status::Ok(); }
+  /// Committer, run on the JobManager when a checkpoint (or the job) completes. Must be
+  /// idempotent: after a failover the same committables may be committed again.
+  virtual Status commit(const std::vector<std::string>& /*committables*/) const { return Status::Ok(); }
+  /// Runs on the JobManager before a restore: removes what no restored committable references.
+  virtual Status cleanupOnMaster() const { return Status::Ok(); }
 };
 
 // ---- Event time -------------------------------------------------------------------------
@@ -320,6 +333,13 @@ class SourceOperator final : public SourceOperatorBase, private ReaderOutput<T> 
     reader_->close();
     return Status::Ok();
   }
+  Status initializeState(const RestoredState& state) override {
+    return state.restored ? reader_->restoreState(state.operatorStates) : Status::Ok();
+  }
+  void snapshotState(int64_t, OperatorSnapshot& out) override {
+    DataOutputView view(&out.operatorState);
+    reader_->snapshotState(view);
+  }
 
  private:
   void collect(T&& v, int64_t ts) override {
@@ -348,6 +368,7 @@ class SinkOperator final : public OneInputOperator<T> {
   void emitWatermark(int64_t) override {}
   void endInput() override {}
   Status close() override { return writer_->finish(); }
+  void snapshotState(int64_t, OperatorSnapshot& out) override { writer_->prepareCommit(&out.committables); }
 
  private:
   std::unique_ptr<SinkWriter<T>> writer_;
@@ -398,6 +419,34 @@ class WindowOperator final : public OneInputOperator<T> {
     out_->emitWatermark(wm);
   }
   void endInput() override { out_->endInput(); }
+
+  /// Keyed state by key group: entries (window start, key, accumulator).
+  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
+    if (checkpointId == kFinalCheckpointId) return;
+    for (const auto& [start, pane] : panes_) {
+      for (const auto& [key, acc] : pane) {
+        int kg = assignToKeyGroup(KeyHash<K>()(key), this->ctx_->maxParallelism);
+        DataOutputView view(&out.keyedState[kg]);
+        view.writePod(start);
+        TypeSerializer<K>::serialize(key, view);
+        TypeSerializer<ACC>::serialize(acc, view);
+      }
+    }
+  }
+  Status initializeState(const RestoredState& state) override {
+    for (const Buffer& b : state.keyedState) {
+      DataInputView in(b.data(), b.size());
+      while (!in.atEnd()) {
+        auto start = in.readPod<int64_t>();
+        K key{};
+        TypeSerializer<K>::deserialize(key, in);
+        ACC acc{};
+        TypeSerializer<ACC>::deserialize(acc, in);
+        panes_[start][std::move(key)] = std::move(acc);
+      }
+    }
+    return Status::Ok();
+  }
 
   size_t numPendingWindows() const { return panes_.size(); }
 
@@ -565,6 +614,8 @@ class DataStream {
     node.createOperator = [sink](void*) { return std::make_unique<detail::SinkOperator<T>>(sink->createWriter()); };
     node.createNetworkInput = detail::networkInputFactory<T>();
     node.initializeOnMaster = [sink] { return sink->initializeOnMaster(); };
+    node.commitOnMaster = [sink](const std::vector<std::string>& c) { return sink->commit(c); };
+    node.cleanupOnMaster = [sink] { return sink->cleanupOnMaster(); };
     int id = env_->addNode(std::move(node));
     connect(id, rebalanceNext_ ? Partitioning::kRebalance : Partitioning::kForward, nullptr);
     return DataStreamSink(env_, id);
@@ -691,18 +742,43 @@ class CollectionReader final : public SourceReader<T> {
   Status open(RuntimeContext& ctx) override {
     next_ = static_cast<size_t>(ctx.subtaskIndex);
     step_ = static_cast<size_t>(ctx.parallelism);
+    for (const Buffer& b : restored_) {
+      DataInputView in(b.data(), b.size());
+      auto oldStep = in.readPod<uint64_t>();
+      auto oldNext = in.readPod<uint64_t>();
+      done_.push_back({oldStep, oldNext});
+    }
     return Status::Ok();
   }
   InputStatus pollNext(ReaderOutput<T>& out, int maxRecords) override {
     for (int i = 0; i < maxRecords && next_ < elements_->size(); ++i, next_ += step_) {
+      if (isDone(next_)) continue;
       T copy = (*elements_)[next_];
       out.collect(std::move(copy));
     }
     return next_ < elements_->size() ? InputStatus::kMoreAvailable : InputStatus::kEndOfInput;
   }
+  // Position: (parallelism, subtask, next index) of every subtask; on restore, element i is
+  // done when the subtask that owned it had passed it.
+  void snapshotState(DataOutputView& out) override {
+    out.writePod(static_cast<uint64_t>(step_));
+    out.writePod(static_cast<uint64_t>(next_));
+  }
+  Status restoreState(const std::vector<Buffer>& states) override {
+    restored_ = states;
+    return Status::Ok();
+  }
 
  private:
+  std::vector<Buffer> restored_;
   std::shared_ptr<const std::vector<T>> elements_;
+  bool isDone(size_t i) const {
+    for (const auto& [oldStep, oldNext] : done_) {
+      if (oldNext % oldStep == i % oldStep) return i < oldNext;
+    }
+    return false;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> done_;
   size_t next_ = 0;
   size_t step_ = 1;
 };

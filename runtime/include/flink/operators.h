@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@
 #include "flink/status.h"
 
 namespace flink {
+
+/// Bytes: network buffers and serialized state.
+using Buffer = std::vector<uint8_t>;
 
 inline constexpr int64_t kNoTimestamp = INT64_MIN;
 inline constexpr int64_t kMinWatermark = INT64_MIN;
@@ -68,6 +72,26 @@ class Output {
   virtual void endInput() = 0;
 };
 
+/// Checkpoint id used for the state handed over when input ends (the "final checkpoint").
+inline constexpr int64_t kFinalCheckpointId = -1;
+
+/// The state of one operator at a checkpoint. Operator state is redistributed as a union list
+/// on restore (every subtask sees every entry); keyed state is organised by key group and a
+/// subtask restores the key groups of its range, whatever the parallelism that wrote them.
+struct OperatorSnapshot {
+  Buffer operatorState;
+  std::map<int, Buffer> keyedState;       // key group -> serialized entries
+  std::vector<std::string> committables;  // handed to the sink's committer when the checkpoint completes
+};
+
+/// What an operator gets back on restore (empty when the job starts fresh).
+struct RestoredState {
+  bool restored = false;
+  int64_t checkpointId = 0;
+  std::vector<Buffer> operatorStates;  // one per subtask of the run that wrote the checkpoint
+  std::vector<Buffer> keyedState;      // entries of the key groups in this subtask's range
+};
+
 /// Base of every operator in a chain. open() runs before the first record, close() after
 /// endInput (a sink commits there). Errors while running are thrown as TaskFailure.
 class StreamOperatorBase {
@@ -80,6 +104,14 @@ class StreamOperatorBase {
   virtual Status close() { return Status::Ok(); }
   /// Output<IN>* of a one-input operator (type-erased), nullptr for sources.
   virtual void* input() { return nullptr; }
+  /// Called before open() with the state to restore.
+  virtual Status initializeState(const RestoredState&) { return Status::Ok(); }
+  /// Copies the operator's state at a barrier (synchronously, on the task thread); writing it
+  /// to storage happens afterwards, off the task thread. checkpointId is kFinalCheckpointId
+  /// after the input ended (only committables matter then).
+  virtual void snapshotState(int64_t /*checkpointId*/, OperatorSnapshot& /*out*/) {}
+  /// The checkpoint completed on every task.
+  virtual void notifyCheckpointComplete(int64_t /*checkpointId*/) {}
 
  protected:
   RuntimeContext* ctx_ = nullptr;
@@ -107,8 +139,6 @@ class SourceOperatorBase : public StreamOperatorBase {
 
 // ---- Network boundary ----------------------------------------------------------------
 
-using Buffer = std::vector<uint8_t>;
-
 /// Where a RecordWriter sends full buffers: one channel per consumer subtask. send() blocks
 /// while the channel has no credit (backpressure) and throws TaskFailure when the job is
 /// cancelled or the peer is lost.
@@ -121,7 +151,9 @@ class BufferSink {
 
 /// Element tags inside a network buffer. A buffer holds whole elements:
 /// record = tag, i64 timestamp, serialized value; watermark = tag, i64; end = tag.
-enum : uint8_t { kTagRecord = 0, kTagWatermark = 1, kTagEndOfPartition = 2 };
+/// barrier = tag, i64 checkpoint id (Carbone et al., "Lightweight Asynchronous Snapshots for
+/// Distributed Dataflows", 2015).
+enum : uint8_t { kTagRecord = 0, kTagWatermark = 1, kTagEndOfPartition = 2, kTagBarrier = 3 };
 
 /// Tail of a chain that serializes records into per-channel buffers.
 class RecordWriterBase {
@@ -131,6 +163,8 @@ class RecordWriterBase {
   virtual void* output() = 0;
   /// Sends every non-empty buffer (called on execution.buffer-timeout).
   virtual void flushAll() = 0;
+  /// Appends a checkpoint barrier to every channel and sends it at once.
+  virtual void broadcastBarrier(int64_t checkpointId) = 0;
 };
 
 /// Head of a chain fed by the network: deserializes buffers and aligns watermarks across
@@ -139,8 +173,20 @@ class NetworkInputBase {
  public:
   NetworkInputBase(int numChannels, TaskMetrics* metrics);
   virtual ~NetworkInputBase() = default;
-  /// Processes one buffer of `channel`. Returns true once every channel has ended.
+
+  struct Progress {
+    enum Kind { kConsumed, kBarrier } kind = kConsumed;
+    int64_t checkpointId = 0;  // for kBarrier
+    size_t offset = 0;         // for kBarrier: where the rest of the buffer starts
+  };
+  /// Processes the elements of one buffer of `channel` from `offset` up to the end of the
+  /// buffer or just past a checkpoint barrier, which it reports.
+  Progress process(int channel, const uint8_t* data, size_t size, size_t offset);
+  /// Processes a whole buffer, ignoring barriers. Returns true once every channel has ended.
   bool processBuffer(int channel, const uint8_t* data, size_t size);
+  /// Channels that delivered their end-of-partition: they need no barrier to align.
+  bool channelFinished(int channel) const { return channelFinished_[channel]; }
+  int numChannels() const { return static_cast<int>(channelFinished_.size()); }
   bool finished() const { return finishedChannels_ == static_cast<int>(channelWatermark_.size()); }
 
  protected:
@@ -210,6 +256,13 @@ class RecordWriter final : public RecordWriterBase, public Output<T> {
   void endInput() override {
     for (size_t c = 0; c < buffers_.size(); ++c) {
       buffers_[c].push_back(kTagEndOfPartition);
+      flush(static_cast<int>(c));
+    }
+  }
+  void broadcastBarrier(int64_t checkpointId) override {
+    for (size_t c = 0; c < buffers_.size(); ++c) {
+      buffers_[c].push_back(kTagBarrier);
+      DataOutputView(&buffers_[c]).writePod(checkpointId);
       flush(static_cast<int>(c));
     }
   }

@@ -45,8 +45,12 @@ struct StreamNode {
       createWriter;
   /// Creates the network input feeding this node (type IN); `input` is its Output<IN>*.
   std::function<std::unique_ptr<NetworkInputBase>(void* input, int numChannels, TaskMetrics*)> createNetworkInput;
-  /// Runs once on the JobManager before any task is deployed (Flink's InitializeOnMaster).
+  /// Runs once on the JobManager before a fresh start (Flink's InitializeOnMaster).
   std::function<Status()> initializeOnMaster;
+  /// Sinks: commits committables on the JobManager (idempotent), and removes uncommitted
+  /// output before a restore.
+  std::function<Status(const std::vector<std::string>&)> commitOnMaster;
+  std::function<Status()> cleanupOnMaster;
 };
 
 /// Built by StreamExecutionEnvironment. Not thread-safe while being built; read-only after.

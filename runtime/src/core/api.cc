@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "core/log.h"
 #include "flink/connectors.h"
@@ -31,14 +32,20 @@ std::vector<std::pair<std::string, double>> TaskMetrics::snapshot() const {
 NetworkInputBase::NetworkInputBase(int numChannels, TaskMetrics* metrics)
     : metrics_(metrics), channelWatermark_(numChannels, kMinWatermark), channelFinished_(numChannels, false) {}
 
-bool NetworkInputBase::processBuffer(int channel, const uint8_t* data, size_t size) {
-  TaskMetrics::inc(metrics_->numBytesIn, size);
-  DataInputView in(data, size);
+NetworkInputBase::Progress NetworkInputBase::process(int channel, const uint8_t* data, size_t size, size_t offset) {
+  TaskMetrics::inc(metrics_->numBytesIn, size - offset);
+  DataInputView in(data + offset, size - offset);
   while (!in.atEnd()) {
     uint8_t tag = in.readPod<uint8_t>();
     if (tag == kTagRecord) {
       int64_t ts = in.readPod<int64_t>();
       emitRecord(in, ts);
+    } else if (tag == kTagBarrier) {
+      Progress p;
+      p.kind = Progress::kBarrier;
+      p.checkpointId = in.readPod<int64_t>();
+      p.offset = size - in.remaining();
+      return p;
     } else if (tag == kTagWatermark || tag == kTagEndOfPartition) {
       if (tag == kTagWatermark) {
         channelWatermark_[channel] = std::max(channelWatermark_[channel], in.readPod<int64_t>());
@@ -46,7 +53,8 @@ bool NetworkInputBase::processBuffer(int channel, const uint8_t* data, size_t si
         channelFinished_[channel] = true;
         ++finishedChannels_;
       }
-      // The input watermark is the minimum over channels still running.
+      // The input watermark is the minimum over channels still running; once every channel
+      // ended, the last watermarks they sent are final.
       int64_t minWm = kMaxWatermark;
       bool any = false;
       for (size_t c = 0; c < channelWatermark_.size(); ++c) {
@@ -54,22 +62,26 @@ bool NetworkInputBase::processBuffer(int channel, const uint8_t* data, size_t si
         any = true;
         minWm = std::min(minWm, channelWatermark_[c]);
       }
-      if (!any) {
-        // Every channel ended: the last watermarks they sent are final.
-        minWm = *std::min_element(channelWatermark_.begin(), channelWatermark_.end());
-      }
+      if (!any) minWm = *std::min_element(channelWatermark_.begin(), channelWatermark_.end());
       if (minWm > currentWatermark_) {
         currentWatermark_ = minWm;
         metrics_->currentInputWatermark.store(minWm, std::memory_order_relaxed);
         emitWatermark(minWm);
       }
-      if (finished()) {
-        endInput();
-        return true;
-      }
+      if (finished()) endInput();
     } else {
       throw SerializationError("unknown element tag " + std::to_string(tag) + " in network buffer");
     }
+  }
+  return Progress{};
+}
+
+bool NetworkInputBase::processBuffer(int channel, const uint8_t* data, size_t size) {
+  size_t offset = 0;
+  for (;;) {
+    Progress p = process(channel, data, size, offset);
+    if (p.kind == Progress::kConsumed) break;
+    offset = p.offset;
   }
   return finished();
 }
@@ -211,11 +223,49 @@ bool LineFileReader::next(std::string_view* line, uint64_t* lineNumber) {
     if (lineNo_ <= static_cast<uint64_t>(skipLines_)) continue;
     uint64_t dataLine = lineNo_ - static_cast<uint64_t>(skipLines_);
     if (dataLine % p != me) continue;
-    if (l.empty()) continue;
+    lastDataLine_ = dataLine;
+    if (l.empty() || done(dataLine)) continue;
     *line = l;
     *lineNumber = lineNo_;
     return true;
   }
+}
+
+bool LineFileReader::done(uint64_t dataLine) const {
+  for (const Done& d : restored_) {
+    if (dataLine % d.parallelism == d.subtask && dataLine <= d.lastLine) return true;
+  }
+  return false;
+}
+
+void LineFileReader::snapshotState(DataOutputView& out) const {
+  std::vector<Done> all = restored_;
+  all.push_back({static_cast<uint64_t>(ctx_->parallelism), static_cast<uint64_t>(ctx_->subtaskIndex), lastDataLine_});
+  out.writePod(static_cast<uint32_t>(all.size()));
+  for (const Done& d : all) {
+    out.writePod(d.parallelism);
+    out.writePod(d.subtask);
+    out.writePod(d.lastLine);
+  }
+}
+
+Status LineFileReader::restoreState(const std::vector<Buffer>& states) {
+  std::set<Done> all;
+  try {
+    for (const Buffer& b : states) {
+      DataInputView in(b.data(), b.size());
+      auto n = in.readPod<uint32_t>();
+      for (uint32_t i = 0; i < n; ++i) {
+        Done d{in.readPod<uint64_t>(), in.readPod<uint64_t>(), in.readPod<uint64_t>()};
+        if (d.parallelism == 0 || d.subtask >= d.parallelism) return Status::Error("corrupt source position");
+        all.insert(d);
+      }
+    }
+  } catch (const SerializationError& e) {
+    return Status::Error(std::string("corrupt source position: ") + e.what());
+  }
+  restored_.assign(all.begin(), all.end());
+  return Status::Ok();
 }
 
 void LineFileReader::reportMalformed(uint64_t lineNumber, const std::string& error) {
@@ -234,30 +284,66 @@ PartFileWriter::~PartFileWriter() {
 Status PartFileWriter::open(RuntimeContext& ctx) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  std::string name = "part-" + std::to_string(ctx.subtaskIndex) + "-0";
-  final_ = dir_ + "/" + name;
-  inProgress_ = dir_ + "/." + name + ".inprogress";
-  file_ = std::fopen(inProgress_.c_str(), "wb");
-  if (!file_) return Status::Error("cannot create part file '" + inProgress_ + "': " + std::strerror(errno));
-  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  if (ec) return Status::Error("output directory '" + dir_ + "' cannot be created: " + ec.message());
+  prefix_ = "part-" + std::to_string(ctx.subtaskIndex) + "-" + std::to_string(ctx.attemptNumber) + "-";
   return Status::Ok();
 }
 
 void PartFileWriter::write(std::string_view row) {
+  if (!file_) {
+    inProgress_ = dir_ + "/." + prefix_ + std::to_string(counter_) + ".inprogress";
+    file_ = std::fopen(inProgress_.c_str(), "wb");
+    if (!file_) throw TaskFailure("cannot create part file '" + inProgress_ + "': " + std::strerror(errno));
+    std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  }
   if (std::fwrite(row.data(), 1, row.size(), file_) != row.size() || std::fputc('\n', file_) == EOF) {
     throw TaskFailure("cannot write part file '" + inProgress_ + "': " + std::strerror(errno));
   }
 }
 
-Status PartFileWriter::finish() {
-  if (!file_) return Status::Ok();
+void PartFileWriter::prepareCommit(std::vector<std::string>* committables) {
+  if (!file_) return;
   bool ok = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
   ok = std::fclose(file_) == 0 && ok;
   file_ = nullptr;
-  if (!ok) return Status::Error("cannot write part file '" + inProgress_ + "': " + std::strerror(errno));
-  if (std::rename(inProgress_.c_str(), final_.c_str()) != 0) {
-    return Status::Error("cannot commit part file '" + final_ + "': " + std::strerror(errno));
+  if (!ok) throw TaskFailure("cannot write part file '" + inProgress_ + "': " + std::strerror(errno));
+  std::string pending = dir_ + "/." + prefix_ + std::to_string(counter_++) + ".pending";
+  if (std::rename(inProgress_.c_str(), pending.c_str()) != 0) {
+    throw TaskFailure("cannot rename part file '" + inProgress_ + "': " + std::strerror(errno));
   }
+  committables->push_back(pending);
+}
+
+Status commitPartFiles(const std::vector<std::string>& pending) {
+  namespace fs = std::filesystem;
+  for (const auto& p : pending) {
+    fs::path path(p);
+    std::string name = path.filename().string();
+    const std::string suffix = ".pending";
+    if (name.size() < suffix.size() + 2 || name[0] != '.' || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return Status::Error("not a pending part file: '" + p + "'");
+    }
+    fs::path target = path.parent_path() / name.substr(1, name.size() - 1 - suffix.size());
+    std::error_code ec;
+    if (fs::exists(path, ec)) {
+      fs::rename(path, target, ec);
+      if (ec) return Status::Error("cannot commit part file '" + target.string() + "': " + ec.message());
+    } else if (!fs::exists(target, ec)) {
+      return Status::Error("pending part file '" + p + "' is missing and was not committed");
+    }
+  }
+  return Status::Ok();
+}
+
+Status removeUncommittedPartFiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return Status::Ok();
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);
+  }
+  if (ec) return Status::Error("output directory '" + dir + "' cannot be cleaned: " + ec.message());
   return Status::Ok();
 }
 

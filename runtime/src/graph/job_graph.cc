@@ -54,8 +54,8 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
       }
     }
     if (chained) continue;
-    JobVertex v;
-    v.index = static_cast<int>(jg.vertices.size());
+    JobVertex& v = jg.vertices.emplace_back();
+    v.index = static_cast<int>(jg.vertices.size()) - 1;
     v.name = node.name;
     v.parallelism = parallelism[node.id];
     v.maxParallelism = maxParallelism;
@@ -76,18 +76,22 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
       jg.vertices[je.sourceVertex].output = v.input;
       jg.edges.push_back(je);
     }
-    jg.vertices.push_back(std::move(v));
   }
-  // Stable vertex ids: hash of the chain's uids (or names and positions).
+  // Stable ids: operators by uid (or name and position), vertices by their chain.
+  auto hex128 = [](const std::string& seed) {
+    uint32_t h[4];
+    for (uint32_t i = 0; i < 4; ++i) h[i] = murmur3_32(seed.data(), seed.size(), 0x9747b28cU + i);
+    return fmt::format("{:08x}{:08x}{:08x}{:08x}", h[0], h[1], h[2], h[3]);
+  };
   for (auto& v : jg.vertices) {
     std::string seed;
     for (int n : v.chain) {
       const auto& node = graph.nodes[n];
-      seed += (node.uid.empty() ? node.name + "#" + std::to_string(n) : node.uid) + "|";
+      std::string opSeed = node.uid.empty() ? node.name + "#" + std::to_string(n) : "uid:" + node.uid;
+      v.operatorIds.push_back(hex128(opSeed));
+      seed += opSeed + "|";
     }
-    uint32_t h[4];
-    for (uint32_t i = 0; i < 4; ++i) h[i] = murmur3_32(seed.data(), seed.size(), 0x9747b28cU + i);
-    v.id = fmt::format("{:08x}{:08x}{:08x}{:08x}", h[0], h[1], h[2], h[3]);
+    v.id = hex128(seed);
   }
   return jg;
 }

@@ -25,6 +25,7 @@ struct JobVertex {
   int parallelism = 1;
   int maxParallelism = 128;
   std::vector<int> chain;  // StreamNode ids, head first
+  std::vector<std::string> operatorIds;  // per chained node: 32 hex, from uid (or name and position)
   int input = -1;          // index into JobGraph::edges, or -1 for sources
   int output = -1;         // index into JobGraph::edges, or -1 for sinks
   bool isSource() const { return input < 0; }

@@ -1,6 +1,9 @@
 #include "jobmanager/job_master.h"
 
+#include <set>
+
 #include "core/log.h"
+#include "core/rpc.h"
 
 namespace flink {
 
@@ -21,8 +24,65 @@ const char* toString(JobStatus s) {
     case JobStatus::kCancelling: return "CANCELLING";
     case JobStatus::kCanceled: return "CANCELED";
     case JobStatus::kFinished: return "FINISHED";
+    case JobStatus::kRestarting: return "RESTARTING";
   }
   return "UNKNOWN";
+}
+
+Result<RestartStrategy> RestartStrategy::fromConfig(const Configuration& config, bool checkpointing) {
+  RestartStrategy r;
+  // Flink's default: no restarts without checkpointing, fixed-delay (unbounded) with it.
+  r.type = config.getString("restart-strategy.type", checkpointing ? "fixed-delay" : "none");
+  if (r.type == "fixeddelay" || r.type == "fixed-delay") {
+    r.type = "fixed-delay";
+    auto attempts = config.getInt("restart-strategy.fixed-delay.attempts", checkpointing && !config.contains("restart-strategy.type") ? INT32_MAX : 1);
+    auto delay = config.getDurationMs("restart-strategy.fixed-delay.delay", 1000);
+    if (!attempts.ok()) return attempts.status();
+    if (!delay.ok()) return delay.status();
+    r.maxAttempts = static_cast<int>(std::min<int64_t>(*attempts, INT32_MAX));
+    r.delayMs = *delay;
+  } else if (r.type == "exponentialdelay" || r.type == "exponential-delay") {
+    r.type = "exponential-delay";
+    auto initial = config.getDurationMs("restart-strategy.exponential-delay.initial-backoff", 1000);
+    auto maxBackoff = config.getDurationMs("restart-strategy.exponential-delay.max-backoff", 60000);
+    auto attempts = config.getInt("restart-strategy.exponential-delay.attempts-before-reset-backoff", INT32_MAX);
+    auto mult = config.getString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
+    if (!initial.ok()) return initial.status();
+    if (!maxBackoff.ok()) return maxBackoff.status();
+    if (!attempts.ok()) return attempts.status();
+    r.delayMs = *initial;
+    r.maxBackoffMs = *maxBackoff;
+    r.maxAttempts = static_cast<int>(std::min<int64_t>(*attempts, INT32_MAX));
+    try {
+      r.multiplier = std::stod(mult);
+    } catch (...) {
+      return Status::Error("configuration key 'restart-strategy.exponential-delay.backoff-multiplier': '" + mult +
+                           "' is not a number");
+    }
+  } else if (r.type == "none" || r.type == "off" || r.type == "disable") {
+    r.type = "none";
+  } else {
+    return Status::Error("configuration key 'restart-strategy.type': unknown strategy '" + r.type +
+                         "' (expected none, fixed-delay or exponential-delay)");
+  }
+  return r;
+}
+
+std::optional<int64_t> RestartStrategy::delayFor(int attempt) const {
+  if (type == "none" || attempt > maxAttempts) return std::nullopt;
+  if (type == "fixed-delay") return delayMs;
+  double d = static_cast<double>(delayMs);
+  for (int i = 1; i < attempt && d < static_cast<double>(maxBackoffMs); ++i) d *= multiplier;
+  return std::min(static_cast<int64_t>(d), maxBackoffMs);
+}
+
+std::string RestartStrategy::describe() const {
+  if (type == "none") return "Restart deactivated.";
+  if (type == "fixed-delay") {
+    return fmt::format("Restart with fixed delay ({} ms). #{} restart attempts.", delayMs, maxAttempts);
+  }
+  return fmt::format("Restart with exponential delay: initial {} ms, max {} ms, multiplier {}", delayMs, maxBackoffMs,
+                     multiplier);
 }
 
 bool isGloballyTerminal(JobStatus s) {
@@ -69,6 +129,7 @@ void JobMaster::transition(JobStatus s) {
   stateTimestamps_[static_cast<int>(s)] = nowMs();
   if (isGloballyTerminal(s)) {
     endTimeMs_ = stateTimestamps_[static_cast<int>(s)];
+    if (coordinator_) coordinator_->abortPending("job " + std::string(toString(s)));
     rm_->releaseSlots(sub_.jobId);
     for (const auto& [id, tm] : rm_->taskManagers()) send_(id, {{"type", "releaseJob"}, {"jobId", sub_.jobId}});
   }
@@ -81,9 +142,13 @@ void JobMaster::start() {
   auto p = sub_.config.getInt(options::kParallelismDefault, 1);
   auto maxP = sub_.config.getInt(options::kMaxParallelism, 128);
   auto timeout = sub_.config.getDurationMs(options::kSlotRequestTimeout, 300000);
-  for (const Status& s : {p.status(), maxP.status(), timeout.status()}) {
+  auto settings = CheckpointSettings::fromConfig(sub_.config);
+  for (const Status& s : {p.status(), maxP.status(), timeout.status(), settings.status()}) {
     if (!s.ok()) return fail(s.message());
   }
+  auto restart = RestartStrategy::fromConfig(sub_.config, settings->intervalMs > 0);
+  if (!restart.ok()) return fail(restart.status().message());
+  restartStrategy_ = *restart;
   slotRequestTimeoutMs_ = *timeout;
   auto jg = buildJobGraph((*env)->streamGraph(), static_cast<int>(*p), static_cast<int>(*maxP));
   if (!jg.ok()) return fail(jg.status().message());
@@ -91,6 +156,47 @@ void JobMaster::start() {
   artifacts_->env = *env;
   artifacts_->jobGraph = std::move(*jg);
   artifacts_->config = sub_.config;
+  if (auto sp = sub_.config.get("execution.savepoint.path"); sp && !sp->empty()) {
+    Status s = validateSavepoint(*sp, &initialRestore_);
+    if (!s.ok()) return fail(s.message());
+  }
+  CheckpointCoordinator::Callbacks cb;
+  cb.triggerSource = [this](int vertex, int subtask, int64_t id) {
+    const ExecutionVertex& ev = ejvs_[vertex].subtasks[subtask];
+    send_(ev.slot.taskManagerId, {{"type", "triggerCheckpoint"}, {"jobId", sub_.jobId}, {"vertex", vertex},
+                                  {"subtask", subtask}, {"attempt", ev.attempt}, {"checkpointId", id}});
+  };
+  cb.notifyComplete = [this](int64_t id) {
+    std::set<std::string> tms;
+    for (const auto& ejv : ejvs_) {
+      for (const auto& ev : ejv.subtasks) tms.insert(ev.slot.taskManagerId);
+    }
+    for (const auto& tm : tms) send_(tm, {{"type", "notifyCheckpointComplete"}, {"jobId", sub_.jobId}, {"checkpointId", id}});
+  };
+  cb.commit = [this](const std::string& opId, const std::vector<std::string>& committables) {
+    const StreamNode* node = nodeOfOperator(opId);
+    if (!node || !node->commitOnMaster) return Status::Ok();
+    return node->commitOnMaster(committables);
+  };
+  cb.failJob = [this](const std::string& reason) { handleFailure(reason, "", ""); };
+  cb.savepointDone = [this](const std::string& triggerId, const Result<std::string>& location) {
+    auto& op = savepoints_[triggerId];
+    op.done = true;
+    if (location.ok()) {
+      op.location = *location;
+    } else {
+      op.failure = location.status().message();
+    }
+    if (triggerId == stopTrigger_) {
+      stopTrigger_.clear();
+      if (location.ok()) {
+        cancel();
+      }
+    }
+  };
+  coordinator_ = std::make_unique<CheckpointCoordinator>(*settings, sub_.jobId, &artifacts_->jobGraph, std::move(cb));
+  if (!initialRestore_.is_null()) coordinator_->setCheckpointIdCounter(initialRestore_.at("checkpointId").get<int64_t>() + 1);
+
   for (const auto& v : artifacts_->jobGraph.vertices) {
     ExecutionJobVertex ejv;
     ejv.vertex = &v;
@@ -104,11 +210,69 @@ void JobMaster::start() {
   for (auto& ejv : ejvs_) {
     for (auto& ev : ejv.subtasks) ev.state = ExecutionState::kScheduled;
   }
-  log::info("Job {} needs {} slots", name_, artifacts_->jobGraph.requiredSlots());
+  log::info("Job {} needs {} slots; restart strategy: {}; checkpointing {}", name_,
+            artifacts_->jobGraph.requiredSlots(), restartStrategy_.describe(),
+            settings->intervalMs > 0 ? "every " + formatDurationMs(settings->intervalMs) + " to " + coordinator_->jobDir()
+                                     : std::string("disabled"));
   tick();
 }
 
+const StreamNode* JobMaster::nodeOfOperator(const std::string& operatorId) const {
+  for (const auto& v : artifacts_->jobGraph.vertices) {
+    for (size_t i = 0; i < v.operatorIds.size(); ++i) {
+      if (v.operatorIds[i] == operatorId) return &artifacts_->env->streamGraph().nodes[v.chain[i]];
+    }
+  }
+  return nullptr;
+}
+
+Status JobMaster::validateSavepoint(const std::string& path, nlohmann::json* restore) {
+  std::string dir = checkpoint::pathOf(path);
+  auto meta = checkpoint::readMetadata(dir);
+  if (!meta.ok()) {
+    return Status::Error("execution.savepoint.path '" + path + "' cannot be used: " + meta.status().message());
+  }
+  std::vector<std::string> unmapped;
+  for (const auto& [opId, e] : meta->operators) {
+    if (!nodeOfOperator(opId)) unmapped.push_back(opId);
+  }
+  auto allow = sub_.config.getBool("execution.savepoint.ignore-unclaimed-state", false);
+  if (!unmapped.empty() && !(allow.ok() && *allow)) {
+    std::string ids;
+    for (const auto& id : unmapped) ids += (ids.empty() ? "" : ", ") + id;
+    return Status::Error("Failed to rollback to checkpoint/savepoint '" + path + "': cannot map the state of operator(s) " +
+                         ids + " to the new program (set allowNonRestoredState / execution.savepoint.ignore-unclaimed-state to skip it)");
+  }
+  for (const auto& v : artifacts_->jobGraph.vertices) {
+    if (v.maxParallelism != meta->maxParallelism) {
+      return Status::Error("execution.savepoint.path '" + path + "' was written with pipeline.max-parallelism " +
+                           std::to_string(meta->maxParallelism) + ", the job has " + std::to_string(v.maxParallelism));
+    }
+  }
+  json ops = json::object();
+  for (const auto& [opId, e] : meta->operators) {
+    json files = json::array();
+    for (const auto& f : e.files) files.push_back(dir + "/" + f);
+    ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
+  }
+  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir},
+              {"committables", meta->committables}};
+  log::info("Job {} restores from savepoint {} (checkpoint {})", name_, dir, meta->checkpointId);
+  return Status::Ok();
+}
+
+bool JobMaster::allTasksRunning() const {
+  for (const auto& ejv : ejvs_) {
+    for (const auto& ev : ejv.subtasks) {
+      if (ev.state != ExecutionState::kRunning) return false;
+    }
+  }
+  return !ejvs_.empty();
+}
+
 void JobMaster::tick() {
+  if (coordinator_ && status_ == JobStatus::kRunning && slotsAllocated_) coordinator_->tick(allTasksRunning());
+  if (status_ == JobStatus::kRestarting && restartAt_ && std::chrono::steady_clock::now() >= *restartAt_) restart();
   if (status_ != JobStatus::kRunning || slotsAllocated_ || !artifacts_) return;
   int needed = artifacts_->jobGraph.requiredSlots();
   auto slots = rm_->allocateSlots(sub_.jobId, needed);
@@ -119,10 +283,11 @@ void JobMaster::tick() {
   }
   auto waited = std::chrono::steady_clock::now() - schedulingSince_;
   if (waited > std::chrono::milliseconds(slotRequestTimeoutMs_)) {
-    fail(fmt::format("NoResourceAvailableException: could not acquire the minimum required resources: the job needs "
-                     "{} slots, the cluster has {} free ({} TaskManagers) after {} ({})",
-                     needed, rm_->freeSlots(), rm_->taskManagers().size(), formatDurationMs(slotRequestTimeoutMs_),
-                     options::kSlotRequestTimeout));
+    handleFailure(fmt::format("NoResourceAvailableException: could not acquire the minimum required resources: the job "
+                              "needs {} slots, the cluster has {} free ({} TaskManagers) after {} ({})",
+                              needed, rm_->freeSlots(), rm_->taskManagers().size(),
+                              formatDurationMs(slotRequestTimeoutMs_), options::kSlotRequestTimeout),
+                  "", "");
   }
 }
 
@@ -132,16 +297,46 @@ std::string JobMaster::gateKey(int vertex, int subtask, int attempt) const {
 
 void JobMaster::deploy(const std::vector<SlotRef>& slots) {
   const StreamGraph& sg = artifacts_->env->streamGraph();
-  for (const auto& node : sg.nodes) {
-    if (!node.initializeOnMaster) continue;
-    Status s = node.initializeOnMaster();
-    if (!s.ok()) return fail(node.name + ": " + s.message());
+  // Restore from the newest completed checkpoint, else the initial savepoint, else start fresh.
+  json restore = initialRestore_;
+  if (auto latest = coordinator_->latestCompleted()) {
+    const auto& [dir, meta] = *latest;
+    json ops = json::object();
+    for (const auto& [opId, e] : meta.operators) {
+      json files = json::array();
+      for (const auto& f : e.files) files.push_back(dir + "/" + f);
+      ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
+    }
+    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}, {"committables", meta.committables}};
+  }
+  if (restore.is_null()) {
+    for (const auto& node : sg.nodes) {
+      if (!node.initializeOnMaster) continue;
+      Status s = node.initializeOnMaster();
+      if (!s.ok()) return fail(node.name + ": " + s.message());
+    }
+  } else {
+    // Output of the restored checkpoint is committed (idempotently); anything newer is discarded.
+    for (const auto& [opId, list] : restore.at("committables").items()) {
+      const StreamNode* node = nodeOfOperator(opId);
+      if (!node || !node->commitOnMaster) continue;
+      Status s = node->commitOnMaster(list.get<std::vector<std::string>>());
+      if (!s.ok()) return fail(node->name + ": " + s.message());
+    }
+    for (const auto& node : sg.nodes) {
+      if (!node.cleanupOnMaster) continue;
+      Status s = node.cleanupOnMaster();
+      if (!s.ok()) return fail(node.name + ": " + s.message());
+    }
+    log::info("Restoring job {} from checkpoint {} ({})", name_, restore.at("checkpointId").get<int64_t>(),
+              restore.at("dir").get<std::string>());
   }
   json job = {{"jobId", sub_.jobId},
               {"jarURI", sub_.spec.jarURI},
               {"entryClass", sub_.spec.entryClass},
               {"args", sub_.spec.args},
-              {"config", sub_.config.entries()}};
+              {"config", sub_.config.entries()},
+              {"checkpointDir", coordinator_->jobDir()}};
   const JobGraph& jg = artifacts_->jobGraph;
   for (auto& ejv : ejvs_) {
     const JobVertex& v = *ejv.vertex;
@@ -154,6 +349,7 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       tdd.vertexIndex = v.index;
       tdd.subtaskIndex = ev.subtask;
       tdd.attemptNumber = ev.attempt;
+      tdd.restore = restore;
       if (v.input >= 0) {
         const JobEdge& in = jg.edges[v.input];
         tdd.inputGateKey = gateKey(v.index, ev.subtask, ev.attempt);
@@ -168,7 +364,7 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
           e.host = ctm->host;
           e.port = ctm->dataPort;
           e.local = ctm->id == tm->id;
-          e.gateKey = gateKey(target.index, consumer, 0);
+          e.gateKey = gateKey(target.index, consumer, ev.attempt);
           e.channel = channel;
           e.numChannels = numChannels;
           return e;
@@ -181,8 +377,11 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       }
       ev.state = ExecutionState::kDeploying;
       ev.startTimeMs = nowMs();
-      log::info("Deploying {} ({}/{}) to TaskManager {} slot {}", v.name, ev.subtask + 1, v.parallelism,
-                ev.slot.taskManagerId, ev.slot.index);
+      ev.endTimeMs = -1;
+      ev.metrics = json::object();
+      ev.finalCommittables = json();
+      log::info("Deploying {} ({}/{}) attempt #{} to TaskManager {} slot {}", v.name, ev.subtask + 1, v.parallelism,
+                ev.attempt, ev.slot.taskManagerId, ev.slot.index);
       send_(ev.slot.taskManagerId, {{"type", "submitTask"}, {"job", job}, {"tdd", tdd.toJson()}});
     }
   }
@@ -202,19 +401,21 @@ void JobMaster::onTaskState(const json& msg) {
   std::string state = msg.at("state");
   if (msg.contains("metrics")) ev->metrics = msg["metrics"];
   if (state == "RUNNING") {
-    ev->state = ExecutionState::kRunning;
+    if (ev->state != ExecutionState::kCanceling) ev->state = ExecutionState::kRunning;
     return;
   }
   ev->endTimeMs = nowMs();
   if (state == "FINISHED") {
     ev->state = ExecutionState::kFinished;
+    ev->finalCommittables = msg.value("committables", json::object());
   } else if (state == "CANCELED") {
     ev->state = ExecutionState::kCanceled;
   } else {
     ev->state = ExecutionState::kFailed;
     const auto& v = *ejvs_[msg.at("vertex").get<int>()].vertex;
     ev->failure = msg.value("error", "unknown error");
-    fail(fmt::format("{} ({}/{}) on {} failed: {}", v.name, ev->subtask + 1, v.parallelism, ev->host, ev->failure));
+    std::string task = fmt::format("{} ({}/{})", v.name, ev->subtask + 1, v.parallelism);
+    handleFailure(fmt::format("{} on {} failed: {}", task, ev->host, ev->failure), task, ev->host);
   }
   checkTerminal();
 }
@@ -224,13 +425,21 @@ void JobMaster::onTaskMetrics(const json& task) {
   if (ev && !isTerminal(ev->state)) ev->metrics = task.at("metrics");
 }
 
+void JobMaster::onCheckpointAck(const json& msg) {
+  if (coordinator_ && find(msg.at("vertex"), msg.at("subtask"), msg.at("attempt"))) coordinator_->acknowledge(msg);
+}
+
+void JobMaster::onCheckpointDecline(const json& msg) {
+  if (coordinator_ && find(msg.at("vertex"), msg.at("subtask"), msg.at("attempt"))) coordinator_->decline(msg);
+}
+
 void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) {
   if (isGloballyTerminal(status_)) return;
   bool affected = false;
   for (auto& ejv : ejvs_) {
     for (auto& ev : ejv.subtasks) {
       if (ev.slot.taskManagerId == taskManagerId && !isTerminal(ev.state) && ev.state != ExecutionState::kScheduled) {
-        ev.state = ExecutionState::kFailed;
+        ev.state = ev.state == ExecutionState::kCanceling ? ExecutionState::kCanceled : ExecutionState::kFailed;
         ev.endTimeMs = nowMs();
         ev.failure = reason;
         affected = true;
@@ -238,17 +447,34 @@ void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::s
     }
   }
   if (affected) {
-    fail("TaskManager " + taskManagerId + " was lost: " + reason);
+    handleFailure("TaskManager " + taskManagerId + " was lost: " + reason, "", taskManagerId);
     checkTerminal();
   }
 }
 
-void JobMaster::fail(const std::string& cause) {
+void JobMaster::handleFailure(const std::string& cause, const std::string& taskName, const std::string& endpoint) {
   if (isGloballyTerminal(status_) || status_ == JobStatus::kFailing) return;
-  log::error("Job {} ({}) failed: {}", name_, sub_.jobId, cause);
+  exceptions_.push_back({cause, nowMs(), taskName, endpoint});
   rootCause_ = cause;
   rootCauseTimeMs_ = nowMs();
-  transition(JobStatus::kFailing);
+  if (status_ == JobStatus::kRestarting || status_ == JobStatus::kCancelling) {
+    checkTerminal();
+    return;
+  }
+  auto delay = artifacts_ ? restartStrategy_.delayFor(numRestarts_ + 1) : std::nullopt;
+  if (delay && status_ == JobStatus::kRunning) {
+    log::warn("Job {} ({}) failed: {}; restarting in {} ms (restart {})", name_, sub_.jobId, cause, *delay,
+              numRestarts_ + 1);
+    transition(JobStatus::kRestarting);
+    restartAt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(*delay);
+    if (coordinator_) coordinator_->abortPending("job restarting: " + cause);
+    cancelTasks();
+    return;
+  }
+  fail(cause);
+}
+
+void JobMaster::cancelTasks() {
   for (auto& ejv : ejvs_) {
     for (auto& ev : ejv.subtasks) {
       if (ev.state == ExecutionState::kScheduled || ev.state == ExecutionState::kCreated) {
@@ -260,24 +486,87 @@ void JobMaster::fail(const std::string& cause) {
       }
     }
   }
+}
+
+void JobMaster::restart() {
+  // Every task of the previous attempt must have ended before the new attempt starts.
+  for (const auto& ejv : ejvs_) {
+    for (const auto& ev : ejv.subtasks) {
+      if (!isTerminal(ev.state)) return;
+    }
+  }
+  restartAt_.reset();
+  numRestarts_++;
+  rm_->releaseSlots(sub_.jobId);
+  slotsAllocated_ = false;
+  for (auto& ejv : ejvs_) {
+    for (auto& ev : ejv.subtasks) {
+      ev.attempt++;
+      ev.state = ExecutionState::kScheduled;
+      ev.failure.clear();
+    }
+  }
+  schedulingSince_ = std::chrono::steady_clock::now();
+  transition(JobStatus::kRunning);
+  tick();
+}
+
+void JobMaster::fail(const std::string& cause) {
+  if (isGloballyTerminal(status_) || status_ == JobStatus::kFailing) return;
+  log::error("Job {} ({}) failed: {}", name_, sub_.jobId, cause);
+  if (exceptions_.empty() || exceptions_.back().message != cause) exceptions_.push_back({cause, nowMs(), "", ""});
+  rootCause_ = cause;
+  rootCauseTimeMs_ = nowMs();
+  transition(JobStatus::kFailing);
+  cancelTasks();
   checkTerminal();
 }
 
 void JobMaster::cancel() {
   if (isGloballyTerminal(status_)) return;
   transition(JobStatus::kCancelling);
-  for (auto& ejv : ejvs_) {
-    for (auto& ev : ejv.subtasks) {
-      if (ev.state == ExecutionState::kScheduled || ev.state == ExecutionState::kCreated) {
-        ev.state = ExecutionState::kCanceled;
-      } else if (!isTerminal(ev.state)) {
-        ev.state = ExecutionState::kCanceling;
-        send_(ev.slot.taskManagerId, {{"type", "cancelTask"}, {"jobId", sub_.jobId}, {"vertex", ejv.vertex->index},
-                                      {"subtask", ev.subtask}, {"attempt", ev.attempt}});
+  restartAt_.reset();
+  cancelTasks();
+  checkTerminal();
+}
+
+Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop) {
+  if (status_ != JobStatus::kRunning || !coordinator_) {
+    return Status::Error(std::string("the job is ") + toString(status_) + ": savepoints need a RUNNING job");
+  }
+  std::string target = targetDirectory.empty() ? sub_.config.getString("state.savepoints.dir", "") : targetDirectory;
+  if (target.empty()) {
+    return Status::Error("no target-directory given and state.savepoints.dir is not configured");
+  }
+  std::string triggerId = rpc::randomId();
+  Status s = coordinator_->triggerSavepoint(target, triggerId, allTasksRunning());
+  if (!s.ok()) return s;
+  savepoints_[triggerId] = SavepointOperation{};
+  if (cancelJob || stop) {
+    stopTrigger_ = triggerId;
+    stopFinishes_ = stop;
+  }
+  return triggerId;
+}
+
+const SavepointOperation* JobMaster::savepointOperation(const std::string& triggerId) const {
+  auto it = savepoints_.find(triggerId);
+  return it == savepoints_.end() ? nullptr : &it->second;
+}
+
+Status JobMaster::commitFinal() {
+  for (const auto& ejv : ejvs_) {
+    for (const auto& ev : ejv.subtasks) {
+      if (!ev.finalCommittables.is_object()) continue;
+      for (const auto& [opId, list] : ev.finalCommittables.items()) {
+        const StreamNode* node = nodeOfOperator(opId);
+        if (!node || !node->commitOnMaster) continue;
+        Status s = node->commitOnMaster(list.get<std::vector<std::string>>());
+        if (!s.ok()) return s;
       }
     }
   }
-  checkTerminal();
+  return Status::Ok();
 }
 
 void JobMaster::checkTerminal() {
@@ -291,11 +580,16 @@ void JobMaster::checkTerminal() {
   if (status_ == JobStatus::kFailing && allTerminal) {
     transition(JobStatus::kFailed);
   } else if (status_ == JobStatus::kCancelling && allTerminal) {
-    transition(JobStatus::kCanceled);
+    transition(stopFinishes_ ? JobStatus::kFinished : JobStatus::kCanceled);
   } else if (status_ == JobStatus::kRunning && allFinished && !ejvs_.empty()) {
+    Status s = commitFinal();
+    if (!s.ok()) return fail("committing the job's output failed: " + s.message());
     transition(JobStatus::kFinished);
   } else if (status_ == JobStatus::kInitializing && allTerminal) {
     transition(JobStatus::kFailed);
+  } else if (status_ == JobStatus::kRestarting && allTerminal && restartAt_ &&
+             std::chrono::steady_clock::now() >= *restartAt_) {
+    restart();
   }
 }
 

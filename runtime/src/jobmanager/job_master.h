@@ -8,10 +8,13 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "checkpoint/coordinator.h"
 #include "flink/job.h"
 #include "jobmanager/resource_manager.h"
 #include "task/task.h"
@@ -19,7 +22,7 @@
 namespace flink {
 
 /// Job states with Flink's names (JobStatus).
-enum class JobStatus { kInitializing, kCreated, kRunning, kFailing, kFailed, kCancelling, kCanceled, kFinished };
+enum class JobStatus { kInitializing, kCreated, kRunning, kFailing, kFailed, kCancelling, kCanceled, kFinished, kRestarting };
 const char* toString(JobStatus s);
 bool isGloballyTerminal(JobStatus s);
 
@@ -39,6 +42,35 @@ struct ExecutionVertex {
   int64_t endTimeMs = -1;
   std::string failure;
   nlohmann::json metrics = nlohmann::json::object();
+  nlohmann::json finalCommittables;  // operator id -> committables, from the FINISHED report
+};
+
+/// restart-strategy.type with Flink's option keys: none, fixed-delay, exponential-delay.
+struct RestartStrategy {
+  std::string type = "none";
+  int maxAttempts = 0;  // fixed-delay attempts
+  int64_t delayMs = 1000;
+  int64_t maxBackoffMs = 60000;
+  double multiplier = 2.0;
+  static Result<RestartStrategy> fromConfig(const Configuration& config, bool checkpointing);
+  /// Delay before restart number `attempt` (1-based), or nullopt when no restart is allowed.
+  std::optional<int64_t> delayFor(int attempt) const;
+  std::string describe() const;
+};
+
+/// One failure of the job (for /jobs/{id}/exceptions).
+struct JobException {
+  std::string message;
+  int64_t timestampMs = 0;
+  std::string taskName;
+  std::string endpoint;
+};
+
+/// State of an asynchronous savepoint operation (POST /jobs/{id}/savepoints, /stop).
+struct SavepointOperation {
+  bool done = false;
+  std::string location;
+  std::string failure;
 };
 
 struct ExecutionJobVertex {
@@ -60,8 +92,16 @@ class JobMaster {
   void onTaskState(const nlohmann::json& msg);
   void onTaskMetrics(const nlohmann::json& task);
   void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason);
+  void onCheckpointAck(const nlohmann::json& msg);
+  void onCheckpointDecline(const nlohmann::json& msg);
   /// PATCH /jobs/{id}?mode=cancel.
   void cancel();
+  /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error.
+  Result<std::string> triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop);
+  const SavepointOperation* savepointOperation(const std::string& triggerId) const;
+  const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
+  int numRestarts() const { return numRestarts_; }
+  const std::vector<JobException>& exceptions() const { return exceptions_; }
 
   const std::string& jobId() const { return sub_.jobId; }
   const std::string& name() const { return name_; }
@@ -83,6 +123,13 @@ class JobMaster {
   void checkTerminal();
   ExecutionVertex* find(int vertex, int subtask, int attempt);
   std::string gateKey(int vertex, int subtask, int attempt) const;
+  void handleFailure(const std::string& cause, const std::string& taskName, const std::string& endpoint);
+  void cancelTasks();
+  void restart();
+  bool allTasksRunning() const;
+  Status validateSavepoint(const std::string& path, nlohmann::json* restore);
+  Status commitFinal();
+  const StreamNode* nodeOfOperator(const std::string& operatorId) const;
 
   JobSubmission sub_;
   ResourceManager* rm_;
@@ -96,9 +143,18 @@ class JobMaster {
   int64_t slotRequestTimeoutMs_ = 300000;
   int64_t startTimeMs_ = 0;
   int64_t endTimeMs_ = -1;
-  int64_t stateTimestamps_[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t stateTimestamps_[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
   std::string rootCause_;
   int64_t rootCauseTimeMs_ = 0;
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
+  RestartStrategy restartStrategy_;
+  int numRestarts_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> restartAt_;
+  std::vector<JobException> exceptions_;
+  nlohmann::json initialRestore_;  // from execution.savepoint.path
+  std::map<std::string, SavepointOperation> savepoints_;
+  std::string stopTrigger_;  // savepoint after which the job stops
+  bool stopFinishes_ = false;  // stop-with-savepoint ends in FINISHED, cancel-job in CANCELED
 };
 
 int64_t nowMs();

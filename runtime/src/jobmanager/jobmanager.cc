@@ -171,6 +171,10 @@ class JobManager : public JobManagerView {
     } else if (type == "taskState") {
       auto it = jobs_.find(msg.at("jobId").get<std::string>());
       if (it != jobs_.end()) it->second->onTaskState(msg);
+    } else if (type == "acknowledgeCheckpoint" || type == "declineCheckpoint") {
+      auto it = jobs_.find(msg.at("jobId").get<std::string>());
+      if (it == jobs_.end()) return;
+      type == "acknowledgeCheckpoint" ? it->second->onCheckpointAck(msg) : it->second->onCheckpointDecline(msg);
     } else if (type == "metrics") {
       rm_.heartbeat(tmId);
       for (const auto& t : msg.at("tasks")) {

@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include <deque>
+
+#include "checkpoint/storage.h"
 #include "core/log.h"
 
 namespace flink {
@@ -33,7 +36,7 @@ nlohmann::json TaskDeploymentDescriptor::toJson() const {
   }
   return {{"jobId", jobId},           {"vertex", vertexIndex},           {"subtask", subtaskIndex},
           {"attempt", attemptNumber}, {"inputGate", inputGateKey},       {"numInputChannels", numInputChannels},
-          {"consumers", consumersJson}};
+          {"consumers", consumersJson}, {"restore", restore}};
 }
 
 TaskDeploymentDescriptor TaskDeploymentDescriptor::fromJson(const nlohmann::json& j) {
@@ -54,12 +57,14 @@ TaskDeploymentDescriptor TaskDeploymentDescriptor::fromJson(const nlohmann::json
     e.numChannels = c.at("numChannels").get<int>();
     t.consumers.push_back(std::move(e));
   }
+  if (j.contains("restore")) t.restore = j["restore"];
   return t;
 }
 
 Task::Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job, net::NetworkEnvironment* network,
-           StateListener listener)
-    : tdd_(std::move(tdd)), job_(std::move(job)), network_(network), listener_(std::move(listener)) {}
+           StateListener listener, SnapshotListener snapshotListener)
+    : tdd_(std::move(tdd)), job_(std::move(job)), network_(network), listener_(std::move(listener)),
+      snapshotListener_(std::move(snapshotListener)) {}
 
 Task::~Task() {
   cancel();
@@ -139,6 +144,8 @@ Status Task::runChain() {
     ops[i] = sg.nodes[vertex.chain[i]].createOperator(output);
     output = ops[i]->input();
   }
+  Status restored = restoreState(ops, vertex);
+  if (!restored.ok()) return restored;
   for (size_t i = ops.size(); i-- > 0;) {
     Status s = ops[i]->open(ctx);
     if (!s.ok()) return s;
@@ -147,42 +154,166 @@ Status Task::runChain() {
 
   using Clock = std::chrono::steady_clock;
   auto lastFlush = Clock::now();
-  auto flushIfDue = [&] {
-    if (!writer) return;
-    auto now = Clock::now();
-    if (now - lastFlush >= std::chrono::milliseconds(*bufferTimeout)) {
-      writer->flushAll();
-      lastFlush = now;
+  int64_t notified = 0;
+  auto housekeeping = [&] {
+    if (writer) {
+      auto now = Clock::now();
+      if (now - lastFlush >= std::chrono::milliseconds(*bufferTimeout)) {
+        writer->flushAll();
+        lastFlush = now;
+      }
+    }
+    int64_t completed = completed_.load();
+    if (completed > notified) {
+      notified = completed;
+      for (auto& op : ops) op->notifyCheckpointComplete(completed);
     }
   };
 
   if (vertex.isSource()) {
     auto* source = static_cast<SourceOperatorBase*>(ops[0].get());
+    int64_t lastTriggered = 0;
     for (;;) {
       if (cancelled_) return Status::Error("task cancelled");
-      InputStatus st = source->emitNext(1024);
+      int64_t trigger = triggered_.load();
+      if (trigger > lastTriggered) {
+        lastTriggered = trigger;
+        snapshot(trigger, ops, vertex, writer.get());
+      }
+      InputStatus st = source->emitNext(256);
       if (st == InputStatus::kEndOfInput) break;
       if (st == InputStatus::kNothingAvailable) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      flushIfDue();
+      housekeeping();
     }
   } else {
+    // Aligned checkpoints: after a channel delivers the barrier of checkpoint n it is blocked
+    // (its buffers wait, unprocessed and holding their credit) until every channel that has
+    // not ended delivered it; then the chain snapshots, the barrier goes downstream, and the
+    // blocked channels resume in order.
     auto gate = network_->gate(tdd_.inputGateKey, tdd_.numInputChannels);
     const StreamNode& head = sg.nodes[vertex.chain.front()];
     auto input = head.createNetworkInput(ops[0]->input(), tdd_.numInputChannels, &metrics_);
+    const int n = tdd_.numInputChannels;
+    struct Pending {
+      Buffer buffer;
+      size_t offset = 0;
+    };
+    std::vector<std::deque<Pending>> pending(n);
+    std::vector<bool> blocked(n, false);
+    int64_t aligning = 0;  // checkpoint being aligned, 0 if none
+    int64_t lastCheckpoint = 0;
+    auto alignmentDone = [&] {
+      for (int c = 0; c < n; ++c) {
+        if (!blocked[c] && !input->channelFinished(c)) return false;
+      }
+      return true;
+    };
+    auto completeAlignment = [&] {
+      snapshot(aligning, ops, vertex, writer.get());
+      lastCheckpoint = aligning;
+      aligning = 0;
+      std::fill(blocked.begin(), blocked.end(), false);
+    };
+    // Processes the queued buffers of unblocked channels, in order per channel.
+    auto drain = [&] {
+      bool progress = true;
+      while (progress) {
+        progress = false;
+        for (int c = 0; c < n; ++c) {
+          while (!blocked[c] && !pending[c].empty()) {
+            Pending& p = pending[c].front();
+            auto r = input->process(c, p.buffer.data(), p.buffer.size(), p.offset);
+            progress = true;
+            if (r.kind == NetworkInputBase::Progress::kConsumed) {
+              pending[c].pop_front();
+              gate->recycle(c);
+              continue;
+            }
+            p.offset = r.offset;
+            if (r.checkpointId <= lastCheckpoint) continue;  // stale barrier of an aborted checkpoint
+            if (aligning != 0 && r.checkpointId > aligning) {
+              // A newer checkpoint started: the one being aligned was abandoned.
+              std::fill(blocked.begin(), blocked.end(), false);
+            }
+            if (r.checkpointId >= aligning) {
+              aligning = r.checkpointId;
+              blocked[c] = true;
+            }
+            if (alignmentDone()) completeAlignment();
+          }
+        }
+      }
+    };
     Buffer buffer;
     int channel = 0;
     while (!input->finished()) {
       if (cancelled_) return Status::Error("task cancelled");
       if (gate->poll(&channel, &buffer, 50)) {
-        input->processBuffer(channel, buffer.data(), buffer.size());
-        gate->recycle(channel);
+        pending[channel].push_back(Pending{std::move(buffer), 0});
+        drain();
       }
-      flushIfDue();
+      // A channel that ended can complete an alignment.
+      if (aligning != 0 && alignmentDone()) {
+        completeAlignment();
+        drain();
+      }
+      housekeeping();
     }
   }
   for (auto& op : ops) {
     Status s = op->close();
     if (!s.ok()) return s;
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    OperatorSnapshot final;
+    ops[i]->snapshotState(kFinalCheckpointId, final);
+    for (auto& c : final.committables) finalCommittables_.emplace_back(vertex.operatorIds[i], std::move(c));
+  }
+  return Status::Ok();
+}
+
+void Task::snapshot(int64_t id, std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex,
+                    RecordWriterBase* writer) {
+  std::vector<std::pair<std::string, OperatorSnapshot>> state;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    OperatorSnapshot snap;
+    ops[i]->snapshotState(id, snap);
+    state.emplace_back(vertex.operatorIds[i], std::move(snap));
+  }
+  if (writer) writer->broadcastBarrier(id);
+  if (snapshotListener_) snapshotListener_(*this, id, std::move(state));
+}
+
+Status Task::restoreState(std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex) {
+  if (tdd_.restore.is_null()) return Status::Ok();
+  auto [kgStart, kgEnd] = keyGroupRange(tdd_.subtaskIndex, vertex.maxParallelism, vertex.parallelism);
+  std::map<std::string, checkpoint::TaskState> files;  // read each file once
+  const auto& operators = tdd_.restore.at("operators");
+  for (size_t i = 0; i < ops.size(); ++i) {
+    RestoredState restored;
+    restored.restored = true;
+    restored.checkpointId = tdd_.restore.at("checkpointId").get<int64_t>();
+    const std::string& opId = vertex.operatorIds[i];
+    if (operators.contains(opId)) {
+      for (const auto& file : operators[opId].at("files")) {
+        std::string path = file.get<std::string>();
+        auto it = files.find(path);
+        if (it == files.end()) {
+          auto read = checkpoint::readTaskState(path);
+          if (!read.ok()) return read.status();
+          it = files.emplace(path, std::move(*read)).first;
+        }
+        for (auto& [id, snap] : it->second) {
+          if (id != opId) continue;
+          restored.operatorStates.push_back(snap.operatorState);
+          for (auto& [kg, bytes] : snap.keyedState) {
+            if (kg >= kgStart && kg <= kgEnd) restored.keyedState.push_back(bytes);
+          }
+        }
+      }
+    }
+    Status s = ops[i]->initializeState(restored);
+    if (!s.ok()) return s.withContext("restoring operator " + opId);
   }
   return Status::Ok();
 }

@@ -31,6 +31,9 @@ struct TaskDeploymentDescriptor {
   std::string inputGateKey;  // empty for sources
   int numInputChannels = 0;
   std::vector<net::ConsumerEndpoint> consumers;  // one per output channel; empty for sinks
+  /// State to restore: {"checkpointId", "operators": {operator id: {"parallelism", "files"}}},
+  /// or null for a fresh start.
+  nlohmann::json restore;
 
   nlohmann::json toJson() const;
   static TaskDeploymentDescriptor fromJson(const nlohmann::json& j);
@@ -47,13 +50,22 @@ class Task {
  public:
   /// Called on the task thread for RUNNING and for the final state (with the failure cause).
   using StateListener = std::function<void(Task&, ExecutionState, const std::string& error)>;
+  /// Called on the task thread with the state copied at a barrier; the TaskManager writes it
+  /// to storage on another thread and acknowledges the checkpoint.
+  using SnapshotListener = std::function<void(Task&, int64_t checkpointId, std::vector<std::pair<std::string, OperatorSnapshot>>&&)>;
 
   Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job, net::NetworkEnvironment* network,
-       StateListener listener);
+       StateListener listener, SnapshotListener snapshotListener = nullptr);
   ~Task();
   void start();
   /// Asks the task to stop; it ends in CANCELED. Non-blocking, idempotent.
   void cancel() { cancelled_ = true; }
+  /// Source tasks: inject a barrier for checkpoint `id` at the next record boundary. Thread-safe.
+  void triggerCheckpoint(int64_t id) { triggered_.store(id); }
+  /// The checkpoint completed everywhere: operators are notified on the task thread. Thread-safe.
+  void notifyCheckpointComplete(int64_t id) { completed_.store(id); }
+  /// (operator id, committable) handed over when the input ended (valid once FINISHED).
+  const std::vector<std::pair<std::string, std::string>>& finalCommittables() const { return finalCommittables_; }
   void join();
   /// True once the task thread has reported its final state.
   bool done() const { return done_.load(); }
@@ -70,6 +82,13 @@ class Task {
   net::NetworkEnvironment* network_;
   StateListener listener_;
   TaskMetrics metrics_;
+  Status restoreState(std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex);
+  void snapshot(int64_t id, std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex,
+                RecordWriterBase* writer);
+  SnapshotListener snapshotListener_;
+  std::vector<std::pair<std::string, std::string>> finalCommittables_;
+  std::atomic<int64_t> triggered_{0};
+  std::atomic<int64_t> completed_{0};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> done_{false};
   std::thread thread_;

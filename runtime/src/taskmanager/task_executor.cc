@@ -3,9 +3,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
 #include <map>
 #include <thread>
 
+#include "checkpoint/storage.h"
 #include "core/log.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
@@ -27,6 +31,14 @@ class TaskExecutor {
  public:
   TaskExecutor(Configuration config, const std::atomic<bool>* stop) : config_(std::move(config)), stop_(stop),
                                                                       network_(config_) {}
+  ~TaskExecutor() {
+    {
+      std::lock_guard<std::mutex> lock(snapshotMu_);
+      snapshotStop_ = true;
+    }
+    snapshotCv_.notify_all();
+    if (snapshotThread_.joinable()) snapshotThread_.join();
+  }
 
   int run() {
     resourceId_ = config_.getString("taskmanager.resource-id", rpc::randomId());
@@ -57,6 +69,7 @@ class TaskExecutor {
       log::error("{}", s.message());
       return 1;
     }
+    snapshotThread_ = std::thread([this] { snapshotLoop(); });
     std::string jmHost = config_.getString(options::kRpcAddress, "localhost");
     log::info("TaskManager {} started: {} slots, data port {}", resourceId_, slots_, network_.dataPort());
 
@@ -151,7 +164,78 @@ class TaskExecutor {
       if (it != tasks_.end()) it->second->cancel();
     } else if (type == "releaseJob") {
       jobs_.erase(msg.at("jobId").get<std::string>());
+    } else if (type == "triggerCheckpoint") {
+      auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
+      if (it != tasks_.end()) it->second->triggerCheckpoint(msg.at("checkpointId").get<int64_t>());
+    } else if (type == "notifyCheckpointComplete") {
+      std::string jobId = msg.at("jobId");
+      for (auto& [key, task] : tasks_) {
+        if (task->descriptor().jobId == jobId) task->notifyCheckpointComplete(msg.at("checkpointId").get<int64_t>());
+      }
     }
+  }
+
+  // Writes task state off the task threads, then acknowledges (or declines) the checkpoint.
+  struct SnapshotWork {
+    std::string dir;
+    std::string file;
+    checkpoint::TaskState state;
+    json ack;
+  };
+
+  void snapshotLoop() {
+    for (;;) {
+      SnapshotWork work;
+      {
+        std::unique_lock<std::mutex> lock(snapshotMu_);
+        snapshotCv_.wait(lock, [this] { return snapshotStop_ || !snapshotQueue_.empty(); });
+        if (snapshotQueue_.empty()) return;
+        work = std::move(snapshotQueue_.front());
+        snapshotQueue_.pop_front();
+      }
+      std::error_code ec;
+      std::filesystem::create_directories(work.dir, ec);
+      auto size = checkpoint::writeTaskState(work.dir + "/" + work.file, work.state);
+      json msg = std::move(work.ack);
+      if (size.ok()) {
+        msg["type"] = "acknowledgeCheckpoint";
+        msg["file"] = work.file;
+        msg["size"] = *size;
+      } else {
+        msg["type"] = "declineCheckpoint";
+        msg["reason"] = size.status().message();
+      }
+      auto shared = std::make_shared<json>(std::move(msg));
+      mailbox_.post([this, shared] {
+        if (conn_) (void)rpc::send(*conn_, *shared);
+      });
+    }
+  }
+
+  void onSnapshot(Task& t, const std::string& checkpointDir, int64_t id, checkpoint::TaskState&& state) {
+    const auto& d = t.descriptor();
+    json committables = json::object();
+    for (auto& [opId, snap] : state) {
+      if (!snap.committables.empty()) committables[opId] = snap.committables;
+    }
+    SnapshotWork work;
+    work.dir = checkpointDir + "/chk-" + std::to_string(id);
+    std::shared_ptr<const JobArtifacts> artifacts;
+    {
+      std::lock_guard<std::mutex> lock(snapshotMu_);
+      artifacts = jobsForTasks_.at(d.jobId);
+    }
+    work.file = artifacts->jobGraph.vertices.at(d.vertexIndex).id + "-" + std::to_string(d.subtaskIndex) + "-" +
+                std::to_string(d.attemptNumber);
+    work.state = std::move(state);
+    work.ack = {{"jobId", d.jobId},       {"vertex", d.vertexIndex},  {"subtask", d.subtaskIndex},
+                {"attempt", d.attemptNumber}, {"checkpointId", id},     {"committables", committables},
+                {"task", t.name()}};
+    {
+      std::lock_guard<std::mutex> lock(snapshotMu_);
+      snapshotQueue_.push_back(std::move(work));
+    }
+    snapshotCv_.notify_one();
   }
 
   void submitTask(const json& msg) {
@@ -167,15 +251,28 @@ class TaskExecutor {
       }
       artifacts = *built;
     }
-    auto task = std::make_shared<Task>(tdd, artifacts, &network_,
-                                       [this](Task& t, ExecutionState state, const std::string& error) {
-                                         // Task thread: hand over to the main thread.
-                                         auto tddCopy = t.descriptor();
-                                         auto metrics = std::make_shared<json>(metricsJson(t.metrics()));
-                                         mailbox_.post([this, tddCopy, state, error, metrics] {
-                                           reportState(tddCopy, state, error, metrics.get());
-                                         });
-                                       });
+    {
+      std::lock_guard<std::mutex> lock(snapshotMu_);
+      jobsForTasks_[tdd.jobId] = artifacts;
+    }
+    std::string checkpointDir = job.value("checkpointDir", std::string("/tmp/flink-cpp-checkpoints/") + tdd.jobId);
+    auto task = std::make_shared<Task>(
+        tdd, artifacts, &network_,
+        [this](Task& t, ExecutionState state, const std::string& error) {
+          // Task thread: hand over to the main thread.
+          auto tddCopy = t.descriptor();
+          auto metrics = std::make_shared<json>(metricsJson(t.metrics()));
+          json committables = json::object();
+          if (state == ExecutionState::kFinished) {
+            for (const auto& [opId, c] : t.finalCommittables()) committables[opId].push_back(c);
+          }
+          mailbox_.post([this, tddCopy, state, error, metrics, committables] {
+            reportState(tddCopy, state, error, metrics.get(), committables);
+          });
+        },
+        [this, checkpointDir](Task& t, int64_t id, checkpoint::TaskState&& state) {
+          onSnapshot(t, checkpointDir, id, std::move(state));
+        });
     log::info("Received task {}", task->name());
     tasks_[taskKey(tdd.jobId, tdd.vertexIndex, tdd.subtaskIndex, tdd.attemptNumber)] = task;
     task->start();
@@ -204,12 +301,13 @@ class TaskExecutor {
   }
 
   void reportState(const TaskDeploymentDescriptor& tdd, ExecutionState state, const std::string& error,
-                   const json* metrics) {
+                   const json* metrics, const json& committables = json::object()) {
     if (!conn_) return;
     json msg = {{"type", "taskState"},     {"jobId", tdd.jobId},         {"vertex", tdd.vertexIndex},
                 {"subtask", tdd.subtaskIndex}, {"attempt", tdd.attemptNumber}, {"state", toString(state)},
                 {"error", error},          {"host", host_}};
     if (metrics) msg["metrics"] = *metrics;
+    if (!committables.empty()) msg["committables"] = committables;
     (void)rpc::send(*conn_, msg);
   }
 
@@ -259,6 +357,12 @@ class TaskExecutor {
   Clock::time_point lastJmHeartbeat_;
   std::map<std::string, std::shared_ptr<Task>> tasks_;
   std::map<std::string, std::shared_ptr<const JobArtifacts>> jobs_;
+  std::mutex snapshotMu_;
+  std::condition_variable snapshotCv_;
+  std::deque<SnapshotWork> snapshotQueue_;
+  bool snapshotStop_ = false;
+  std::thread snapshotThread_;
+  std::map<std::string, std::shared_ptr<const JobArtifacts>> jobsForTasks_;  // guarded by snapshotMu_
 };
 
 }  // namespace

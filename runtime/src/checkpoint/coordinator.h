@@ -1,0 +1,128 @@
+// CheckpointCoordinator: triggers checkpoints and savepoints of one job, collects the tasks'
+// acknowledgements, completes checkpoints (writes `_metadata`, commits sink committables,
+// notifies tasks) and keeps state.checkpoints.num-retained of them. Follows Flink's
+// CheckpointCoordinator and the asynchronous barrier snapshotting algorithm (Carbone et al.,
+// "Lightweight Asynchronous Snapshots for Distributed Dataflows", 2015): barriers are
+// injected at the sources; tasks align them, snapshot, and acknowledge.
+//
+// Lives on the JobManager's main thread (not thread-safe). Time is injected through now().
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "checkpoint/storage.h"
+#include "flink/configuration.h"
+
+namespace flink {
+
+struct JobGraph;
+struct StreamGraph;
+
+struct CheckpointSettings {
+  int64_t intervalMs = 0;  // execution.checkpointing.interval; 0 = periodic checkpoints disabled
+  int64_t timeoutMs = 600000;
+  int maxConcurrent = 1;
+  int tolerableFailures = 0;
+  int numRetained = 1;
+  std::string rootDir;  // state.checkpoints.dir (path)
+
+  static Result<CheckpointSettings> fromConfig(const Configuration& config);
+};
+
+/// One finished (completed or failed) checkpoint, for the REST API.
+struct CheckpointStats {
+  int64_t id = 0;
+  bool savepoint = false;
+  std::string status;  // IN_PROGRESS, COMPLETED, FAILED
+  int64_t triggerTimestampMs = 0;
+  int64_t latestAckTimestampMs = 0;
+  int64_t durationMs = 0;
+  int64_t stateSize = 0;
+  int numAcknowledged = 0;
+  int numSubtasks = 0;
+  std::string externalPath;
+  std::string failureMessage;
+};
+
+class CheckpointCoordinator {
+ public:
+  struct Callbacks {
+    /// Sends a trigger to one source subtask.
+    std::function<void(int vertex, int subtask, int64_t checkpointId)> triggerSource;
+    /// Tells every task of the job that a checkpoint completed.
+    std::function<void(int64_t checkpointId)> notifyComplete;
+    /// Commits a sink's committables on the JobManager (operator id -> committables).
+    std::function<Status(const std::string& operatorId, const std::vector<std::string>&)> commit;
+    /// Fails the job (tolerable failures exceeded).
+    std::function<void(const std::string& reason)> failJob;
+    /// Called when a savepoint completes or fails (trigger id, path or error).
+    std::function<void(const std::string& triggerId, const Result<std::string>& location)> savepointDone;
+  };
+
+  CheckpointCoordinator(CheckpointSettings settings, std::string jobId, const JobGraph* graph, Callbacks callbacks);
+
+  /// Periodic work: triggers a checkpoint when due (only while `tasksRunning`), expires
+  /// checkpoints past the timeout.
+  void tick(bool tasksRunning);
+  /// Starts a savepoint into targetDir; the result arrives through savepointDone(triggerId).
+  Status triggerSavepoint(const std::string& targetDir, const std::string& triggerId, bool tasksRunning);
+  void acknowledge(const nlohmann::json& msg);
+  void decline(const nlohmann::json& msg);
+  /// Aborts checkpoints in flight (failover, cancellation).
+  void abortPending(const std::string& reason);
+
+  /// The checkpoint to restore from: the newest completed one that still verifies on disk.
+  std::optional<std::pair<std::string, checkpoint::Metadata>> latestCompleted();
+  /// Restores the counter so new checkpoints get ids after `id` (start from a savepoint).
+  void setCheckpointIdCounter(int64_t next) { nextId_ = std::max(nextId_, next); }
+
+  const CheckpointSettings& settings() const { return settings_; }
+  std::string jobDir() const;
+  int64_t numCompleted() const { return numCompleted_; }
+  int64_t numFailed() const { return numFailed_; }
+  int64_t numInProgress() const { return static_cast<int64_t>(pending_.size()); }
+  const std::deque<CheckpointStats>& history() const { return history_; }
+  std::optional<CheckpointStats> latestCompletedStats() const { return latestCompletedStats_; }
+  std::optional<CheckpointStats> latestFailedStats() const { return latestFailedStats_; }
+  std::optional<CheckpointStats> latestSavepointStats() const { return latestSavepointStats_; }
+
+ private:
+  struct Pending {
+    CheckpointStats stats;
+    std::string dir;
+    std::string savepointTarget;  // non-empty for savepoints
+    std::string triggerId;
+    std::chrono::steady_clock::time_point started;
+    std::set<std::pair<int, int>> waiting;  // (vertex, subtask)
+    checkpoint::Metadata metadata;
+  };
+  Status trigger(const std::string& savepointTarget, const std::string& triggerId);
+  void complete(Pending& p);
+  void failPending(int64_t id, const std::string& reason);
+  void record(const CheckpointStats& s);
+  void retain();
+
+  CheckpointSettings settings_;
+  std::string jobId_;
+  const JobGraph* graph_;
+  Callbacks cb_;
+  int64_t nextId_ = 1;
+  std::map<int64_t, Pending> pending_;
+  std::deque<std::pair<std::string, checkpoint::Metadata>> completed_;  // oldest first
+  std::chrono::steady_clock::time_point lastTrigger_;
+  int consecutiveFailures_ = 0;
+  int64_t numCompleted_ = 0;
+  int64_t numFailed_ = 0;
+  std::deque<CheckpointStats> history_;
+  std::optional<CheckpointStats> latestCompletedStats_, latestFailedStats_, latestSavepointStats_;
+};
+
+}  // namespace flink

@@ -1,0 +1,183 @@
+#include "checkpoint/storage.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/log.h"
+
+namespace flink::checkpoint {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr char kStateMagic[4] = {'F', 'C', 'S', '1'};
+constexpr char kMetaMagic[4] = {'F', 'C', 'M', '1'};
+
+uint32_t crc(const Buffer& b) { return static_cast<uint32_t>(crc32(0L, b.data(), static_cast<uInt>(b.size()))); }
+
+Status writeAtomically(const std::string& path, const char magic[4], const Buffer& payload) {
+  std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Status::Error("cannot write '" + tmp + "': " + std::strerror(errno));
+  uint32_t c = crc(payload);
+  uint64_t n = payload.size();
+  bool ok = std::fwrite(magic, 1, 4, f) == 4 && std::fwrite(&c, 4, 1, f) == 1 && std::fwrite(&n, 8, 1, f) == 1 &&
+            (payload.empty() || std::fwrite(payload.data(), 1, payload.size(), f) == payload.size());
+  ok = ok && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return Status::Error("cannot write '" + tmp + "': " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::Error("cannot rename '" + tmp + "': " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<Buffer> readVerified(const std::string& path, const char magic[4]) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error("'" + path + "' cannot be read");
+  Buffer all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (all.size() < 16 || std::memcmp(all.data(), magic, 4) != 0) return Status::Error("'" + path + "' is not a checkpoint file");
+  uint32_t c;
+  uint64_t n;
+  std::memcpy(&c, all.data() + 4, 4);
+  std::memcpy(&n, all.data() + 8, 8);
+  if (all.size() - 16 != n) return Status::Error("'" + path + "' is truncated");
+  Buffer payload(all.begin() + 16, all.end());
+  if (crc(payload) != c) return Status::Error("'" + path + "' is corrupt (checksum mismatch)");
+  return payload;
+}
+
+void writeString(DataOutputView& out, const std::string& s) { TypeSerializer<std::string>::serialize(s, out); }
+void writeBuffer(DataOutputView& out, const Buffer& b) {
+  out.writePod(static_cast<uint32_t>(b.size()));
+  out.write(b.data(), b.size());
+}
+Buffer readBuffer(DataInputView& in) {
+  auto n = in.readPod<uint32_t>();
+  auto v = in.readBytes(n);
+  return Buffer(v.begin(), v.end());
+}
+
+}  // namespace
+
+std::string pathOf(const std::string& uri) {
+  for (const char* scheme : {"file://", "local://"}) {
+    std::string s(scheme);
+    if (uri.rfind(s, 0) == 0) return uri.substr(s.size());
+  }
+  return uri;
+}
+
+Result<int64_t> writeTaskState(const std::string& path, const TaskState& state) {
+  Buffer payload;
+  DataOutputView out(&payload);
+  out.writePod(static_cast<uint32_t>(state.size()));
+  for (const auto& [opId, snap] : state) {
+    writeString(out, opId);
+    writeBuffer(out, snap.operatorState);
+    out.writePod(static_cast<uint32_t>(snap.keyedState.size()));
+    for (const auto& [kg, bytes] : snap.keyedState) {
+      out.writePod(static_cast<int32_t>(kg));
+      writeBuffer(out, bytes);
+    }
+  }
+  Status s = writeAtomically(path, kStateMagic, payload);
+  if (!s.ok()) return s;
+  return static_cast<int64_t>(payload.size() + 16);
+}
+
+Result<TaskState> readTaskState(const std::string& path) {
+  auto payload = readVerified(path, kStateMagic);
+  if (!payload.ok()) return payload.status();
+  TaskState state;
+  try {
+    DataInputView in(payload->data(), payload->size());
+    auto ops = in.readPod<uint32_t>();
+    for (uint32_t i = 0; i < ops; ++i) {
+      std::string opId;
+      TypeSerializer<std::string>::deserialize(opId, in);
+      OperatorSnapshot snap;
+      snap.operatorState = readBuffer(in);
+      auto kgs = in.readPod<uint32_t>();
+      for (uint32_t k = 0; k < kgs; ++k) {
+        int kg = in.readPod<int32_t>();
+        snap.keyedState[kg] = readBuffer(in);
+      }
+      state.emplace_back(std::move(opId), std::move(snap));
+    }
+  } catch (const SerializationError& e) {
+    return Status::Error("'" + path + "' is corrupt: " + e.what());
+  }
+  return state;
+}
+
+nlohmann::json Metadata::toJson() const {
+  nlohmann::json ops = nlohmann::json::object();
+  for (const auto& [id, e] : operators) ops[id] = {{"parallelism", e.parallelism}, {"files", e.files}};
+  return {{"version", 1},          {"jobId", jobId},         {"checkpointId", checkpointId},
+          {"timestamp", timestampMs}, {"savepoint", savepoint}, {"maxParallelism", maxParallelism},
+          {"stateSize", stateSize}, {"operators", ops},       {"committables", committables}};
+}
+
+Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
+  try {
+    Metadata m;
+    m.jobId = j.at("jobId");
+    m.checkpointId = j.at("checkpointId");
+    m.timestampMs = j.at("timestamp");
+    m.savepoint = j.at("savepoint");
+    m.maxParallelism = j.at("maxParallelism");
+    m.stateSize = j.value("stateSize", int64_t{0});
+    for (const auto& [id, e] : j.at("operators").items()) {
+      m.operators[id] = {e.at("parallelism").get<int>(), e.at("files").get<std::vector<std::string>>()};
+    }
+    m.committables = j.at("committables").get<std::map<std::string, std::vector<std::string>>>();
+    return m;
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("malformed checkpoint metadata: ") + e.what());
+  }
+}
+
+Status writeMetadata(const std::string& dir, const Metadata& m) {
+  std::string text = m.toJson().dump();
+  return writeAtomically(dir + "/_metadata", kMetaMagic, Buffer(text.begin(), text.end()));
+}
+
+Result<Metadata> readMetadata(const std::string& dir) {
+  auto payload = readVerified(dir + "/_metadata", kMetaMagic);
+  if (!payload.ok()) return payload.status();
+  try {
+    return Metadata::fromJson(nlohmann::json::parse(payload->begin(), payload->end()));
+  } catch (const std::exception& e) {
+    return Status::Error("'" + dir + "/_metadata' is corrupt: " + e.what());
+  }
+}
+
+Result<std::pair<std::string, Metadata>> findLatest(const std::string& jobDir) {
+  std::error_code ec;
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(jobDir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("chk-", 0) != 0) continue;
+    try {
+      found.emplace_back(std::stoll(name.substr(4)), entry.path().string());
+    } catch (...) {
+    }
+  }
+  std::sort(found.rbegin(), found.rend());
+  for (const auto& [id, dir] : found) {
+    auto m = readMetadata(dir);
+    if (m.ok()) return std::make_pair(dir, std::move(*m));
+    if (fs::exists(dir + "/_metadata", ec)) log::warn("skipping checkpoint {}: {}", dir, m.status().message());
+  }
+  return Status::Error("no completed checkpoint under '" + jobDir + "'");
+}
+
+}  // namespace flink::checkpoint

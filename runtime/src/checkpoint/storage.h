@@ -1,0 +1,63 @@
+// Checkpoint storage on a file system (state.checkpoints.dir, file:// URIs or plain paths):
+//
+//   <dir>/<job-id>/chk-<n>/<vertex-id>-<subtask>-<attempt>   state of one task (binary)
+//   <dir>/<job-id>/chk-<n>/_metadata                          the completed checkpoint
+//   <target>/savepoint-<6 hex of job id>-<12 hex>/...          savepoints, same layout
+//
+// Both file kinds start with a header carrying a CRC-32 (zlib) and the payload length, and are
+// written to a temporary name, fsynced and renamed, so a torn or corrupt file is detected on
+// read and never mistaken for a complete one. Layout follows Flink's checkpoint directory
+// structure (https://nightlies.apache.org/flink/flink-docs-stable/docs/ops/state/checkpoints/).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flink/operators.h"
+#include "flink/status.h"
+
+namespace flink::checkpoint {
+
+/// Strips file:// (and local://) from a URI.
+std::string pathOf(const std::string& uri);
+
+using TaskState = std::vector<std::pair<std::string, OperatorSnapshot>>;  // (operator id, state)
+
+/// Writes a task's state file atomically; returns its size in bytes.
+Result<int64_t> writeTaskState(const std::string& path, const TaskState& state);
+/// Reads and verifies a task's state file; errors name the path.
+Result<TaskState> readTaskState(const std::string& path);
+
+/// A completed checkpoint or savepoint as recorded in `_metadata`.
+struct Metadata {
+  std::string jobId;
+  int64_t checkpointId = 0;
+  int64_t timestampMs = 0;
+  bool savepoint = false;
+  int maxParallelism = 128;
+  /// Per operator id: parallelism that wrote it and the state file of each subtask.
+  struct OperatorEntry {
+    int parallelism = 0;
+    std::vector<std::string> files;  // index = subtask
+  };
+  std::map<std::string, OperatorEntry> operators;
+  /// Per sink operator id: committables to commit (idempotently) when restoring.
+  std::map<std::string, std::vector<std::string>> committables;
+  int64_t stateSize = 0;
+
+  nlohmann::json toJson() const;
+  static Result<Metadata> fromJson(const nlohmann::json& j);
+};
+
+Status writeMetadata(const std::string& dir, const Metadata& m);
+/// Reads `<dir>/_metadata`, verifying its checksum.
+Result<Metadata> readMetadata(const std::string& dir);
+/// The newest checkpoint under `<root>/<job-id>` whose metadata verifies; corrupt ones are
+/// skipped (and logged). Error when there is none.
+Result<std::pair<std::string, Metadata>> findLatest(const std::string& jobDir);
+
+}  // namespace flink::checkpoint

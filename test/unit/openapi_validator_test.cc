@@ -140,7 +140,7 @@ TEST_CASE("valid /overview body passes", "[openapi]") {
   CHECK(errors.empty());
 }
 
-TEST_CASE("valid bodies for config, jobs overview, job details and taskmanagers pass", "[openapi]") {
+TEST_CASE("valid bodies for config - jobs overview - job details and taskmanagers pass", "[openapi]") {
   json config = {{"refresh-interval", 3000},
                  {"timezone-name", "Coordinated Universal Time"},
                  {"timezone-offset", 0},
@@ -229,7 +229,7 @@ TEST_CASE("misspelt property fails in strict mode only", "[openapi]") {
   CHECK(startsWith(nested[0], "/jobs/0/start_time: "));
 }
 
-TEST_CASE("unknown path, method or status is an error", "[openapi]") {
+TEST_CASE("unknown path - method or status is an error", "[openapi]") {
   auto errors = spec().validateResponse("/jobz", "get", "200", json::object());
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("/jobz") != std::string::npos);
@@ -284,7 +284,7 @@ TEST_CASE("pointers escape '/' and '~' in keys", "[openapi]") {
   CHECK(startsWith(errors[0], "/status-counts/a~1b~0c: "));
 }
 
-TEST_CASE("deeply nested bodies validate; cyclic $ref is reported instead of recursing forever", "[openapi]") {
+TEST_CASE("deeply nested bodies validate - cyclic $ref is reported instead of recursing forever", "[openapi]") {
   json node = {{"name", "leaf"}, {"value", 1}};
   for (int i = 0; i < 200; ++i) node = {{"name", "frame"}, {"value", 1}, {"children", {node}}};
   auto errors = spec().validateResponse("/jobs/{jobid}/vertices/{vertexid}/flamegraph", "get", "200",

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -192,7 +193,14 @@ struct TimeWindow {
 /// Tumbling windows of `size` ms aligned to the epoch plus `offset` ms, as Flink's
 /// TumblingEventTimeWindows.
 struct TumblingEventTimeWindows {
-  static TumblingEventTimeWindows of(int64_t sizeMs, int64_t offsetMs = 0) { return {sizeMs, offsetMs}; }
+  /// Throws std::invalid_argument unless sizeMs > 0 and |offsetMs| < sizeMs.
+  static TumblingEventTimeWindows of(int64_t sizeMs, int64_t offsetMs = 0) {
+    if (sizeMs <= 0) throw std::invalid_argument("window size must be positive, got " + std::to_string(sizeMs) + " ms");
+    if (offsetMs <= -sizeMs || offsetMs >= sizeMs) {
+      throw std::invalid_argument("window offset must be smaller than the window size");
+    }
+    return {sizeMs, offsetMs};
+  }
   int64_t windowStart(int64_t timestamp) const {
     int64_t r = (timestamp - offsetMs) % sizeMs;
     if (r < 0) r += sizeMs;

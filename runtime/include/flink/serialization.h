@@ -134,8 +134,15 @@ struct TypeSerializer<std::vector<T>> {
   }
   static void deserialize(std::vector<T>& v, DataInputView& in) {
     auto n = in.readPod<uint32_t>();
-    v.resize(n);
-    for (auto& e : v) TypeSerializer<T>::deserialize(e, in);
+    // Every element takes at least one byte: a larger count is a corrupt buffer.
+    if (n > in.remaining()) throw SerializationError("vector length exceeds the buffer");
+    v.clear();
+    v.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      T e{};
+      TypeSerializer<T>::deserialize(e, in);
+      v.push_back(std::move(e));
+    }
   }
 };
 
@@ -187,10 +194,22 @@ inline uint32_t murmurMix(uint32_t h) {
 template <class T, class = void>
 struct KeyHash;
 
+namespace detail {
+template <class T, bool = std::is_enum_v<T>>
+struct IntegralOf {
+  using type = T;
+};
+template <class T>
+struct IntegralOf<T, true> {
+  using type = std::underlying_type_t<T>;
+};
+}  // namespace detail
+
 template <class T>
 struct KeyHash<T, std::enable_if_t<std::is_integral_v<T> || std::is_enum_v<T>>> {
   uint32_t operator()(T v) const {
-    auto x = static_cast<uint64_t>(v);
+    // Through the unsigned type of the same width, so that negative values do not sign-extend.
+    auto x = static_cast<uint64_t>(static_cast<std::make_unsigned_t<typename detail::IntegralOf<T>::type>>(v));
     return static_cast<uint32_t>(x ^ (x >> 32));
   }
 };

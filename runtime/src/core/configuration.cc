@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -77,7 +78,9 @@ Result<int64_t> parseDurationMs(const std::string& text) {
       {"h", 3600000},   {"hour", 3600000},  {"hours", 3600000},    {"d", 86400000},
       {"day", 86400000}, {"days", 86400000}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name) return n * factor;
+    if (unit != name) continue;
+    if (n > INT64_MAX / factor) return Status::Error("duration '" + text + "' is too large");
+    return n * factor;
   }
   return Status::Error("invalid duration '" + text + "': unknown unit '" + unit + "'");
 }
@@ -102,7 +105,9 @@ Result<int64_t> parseMemoryBytes(const std::string& text) {
       {"g", 1LL << 30}, {"gb", 1LL << 30}, {"gibibytes", 1LL << 30}, {"t", 1LL << 40},
       {"tb", 1LL << 40}, {"mi", 1LL << 20}, {"gi", 1LL << 30}, {"ki", 1LL << 10}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name) return n * factor;
+    if (unit != name) continue;
+    if (n > INT64_MAX / factor) return Status::Error("memory size '" + text + "' is too large");
+    return n * factor;
   }
   return Status::Error("invalid memory size '" + text + "': unknown unit '" + unit + "'");
 }

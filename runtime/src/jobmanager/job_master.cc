@@ -405,7 +405,10 @@ void JobMaster::onTaskState(const json& msg) {
     return;
   }
   ev->endTimeMs = nowMs();
-  if (state == "FINISHED") {
+  if (ev->state == ExecutionState::kCanceling) {
+    // Whatever the task reports last, a cancel in progress completes as CANCELED (as Flink).
+    ev->state = ExecutionState::kCanceled;
+  } else if (state == "FINISHED") {
     ev->state = ExecutionState::kFinished;
     ev->finalCommittables = msg.value("committables", json::object());
   } else if (state == "CANCELED") {

@@ -101,6 +101,7 @@ class JobMaster {
   const SavepointOperation* savepointOperation(const std::string& triggerId) const;
   const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
   int numRestarts() const { return numRestarts_; }
+  std::string restartStrategyDescription() const { return restartStrategy_.describe(); }
   const std::vector<JobException>& exceptions() const { return exceptions_; }
 
   const std::string& jobId() const { return sub_.jobId; }

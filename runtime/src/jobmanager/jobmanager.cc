@@ -115,6 +115,10 @@ class JobManager : public JobManagerView {
     auto it = jobs_.find(id);
     return it == jobs_.end() ? nullptr : it->second.get();
   }
+  JobMaster* mutableJob(const std::string& id) override {
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : it->second.get();
+  }
   bool cancelJob(const std::string& id) override {
     auto it = jobs_.find(id);
     if (it == jobs_.end()) return false;

@@ -1,5 +1,7 @@
 #include "jobmanager/rest_handlers.h"
 
+#include "checkpoint/coordinator.h"
+
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -143,7 +145,7 @@ json jobDetails(const JobMaster& jm, int64_t now) {
   json counts = statusCounts(jm, false);
   return {{"jid", jm.jobId()},
           {"name", jm.name()},
-          {"isStoppable", false},
+          {"isStoppable", jm.status() == JobStatus::kRunning},
           {"state", toString(jm.status())},
           {"start-time", jm.startTimeMs()},
           {"end-time", jm.endTimeMs()},
@@ -180,6 +182,96 @@ std::vector<std::string> metricNames(const ExecutionJobVertex& ejv) {
     for (const auto& [k, v] : ev.metrics.items()) names.insert(k);
   }
   return {names.begin(), names.end()};
+}
+
+std::map<std::string, int64_t> jobMetrics(const JobMaster& jm) {
+  std::map<std::string, int64_t> m;
+  m["numRestarts"] = jm.numRestarts();
+  m["uptime"] = jm.status() == JobStatus::kRunning ? nowMs() - jm.startTimeMs() : 0;
+  if (const auto* cc = jm.checkpointCoordinator()) {
+    m["numberOfCompletedCheckpoints"] = cc->numCompleted();
+    m["numberOfFailedCheckpoints"] = cc->numFailed();
+    m["numberOfInProgressCheckpoints"] = cc->numInProgress();
+    m["totalNumberOfCheckpoints"] = cc->numCompleted() + cc->numFailed() + cc->numInProgress();
+    auto last = cc->latestCompletedStats();
+    m["lastCheckpointDuration"] = last ? last->durationMs : 0;
+    m["lastCheckpointSize"] = last ? last->stateSize : 0;
+    m["lastCheckpointFullSize"] = last ? last->stateSize : 0;
+  }
+  return m;
+}
+
+json checkpointJson(const CheckpointStats& s) {
+  json j = {{"className", s.status == "COMPLETED" ? "completed" : s.status == "FAILED" ? "failed" : "in_progress"},
+            {"id", s.id},
+            {"status", s.status},
+            {"is_savepoint", s.savepoint},
+            {"savepointFormat", s.savepoint ? json("CANONICAL") : json()},
+            {"checkpoint_type", s.savepoint ? "SAVEPOINT" : "CHECKPOINT"},
+            {"trigger_timestamp", s.triggerTimestampMs},
+            {"latest_ack_timestamp", s.latestAckTimestampMs},
+            {"checkpointed_size", s.stateSize},
+            {"state_size", s.stateSize},
+            {"end_to_end_duration", s.durationMs},
+            {"alignment_buffered", 0},
+            {"processed_data", 0},
+            {"persisted_data", 0},
+            {"num_subtasks", s.numSubtasks},
+            {"num_acknowledged_subtasks", s.numAcknowledged},
+            {"tasks", json::object()}};
+  if (s.status == "COMPLETED") {
+    j["external_path"] = s.externalPath;
+    j["discarded"] = false;
+  } else if (s.status == "FAILED") {
+    j["failure_timestamp"] = s.triggerTimestampMs + s.durationMs;
+    j["failure_message"] = s.failureMessage;
+  }
+  return j;
+}
+
+json statsSummary(const std::vector<int64_t>& values) {
+  if (values.empty()) {
+    return {{"min", 0}, {"max", 0}, {"avg", 0}, {"p50", 0.0}, {"p90", 0.0}, {"p95", 0.0}, {"p99", 0.0}, {"p999", 0.0}};
+  }
+  std::vector<int64_t> v = values;
+  std::sort(v.begin(), v.end());
+  auto q = [&](double p) { return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]); };
+  int64_t sum = 0;
+  for (auto x : v) sum += x;
+  return {{"min", v.front()}, {"max", v.back()}, {"avg", sum / static_cast<int64_t>(v.size())},
+          {"p50", q(0.5)},    {"p90", q(0.9)},   {"p95", q(0.95)},
+          {"p99", q(0.99)},   {"p999", q(0.999)}};
+}
+
+json checkpointingStatistics(const JobMaster& jm) {
+  const auto* cc = jm.checkpointCoordinator();
+  json history = json::array();
+  std::vector<int64_t> durations, sizes;
+  json latest = {{"completed", nullptr}, {"savepoint", nullptr}, {"failed", nullptr}, {"restored", nullptr}};
+  int64_t completed = 0, failed = 0, inProgress = 0;
+  if (cc) {
+    for (const auto& s : cc->history()) {
+      history.push_back(checkpointJson(s));
+      if (s.status == "COMPLETED") {
+        durations.push_back(s.durationMs);
+        sizes.push_back(s.stateSize);
+      }
+    }
+    if (auto s = cc->latestCompletedStats()) latest["completed"] = checkpointJson(*s);
+    if (auto s = cc->latestSavepointStats()) latest["savepoint"] = checkpointJson(*s);
+    if (auto s = cc->latestFailedStats()) latest["failed"] = checkpointJson(*s);
+    completed = cc->numCompleted();
+    failed = cc->numFailed();
+    inProgress = cc->numInProgress();
+  }
+  json zero = statsSummary({});
+  return {{"counts", {{"restored", jm.numRestarts()}, {"total", completed + failed + inProgress}, {"in_progress", inProgress},
+                      {"completed", completed}, {"failed", failed}}},
+          {"summary", {{"checkpointed_size", statsSummary(sizes)}, {"state_size", statsSummary(sizes)},
+                       {"end_to_end_duration", statsSummary(durations)}, {"alignment_buffered", zero},
+                       {"processed_data", zero}, {"persisted_data", zero}}},
+          {"latest", latest},
+          {"history", history}};
 }
 
 }  // namespace
@@ -268,7 +360,7 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
                   {"name", jm->name()},
                   {"execution-config",
                    {{"execution-mode", "PIPELINED"},
-                    {"restart-strategy", "Restart deactivated."},
+                    {"restart-strategy", jm->restartStrategyDescription()},
                     {"job-parallelism", p.ok() ? *p : 1},
                     {"object-reuse-mode", false},
                     {"user-config", user}}}};
@@ -292,23 +384,115 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
       const JobMaster* jm = view.job(id);
       if (!jm) return std::nullopt;
       json history = json::array();
-      json body = {{"all-exceptions", json::array()}, {"truncated", false}};
+      json all = json::array();
+      for (auto it = jm->exceptions().rbegin(); it != jm->exceptions().rend(); ++it) {
+        json e = {{"exceptionName", "org.apache.flink.runtime.JobException"},
+                  {"stacktrace", it->message},
+                  {"timestamp", it->timestampMs},
+                  {"taskName", it->taskName.empty() ? json() : json(it->taskName)},
+                  {"location", it->endpoint.empty() ? json() : json(it->endpoint)},
+                  {"failureLabels", json::object()}};
+        all.push_back({{"exception", it->message}, {"task", it->taskName}, {"location", it->endpoint},
+                       {"timestamp", it->timestampMs}});
+        e["concurrentExceptions"] = json::array();
+        history.push_back(e);
+      }
+      json body = {{"all-exceptions", all}, {"truncated", false}};
       if (!jm->rootCause().empty()) {
         body["root-exception"] = jm->rootCause();
         body["timestamp"] = jm->rootCauseTimeMs();
-        history.push_back({{"exceptionName", "org.apache.flink.runtime.JobException"},
-                           {"stacktrace", jm->rootCause()},
-                           {"timestamp", jm->rootCauseTimeMs()},
-                           {"taskName", nullptr},
-                           {"endpoint", nullptr},
-                           {"taskManagerId", nullptr},
-                           {"failureLabels", json::object()},
-                           {"concurrentExceptions", json::array()}});
       }
       body["exceptionHistory"] = {{"entries", history}, {"truncated", false}};
       return body;
     });
     body ? reply(res, 200, *body) : notFound(res, "Job " + id + " not found");
+  });
+
+  // Job-level metrics, e.g. ?get=numberOfCompletedCheckpoints,numRestarts.
+  server.Get(R"(/jobs/([0-9a-f]{32})/metrics)", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1];
+    std::string get = req.has_param("get") ? req.get_param_value("get") : "";
+    auto body = mailbox.call([&]() -> std::optional<json> {
+      const JobMaster* jm = view.job(id);
+      if (!jm) return std::nullopt;
+      auto metrics = jobMetrics(*jm);
+      json out = json::array();
+      if (get.empty()) {
+        for (const auto& [k, v] : metrics) out.push_back({{"id", k}});
+      } else {
+        for (const auto& n : splitComma(get)) {
+          auto it = metrics.find(n);
+          if (it != metrics.end()) out.push_back({{"id", n}, {"value", std::to_string(it->second)}});
+        }
+      }
+      return out;
+    });
+    body ? reply(res, 200, *body) : notFound(res, "Job " + id + " not found");
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/checkpoints)", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1];
+    auto body = mailbox.call([&]() -> std::optional<json> {
+      const JobMaster* jm = view.job(id);
+      if (!jm) return std::nullopt;
+      return checkpointingStatistics(*jm);
+    });
+    body ? reply(res, 200, *body) : notFound(res, "Job " + id + " not found");
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/checkpoints/details/(\d+))", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1];
+    int64_t cid = std::stoll(req.matches[2]);
+    auto body = mailbox.call([&]() -> std::optional<json> {
+      const JobMaster* jm = view.job(id);
+      if (!jm || !jm->checkpointCoordinator()) return std::nullopt;
+      for (const auto& s : jm->checkpointCoordinator()->history()) {
+        if (s.id == cid) return checkpointJson(s);
+      }
+      return std::nullopt;
+    });
+    body ? reply(res, 200, *body) : notFound(res, "Checkpoint " + std::to_string(cid) + " of job " + id + " not found");
+  });
+
+  auto triggerSavepoint = [&](const Req& req, Res& res, bool stop) {
+    std::string id = req.matches[1];
+    json request = json::object();
+    if (!req.body.empty()) {
+      try {
+        request = json::parse(req.body);
+      } catch (const std::exception& e) {
+        return reply(res, 400, {{"errors", {std::string("request body is not valid JSON: ") + e.what()}}});
+      }
+    }
+    std::string target = request.value(stop ? "targetDirectory" : "target-directory", std::string());
+    bool cancelJob = request.value("cancel-job", false);
+    auto result = mailbox.call([&]() -> std::optional<Result<std::string>> {
+      JobMaster* jm = view.mutableJob(id);
+      if (!jm) return std::nullopt;
+      return jm->triggerSavepoint(target, cancelJob, stop);
+    });
+    if (!result) return notFound(res, "Job " + id + " not found");
+    if (!result->ok()) return reply(res, 409, {{"errors", {result->status().message()}}});
+    reply(res, 202, {{"request-id", result->value()}});
+  };
+  server.Post(R"(/jobs/([0-9a-f]{32})/savepoints)", [triggerSavepoint](const Req& req, Res& res) { triggerSavepoint(req, res, false); });
+  server.Post(R"(/jobs/([0-9a-f]{32})/stop)", [triggerSavepoint](const Req& req, Res& res) { triggerSavepoint(req, res, true); });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/savepoints/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1], trigger = req.matches[2];
+    auto body = mailbox.call([&]() -> std::optional<json> {
+      const JobMaster* jm = view.job(id);
+      const SavepointOperation* op = jm ? jm->savepointOperation(trigger) : nullptr;
+      if (!op) return std::nullopt;
+      if (!op->done) return json{{"status", {{"id", "IN_PROGRESS"}}}};
+      json operation = op->failure.empty()
+                           ? json{{"location", "file://" + op->location}}
+                           : json{{"failure-cause", {{"class", "org.apache.flink.runtime.checkpoint.CheckpointException"},
+                                                     {"stack-trace", op->failure},
+                                                     {"serialized-throwable", op->failure}}}};
+      return json{{"status", {{"id", "COMPLETED"}}}, {"operation", operation}};
+    });
+    body ? reply(res, 200, *body) : notFound(res, "Savepoint trigger " + trigger + " of job " + id + " not found");
   });
 
   // GET /jobs/{jobid}/vertices/{vertexid}/metrics[?get=a,b]: values summed over subtasks.

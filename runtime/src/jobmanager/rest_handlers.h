@@ -1,6 +1,8 @@
 // Flink's REST API (v1) on the JobManager, in the shapes of Flink's OpenAPI description
 // (rest_v1_dispatcher.yml): /config, /overview, /jobs, /jobs/overview, /jobs/{jobid},
-// /jobs/{jobid}/config, /jobs/{jobid}/exceptions, /jobs/{jobid}/vertices/{vertexid}/metrics,
+// /jobs/{jobid}/config, /jobs/{jobid}/exceptions, /jobs/{jobid}/metrics, /jobs/{jobid}/checkpoints
+// (and details/{id}), POST /jobs/{jobid}/savepoints, GET /jobs/{jobid}/savepoints/{triggerid},
+// POST /jobs/{jobid}/stop, /jobs/{jobid}/vertices/{vertexid}/metrics,
 // /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics, /taskmanagers, PATCH /jobs/{jobid}.
 // Handlers run on httplib's threads and read JobManager state on its main thread (Mailbox).
 #pragma once
@@ -25,6 +27,7 @@ class JobManagerView {
   virtual std::vector<const JobMaster*> jobs() const = 0;
   virtual const JobMaster* job(const std::string& id) const = 0;
   virtual bool cancelJob(const std::string& id) = 0;
+  virtual JobMaster* mutableJob(const std::string& id) = 0;
 };
 
 void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox);

@@ -69,7 +69,9 @@ Connection::~Connection() {
 void Connection::start(FrameHandler onFrame, CloseHandler onClose) {
   onFrame_ = std::move(onFrame);
   onClose_ = std::move(onClose);
-  reader_ = std::thread([this] { readLoop(); });
+  // The reader keeps the connection alive while it runs: callbacks may drop the last outside
+  // reference, and the connection must not be destroyed under its own reader.
+  reader_ = std::thread([self = shared_from_this()] { self->readLoop(); });
 }
 
 void Connection::readLoop() {

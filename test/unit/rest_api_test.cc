@@ -1,0 +1,623 @@
+// The JobManager's REST API, end to end: a real standalone-job JobManager and real TaskManager
+// processes (the flink-cpp binary) run the flight-delay job on a small CSV; every response we
+// read is validated (strict mode) against Flink's OpenAPI spec (test/compat/rest_v1_dispatcher.yml)
+// and checked for what it must say about the cluster and the job.
+//
+// Tagged [process]: these tests fork/exec FLINK_CPP_BINARY and bind loopback ports (port 0, so
+// they can run next to other tests). Each test bounds its waits by a deadline; the processes are
+// killed (SIGTERM, then SIGKILL) when the test ends, whatever its outcome, and die with the test
+// process (PR_SET_PDEATHSIG) if it crashes.
+#include "openapi_validator.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using flinktest::OpenApiValidator;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr auto kDeadline = 60s;  // bound of every wait for the cluster
+constexpr int kInputRows = 20000;
+constexpr const char* kEntryClass = "flinkcpp.examples.FlightDelays";
+
+const OpenApiValidator& spec() {
+  static const OpenApiValidator validator = [] {
+    std::string error;
+    auto loaded = OpenApiValidator::load(std::string(FLINK_TEST_COMPAT_DIR) + "/rest_v1_dispatcher.yml", &error);
+    if (!loaded) throw std::runtime_error("cannot load the OpenAPI spec: " + error);
+    return *std::move(loaded);
+  }();
+  return validator;
+}
+
+std::string joinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "  " + l + "\n";
+  return out;
+}
+
+std::string lastLines(const fs::path& path, size_t n) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::string out;
+  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i) out += "    " + lines[i] + "\n";
+  return out;
+}
+
+std::string randomHex(size_t digits) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < digits; ++i) s += kHex[rng() % 16];
+  return s;
+}
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction unless
+// FLINK_TEST_KEEP_TMP is set (then its path stays in the failure messages for post-mortems).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix) {
+    std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    if (std::getenv("FLINK_TEST_KEEP_TMP")) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// One flink-cpp process: FLINK_CONF_DIR=confDir, stdout and stderr to logPath. The destructor
+// stops it (SIGTERM, then SIGKILL after a grace period) and reaps it.
+class Process {
+ public:
+  Process(std::string name, const std::vector<std::string>& args, const fs::path& confDir, fs::path logPath)
+      : name_(std::move(name)), log_(std::move(logPath)) {
+    // Everything the child needs is prepared before fork(): the child only calls
+    // async-signal-safe functions (the test process may have threads).
+    std::vector<std::string> argv{FLINK_CPP_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+      if (std::strncmp(*e, "FLINK_CONF_DIR=", 15) != 0) env.emplace_back(*e);
+    }
+    env.push_back("FLINK_CONF_DIR=" + confDir.string());
+    std::vector<char*> cargv, cenv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    for (auto& e : env) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
+    std::string logPathStr = log_.string();
+    pid_t parent = getpid();
+
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed for " + name_);
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+      if (getppid() != parent) _exit(126);  // the test died between fork() and prctl()
+      int fd = ::open(logPathStr.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) close(fd);
+      }
+      int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) {
+        dup2(devnull, STDIN_FILENO);
+        if (devnull > STDERR_FILENO) close(devnull);
+      }
+      execve(cargv[0], cargv.data(), cenv.data());
+      _exit(127);
+    }
+  }
+  ~Process() { stop(); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+  const fs::path& log() const { return log_; }
+
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exitStatus_ = status;
+      pid_ = -1;
+      return false;
+    }
+    return r == 0;
+  }
+
+  // SIGTERM, up to `grace` for it to exit, then SIGKILL. Returns the wait status (see
+  // exitedWith()); idempotent.
+  int stop(std::chrono::milliseconds grace = 10s) {
+    if (pid_ > 0 && running()) {
+      kill(pid_, SIGTERM);
+      auto until = Clock::now() + grace;
+      while (running() && Clock::now() < until) std::this_thread::sleep_for(10ms);
+      if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        int status = 0;
+        if (waitpid(pid_, &status, 0) == pid_) exitStatus_ = status;
+        pid_ = -1;
+      }
+    }
+    return exitStatus_;
+  }
+
+  // The exit code if the process exited normally, -signal if a signal ended it, or
+  // std::nullopt while it runs.
+  std::optional<int> exitCode() const {
+    if (pid_ > 0 || exitStatus_ < 0) return std::nullopt;
+    if (WIFEXITED(exitStatus_)) return WEXITSTATUS(exitStatus_);
+    if (WIFSIGNALED(exitStatus_)) return -WTERMSIG(exitStatus_);
+    return std::nullopt;
+  }
+
+  std::string describe() const {
+    std::string state = pid_ > 0 ? "running (pid " + std::to_string(pid_) + ")"
+                                 : exitCode() ? "exited with " + std::to_string(*exitCode()) : "not started";
+    return name_ + ": " + state + "; last lines of " + log_.string() + ":\n" + lastLines(log_, 20);
+  }
+
+ private:
+  std::string name_;
+  fs::path log_;
+  pid_t pid_ = -1;
+  int exitStatus_ = -1;
+};
+
+struct Response {
+  int status = 0;  // 0: no response (connection refused, timeout)
+  json body;       // null unless the body is JSON
+  std::string raw;
+};
+
+class RestClient {
+ public:
+  explicit RestClient(int port) : client_("127.0.0.1", port) {
+    client_.set_connection_timeout(2, 0);
+    client_.set_read_timeout(10, 0);
+  }
+  Response get(const std::string& path) {
+    Response r;
+    auto res = client_.Get(path.c_str());
+    if (!res) return r;
+    r.status = res->status;
+    r.raw = res->body;
+    r.body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (r.body.is_discarded()) r.body = nullptr;
+    return r;
+  }
+
+ private:
+  httplib::Client client_;
+};
+
+std::string yamlQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Header plus the first `rows` data rows of the flights data set, as plain CSV.
+void writeSmallInput(const fs::path& out, int rows) {
+  std::string src = std::string(FLINK_SOURCE_DIR) + "/examples/data/flights-3m.csv.gz";
+  gzFile in = gzopen(src.c_str(), "rb");
+  if (!in) throw std::runtime_error("cannot open " + src);
+  std::ofstream o(out);
+  char line[4096];
+  int lines = 0;
+  while (lines < rows + 1 && gzgets(in, line, sizeof(line))) {
+    o << line;
+    ++lines;
+  }
+  gzclose(in);
+  if (lines != rows + 1) throw std::runtime_error("expected " + std::to_string(rows + 1) + " lines in " + src);
+}
+
+// A standalone-job JobManager running the flight-delay job, plus the TaskManagers a test adds.
+class Cluster {
+ public:
+  explicit Cluster(int parallelism, const std::string& window = "1 h")
+      : dir_("flink-cpp-rest-test"), jobId_(randomHex(32)) {
+    fs::create_directories(dir_.path() / "conf");
+    fs::create_directories(dir_.path() / "log");
+    input_ = dir_.path() / "flights.csv";
+    writeSmallInput(input_, kInputRows);
+    portFile_ = dir_.path() / "jobmanager.ports";
+    std::ofstream conf(dir_.path() / "conf" / "config.yaml");
+    conf << "jobmanager.rpc.address: 127.0.0.1\n"
+         << "jobmanager.rpc.port: 0\n"
+         << "jobmanager.bind-host: 127.0.0.1\n"
+         << "rest.address: 127.0.0.1\n"
+         << "rest.bind-address: 127.0.0.1\n"
+         << "rest.port: 0\n"
+         << "taskmanager.host: 127.0.0.1\n"
+         << "taskmanager.bind-host: 127.0.0.1\n"
+         << "taskmanager.numberOfTaskSlots: 1\n"
+         << "parallelism.default: " << parallelism << "\n"
+         << "execution.shutdown-on-application-finish: false\n"
+         << "$internal.local.port-file: " << yamlQuote(portFile_.string()) << "\n"
+         << "$internal.pipeline.job-id: " << yamlQuote(jobId_) << "\n"
+         << "$internal.application.main: " << kEntryClass << "\n"
+         << "pipeline.jars: builtin://flink-cpp-examples\n"
+         << "$internal.application.program-args: "
+         << yamlQuote("--input;" + input_.string() + ";--output;" + output().string() + ";--window;" + window)
+         << "\n";
+  }
+
+  const std::string& jobId() const { return jobId_; }
+  fs::path output() const { return dir_.path() / "out"; }
+  int restPort() const { return restPort_; }
+  int rpcPort() const { return rpcPort_; }
+
+  // Starts the JobManager and waits until it has written its ports.
+  void startJobManager() {
+    processes_.push_back(std::make_unique<Process>("jobmanager", std::vector<std::string>{"standalone-job"},
+                                                   dir_.path() / "conf", dir_.path() / "log" / "jobmanager.log"));
+    auto until = Clock::now() + kDeadline;
+    while (!rpcPort_ || !restPort_) {
+      std::ifstream in(portFile_);
+      for (std::string line; std::getline(in, line);) {
+        if (line.rfind("rpc.port=", 0) == 0) rpcPort_ = std::stoi(line.substr(9));
+        if (line.rfind("rest.port=", 0) == 0) restPort_ = std::stoi(line.substr(10));
+      }
+      if (rpcPort_ && restPort_) break;
+      if (!processes_[0]->running()) FAIL("the JobManager exited during start-up\n" << describe());
+      if (Clock::now() > until) FAIL("the JobManager did not write " << portFile_ << " in time\n" << describe());
+      std::this_thread::sleep_for(20ms);
+    }
+    rest_ = std::make_unique<RestClient>(restPort_);
+  }
+
+  Process& startTaskManager(int slots) {
+    std::string name = "taskmanager-" + std::to_string(processes_.size() - 1);
+    processes_.push_back(std::make_unique<Process>(
+        name,
+        std::vector<std::string>{"taskmanager", "-D", "jobmanager.rpc.port=" + std::to_string(rpcPort_), "-D",
+                                 "taskmanager.numberOfTaskSlots=" + std::to_string(slots)},
+        dir_.path() / "conf", dir_.path() / "log" / (name + ".log")));
+    return *processes_.back();
+  }
+
+  Process& jobManager() { return *processes_.at(0); }
+  std::vector<Process*> taskManagers() {
+    std::vector<Process*> out;
+    for (size_t i = 1; i < processes_.size(); ++i) out.push_back(processes_[i].get());
+    return out;
+  }
+
+  Response get(const std::string& path) { return rest_->get(path); }
+
+  // GET that must answer 200 with JSON valid (strict) for the spec's pathTemplate.
+  json getValid(const std::string& path, const std::string& pathTemplate) {
+    Response r = get(path);
+    INFO("GET " << path << " -> " << r.status << " " << r.raw.substr(0, 2000));
+    REQUIRE(r.status == 200);
+    REQUIRE_FALSE(r.body.is_null());
+    auto errors = spec().validateResponse(pathTemplate, "get", "200", r.body, /*strict=*/true);
+    INFO("OpenAPI violations of GET " << path << " (as " << pathTemplate << "):\n" << joinLines(errors));
+    REQUIRE(errors.empty());
+    return r.body;
+  }
+
+  // Polls `path` until pred(body) holds (200 responses only); FAILs after kDeadline or when a
+  // process of the cluster exited.
+  template <typename Pred>
+  json waitFor(const std::string& path, const std::string& what, Pred pred) {
+    auto until = Clock::now() + kDeadline;
+    Response last;
+    while (true) {
+      last = get(path);
+      if (last.status == 200 && !last.body.is_null() && pred(last.body)) return last.body;
+      for (auto& p : processes_) {
+        if (!p->running()) FAIL(p->name() << " exited while waiting for " << what << "\n" << describe());
+      }
+      if (Clock::now() > until) {
+        FAIL("timed out after " << std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count()
+                                << " s waiting for " << what << "; last GET " << path << " -> " << last.status
+                                << " " << last.raw.substr(0, 1000) << "\n"
+                                << describe());
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  // Waits for the job to reach `state`; FAILs at once if it ends in another terminal state.
+  json waitForJobState(const std::string& state) {
+    static const std::set<std::string> kTerminal = {"FINISHED", "FAILED", "CANCELED"};
+    json body = waitFor("/jobs/" + jobId_, "job state " + state, [&](const json& b) {
+      std::string s = b.value("state", "");
+      return s == state || kTerminal.count(s) > 0;
+    });
+    if (body.value("state", "") != state) {
+      Response exceptions = get("/jobs/" + jobId_ + "/exceptions");
+      FAIL("the job ended " << body.value("state", "") << " while waiting for " << state
+                            << "; /exceptions: " << exceptions.raw << "\n" << describe());
+    }
+    return body;
+  }
+
+  std::string describe() const {
+    std::string out = "cluster directory: " + dir_.path().string() + "\n";
+    for (const auto& p : processes_) out += p->describe();
+    return out;
+  }
+
+  // Stops the TaskManagers, then the JobManager; each must exit 0 on SIGTERM.
+  void stopAll() {
+    for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) {
+      (*it)->stop();
+      INFO((*it)->describe());
+      CHECK((*it)->exitCode() == std::optional<int>(0));
+    }
+  }
+
+ private:
+  TempDir dir_;
+  std::string jobId_;
+  fs::path input_;
+  fs::path portFile_;
+  int rpcPort_ = 0;
+  int restPort_ = 0;
+  std::unique_ptr<RestClient> rest_;
+  std::vector<std::unique_ptr<Process>> processes_;  // [0] the JobManager; destroyed (stopped) in reverse
+};
+
+int64_t metric(const json& vertex, const char* name) { return vertex.at("metrics").at(name).get<int64_t>(); }
+
+// Checks of a FINISHED flight-delay job with the given parallelism, on `tms` TaskManagers
+// with `slots` slots in all. Returns /jobs/{jobid}.
+json checkFinishedJob(Cluster& c, int parallelism, int tms, int slots) {
+  const std::string& jid = c.jobId();
+
+  json overview = c.getValid("/overview", "/overview");
+  INFO("/overview: " << overview.dump());
+  CHECK(overview.at("taskmanagers") == tms);
+  CHECK(overview.at("slots-total") == slots);
+  CHECK(overview.at("slots-available") == slots);  // the finished job released its slots
+  CHECK(overview.at("jobs-running") == 0);
+  CHECK(overview.at("jobs-finished") == 1);
+  CHECK(overview.at("jobs-failed") == 0);
+  CHECK(overview.at("jobs-cancelled") == 0);
+
+  json jobs = c.getValid("/jobs/overview", "/jobs/overview");
+  INFO("/jobs/overview: " << jobs.dump());
+  REQUIRE(jobs.at("jobs").size() == 1);
+  const json& job = jobs["jobs"][0];
+  CHECK(job.at("jid") == jid);
+  CHECK(job.at("name") == "flight-delays");
+  CHECK(job.at("state") == "FINISHED");
+  CHECK(job.at("end-time").get<int64_t>() >= job.at("start-time").get<int64_t>());
+  CHECK(job.at("tasks").at("total") == 2);
+  CHECK(job.at("tasks").at("finished") == 2);
+
+  json details = c.getValid("/jobs/" + jid, "/jobs/{jobid}");
+  INFO("/jobs/" << jid << ": " << details.dump());
+  CHECK(details.at("jid") == jid);
+  CHECK(details.at("state") == "FINISHED");
+  CHECK(details.at("timestamps").at("FINISHED").get<int64_t>() > 0);
+  const json& vertices = details.at("vertices");
+  REQUIRE(vertices.size() == 2);
+  for (const auto& v : vertices) {
+    CHECK(v.at("parallelism") == parallelism);
+    CHECK(v.at("status") == "FINISHED");
+    CHECK(v.at("tasks").at("FINISHED") == parallelism);
+  }
+  CHECK(vertices[0].at("name").get<std::string>().rfind("Source: flights", 0) == 0);
+  // Every input row is good: the source emits each once, the window operator reads each once.
+  CHECK(metric(vertices[0], "write-records") == kInputRows);
+  CHECK(metric(vertices[1], "read-records") == metric(vertices[0], "write-records"));
+  CHECK(metric(vertices[1], "read-bytes") == metric(vertices[0], "write-bytes"));
+  REQUIRE(details.at("plan").at("nodes").size() == 2);
+
+  json tmList = c.getValid("/taskmanagers", "/taskmanagers");
+  INFO("/taskmanagers: " << tmList.dump());
+  REQUIRE(tmList.at("taskmanagers").size() == static_cast<size_t>(tms));
+  int slotSum = 0;
+  std::set<std::string> ids;
+  for (const auto& tm : tmList["taskmanagers"]) {
+    slotSum += tm.at("slotsNumber").get<int>();
+    CHECK(tm.at("freeSlots") == tm.at("slotsNumber"));
+    ids.insert(tm.at("id").get<std::string>());
+  }
+  CHECK(slotSum == slots);
+  CHECK(ids.size() == static_cast<size_t>(tms));
+
+  c.getValid("/config", "/config");
+
+  // Vertex metrics: [{"id", "value"}], values as strings. Flink's MetricCollectionResponseBody
+  // extends ArrayList<Metric> and goes over the wire as a bare array; the generated spec shows it
+  // as an object {"metrics": [...]}, which no Flink version sends. So the body must be an array
+  // whose items are valid (strict) Metric objects.
+  std::string vid = vertices[1].at("id");
+  std::string metricsPath = "/jobs/" + jid + "/vertices/" + vid + "/metrics?get=numRecordsIn";
+  Response mr = c.get(metricsPath);
+  INFO("GET " << metricsPath << " -> " << mr.status << " " << mr.raw);
+  REQUIRE(mr.status == 200);
+  const json& m = mr.body;
+  REQUIRE(m.is_array());
+  for (const auto& item : m) {
+    auto errors = spec().validateSchema("Metric", item, /*strict=*/true);
+    INFO("OpenAPI violations of " << item.dump() << " as Metric:\n" << joinLines(errors));
+    CHECK(errors.empty());
+  }
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].size() == 2);
+  CHECK(m[0].at("id") == "numRecordsIn");
+  REQUIRE(m[0].at("value").is_string());
+  CHECK(m[0]["value"].get<std::string>() == std::to_string(metric(vertices[1], "read-records")));
+
+  json exceptions = c.getValid("/jobs/" + jid + "/exceptions", "/jobs/{jobid}/exceptions");
+  CHECK_FALSE(exceptions.contains("root-exception"));
+
+  // Unknown job: 404 with Flink's {"errors": [...]} body.
+  std::string unknown = randomHex(32);
+  while (unknown == jid) unknown = randomHex(32);
+  Response nf = c.get("/jobs/" + unknown);
+  INFO("GET /jobs/" << unknown << " -> " << nf.status << " " << nf.raw);
+  CHECK(nf.status == 404);
+  CHECK((nf.body.is_object() && nf.body.contains("errors") && nf.body["errors"].is_array()));
+  Response nfv = c.get("/jobs/" + jid + "/vertices/" + randomHex(32) + "/metrics?get=numRecordsIn");
+  CHECK(nfv.status == 404);
+  return details;
+}
+
+}  // namespace
+
+TEST_CASE("REST API of a standalone-job cluster before and after TaskManagers register", "[process][rest]") {
+  Cluster c(/*parallelism=*/2);
+  c.startJobManager();
+  const std::string& jid = c.jobId();
+
+  // No TaskManager yet: the job is RUNNING with every task SCHEDULED (waiting for slots), and
+  // stays so until a TaskManager registers. These responses are deterministic.
+  json running = c.waitForJobState("RUNNING");
+  {
+    INFO("/jobs/" << jid << " before any TaskManager: " << running.dump());
+    auto errors = spec().validateResponse("/jobs/{jobid}", "get", "200", running, true);
+    INFO("OpenAPI violations:\n" << joinLines(errors));
+    REQUIRE(errors.empty());
+    CHECK(running.at("end-time") == -1);
+    REQUIRE(running.at("vertices").size() == 2);
+    for (const auto& v : running["vertices"]) {
+      CHECK(v.at("status") == "SCHEDULED");
+      CHECK(v.at("tasks").at("SCHEDULED") == 2);
+      CHECK(v.at("start-time") == -1);
+    }
+    CHECK(running.at("status-counts").at("SCHEDULED") == 2);
+  }
+  {
+    json overview = c.getValid("/overview", "/overview");
+    INFO("/overview before any TaskManager: " << overview.dump());
+    CHECK(overview.at("taskmanagers") == 0);
+    CHECK(overview.at("slots-total") == 0);
+    CHECK(overview.at("slots-available") == 0);
+    CHECK(overview.at("jobs-running") == 1);
+    CHECK(overview.at("jobs-finished") == 0);
+    CHECK(overview.at("flink-version") == "1.19.0");
+
+    json jobs = c.getValid("/jobs/overview", "/jobs/overview");
+    INFO("/jobs/overview before any TaskManager: " << jobs.dump());
+    REQUIRE(jobs.at("jobs").size() == 1);
+    CHECK(jobs["jobs"][0].at("jid") == jid);
+    CHECK(jobs["jobs"][0].at("state") == "RUNNING");
+    CHECK(jobs["jobs"][0].at("end-time") == -1);
+    CHECK(jobs["jobs"][0].at("tasks").at("scheduled") == 2);
+
+    json tms = c.getValid("/taskmanagers", "/taskmanagers");
+    CHECK(tms.at("taskmanagers").empty());
+
+    json config = c.getValid("/config", "/config");
+    CHECK(config.at("flink-version") == "1.19.0");
+
+    json exceptions = c.getValid("/jobs/" + jid + "/exceptions", "/jobs/{jobid}/exceptions");
+    CHECK_FALSE(exceptions.contains("root-exception"));
+  }
+
+  // One TaskManager with 2 slots runs the whole job (parallelism 2, slot sharing).
+  c.startTaskManager(2);
+  c.waitForJobState("FINISHED");
+  checkFinishedJob(c, 2, /*tms=*/1, /*slots=*/2);
+
+  // A second TaskManager (1 slot) registering after the job finished shows up in the cluster
+  // figures; the job's figures do not change.
+  c.startTaskManager(1);
+  c.waitFor("/overview", "2 registered TaskManagers", [](const json& b) { return b.value("taskmanagers", 0) == 2; });
+  checkFinishedJob(c, 2, /*tms=*/2, /*slots=*/3);
+  c.stopAll();
+}
+
+TEST_CASE("REST API of a standalone-job cluster running a job across two TaskManagers", "[process][rest]") {
+  // Two TaskManagers with one slot each: the keyBy exchange crosses TaskManagers over TCP.
+  Cluster c(/*parallelism=*/2, "15 min");
+  c.startJobManager();
+  json overview = c.getValid("/overview", "/overview");
+  CHECK(overview.at("taskmanagers") == 0);
+  c.startTaskManager(1);
+  c.startTaskManager(1);
+  c.waitForJobState("FINISHED");
+  json details = checkFinishedJob(c, 2, /*tms=*/2, /*slots=*/2);
+
+  // The sink wrote part files with every flight counted once.
+  int64_t flights = 0, parts = 0, lines = 0;
+  std::vector<std::string> malformed;
+  for (const auto& e : fs::directory_iterator(c.output())) {
+    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
+    ++parts;
+    std::ifstream in(e.path());
+    for (std::string line; std::getline(in, line);) {
+      // window_start,window_end,key,flights,total_delay_min,max_delay_min
+      std::vector<std::string> cols;
+      std::stringstream ss(line);
+      for (std::string col; std::getline(ss, col, ',');) cols.push_back(col);
+      if (cols.size() != 6 || cols[3].empty() || cols[3].find_first_not_of("0123456789") != std::string::npos) {
+        malformed.push_back(e.path().filename().string() + ": " + line);
+        continue;
+      }
+      ++lines;
+      flights += std::stoll(cols[3]);
+    }
+  }
+  INFO("malformed output lines:\n" << joinLines(malformed));
+  CHECK(malformed.empty());
+  CHECK(parts > 0);
+  CHECK(flights == kInputRows);
+  // One output line per fired (window, key): the window vertex's numFiredWindows says as much.
+  std::string windowVertex = details.at("vertices").at(1).at("id");
+  Response fired = c.get("/jobs/" + c.jobId() + "/vertices/" + windowVertex + "/metrics?get=numFiredWindows");
+  INFO("numFiredWindows: " << fired.status << " " << fired.raw);
+  REQUIRE(fired.status == 200);
+  REQUIRE(fired.body.is_array());
+  REQUIRE(fired.body.size() == 1);
+  CHECK(fired.body[0].at("id") == "numFiredWindows");
+  CHECK(fired.body[0].at("value") == std::to_string(lines));
+  c.stopAll();
+}

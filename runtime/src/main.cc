@@ -2,7 +2,8 @@
 //   flink-cpp jobmanager     [-D key=value]...          session cluster JobManager
 //   flink-cpp standalone-job [-D key=value]... [--job-classname C] [--jars URI] [--job-id ID] [job args]
 //   flink-cpp taskmanager    [-D key=value]...
-//   flink-cpp run-local MANIFEST.yaml                   a FlinkDeployment on local processes
+//   flink-cpp run-local MANIFEST.yaml [-s SAVEPOINT] [-p N]   a FlinkDeployment on local processes
+//   flink-cpp savepoint|stop|cancel -m HOST:PORT ...    client commands (see operator/src/local/cli.h)
 //   flink-cpp list-jobs                                 entry classes compiled in
 // Configuration: $FLINK_CONF_DIR/config.yaml (or flink-conf.yaml), then -D overrides.
 #include <csignal>
@@ -13,6 +14,7 @@
 #include "core/rpc.h"
 #include "flink/job.h"
 #include "jobmanager/jobmanager.h"
+#include "local/cli.h"
 #include "local/local_runner.h"
 #include "taskmanager/task_executor.h"
 
@@ -24,7 +26,9 @@ void onSignal(int) { gStop = true; }
 
 void usage() {
   std::cerr << "usage: flink-cpp (jobmanager|standalone-job|taskmanager) [-D key=value]... [options]\n"
-               "       flink-cpp run-local MANIFEST.yaml\n"
+               "       flink-cpp run-local MANIFEST.yaml [--fromSavepoint PATH] [--allowNonRestoredState] [-p N]\n"
+               "       flink-cpp savepoint -m HOST:PORT JOBID [DIR] | stop -m HOST:PORT [--savepointPath DIR] JOBID\n"
+               "       flink-cpp cancel -m HOST:PORT JOBID\n"
                "       flink-cpp list-jobs\n";
 }
 
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
 
   if (role == "run-local") return runLocal(args);
+  if (role == "savepoint" || role == "stop" || role == "cancel") return runClientCommand(role, args);
   if (role == "list-jobs") {
     for (const auto& n : JobRegistry::names()) std::cout << n << "\n";
     return 0;

@@ -155,11 +155,26 @@ class RestClient {
 }  // namespace
 
 int runLocal(const std::vector<std::string>& args) {
-  std::string manifest;
-  bool quiet = false;
-  for (const auto& a : args) {
+  std::string manifest, fromSavepoint;
+  bool quiet = false, allowNonRestored = false;
+  int parallelismOverride = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (a == "--quiet") {
       quiet = true;
+    } else if ((a == "--fromSavepoint" || a == "-s") && i + 1 < args.size()) {
+      fromSavepoint = args[++i];
+    } else if (a == "--allowNonRestoredState" || a == "-n") {
+      allowNonRestored = true;
+    } else if ((a == "--parallelism" || a == "-p") && i + 1 < args.size()) {
+      try {
+        parallelismOverride = std::stoi(args[++i]);
+      } catch (...) {
+      }
+      if (parallelismOverride < 1) {
+        std::cerr << "run-local: --parallelism expects a positive integer, got '" << args[i] << "'\n";
+        return 2;
+      }
     } else if (manifest.empty()) {
       manifest = a;
     } else {
@@ -168,7 +183,8 @@ int runLocal(const std::vector<std::string>& args) {
     }
   }
   if (manifest.empty()) {
-    std::cerr << "usage: flink-cpp run-local MANIFEST.yaml [--quiet]\n";
+    std::cerr << "usage: flink-cpp run-local MANIFEST.yaml [--quiet] [--fromSavepoint PATH] [--allowNonRestoredState] "
+                 "[--parallelism N]\n";
     return 2;
   }
   auto loaded = k8s::loadFlinkDeployment(manifest);
@@ -176,7 +192,10 @@ int runLocal(const std::vector<std::string>& args) {
     std::cerr << "error: " << loaded.status().message() << "\n";
     return 2;
   }
-  const k8s::FlinkDeployment& fd = *loaded;
+  k8s::FlinkDeployment& fd = *loaded;
+  if (fd.spec.job && parallelismOverride > 0) fd.spec.job->parallelism = parallelismOverride;
+  if (fd.spec.job && !fromSavepoint.empty()) fd.spec.job->initialSavepointPath = fromSavepoint;
+  if (fd.spec.job && allowNonRestored) fd.spec.job->allowNonRestoredState = true;
   if (!fd.spec.job) {
     std::cerr << "error: " << manifest << ": spec.job: required to run locally (session clusters without a job "
               << "are not supported by run-local)\n";
@@ -265,7 +284,9 @@ int runLocal(const std::vector<std::string>& args) {
     Status st = startTaskManager(i, 0);
     if (!st.ok()) return fail(st.message(), nullptr);
   }
-  std::cout << "  JobManager REST API: http://127.0.0.1:" << restPort << "  job " << jobId << "\n" << std::flush;
+  std::cout << "  JobManager REST API: http://127.0.0.1:" << restPort << "  job " << jobId << "\n";
+  if (!fromSavepoint.empty()) std::cout << "  restoring from: " << fromSavepoint << "\n";
+  std::cout << std::flush;
 
   RestClient rest(restPort);
   std::string state;
@@ -337,6 +358,10 @@ int runLocal(const std::vector<std::string>& args) {
     windows += m["numFiredWindows"];
     late += m["numLateRecordsDropped"];
   }
+  std::map<std::string, std::string> jobMetrics;
+  if (auto m = rest.get("/jobs/" + jobId + "/metrics?get=numberOfCompletedCheckpoints,numberOfFailedCheckpoints,numRestarts")) {
+    for (const auto& e : *m) jobMetrics[e.value("id", "")] = e.value("value", "0");
+  }
   std::string output;
   if (auto c = rest.get("/jobs/" + jobId + "/config")) {
     output = (*c)["execution-config"]["user-config"].value("output", "");
@@ -355,11 +380,14 @@ int runLocal(const std::vector<std::string>& args) {
   stopAll(children);
 
   std::cout << "Job " << details.value("name", "") << " (" << jobId << ") " << state << "\n"
-            << "  records in: " << static_cast<uint64_t>(recordsIn) << "\n"
+            << "  records in: " << static_cast<uint64_t>(recordsIn) << (jobMetrics["numRestarts"] != "0" ? " (since the last restore)" : "") << "\n"
             << "  bad records: " << static_cast<uint64_t>(bad) << "\n"
             << "  late records: " << static_cast<uint64_t>(late) << "\n"
             << "  records out: " << static_cast<uint64_t>(recordsOut) << "\n"
-            << "  windows fired: " << static_cast<uint64_t>(windows) << "\n";
+            << "  windows fired: " << static_cast<uint64_t>(windows) << "\n"
+            << "  checkpoints: " << jobMetrics["numberOfCompletedCheckpoints"] << " completed, "
+            << jobMetrics["numberOfFailedCheckpoints"] << " failed\n"
+            << "  restarts: " << jobMetrics["numRestarts"] << "\n";
   char wallLine[128];
   std::snprintf(wallLine, sizeof(wallLine), "  wall time: %.2f s (%s records/s)\n", wall,
                 human(wall > 0 ? recordsIn / wall : 0).c_str());

@@ -285,7 +285,10 @@ Status PartFileWriter::open(RuntimeContext& ctx) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return Status::Error("output directory '" + dir_ + "' cannot be created: " + ec.message());
-  prefix_ = "part-" + std::to_string(ctx.subtaskIndex) + "-" + std::to_string(ctx.attemptNumber) + "-";
+  // Unique per job and attempt (as the UUID in Flink's part-<uuid>-<subtask>-<n>), so runs
+  // restored from a savepoint never overwrite earlier output.
+  prefix_ = "part-" + ctx.jobId.substr(0, 8) + std::to_string(ctx.attemptNumber) + "-" +
+            std::to_string(ctx.subtaskIndex) + "-";
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "checkpoint/storage.h"
+#include "task/barrier_aligner.h"
 #include "core/log.h"
 
 namespace flink {
@@ -186,77 +187,18 @@ Status Task::runChain() {
       housekeeping();
     }
   } else {
-    // Aligned checkpoints: after a channel delivers the barrier of checkpoint n it is blocked
-    // (its buffers wait, unprocessed and holding their credit) until every channel that has
-    // not ended delivered it; then the chain snapshots, the barrier goes downstream, and the
-    // blocked channels resume in order.
     auto gate = network_->gate(tdd_.inputGateKey, tdd_.numInputChannels);
     const StreamNode& head = sg.nodes[vertex.chain.front()];
     auto input = head.createNetworkInput(ops[0]->input(), tdd_.numInputChannels, &metrics_);
-    const int n = tdd_.numInputChannels;
-    struct Pending {
-      Buffer buffer;
-      size_t offset = 0;
-    };
-    std::vector<std::deque<Pending>> pending(n);
-    std::vector<bool> blocked(n, false);
-    int64_t aligning = 0;  // checkpoint being aligned, 0 if none
-    int64_t lastCheckpoint = 0;
-    auto alignmentDone = [&] {
-      for (int c = 0; c < n; ++c) {
-        if (!blocked[c] && !input->channelFinished(c)) return false;
-      }
-      return true;
-    };
-    auto completeAlignment = [&] {
-      snapshot(aligning, ops, vertex, writer.get());
-      lastCheckpoint = aligning;
-      aligning = 0;
-      std::fill(blocked.begin(), blocked.end(), false);
-    };
-    // Processes the queued buffers of unblocked channels, in order per channel.
-    auto drain = [&] {
-      bool progress = true;
-      while (progress) {
-        progress = false;
-        for (int c = 0; c < n; ++c) {
-          while (!blocked[c] && !pending[c].empty()) {
-            Pending& p = pending[c].front();
-            auto r = input->process(c, p.buffer.data(), p.buffer.size(), p.offset);
-            progress = true;
-            if (r.kind == NetworkInputBase::Progress::kConsumed) {
-              pending[c].pop_front();
-              gate->recycle(c);
-              continue;
-            }
-            p.offset = r.offset;
-            if (r.checkpointId <= lastCheckpoint) continue;  // stale barrier of an aborted checkpoint
-            if (aligning != 0 && r.checkpointId > aligning) {
-              // A newer checkpoint started: the one being aligned was abandoned.
-              std::fill(blocked.begin(), blocked.end(), false);
-            }
-            if (r.checkpointId >= aligning) {
-              aligning = r.checkpointId;
-              blocked[c] = true;
-            }
-            if (alignmentDone()) completeAlignment();
-          }
-        }
-      }
-    };
+    BarrierAligner aligner(
+        input.get(), [&](int64_t id) { snapshot(id, ops, vertex, writer.get()); },
+        [&](int channel) { gate->recycle(channel); });
     Buffer buffer;
     int channel = 0;
     while (!input->finished()) {
       if (cancelled_) return Status::Error("task cancelled");
-      if (gate->poll(&channel, &buffer, 50)) {
-        pending[channel].push_back(Pending{std::move(buffer), 0});
-        drain();
-      }
-      // A channel that ended can complete an alignment.
-      if (aligning != 0 && alignmentDone()) {
-        completeAlignment();
-        drain();
-      }
+      if (gate->poll(&channel, &buffer, 50)) aligner.onBuffer(channel, std::move(buffer));
+      aligner.poll();  // a channel that ended can complete an alignment
       housekeeping();
     }
   }

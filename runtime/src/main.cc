@@ -4,6 +4,7 @@
 //   flink-cpp taskmanager    [-D key=value]...
 //   flink-cpp run-local MANIFEST.yaml [-s SAVEPOINT] [-p N]   a FlinkDeployment on local processes
 //   flink-cpp savepoint|stop|cancel -m HOST:PORT ...    client commands (see operator/src/local/cli.h)
+//   flink-cpp operator [options]                         the Kubernetes operator (operator/src/operator.h)
 //   flink-cpp list-jobs                                 entry classes compiled in
 // Configuration: $FLINK_CONF_DIR/config.yaml (or flink-conf.yaml), then -D overrides.
 #include <csignal>
@@ -16,6 +17,7 @@
 #include "jobmanager/jobmanager.h"
 #include "local/cli.h"
 #include "local/local_runner.h"
+#include "operator.h"
 #include "taskmanager/task_executor.h"
 
 namespace {
@@ -58,6 +60,12 @@ int main(int argc, char** argv) {
 
   if (role == "run-local") return runLocal(args);
   if (role == "savepoint" || role == "stop" || role == "cancel") return runClientCommand(role, args);
+  if (role == "operator") {
+    std::signal(SIGTERM, onSignal);
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGPIPE, SIG_IGN);
+    return runOperator(args, &gStop);
+  }
   if (role == "list-jobs") {
     for (const auto& n : JobRegistry::names()) std::cout << n << "\n";
     return 0;

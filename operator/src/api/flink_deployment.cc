@@ -46,6 +46,38 @@ class Parser {
     return Status::Ok();
   }
 
+  /// A map whose nested maps are flattened to dotted keys and whose scalars (numbers,
+  /// booleans) become strings, as Flink's config.yaml allows.
+  Status flatMap(const YAML::Node& parent, const char* key, const std::string& path,
+                 std::map<std::string, std::string>* out) const {
+    const YAML::Node n = parent[key];
+    if (!n || n.IsNull()) return Status::Ok();
+    if (!n.IsMap()) return error(n, path, "expected a map, got a " + kind(n));
+    return flatten(n, "", path, out);
+  }
+  Status flatten(const YAML::Node& n, const std::string& prefix, const std::string& path,
+                 std::map<std::string, std::string>* out) const {
+    for (const auto& kv : n) {
+      std::string k = prefix + kv.first.as<std::string>();
+      if (kv.second.IsMap()) {
+        Status s = flatten(kv.second, k + ".", path, out);
+        if (!s.ok()) return s;
+      } else if (kv.second.IsSequence()) {
+        std::string joined;
+        for (const auto& item : kv.second) {
+          if (!item.IsScalar()) return error(item, path + "." + k, "expected a list of scalars");
+          joined += (joined.empty() ? "" : ";") + item.as<std::string>();
+        }
+        (*out)[k] = joined;
+      } else if (kv.second.IsScalar()) {
+        (*out)[k] = kv.second.as<std::string>();
+      } else {
+        (*out)[k] = "";
+      }
+    }
+    return Status::Ok();
+  }
+
   Status stringMap(const YAML::Node& parent, const char* key, const std::string& path,
                    std::map<std::string, std::string>* out) const {
     const YAML::Node n = parent[key];
@@ -55,6 +87,30 @@ class Parser {
       std::string k = kv.first.as<std::string>();
       if (!kv.second.IsScalar()) return error(kv.second, path + "." + k, "expected a string value");
       (*out)[k] = kv.second.as<std::string>();
+    }
+    return Status::Ok();
+  }
+
+  // `resources` (Kubernetes ResourceRequirements): requests (else limits) give cpu and memory.
+  Status resources(const YAML::Node& parent, const std::string& path, Resource* out, YAML::Node* keep,
+                   bool* set) const {
+    const YAML::Node n = parent["resources"];
+    if (!n || n.IsNull()) return Status::Ok();
+    if (!n.IsMap()) return error(n, path + ".resources", "expected a map with requests and limits");
+    *keep = YAML::Clone(n);
+    *set = true;
+    for (const char* section : {"limits", "requests"}) {
+      const YAML::Node r = n[section];
+      if (!r || !r.IsMap()) continue;
+      if (r["memory"] && r["memory"].IsScalar()) out->memory = r["memory"].as<std::string>();
+      if (r["cpu"] && r["cpu"].IsScalar()) {
+        std::string cpu = r["cpu"].as<std::string>();
+        try {
+          out->cpu = !cpu.empty() && cpu.back() == 'm' ? std::stod(cpu.substr(0, cpu.size() - 1)) / 1000 : std::stod(cpu);
+        } catch (...) {
+          return error(r["cpu"], path + ".resources." + section + ".cpu", "expected a CPU quantity, got '" + cpu + "'");
+        }
+      }
     }
     return Status::Ok();
   }
@@ -159,16 +215,24 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   const YAML::Node meta = doc["metadata"];
   if (!meta || !meta.IsMap()) return p.error(doc, "metadata", "required field is missing");
   RETURN_IF_ERROR(p.string(meta, "name", "metadata.name", &d.name, true));
-  static const std::regex kDns1123("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  if (!std::regex_match(d.name, kDns1123) || d.name.size() > 45) {
+  static const std::regex kDns1035("[a-z]([-a-z0-9]*[a-z0-9])?");
+  if (!std::regex_match(d.name, kDns1035) || d.name.size() > 45) {
     return p.error(meta["name"], "metadata.name",
-                   "'" + d.name + "' is not a valid name (lower-case letters, digits and '-', at most 45 characters)");
+                   "'" + d.name + "' is not a valid name: a DNS-1035 label (lower-case letters, digits and '-', starting with a letter) of at most 45 characters");
   }
   RETURN_IF_ERROR(p.string(meta, "namespace", "metadata.namespace", &d.namespace_));
+  RETURN_IF_ERROR(p.string(meta, "uid", "metadata.uid", &d.uid));
+  if (meta["generation"] && meta["generation"].IsScalar()) {
+    try {
+      d.generation = meta["generation"].as<int64_t>();
+    } catch (const YAML::Exception&) {
+    }
+  }
   RETURN_IF_ERROR(p.stringMap(meta, "labels", "metadata.labels", &d.labels));
 
   const YAML::Node spec = doc["spec"];
   if (!spec || !spec.IsMap()) return p.error(doc, "spec", "required field is missing");
+  d.specNode = YAML::Clone(spec);
   FlinkDeploymentSpec& s = d.spec;
   RETURN_IF_ERROR(p.string(spec, "image", "spec.image", &s.image));
   RETURN_IF_ERROR(p.string(spec, "imagePullPolicy", "spec.imagePullPolicy", &s.imagePullPolicy));
@@ -178,7 +242,7 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   if (s.mode != "native" && s.mode != "standalone") {
     return p.error(spec["mode"], "spec.mode", "expected 'native' or 'standalone', got '" + s.mode + "'");
   }
-  RETURN_IF_ERROR(p.stringMap(spec, "flinkConfiguration", "spec.flinkConfiguration", &s.flinkConfiguration));
+  RETURN_IF_ERROR(p.flatMap(spec, "flinkConfiguration", "spec.flinkConfiguration", &s.flinkConfiguration));
   RETURN_IF_ERROR(p.stringMap(spec, "logConfiguration", "spec.logConfiguration", &s.logConfiguration));
   for (const char* key : {options::kNumTaskSlots, options::kParallelismDefault}) {
     auto it = s.flinkConfiguration.find(key);
@@ -188,7 +252,7 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
       int v = std::stoi(it->second, &pos);
       if (pos != it->second.size() || v < 1) throw std::invalid_argument("");
     } catch (...) {
-      return p.error(spec["flinkConfiguration"][key], std::string("spec.flinkConfiguration.") + key,
+      return p.error(spec["flinkConfiguration"], std::string("spec.flinkConfiguration.") + key,
                      "expected a positive integer, got '" + it->second + "'");
     }
   }
@@ -196,7 +260,10 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
 
   if (const YAML::Node jm = spec["jobManager"]; jm && !jm.IsNull()) {
     if (!jm.IsMap()) return p.error(jm, "spec.jobManager", "expected a map");
+    RETURN_IF_ERROR(p.resources(jm, "spec.jobManager", &s.jobManager.resource, &s.jobManager.resources,
+                                &s.jobManager.resourceSet));
     RETURN_IF_ERROR(p.resource(jm, "spec.jobManager", &s.jobManager.resource));
+    if (jm["resource"]) s.jobManager.resourceSet = true;
     std::optional<int> replicas;
     RETURN_IF_ERROR(p.integer(jm, "replicas", "spec.jobManager.replicas", &replicas, 1));
     if (replicas) s.jobManager.replicas = *replicas;
@@ -204,7 +271,10 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   }
   if (const YAML::Node tm = spec["taskManager"]; tm && !tm.IsNull()) {
     if (!tm.IsMap()) return p.error(tm, "spec.taskManager", "expected a map");
+    RETURN_IF_ERROR(p.resources(tm, "spec.taskManager", &s.taskManager.resource, &s.taskManager.resources,
+                                &s.taskManager.resourceSet));
     RETURN_IF_ERROR(p.resource(tm, "spec.taskManager", &s.taskManager.resource));
+    if (tm["resource"]) s.taskManager.resourceSet = true;
     RETURN_IF_ERROR(p.integer(tm, "replicas", "spec.taskManager.replicas", &s.taskManager.replicas, 1));
     if (tm["podTemplate"]) s.taskManager.podTemplate = tm["podTemplate"];
   }

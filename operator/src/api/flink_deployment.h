@@ -23,13 +23,17 @@ struct Resource {
 };
 
 struct JobManagerSpec {
-  Resource resource;
+  Resource resource;          // `resource` (Flink style), or derived from `resources.requests`
+  bool resourceSet = false;   // `resource` or `resources` given
+  YAML::Node resources;       // `resources` (Kubernetes ResourceRequirements), kept as given
   int replicas = 1;
   YAML::Node podTemplate;
 };
 
 struct TaskManagerSpec {
   Resource resource;
+  bool resourceSet = false;
+  YAML::Node resources;
   std::optional<int> replicas;
   YAML::Node podTemplate;
 };
@@ -51,7 +55,7 @@ struct FlinkDeploymentSpec {
   std::string flinkVersion;
   std::string serviceAccount;
   std::string mode = "native";  // native | standalone
-  std::map<std::string, std::string> flinkConfiguration;
+  std::map<std::string, std::string> flinkConfiguration;  // nested YAML flattened to dotted keys
   std::map<std::string, std::string> logConfiguration;
   JobManagerSpec jobManager;
   TaskManagerSpec taskManager;
@@ -64,8 +68,11 @@ struct FlinkDeployment {
   std::string kind;
   std::string name;
   std::string namespace_ = "default";
+  std::string uid;
+  int64_t generation = 0;
   std::map<std::string, std::string> labels;
   FlinkDeploymentSpec spec;
+  YAML::Node specNode;  // spec as written, for status.lastReconciledSpec
 
   /// taskmanager.numberOfTaskSlots from flinkConfiguration (default 1).
   int taskSlots() const;

@@ -104,17 +104,19 @@ class LineSourceReader final : public SourceReader<T> {
   std::chrono::steady_clock::time_point started_;
 };
 
-/// Writes rows to in-progress part files `<dir>/.part-<subtask>-<attempt>-<n>.inprogress`.
-/// prepareCommit() closes the current file and renames it to `.part-...-<n>.pending`, which
-/// commitPartFiles() later renames to the visible `part-<subtask>-<attempt>-<n>` (two-phase
-/// commit, as Flink's FileSink).
+/// Writes rows to in-progress part files `<dir>/.part-<job8><attempt>-<subtask>-<n>.inprogress`.
+/// prepareCommit(checkpoint c) closes the current file and renames it to
+/// `.part-<job8><attempt>-<subtask>-<n>-c<c>.pending`, which commitPartFiles() later renames to
+/// the visible name without the dot and `.pending` (two-phase commit, as Flink's FileSink).
+/// The checkpoint id in the name lets a restore from an older checkpoint remove output that
+/// was committed for newer ones.
 class PartFileWriter {
  public:
   explicit PartFileWriter(std::string dir) : dir_(std::move(dir)) {}
   ~PartFileWriter();
   Status open(RuntimeContext& ctx);
   void write(std::string_view row);  // row without newline
-  void prepareCommit(std::vector<std::string>* committables);
+  void prepareCommit(int64_t checkpointId, std::vector<std::string>* committables);
 
  private:
   std::string dir_;
@@ -126,8 +128,9 @@ class PartFileWriter {
 
 /// Renames pending part files to their visible names; already committed ones are skipped.
 Status commitPartFiles(const std::vector<std::string>& pending);
-/// Removes in-progress and pending part files (uncommitted output of a failed attempt).
-Status removeUncommittedPartFiles(const std::string& dir);
+/// Removes in-progress and pending part files (uncommitted output of a failed attempt), and
+/// part files of job `jobId` committed for checkpoints after `restoredCheckpointId`.
+Status removeUncommittedPartFiles(const std::string& dir, const std::string& jobId, int64_t restoredCheckpointId);
 
 /// Creates `dir` and removes part files of an earlier run (Flink's OVERWRITE write mode).
 Status preparePartFileDirectory(const std::string& dir);
@@ -174,7 +177,9 @@ class FileSink final : public Sink<T> {
   Status commit(const std::vector<std::string>& committables) const override {
     return detail::commitPartFiles(committables);
   }
-  Status cleanupOnMaster() const override { return detail::removeUncommittedPartFiles(dir_); }
+  Status cleanupOnMaster(const std::string& jobId, int64_t restoredCheckpointId) const override {
+    return detail::removeUncommittedPartFiles(dir_, jobId, restoredCheckpointId);
+  }
 
  private:
   class Writer final : public SinkWriter<T> {
@@ -186,7 +191,9 @@ class FileSink final : public Sink<T> {
       encoder_(value, &line_);
       out_.write(line_);
     }
-    void prepareCommit(std::vector<std::string>* committables) override { out_.prepareCommit(committables); }
+    void prepareCommit(int64_t checkpointId, std::vector<std::string>* committables) override {
+      out_.prepareCommit(checkpointId, committables);
+    }
 
    private:
     detail::PartFileWriter out_;

@@ -91,7 +91,7 @@ class SinkWriter {
   /// At a checkpoint barrier and after the input ended: makes what was written so far durable
   /// and returns committables (e.g. pending file names) that the committer makes visible once
   /// the checkpoint completes (two-phase commit).
-  virtual void prepareCommit(std::vector<std::string>* /*committables*/) {}
+  virtual void prepareCommit(int64_t /*checkpointId*/, std::vector<std::string>* /*committables*/) {}
 };
 
 template <class T>
@@ -104,8 +104,12 @@ class Sink {
   /// Committer, run on the JobManager when a checkpoint (or the job) completes. Must be
   /// idempotent: after a failover the same committables may be committed again.
   virtual Status commit(const std::vector<std::string>& /*committables*/) const { return Status::Ok(); }
-  /// Runs on the JobManager before a restore: removes what no restored committable references.
-  virtual Status cleanupOnMaster() const { return Status::Ok(); }
+  /// Runs on the JobManager before a restore from checkpoint `restoredCheckpointId` of job
+  /// `jobId`: removes uncommitted output and output this job committed for later checkpoints
+  /// (when a corrupt checkpoint forces a fallback to an older one).
+  virtual Status cleanupOnMaster(const std::string& /*jobId*/, int64_t /*restoredCheckpointId*/) const {
+    return Status::Ok();
+  }
 };
 
 // ---- Event time -------------------------------------------------------------------------
@@ -376,7 +380,9 @@ class SinkOperator final : public OneInputOperator<T> {
   void emitWatermark(int64_t) override {}
   void endInput() override {}
   Status close() override { return writer_->finish(); }
-  void snapshotState(int64_t, OperatorSnapshot& out) override { writer_->prepareCommit(&out.committables); }
+  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
+    writer_->prepareCommit(checkpointId, &out.committables);
+  }
 
  private:
   std::unique_ptr<SinkWriter<T>> writer_;
@@ -623,7 +629,7 @@ class DataStream {
     node.createNetworkInput = detail::networkInputFactory<T>();
     node.initializeOnMaster = [sink] { return sink->initializeOnMaster(); };
     node.commitOnMaster = [sink](const std::vector<std::string>& c) { return sink->commit(c); };
-    node.cleanupOnMaster = [sink] { return sink->cleanupOnMaster(); };
+    node.cleanupOnMaster = [sink](const std::string& jobId, int64_t id) { return sink->cleanupOnMaster(jobId, id); };
     int id = env_->addNode(std::move(node));
     connect(id, rebalanceNext_ ? Partitioning::kRebalance : Partitioning::kForward, nullptr);
     return DataStreamSink(env_, id);

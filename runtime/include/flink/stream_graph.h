@@ -50,7 +50,7 @@ struct StreamNode {
   /// Sinks: commits committables on the JobManager (idempotent), and removes uncommitted
   /// output before a restore.
   std::function<Status(const std::vector<std::string>&)> commitOnMaster;
-  std::function<Status()> cleanupOnMaster;
+  std::function<Status(const std::string& jobId, int64_t restoredCheckpointId)> cleanupOnMaster;
 };
 
 /// Built by StreamExecutionEnvironment. Not thread-safe while being built; read-only after.

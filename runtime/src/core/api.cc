@@ -304,13 +304,15 @@ void PartFileWriter::write(std::string_view row) {
   }
 }
 
-void PartFileWriter::prepareCommit(std::vector<std::string>* committables) {
+void PartFileWriter::prepareCommit(int64_t checkpointId, std::vector<std::string>* committables) {
   if (!file_) return;
   bool ok = std::fflush(file_) == 0 && fsync(fileno(file_)) == 0;
   ok = std::fclose(file_) == 0 && ok;
   file_ = nullptr;
   if (!ok) throw TaskFailure("cannot write part file '" + inProgress_ + "': " + std::strerror(errno));
-  std::string pending = dir_ + "/." + prefix_ + std::to_string(counter_++) + ".pending";
+  std::string pending = dir_ + "/." + prefix_ + std::to_string(counter_++) + "-c" +
+                        (checkpointId == kFinalCheckpointId ? std::string("final") : std::to_string(checkpointId)) +
+                        ".pending";
   if (std::rename(inProgress_.c_str(), pending.c_str()) != 0) {
     throw TaskFailure("cannot rename part file '" + inProgress_ + "': " + std::strerror(errno));
   }
@@ -338,13 +340,27 @@ Status commitPartFiles(const std::vector<std::string>& pending) {
   return Status::Ok();
 }
 
-Status removeUncommittedPartFiles(const std::string& dir) {
+Status removeUncommittedPartFiles(const std::string& dir, const std::string& jobId, int64_t restoredCheckpointId) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return Status::Ok();
+  const std::string mine = "part-" + jobId.substr(0, 8);
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);
+    if (name.rfind(".part-", 0) == 0) {
+      fs::remove(entry.path(), ec);
+    } else if (name.rfind(mine, 0) == 0) {
+      // Committed by this job: keep it only if its checkpoint is covered by the restore.
+      auto c = name.rfind("-c");
+      if (c == std::string::npos) continue;
+      std::string id = name.substr(c + 2);
+      bool newer = id == "final";
+      try {
+        newer = newer || std::stoll(id) > restoredCheckpointId;
+      } catch (...) {
+      }
+      if (newer) fs::remove(entry.path(), ec);
+    }
   }
   if (ec) return Status::Error("output directory '" + dir + "' cannot be cleaned: " + ec.message());
   return Status::Ok();

@@ -87,7 +87,14 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
     std::string seed;
     for (int n : v.chain) {
       const auto& node = graph.nodes[n];
-      std::string opSeed = node.uid.empty() ? node.name + "#" + std::to_string(n) : "uid:" + node.uid;
+      // Without a uid, an operator is identified by its name, position and neighbours (as
+      // Flink hashes the topology), so different pipelines do not share operator ids.
+      std::string opSeed = "uid:" + node.uid;
+      if (node.uid.empty()) {
+        opSeed = node.name + "#" + std::to_string(n);
+        for (int e : node.inEdges) opSeed += "<" + graph.nodes[graph.edges[e].source].name;
+        for (int e : node.outEdges) opSeed += ">" + graph.nodes[graph.edges[e].target].name;
+      }
       v.operatorIds.push_back(hex128(opSeed));
       seed += opSeed + "|";
     }

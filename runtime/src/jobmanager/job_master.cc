@@ -325,7 +325,7 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
     }
     for (const auto& node : sg.nodes) {
       if (!node.cleanupOnMaster) continue;
-      Status s = node.cleanupOnMaster();
+      Status s = node.cleanupOnMaster(sub_.jobId, restore.at("checkpointId").get<int64_t>());
       if (!s.ok()) return fail(node.name + ": " + s.message());
     }
     log::info("Restoring job {} from checkpoint {} ({})", name_, restore.at("checkpointId").get<int64_t>(),

@@ -1,0 +1,108 @@
+#include "controller/leader_election.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "core/log.h"
+
+namespace flink::k8s {
+
+using nlohmann::json;
+using Clock = std::chrono::system_clock;
+
+namespace {
+std::string microTime(Clock::time_point t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof(out), "%s.%06lldZ", buf, static_cast<long long>(us % 1000000));
+  return out;
+}
+
+std::optional<Clock::time_point> parseMicroTime(const std::string& s) {
+  std::tm tm{};
+  if (s.size() < 19 || !strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
+  auto t = Clock::from_time_t(timegm(&tm));
+  if (s.size() > 20 && s[19] == '.') {
+    std::string frac = s.substr(20);
+    frac = frac.substr(0, frac.find_first_not_of("0123456789"));
+    while (frac.size() < 6) frac += '0';
+    t += std::chrono::microseconds(std::stoll(frac.substr(0, 6)));
+  }
+  return t;
+}
+}  // namespace
+
+LeaderElector::LeaderElector(std::shared_ptr<KubeClient> client, LeaderElectionConfig config)
+    : client_(std::move(client)), config_(std::move(config)) {}
+
+LeaderElector::~LeaderElector() { stop(); }
+
+void LeaderElector::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+bool LeaderElector::tryAcquireOrRenew() {
+  std::string path = types::kLease.objectPath(config_.ns, config_.leaseName);
+  auto now = Clock::now();
+  json spec = {{"holderIdentity", config_.identity},
+               {"leaseDurationSeconds", config_.leaseDurationSeconds},
+               {"renewTime", microTime(now)}};
+  ApiResponse cur = client_->get(path);
+  if (cur.notFound()) {
+    spec["acquireTime"] = microTime(now);
+    spec["leaseTransitions"] = 0;
+    json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                  {"kind", "Lease"},
+                  {"metadata", {{"name", config_.leaseName}, {"namespace", config_.ns}}},
+                  {"spec", spec}};
+    return client_->post(types::kLease.collectionPath(config_.ns), lease).ok();
+  }
+  if (!cur.ok()) return false;
+  json lease = cur.body;
+  json old = lease.value("spec", json::object());
+  std::string holder = old.value("holderIdentity", "");
+  if (holder != config_.identity && !holder.empty()) {
+    auto renew = parseMicroTime(old.value("renewTime", ""));
+    int duration = old.value("leaseDurationSeconds", config_.leaseDurationSeconds);
+    if (renew && now < *renew + std::chrono::seconds(duration)) return false;  // held by a live leader
+    spec["acquireTime"] = microTime(now);
+    spec["leaseTransitions"] = old.value("leaseTransitions", 0) + 1;
+  } else {
+    spec["acquireTime"] = old.value("acquireTime", microTime(now));
+    spec["leaseTransitions"] = old.value("leaseTransitions", 0);
+  }
+  lease["spec"] = spec;
+  // PUT with the resourceVersion we read: a concurrent writer makes this fail with 409.
+  return client_->put(path, lease).ok();
+}
+
+void LeaderElector::start(std::function<void()> onStarted, std::function<void()> onStopped) {
+  thread_ = std::thread([this, onStarted, onStopped] {
+    auto lastRenew = std::chrono::steady_clock::now();
+    while (!stop_) {
+      bool ok = tryAcquireOrRenew();
+      auto now = std::chrono::steady_clock::now();
+      if (ok) {
+        lastRenew = now;
+        if (!leading_.exchange(true)) {
+          log::info("became leader (Lease {}/{}, identity {})", config_.ns, config_.leaseName, config_.identity);
+          onStarted();
+        }
+      } else if (leading_ && now - lastRenew > std::chrono::seconds(config_.renewDeadlineSeconds)) {
+        leading_ = false;
+        log::error("lost leadership: Lease {}/{} not renewed within {} s", config_.ns, config_.leaseName,
+                   config_.renewDeadlineSeconds);
+        onStopped();
+      }
+      for (int i = 0; i < config_.retryPeriodMs / 50 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+}  // namespace flink::k8s

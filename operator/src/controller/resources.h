@@ -1,0 +1,54 @@
+// What a FlinkDeployment becomes in Kubernetes (standalone mode, as the Apache Flink
+// Kubernetes Operator's standalone deployments): pure functions from the resource to the
+// desired child objects, and the validation rules the Apache operator applies.
+//
+// Children (namespace of the FlinkDeployment, labels app=<name>, component=jobmanager|taskmanager,
+// an ownerReference to the FlinkDeployment with controller=true, blockOwnerDeletion=true):
+//   ConfigMap  flink-config-<name>    config.yaml / flink-conf.yaml (flinkConfiguration plus the
+//                                     computed keys) and the logging configuration
+//   Service    <name>                 JobManager RPC (6123) and blob server (6124), headless
+//   Service    <name>-rest            REST API (8081)
+//   Deployment <name>                 JobManager: container flink-main-container, args
+//                                     `standalone-job --job-classname C [args]` (application) or
+//                                     `jobmanager` (session)
+//   Deployment <name>-taskmanager     TaskManagers: args `taskmanager`, replicas
+//                                     taskManager.replicas or ceil(parallelism / slots)
+// The container arguments work for the project's runtime image and for the official Flink
+// image, whose entrypoint takes the same first arguments.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/flink_deployment.h"
+#include "flink/status.h"
+
+namespace flink::k8s {
+
+/// Operator-wide settings (Helm values defaultConfiguration, image defaults).
+struct OperatorConfig {
+  std::string defaultImage = "flink-cpp:latest";
+  std::map<std::string, std::string> defaultConfiguration;  // applied under each flinkConfiguration
+};
+
+std::string configMapName(const FlinkDeployment& fd);     // flink-config-<name>
+std::string jobManagerName(const FlinkDeployment& fd);    // <name>
+std::string taskManagerName(const FlinkDeployment& fd);   // <name>-taskmanager
+std::string restServiceName(const FlinkDeployment& fd);   // <name>-rest
+
+/// The desired children, in creation order (ConfigMap, Services, JobManager Deployment,
+/// TaskManager Deployment), as complete Kubernetes objects (apiVersion, kind, metadata, spec/data).
+std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config);
+
+/// The Apache operator's validation rules that apply here: name a DNS-1035 label of at most 45
+/// characters, memory set for JobManager and TaskManager, a checkpoint directory
+/// (state.checkpoints.dir) for the savepoint and last-state upgrade modes, no switch between
+/// session and application mode relative to `lastValid` (if any), jobManager.replicas > 1 only
+/// with high availability (high-availability.type), parallelism and slots positive. The error
+/// names the field.
+Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment* lastValid);
+
+}  // namespace flink::k8s

@@ -1,0 +1,331 @@
+#include "k8s/client.h"
+
+#include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace flink::k8s {
+namespace {
+
+using nlohmann::json;
+
+std::string readFile(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  *ok = static_cast<bool>(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string base64Decode(const std::string& in) {
+  std::string out;
+  out.resize(in.size());
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return "";
+  size_t len = static_cast<size_t>(n);
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+// A `*-data` (base64) field or the file its path names.
+Status dataOrFile(const YAML::Node& node, const std::string& field, const std::string& source, std::string* out) {
+  if (node[field + "-data"]) {
+    *out = base64Decode(node[field + "-data"].as<std::string>());
+    if (out->empty()) return Status::Error(source + ": " + field + "-data is not valid base64");
+    return Status::Ok();
+  }
+  if (node[field]) {
+    bool ok = false;
+    *out = readFile(node[field].as<std::string>(), &ok);
+    if (!ok) return Status::Error(source + ": " + field + " '" + node[field].as<std::string>() + "' cannot be read");
+  }
+  return Status::Ok();
+}
+
+YAML::Node findNamed(const YAML::Node& list, const std::string& name) {
+  if (!list || !list.IsSequence()) return YAML::Node();
+  for (const auto& item : list) {
+    if (item["name"] && item["name"].as<std::string>() == name) return item;
+  }
+  return YAML::Node();
+}
+
+}  // namespace
+
+Result<KubeConfig> KubeConfig::fromFile(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return Status::Error("kubeconfig " + path + ": " + e.what());
+  }
+  if (!root["current-context"]) return Status::Error("kubeconfig " + path + ": current-context is not set");
+  std::string ctxName = root["current-context"].as<std::string>();
+  YAML::Node ctx = findNamed(root["contexts"], ctxName);
+  if (!ctx || !ctx["context"]) return Status::Error("kubeconfig " + path + ": context '" + ctxName + "' not found");
+  YAML::Node context = ctx["context"];
+  std::string clusterName = context["cluster"] ? context["cluster"].as<std::string>() : "";
+  std::string userName = context["user"] ? context["user"].as<std::string>() : "";
+  YAML::Node cluster = findNamed(root["clusters"], clusterName);
+  if (!cluster || !cluster["cluster"]) return Status::Error("kubeconfig " + path + ": cluster '" + clusterName + "' not found");
+  KubeConfig c;
+  YAML::Node cl = cluster["cluster"];
+  if (!cl["server"]) return Status::Error("kubeconfig " + path + ": cluster '" + clusterName + "' has no server");
+  c.server = cl["server"].as<std::string>();
+  if (cl["insecure-skip-tls-verify"] && cl["insecure-skip-tls-verify"].as<bool>()) {
+    return Status::Error("kubeconfig " + path + ": insecure-skip-tls-verify is not supported: TLS is always verified");
+  }
+  Status s = dataOrFile(cl, "certificate-authority", "kubeconfig " + path, &c.caPem);
+  if (!s.ok()) return s;
+  if (context["namespace"]) c.defaultNamespace = context["namespace"].as<std::string>();
+  YAML::Node user = findNamed(root["users"], userName);
+  if (user && user["user"]) {
+    YAML::Node u = user["user"];
+    if (u["token"]) c.token = u["token"].as<std::string>();
+    if (u["tokenFile"]) {
+      bool ok = false;
+      c.token = readFile(u["tokenFile"].as<std::string>(), &ok);
+      if (!ok) return Status::Error("kubeconfig " + path + ": tokenFile cannot be read");
+    }
+    s = dataOrFile(u, "client-certificate", "kubeconfig " + path, &c.clientCertPem);
+    if (!s.ok()) return s;
+    s = dataOrFile(u, "client-key", "kubeconfig " + path, &c.clientKeyPem);
+    if (!s.ok()) return s;
+  }
+  while (!c.token.empty() && (c.token.back() == '\n' || c.token.back() == '\r')) c.token.pop_back();
+  return c;
+}
+
+Result<KubeConfig> KubeConfig::inCluster() {
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (!host || !port) return Status::Error("not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set");
+  const std::string dir = "/var/run/secrets/kubernetes.io/serviceaccount/";
+  KubeConfig c;
+  std::string h = host;
+  c.server = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port;
+  bool ok = false;
+  c.token = readFile(dir + "token", &ok);
+  if (!ok) return Status::Error("in-cluster: cannot read " + dir + "token");
+  c.caPem = readFile(dir + "ca.crt", &ok);
+  if (!ok) return Status::Error("in-cluster: cannot read " + dir + "ca.crt");
+  std::string ns = readFile(dir + "namespace", &ok);
+  if (ok && !ns.empty()) c.defaultNamespace = ns;
+  while (!c.token.empty() && (c.token.back() == '\n' || c.token.back() == '\r')) c.token.pop_back();
+  return c;
+}
+
+Result<KubeConfig> KubeConfig::load(const std::string& explicitPath) {
+  if (!explicitPath.empty()) return fromFile(explicitPath);
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
+    std::string first = env;
+    first = first.substr(0, first.find(':'));
+    return fromFile(first);
+  }
+  if (const char* home = std::getenv("HOME")) {
+    std::string p = std::string(home) + "/.kube/config";
+    std::ifstream in(p);
+    if (in) return fromFile(p);
+  }
+  return inCluster();
+}
+
+std::string ResourceType::collectionPath(const std::string& ns) const {
+  std::string base = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  if (namespaced && !ns.empty()) base += "/namespaces/" + ns;
+  return base + "/" + plural;
+}
+
+std::string ResourceType::objectPath(const std::string& ns, const std::string& name) const {
+  return collectionPath(ns) + "/" + name;
+}
+
+namespace types {
+const ResourceType kFlinkDeployment{"flink.apache.org", "v1beta1", "flinkdeployments", "FlinkDeployment", true};
+const ResourceType kDeployment{"apps", "v1", "deployments", "Deployment", true};
+const ResourceType kService{"", "v1", "services", "Service", true};
+const ResourceType kConfigMap{"", "v1", "configmaps", "ConfigMap", true};
+const ResourceType kEvent{"", "v1", "events", "Event", true};
+const ResourceType kLease{"coordination.k8s.io", "v1", "leases", "Lease", true};
+}  // namespace types
+
+KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {}
+KubeClient::~KubeClient() = default;
+
+Result<std::shared_ptr<KubeClient>> KubeClient::create(const KubeConfig& config, int poolSize) {
+  std::string s = config.server;
+  if (s.rfind("https://", 0) != 0) {
+    return Status::Error("API server '" + s + "': only https is supported (TLS is always verified)");
+  }
+  s = s.substr(8);
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  auto client = std::shared_ptr<KubeClient>(new KubeClient(config));
+  auto colon = s.rfind(':');
+  if (colon != std::string::npos && s.find(']', colon) == std::string::npos) {
+    client->host_ = s.substr(0, colon);
+    client->port_ = std::stoi(s.substr(colon + 1));
+  } else {
+    client->host_ = s;
+  }
+  if (!client->host_.empty() && client->host_.front() == '[') client->host_ = client->host_.substr(1, client->host_.size() - 2);
+  for (int i = 0; i < poolSize; ++i) client->pool_.push_back(client->newConnection(60));
+  return client;
+}
+
+std::unique_ptr<httplib::SSLClient> KubeClient::newConnection(int readTimeoutSeconds) const {
+  X509* cert = nullptr;
+  EVP_PKEY* key = nullptr;
+  if (!config_.clientCertPem.empty() && !config_.clientKeyPem.empty()) {
+    BIO* cb = BIO_new_mem_buf(config_.clientCertPem.data(), static_cast<int>(config_.clientCertPem.size()));
+    cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+    BIO_free(cb);
+    BIO* kb = BIO_new_mem_buf(config_.clientKeyPem.data(), static_cast<int>(config_.clientKeyPem.size()));
+    key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+    BIO_free(kb);
+  }
+  auto c = cert && key ? std::make_unique<httplib::SSLClient>(host_, port_, cert, key)
+                       : std::make_unique<httplib::SSLClient>(host_, port_);
+  if (cert) X509_free(cert);
+  if (key) EVP_PKEY_free(key);
+  if (!config_.caPem.empty()) {
+    X509_STORE* store = X509_STORE_new();
+    BIO* b = BIO_new_mem_buf(config_.caPem.data(), static_cast<int>(config_.caPem.size()));
+    while (X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(store, x);
+      X509_free(x);
+    }
+    BIO_free(b);
+    c->set_ca_cert_store(store);  // owned by the client's SSL context
+  }
+  c->enable_server_certificate_verification(true);
+  c->set_keep_alive(true);
+  c->set_connection_timeout(5, 0);
+  c->set_read_timeout(readTimeoutSeconds, 0);
+  c->set_write_timeout(30, 0);
+  if (!config_.token.empty()) c->set_bearer_token_auth(config_.token.c_str());
+  return c;
+}
+
+namespace {
+ApiResponse toResponse(const httplib::Result& res) {
+  ApiResponse r;
+  if (!res) {
+    r.status = 0;
+    r.error = "API server unreachable: " + httplib::to_string(res.error());
+    return r;
+  }
+  r.status = res->status;
+  if (!res->body.empty()) {
+    r.body = json::parse(res->body, nullptr, false);
+    if (r.body.is_discarded()) r.body = json();
+  }
+  if (!r.ok()) {
+    r.error = r.body.is_object() && r.body.contains("message") ? r.body["message"].get<std::string>()
+                                                                : "HTTP " + std::to_string(r.status);
+  }
+  return r;
+}
+}  // namespace
+
+ApiResponse KubeClient::send(const std::string& verb, const std::string& path, const std::string* body,
+                             const std::string& contentType) {
+  std::unique_ptr<httplib::SSLClient> conn;
+  {
+    std::lock_guard<std::mutex> lock(poolMu_);
+    if (!pool_.empty()) {
+      conn = std::move(pool_.back());
+      pool_.pop_back();
+    }
+  }
+  if (!conn) conn = newConnection(60);
+  httplib::Headers headers = {{"Accept", "application/json"}};
+  httplib::Result res = verb == "GET"      ? conn->Get(path.c_str(), headers)
+                        : verb == "POST"   ? conn->Post(path.c_str(), headers, *body, contentType.c_str())
+                        : verb == "PUT"    ? conn->Put(path.c_str(), headers, *body, contentType.c_str())
+                        : verb == "PATCH"  ? conn->Patch(path.c_str(), headers, *body, contentType.c_str())
+                                           : conn->Delete(path.c_str(), headers);
+  ApiResponse r = toResponse(res);
+  {
+    std::lock_guard<std::mutex> lock(poolMu_);
+    pool_.push_back(std::move(conn));
+  }
+  if (observer_) observer_(verb, r.status);
+  return r;
+}
+
+ApiResponse KubeClient::get(const std::string& path) { return send("GET", path, nullptr, ""); }
+ApiResponse KubeClient::post(const std::string& path, const json& body) {
+  std::string b = body.dump();
+  return send("POST", path, &b, "application/json");
+}
+ApiResponse KubeClient::put(const std::string& path, const json& body) {
+  std::string b = body.dump();
+  return send("PUT", path, &b, "application/json");
+}
+ApiResponse KubeClient::patch(const std::string& path, const json& body, const std::string& contentType) {
+  std::string b = body.dump();
+  return send("PATCH", path, &b, contentType);
+}
+ApiResponse KubeClient::del(const std::string& path) { return send("DELETE", path, nullptr, ""); }
+
+ApiResponse KubeClient::watch(const std::string& path, const std::function<bool(const json&)>& onEvent,
+                              const std::atomic<bool>* stop) {
+  auto conn = newConnection(120);
+  std::string buffer;
+  std::string errorBody;
+  int status = 0;
+  bool stoppedByUs = false;
+  auto res = conn->Get(
+      path.c_str(), httplib::Headers{{"Accept", "application/json"}},
+      [&](const httplib::Response& response) {
+        status = response.status;
+        return true;
+      },
+      [&](const char* data, size_t len) {
+        if (status != 200) {
+          errorBody.append(data, len);
+          return true;
+        }
+        buffer.append(data, len);
+        size_t nl;
+        while ((nl = buffer.find('\n')) != std::string::npos) {
+          std::string line = buffer.substr(0, nl);
+          buffer.erase(0, nl + 1);
+          if (line.empty()) continue;
+          json event = json::parse(line, nullptr, false);
+          if (event.is_discarded()) continue;
+          if (!onEvent(event) || (stop && stop->load())) {
+            stoppedByUs = true;
+            return false;
+          }
+        }
+        return !(stop && stop->load());
+      });
+  ApiResponse r;
+  if (observer_) observer_("WATCH", status);
+  if (stoppedByUs || (stop && stop->load())) {
+    r.status = 200;
+    return r;
+  }
+  if (!res && status == 0) {
+    r.error = "watch failed: " + httplib::to_string(res.error());
+    return r;
+  }
+  r.status = status ? status : (res ? res->status : 0);
+  if (r.status != 200) {
+    r.body = json::parse(errorBody, nullptr, false);
+    r.error = r.body.is_object() && r.body.contains("message") ? r.body["message"].get<std::string>()
+                                                                : "HTTP " + std::to_string(r.status);
+  }
+  return r;
+}
+
+}  // namespace flink::k8s

@@ -1,0 +1,145 @@
+#include "k8s/informer.h"
+
+#include <chrono>
+#include <random>
+
+#include "core/log.h"
+
+namespace flink::k8s {
+
+using nlohmann::json;
+
+Informer::Informer(std::shared_ptr<KubeClient> client, ResourceType type, std::string ns, std::string labelSelector)
+    : client_(std::move(client)), type_(std::move(type)), ns_(std::move(ns)), labelSelector_(std::move(labelSelector)) {}
+
+Informer::~Informer() { stop(); }
+
+void Informer::start() { thread_ = std::thread([this] { run(); }); }
+
+void Informer::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Informer::keyOf(const json& o) {
+  const json& m = o.at("metadata");
+  return m.value("namespace", "") + "/" + m.value("name", "");
+}
+
+std::optional<json> Informer::get(const std::string& ns, const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache_.find(ns + "/" + name);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<json> Informer::list() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<json> out;
+  for (const auto& [k, v] : cache_) out.push_back(v);
+  return out;
+}
+
+void Informer::apply(EventType type, const json& object) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (type == EventType::kDeleted) {
+      cache_.erase(keyOf(object));
+    } else {
+      cache_[keyOf(object)] = object;
+    }
+  }
+  for (auto& h : handlers_) h(type, object);
+}
+
+bool Informer::relist(std::string* resourceVersion) {
+  std::string path = type_.collectionPath(ns_);
+  if (!labelSelector_.empty()) path += "?labelSelector=" + labelSelector_;
+  ApiResponse r = client_->get(path);
+  if (!r.ok()) {
+    log::warn("list {} failed: {}", type_.plural, r.error);
+    return false;
+  }
+  *resourceVersion = r.body["metadata"].value("resourceVersion", "");
+  std::map<std::string, json> fresh;
+  for (auto item : r.body.value("items", json::array())) {
+    // List items carry no kind: add it, so handlers see complete objects.
+    item["apiVersion"] = type_.apiVersion();
+    item["kind"] = type_.kind;
+    fresh[keyOf(item)] = item;
+  }
+  std::vector<json> deleted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [k, v] : cache_) {
+      if (!fresh.count(k)) deleted.push_back(v);
+    }
+  }
+  for (const auto& d : deleted) apply(EventType::kDeleted, d);
+  for (const auto& [k, v] : fresh) apply(EventType::kAdded, v);
+  synced_ = true;
+  return true;
+}
+
+void Informer::run() {
+  std::mt19937 rng{std::random_device{}()};
+  int64_t backoffMs = 100;
+  std::string rv;
+  bool needList = true;
+  auto sleepBackoff = [&] {
+    std::uniform_int_distribution<int64_t> jitter(0, backoffMs / 2);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoffMs + jitter(rng));
+    while (!stop_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    backoffMs = std::min<int64_t>(backoffMs * 2, 30000);
+  };
+  while (!stop_) {
+    if (needList) {
+      if (!relist(&rv)) {
+        sleepBackoff();
+        continue;
+      }
+      needList = false;
+    }
+    std::string path = type_.collectionPath(ns_) + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion=" + rv;
+    if (!labelSelector_.empty()) path += "&labelSelector=" + labelSelector_;
+    bool gone = false;
+    bool sawEvent = false;
+    ApiResponse r = client_->watch(
+        path,
+        [&](const json& event) {
+          std::string t = event.value("type", "");
+          const json& obj = event.value("object", json::object());
+          sawEvent = true;
+          if (t == "ERROR") {
+            if (obj.value("code", 0) == 410) gone = true;
+            return false;
+          }
+          if (obj.contains("metadata")) {
+            std::string v = obj["metadata"].value("resourceVersion", "");
+            if (!v.empty()) rv = v;
+          }
+          if (t == "ADDED") apply(EventType::kAdded, obj);
+          if (t == "MODIFIED") apply(EventType::kModified, obj);
+          if (t == "DELETED") apply(EventType::kDeleted, obj);
+          return true;
+        },
+        &stop_);
+    if (stop_) break;
+    if (gone || r.status == 410) {
+      // The version we watch from is too old: start over with a fresh list.
+      if (onRestart_) onRestart_("expired");
+      needList = true;
+      continue;
+    }
+    if (r.status == 200 && r.error.empty()) {
+      backoffMs = 100;  // the server closed a healthy watch (timeoutSeconds): resume from rv
+      continue;
+    }
+    if (onRestart_) onRestart_("error");
+    log::warn("watch {} ended: {}; reconnecting", type_.plural, r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error);
+    if (sawEvent) backoffMs = 100;
+    sleepBackoff();
+  }
+}
+
+}  // namespace flink::k8s

@@ -1,0 +1,20 @@
+// The operator process (`flink-cpp operator`): informers for FlinkDeployments and their
+// children, a rate-limited work queue, a fixed pool of reconcile workers, optional leader
+// election on a Lease, Prometheus metrics with /healthz and /readyz, clean shutdown on SIGTERM.
+//
+//   flink-cpp operator [--kubeconfig PATH] [--namespaces a,b] [--workers N] [--metrics-port P]
+//                      [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
+//                      [--resync-seconds S] [--default-image IMAGE]
+// Environment: WATCH_NAMESPACES (comma separated, as the Apache operator's watchNamespaces),
+// OPERATOR_NAMESPACE (Lease namespace), KUBECONFIG.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace flink {
+
+int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* stop);
+
+}  // namespace flink

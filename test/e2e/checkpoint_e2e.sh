@@ -1,0 +1,714 @@
+#!/usr/bin/env bash
+# End-to-end tests of exactly-once checkpointing: the flight-delay job (flinkcpp.examples.FlightDelays)
+# run through `BIN run-local` with checkpoints, TaskManagers killed, savepoints, rescaling and
+# broken checkpoint storage; the committed part files are diffed against sqlite3's aggregate.
+#
+# Usage: checkpoint_e2e.sh BIN WORKDIR CASE
+#   BIN      the flink-cpp binary (e.g. build/bin/flink-cpp)
+#   WORKDIR  scratch directory; the case works in WORKDIR/checkpoint-CASE (wiped first)
+#   CASE     kill-recovery | savepoint-rescale | corrupt-metadata | unwritable-dir | bad-savepoint
+#
+# Cases:
+#   kill-recovery      3 M rows, checkpoints every 1 s, sources throttled; 3 runs, each SIGKILLs a
+#                      TaskManager of that run at a different (seeded) random moment while every task
+#                      is RUNNING; one run kills a second time once the replacement TaskManager runs
+#                      and the job is RUNNING again. Each run: exit 0, `restarts:` >= kills, output
+#                      = oracle.
+#   savepoint-rescale  parallelism 2, `flink-cpp stop --savepointPath` after ~2 s (the run must end
+#                      FINISHED with partial output), then `--fromSavepoint PATH -p 3`: the part files
+#                      of both runs together = oracle.
+#   corrupt-metadata   num-retained 2, interval 500 ms; right after a checkpoint completes (>= 2
+#                      exist) its `_metadata` gets bytes flipped and a TaskManager SIGKILL: the job
+#                      restores from the previous checkpoint (the JobManager log says the corrupt one
+#                      was skipped) and output = oracle. A checkpoint completing between the flip and
+#                      the failover hides the corruption (race): the attempt is repeated, at most 3.
+#   unwritable-dir     state.checkpoints.dir below a regular file, tolerable failures 1000000,
+#                      restart-strategy none, 200 k rows throttled: the job finishes, output =
+#                      oracle, the summary counts failed checkpoints (> 0) and none completed.
+#   bad-savepoint      --fromSavepoint of a path that does not exist: non-zero exit naming the path;
+#                      a savepoint of the flight-delay job restored into the route-counts job (a
+#                      shared library): non-zero exit naming an operator id of the savepoint that the
+#                      new job lacks; with --allowNonRestoredState the same restore runs to FINISHED.
+#
+# Needs bash (HTTP through /dev/tcp), coreutils, awk, gzip and sqlite3 (JSON via json_extract).
+# TaskManagers are found as children of this script's own run-local process (/proc/PID/task/PID/children).
+# Environment: FLIGHTS_DATA (default examples/data/flights-3m.csv.gz next to this repo),
+# E2E_TIMEOUT (seconds per run-local, default 300), E2E_SEED (kill moments, default 20240601),
+# ROUTE_COUNTS_SO (default BIN/../../lib/route-counts.so, i.e. build/lib next to build/bin).
+set -euo pipefail
+
+CASES="kill-recovery|savepoint-rescale|corrupt-metadata|unwritable-dir|bad-savepoint"
+if [ "$#" -ne 3 ]; then
+  echo "usage: $0 BIN WORKDIR $CASES" >&2
+  exit 2
+fi
+BIN=$1 WORKDIR=$2 CASE=$3
+export LC_ALL=C
+case "|$CASES|" in
+  *"|$CASE|"*) ;;
+  *) echo "unknown case '$CASE' ($CASES)" >&2; exit 2 ;;
+esac
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DATA=${FLIGHTS_DATA:-$SCRIPT_DIR/../../examples/data/flights-3m.csv.gz}
+TIMEOUT=${E2E_TIMEOUT:-300}
+SEED=${E2E_SEED:-20240601}
+
+die() { echo "FAIL $CASE: $*" >&2; exit 1; }
+show() {
+  echo "--- last lines of $1 ---" >&2
+  tail -n "${2:-25}" "$1" >&2 || true
+}
+
+command -v sqlite3 >/dev/null || die "sqlite3 not found"
+[ -r "$DATA" ] || die "input data not found: $DATA"
+DATA=$(cd "$(dirname "$DATA")" && pwd)/$(basename "$DATA")
+if [[ "$BIN" == */* ]]; then
+  [ -x "$BIN" ] || die "binary not executable: $BIN"
+  BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+else
+  command -v "$BIN" >/dev/null || die "binary not found: $BIN"
+  BIN=$(command -v "$BIN")
+fi
+
+mkdir -p "$WORKDIR"
+WORKDIR=$(cd "$WORKDIR" && pwd)
+DIR=$WORKDIR/checkpoint-$CASE
+rm -rf "$DIR"
+mkdir -p "$DIR/tmp"
+# run-local puts its configuration and logs under $TMPDIR (as does the default checkpoint dir):
+# keep them in the case directory.
+export TMPDIR=$DIR/tmp
+CASE_START=$(date +%s%3N)
+
+# --- helpers -----------------------------------------------------------------
+
+now_ms() { date +%s%3N; }
+secs_since() {  # START_MS -> seconds with two decimals
+  local d=$(( $(now_ms) - $1 ))
+  printf '%d.%02d' $((d / 1000)) $(((d % 1000) / 10))
+}
+ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+sleep_ms() { [ "$1" -le 0 ] || sleep "$(ms_to_s "$1")"; }
+
+# http_get PORT PATH OUT: GET http://127.0.0.1:PORT/PATH; the body goes to OUT, the status code
+# to stdout ("000" when nothing answered).
+http_get() {
+  local raw=$3.raw
+  if ! timeout 10 bash -c '
+      exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+      printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3
+      cat <&3' _ "$1" "$2" > "$raw" 2>/dev/null; then
+    : > "$3"
+    echo 000
+    return 0
+  fi
+  sed '1,/^\r$/d' "$raw" > "$3"
+  local status
+  status=$(head -n 1 "$raw" | cut -d ' ' -f 2)
+  echo "${status:-000}"
+}
+
+# jget FILE JSONPATH: json_extract of FILE's JSON (empty for a missing value or invalid JSON).
+jget() {
+  local f=${1//\'/\'\'}
+  sqlite3 -batch :memory: "SELECT json_extract(CAST(readfile('$f') AS TEXT), '$2');" 2>/dev/null || true
+}
+
+q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+
+# manifest NAME PARALLELISM CONFIG_LINES ARG...: a FlinkDeployment (the shape of
+# examples/flight-delays.yaml) running the flight-delay job; CONFIG_LINES are extra
+# flinkConfiguration entries ("key: value" lines).
+manifest() {
+  local name=$1 p=$2 conf=$3 args="" a
+  shift 3
+  for a in "$@"; do args+="${args:+, }$(q "$a")"; done
+  cat <<EOF
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: $name
+spec:
+  image: flink-cpp:latest
+  flinkVersion: v1_19
+  flinkConfiguration:
+    taskmanager.numberOfTaskSlots: "1"
+$(sed 's/^/    /' <<< "$conf")
+  serviceAccount: flink
+  jobManager:
+    resource: {memory: "1024m", cpu: 1}
+  taskManager:
+    resource: {memory: "1024m", cpu: 1}
+  job:
+    jarURI: builtin://flink-cpp-examples
+    entryClass: flinkcpp.examples.FlightDelays
+    args: [$args]
+    parallelism: $p
+    upgradeMode: stateless
+EOF
+}
+
+# Processes whose FLINK_CONF_DIR lies under $DIR: what this case's run-local started.
+leftover_processes() {
+  local e p
+  for e in /proc/[0-9]*/environ; do
+    p=${e#/proc/}
+    p=${p%/environ}
+    [ "$p" = "$$" ] && continue
+    [ -r "$e" ] || continue
+    if tr '\0' '\n' 2>/dev/null < "$e" \
+         | awk -v d="FLINK_CONF_DIR=$DIR" 'index($0, d "/") == 1 { found = 1 } END { exit !found }'; then
+      echo "$p"
+    fi
+  done
+}
+expect_no_leftovers() {
+  local left
+  left=$(leftover_processes | paste -s -d, -)
+  [ -z "$left" ] || die "processes of this case's cluster still run after $1: $left"
+}
+
+# --- input and oracle ----------------------------------------------------------
+
+# prepare_input ROWS: sets INPUT (the 3 M rows: the .gz itself; fewer: the first ROWS rows as
+# plain CSV) and EXPECTED (sorted sqlite3 aggregate per 1 h window and origin). The oracle is
+# computed once per case and cached in WORKDIR/checkpoint-oracle (keyed by the data file, the
+# row count and this script).
+prepare_input() {
+  local rows=$1 clean cache stamp rc=0 good
+  if [ "$rows" -eq 3000000 ]; then
+    INPUT=$DATA
+  else
+    INPUT=$DIR/input-$rows.csv
+  fi
+  cache=$WORKDIR/checkpoint-oracle
+  stamp="$(stat -c '%s %Y' "$DATA") $rows $(cksum < "${BASH_SOURCE[0]}")"
+  EXPECTED=$cache/expected-$rows.txt
+  if [ "$INPUT" != "$DATA" ]; then
+    gzip -dc "$DATA" | head -n "$((rows + 1))" > "$INPUT" || rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 141 ] || die "could not read $DATA (exit $rc)"
+    [ "$(wc -l < "$INPUT")" -eq "$((rows + 1))" ] || die "expected $((rows + 1)) lines from $DATA"
+  fi
+  if [ -s "$EXPECTED" ] && [ "$(cat "$EXPECTED.stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "  oracle: $(wc -l < "$EXPECTED") rows (cached $EXPECTED)"
+    return 0
+  fi
+  mkdir -p "$cache"
+  local t0 tmp=$cache/tmp.$$
+  t0=$(now_ms)
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  clean=$tmp/clean.csv
+  rc=0
+  gzip -dc "$DATA" | head -n "$((rows + 1))" > "$clean" || rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 141 ] || die "could not read $DATA (exit $rc)"
+  [ "$(head -n 1 "$clean")" = "date,delay,distance,origin,destination" ] || die "unexpected header in $DATA"
+  # The same oracle as flight_delays_e2e.sh (key origin, 1 h windows).
+  sqlite3 "$tmp/oracle.db" <<EOF || die "sqlite3 failed to import $clean"
+CREATE TABLE f(date TEXT, delay INTEGER, distance INTEGER, origin TEXT, destination TEXT);
+.import --csv --skip 1 "$clean" f
+CREATE VIEW good AS
+  SELECT rowid AS seq, CAST(strftime('%s', date) AS INTEGER) AS ts, delay, origin, destination
+  FROM f
+  WHERE length(date) = 16 AND strftime('%s', date) IS NOT NULL
+    AND typeof(delay) = 'integer' AND destination IS NOT NULL;
+EOF
+  good=$(sqlite3 "$tmp/oracle.db" 'SELECT count(*) FROM good;')
+  [ "$good" -eq "$rows" ] || die "oracle sees $good good rows, expected $rows"
+  sqlite3 -batch -noheader -list -separator , "$tmp/oracle.db" > "$tmp/expected.unsorted" <<EOF \
+    || die "sqlite3 oracle query failed"
+SELECT strftime('%Y-%m-%dT%H:%M', ws, 'unixepoch'),
+       strftime('%Y-%m-%dT%H:%M', ws + 3600, 'unixepoch'),
+       k, count(*), sum(delay), max(delay)
+FROM (SELECT (ts / 3600) * 3600 AS ws, origin AS k, delay FROM good)
+GROUP BY ws, k;
+EOF
+  sort "$tmp/expected.unsorted" > "$tmp/expected.txt"
+  [ -s "$tmp/expected.txt" ] || die "oracle produced no rows"
+  mv "$tmp/expected.txt" "$EXPECTED"
+  echo "$stamp" > "$EXPECTED.stamp"
+  rm -rf "$tmp"
+  echo "  oracle: $(wc -l < "$EXPECTED") rows for $rows input rows (sqlite3, $(secs_since "$t0")s)"
+}
+
+# compare_output OUTDIR LABEL [OUTDIR2]: the committed part files (sorted, of one or two output
+# directories) equal the oracle; sets ACTUAL_ROWS.
+compare_output() {
+  local out=$1 label=$2 actual=$DIR/$2.actual.txt
+  shopt -s nullglob
+  local parts=("$out"/part-*)
+  shopt -u nullglob
+  [ "${#parts[@]}" -gt 0 ] || die "$label: no part files in $out"
+  cat "${parts[@]}" | sort > "$actual"
+  ACTUAL_ROWS=$(wc -l < "$actual")
+  if ! diff -u "$EXPECTED" "$actual" > "$DIR/$label.diff"; then
+    local dups
+    dups=$(uniq -d "$actual" | wc -l)
+    {
+      echo "$label: output differs from the sqlite3 oracle: expected $(wc -l < "$EXPECTED") rows, got $ACTUAL_ROWS ($dups rows more than once; ${#parts[@]} part files in $out)"
+      echo "(- expected/oracle, + actual/job; full diff in $DIR/$label.diff)"
+      sed -n '3,$p' "$DIR/$label.diff" | grep -E '^[-+]' | head -n 20 || true  # SIGPIPE from head
+    } >&2
+    die "$label: output mismatch"
+  fi
+}
+
+# --- run-local in the background ---------------------------------------------
+
+RUN_PID="" RUN_LOG="" RUN_NAME="" REST_PORT="" JOB_ID="" LOG_DIR=""
+
+cleanup() {
+  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
+    # run-local cancels the job and stops its cluster on SIGTERM; its children die with it.
+    kill -TERM "$RUN_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$RUN_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$RUN_PID" 2>/dev/null || true
+    wait "$RUN_PID" 2>/dev/null || true
+  fi
+  RUN_PID=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_run NAME MANIFEST [ARG...]: starts BIN run-local MANIFEST --quiet ARG... in the
+# background (log $DIR/NAME.log) and waits for its REST port, job id and log directory.
+start_run() {
+  RUN_NAME=$1 RUN_LOG=$DIR/$1.log
+  local m=$2 start
+  shift 2
+  : > "$RUN_LOG"  # the background job opens it asynchronously
+  "$BIN" run-local "$m" --quiet "$@" > "$RUN_LOG" 2>&1 < /dev/null &
+  RUN_PID=$!
+  RUN_START=$(now_ms)
+  REST_PORT="" JOB_ID="" LOG_DIR=""
+  start=$(now_ms)
+  while [ -z "$REST_PORT" ]; do
+    REST_PORT=$(sed -n 's/^  JobManager REST API: http:\/\/127\.0\.0\.1:\([0-9]*\)  job [0-9a-f]*$/\1/p' "$RUN_LOG")
+    JOB_ID=$(sed -n 's/^  JobManager REST API: http:\/\/127\.0\.0\.1:[0-9]*  job \([0-9a-f]*\)$/\1/p' "$RUN_LOG")
+    [ -n "$REST_PORT" ] && break
+    kill -0 "$RUN_PID" 2>/dev/null || { show "$RUN_LOG"; die "$RUN_NAME: run-local exited before printing its REST address"; }
+    [ $(( $(now_ms) - start )) -lt 30000 ] || { show "$RUN_LOG"; die "$RUN_NAME: no REST address after 30 s"; }
+    sleep 0.02
+  done
+  LOG_DIR=$(sed -n 's/^  logs: //p' "$RUN_LOG" | head -n 1 || true)
+  [ -d "$LOG_DIR" ] || die "$RUN_NAME: no logs directory in $RUN_LOG"
+}
+
+# finish_run: waits for run-local to exit (at most E2E_TIMEOUT s since it started); sets RUN_RC.
+finish_run() {
+  while kill -0 "$RUN_PID" 2>/dev/null; do
+    if [ $(( $(now_ms) - RUN_START )) -ge $((TIMEOUT * 1000)) ]; then
+      show "$RUN_LOG"
+      cleanup
+      die "$RUN_NAME: run-local did not finish within ${TIMEOUT}s"
+    fi
+    sleep 0.1
+  done
+  RUN_RC=0
+  wait "$RUN_PID" || RUN_RC=$?
+  RUN_PID=""
+}
+
+# job_state: STATE of the job and ALL_RUNNING=1 when every subtask of every vertex is RUNNING.
+job_state() {
+  local body=$DIR/job.json status n v p r
+  STATE="" ALL_RUNNING=0
+  status=$(http_get "$REST_PORT" "/jobs/$JOB_ID" "$body")
+  [ "$status" = 200 ] || return 0
+  STATE=$(jget "$body" '$.state')
+  [ "$STATE" = RUNNING ] || return 0
+  n=$(sqlite3 -batch :memory: "SELECT json_array_length(CAST(readfile('$body') AS TEXT), '\$.vertices');" 2>/dev/null || echo 0)
+  [ "${n:-0}" -gt 0 ] || return 0
+  for ((v = 0; v < n; v++)); do
+    p=$(jget "$body" "\$.vertices[$v].parallelism")
+    r=$(jget "$body" "\$.vertices[$v].tasks.RUNNING")
+    [ -n "$p" ] && [ "${r:-0}" -eq "$p" ] || return 0
+  done
+  ALL_RUNNING=1
+}
+
+# wait_all_running WHAT: until the job is RUNNING with every subtask RUNNING.
+wait_all_running() {
+  local start
+  start=$(now_ms)
+  while :; do
+    job_state
+    [ "$ALL_RUNNING" = 1 ] && return 0
+    case "$STATE" in
+      FINISHED|FAILED|CANCELED)
+        show "$RUN_LOG"
+        die "$RUN_NAME: the job ended $STATE while waiting for its tasks to run ($1); a slower --records-per-second would help" ;;
+    esac
+    kill -0 "$RUN_PID" 2>/dev/null || { show "$RUN_LOG"; die "$RUN_NAME: run-local exited while waiting ($1)"; }
+    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$RUN_LOG"; die "$RUN_NAME: tasks not RUNNING after ${TIMEOUT}s ($1)"; }
+    sleep 0.02
+  done
+}
+
+job_metric() {  # job_metric NAME -> value ("" if unavailable)
+  local body=$DIR/metrics.json
+  [ "$(http_get "$REST_PORT" "/jobs/$JOB_ID/metrics?get=$1" "$body")" = 200 ] || return 0
+  jget "$body" '$[0].value'
+}
+
+# taskmanager_pids: live TaskManager processes of the current run (children of our run-local), sorted.
+taskmanager_pids() {
+  local c p cmd
+  c=$(cat "/proc/$RUN_PID/task/$RUN_PID/children" 2>/dev/null || true)
+  for p in $c; do
+    awk '{ exit !($3 != "Z") }' "/proc/$p/stat" 2>/dev/null || continue  # not a zombie
+    cmd=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null || true)
+    [[ "$cmd" =~ (^|/)flink-cpp\ taskmanager(\ |$) ]] && echo "$p"
+  done | sort -n
+}
+
+# kill_taskmanager: SIGKILLs a (seeded) random TaskManager of the current run; sets VICTIM.
+kill_taskmanager() {
+  local -a tms
+  mapfile -t tms < <(taskmanager_pids)
+  [ "${#tms[@]}" -gt 0 ] || die "$RUN_NAME: no TaskManager process found under run-local $RUN_PID"
+  local pid=${tms[$((RANDOM % ${#tms[@]}))]} name
+  name=$(basename "$(readlink "/proc/$pid/fd/1" 2>/dev/null || echo "pid-$pid")" .log)
+  kill -KILL "$pid"
+  VICTIM="$name (pid $pid)"
+}
+
+# summary_value LABEL: the number after "LABEL:" in the run's summary.
+summary_value() { sed -nE "s/^  $1: ([0-9]+).*/\\1/p" "$RUN_LOG" | tail -n 1; }
+
+expect_finished_ok() {  # expect_finished_ok LABEL: exit 0 and "Job ... FINISHED"
+  if [ "$RUN_RC" -ne 0 ]; then
+    show "$RUN_LOG" 30
+    [ -n "$LOG_DIR" ] && show "$LOG_DIR/jobmanager.log" 30
+    die "$1: run-local exited $RUN_RC"
+  fi
+  grep -q -E "^Job .* \\($JOB_ID\\) FINISHED\$" "$RUN_LOG" || { show "$RUN_LOG"; die "$1: the summary does not say FINISHED"; }
+}
+
+# --- cases -------------------------------------------------------------------
+
+case_kill_recovery() {
+  local rate=300000 rows=3000000
+  prepare_input "$rows"
+  RANDOM=$SEED
+  # Three different moments (ms after every task runs), one from each third of [300, 3600),
+  # assigned to the runs in a seeded random order; the run with the earliest first kill also
+  # kills a second time (it has the most work left for it).
+  local -a moments=() order=(0 1 2)
+  local i j t
+  for i in 0 1 2; do moments[i]=$((300 + i * 1100 + RANDOM % 1100)); done
+  for ((i = 2; i > 0; i--)); do j=$((RANDOM % (i + 1))); t=${order[i]}; order[i]=${order[j]}; order[j]=$t; done
+  local double=0
+  for i in 0 1 2; do [ "${moments[order[i]]}" -lt "${moments[order[double]]}" ] && double=$i; done
+  echo "  seed $SEED: kill moments $(for i in 0 1 2; do printf '%s ' "run$((i + 1))=+$(ms_to_s "${moments[order[i]]}")s"; done)(run$((double + 1)) kills twice)"
+
+  local run kills first second restarts ckpts summary="" restored_any=0
+  for run in 0 1 2; do
+    local name=kill-run$((run + 1))
+    manifest "$name" 2 "execution.checkpointing.interval: \"1 s\"
+state.checkpoints.dir: $(q "file://$DIR/$name/checkpoints")" \
+      --input "$INPUT" --output "$DIR/$name/out" --key origin --window "1 h" --records-per-second "$rate" \
+      > "$DIR/$name.yaml"
+    start_run "$name" "$DIR/$name.yaml"
+    wait_all_running "before the first kill"
+    local t0
+    t0=$(now_ms)
+    first=${moments[order[run]]}
+    sleep_ms $((first - ($(now_ms) - t0)))
+    job_state
+    [ "$ALL_RUNNING" = 1 ] || { show "$RUN_LOG"; die "$name: the job is $STATE (not every task RUNNING) at the kill moment +$(ms_to_s "$first")s"; }
+    kill_taskmanager
+    kills=1
+    echo "  $name: SIGKILL $VICTIM at +$(secs_since "$t0")s after all tasks ran (job $JOB_ID)"
+    if [ "$run" -eq "$double" ]; then
+      # Second kill: after the replacement TaskManager runs and the job is RUNNING again.
+      local start
+      start=$(now_ms)
+      while :; do
+        restarts=$(job_metric numRestarts)
+        job_state
+        if [ "${restarts:-0}" -ge 1 ] && [ "$ALL_RUNNING" = 1 ] && [ "$(taskmanager_pids | wc -l)" -ge 2 ]; then break; fi
+        case "$STATE" in FINISHED|FAILED|CANCELED) show "$RUN_LOG"; die "$name: the job ended $STATE before the second kill";; esac
+        [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$RUN_LOG"; die "$name: not RUNNING again ${TIMEOUT}s after the first kill"; }
+        sleep 0.02
+      done
+      local back
+      back=$(secs_since "$t0")
+      second=$((200 + RANDOM % 800))
+      sleep_ms "$second"
+      job_state
+      [ "$ALL_RUNNING" = 1 ] || { show "$RUN_LOG"; die "$name: the job is $STATE (not every task RUNNING) at the second kill"; }
+      kill_taskmanager
+      kills=2
+      echo "  $name: RUNNING again (restart 1, replacement TaskManager up) at +${back}s; second SIGKILL $VICTIM $(ms_to_s "$second")s later"
+    fi
+    finish_run
+    expect_finished_ok "$name"
+    restarts=$(summary_value restarts)
+    [ -n "$restarts" ] || die "$name: no 'restarts:' in the summary"
+    [ "$restarts" -ge "$kills" ] || { show "$RUN_LOG"; die "$name: restarts: $restarts, expected >= $kills (one per SIGKILL)"; }
+    ckpts=$(sed -nE 's/^  checkpoints: ([0-9]+) completed.*/\1/p' "$RUN_LOG" | tail -n 1)
+    # Which checkpoint each restart restored ("fresh" when none had completed yet).
+    local restored
+    restored=$(sed -nE 's/.*Restoring job .* from checkpoint ([0-9]+) .*/chk-\1/p' "$LOG_DIR/jobmanager.log" | paste -s -d, -)
+    [ -n "$restored" ] && restored_any=1
+    compare_output "$DIR/$name/out" "$name"
+    expect_no_leftovers "$name"
+    echo "  $name: FINISHED, $kills kill(s), restarts $restarts (restored from: ${restored:-no checkpoint, started fresh}), $ckpts checkpoints completed, $ACTUAL_ROWS rows = oracle, $(secs_since "$RUN_START")s"
+    summary+="${summary:+; }$name ${kills}x kill restarts $restarts"
+  done
+  # A kill in the first second may come before any checkpoint (a fresh restart); the later
+  # moments (>= 1.4 s, checkpoints every 1 s) must have restored one.
+  [ "$restored_any" = 1 ] || die "no run restored from a checkpoint (every restart started fresh)"
+  echo "PASS $CASE: 3 runs of $rows rows ($summary), output = oracle each time, $(secs_since "$CASE_START")s"
+}
+
+case_savepoint_rescale() {
+  local rate=300000 rows=3000000 name=rescale-p2 sp out=$DIR/out
+  prepare_input "$rows"
+  manifest savepoint-rescale 2 "execution.checkpointing.interval: \"1 s\"
+state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
+    --input "$INPUT" --output "$out" --key origin --window "1 h" --records-per-second "$rate" > "$DIR/manifest.yaml"
+  start_run "$name" "$DIR/manifest.yaml"
+  wait_all_running "before the savepoint"
+  local t0 rc=0
+  t0=$(now_ms)
+  sleep 2
+  timeout 120 "$BIN" stop -m "127.0.0.1:$REST_PORT" --savepointPath "$DIR/savepoints" "$JOB_ID" > "$DIR/stop.log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { show "$DIR/stop.log"; show "$RUN_LOG"; die "flink-cpp stop exited $rc"; }
+  sp=$(sed -n 's/^Savepoint completed\. Path: \(.*\)$/\1/p' "$DIR/stop.log" | tail -n 1)
+  [ -n "$sp" ] || { show "$DIR/stop.log"; die "flink-cpp stop did not print 'Savepoint completed. Path: ...'"; }
+  local spdir=${sp#file://}
+  [ -f "$spdir/_metadata" ] || die "savepoint $sp has no _metadata"
+  [[ "$(basename "$spdir")" =~ ^savepoint-${JOB_ID:0:6}-[0-9a-f]{12}$ ]] || die "savepoint directory name $(basename "$spdir") is not savepoint-<6 hex of the job id>-<12 hex>"
+  echo "  $name: stop with savepoint at +$(secs_since "$t0")s: $sp"
+  finish_run
+  expect_finished_ok "$name"
+  shopt -s nullglob
+  local first=("$out"/part-*)
+  shopt -u nullglob
+  local first_rows=0
+  [ "${#first[@]}" -eq 0 ] || first_rows=$(cat "${first[@]}" | wc -l)
+  local exp_rows
+  exp_rows=$(wc -l < "$EXPECTED")
+  [ "$first_rows" -lt "$exp_rows" ] || die "$name: the stopped run already wrote all $exp_rows rows: the savepoint came too late to test anything"
+  echo "  $name: FINISHED after the savepoint with $first_rows of $exp_rows rows committed"
+
+  name=rescale-p3
+  start_run "$name" "$DIR/manifest.yaml" -p 3 --fromSavepoint "$sp"
+  grep -q "parallelism 3" "$RUN_LOG" || { show "$RUN_LOG"; die "$name: run-local does not report parallelism 3"; }
+  finish_run
+  expect_finished_ok "$name"
+  grep -q -F "restores from savepoint $spdir" "$LOG_DIR/jobmanager.log" \
+    || { show "$LOG_DIR/jobmanager.log"; die "$name: the JobManager log does not say it restores from $spdir"; }
+  compare_output "$out" "$name"
+  compgen -G "$out/part-${JOB_ID:0:8}0-2-*" > /dev/null \
+    || die "$name: no part file of subtask 3/3 (part-${JOB_ID:0:8}0-2-*) in $out: not rescaled to 3?"
+  expect_no_leftovers "$name"
+  echo "PASS $CASE: p2 stopped with savepoint after ~2 s ($first_rows rows), p3 resumed; union $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+}
+
+# flip_bytes FILE OFFSET COUNT: inverts COUNT bytes of FILE from OFFSET, in place.
+flip_bytes() {
+  local f=$1 off=$2 n=$3 i b
+  for ((i = 0; i < n; i++)); do
+    b=$(od -An -tu1 -j $((off + i)) -N1 "$f" | tr -d ' ')
+    [ -n "$b" ] || die "cannot read byte $((off + i)) of $f"
+    # shellcheck disable=SC2059
+    printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$f" bs=1 seek=$((off + i)) conv=notrunc status=none
+  done
+}
+
+# completed_checkpoints JOBDIR: N of every chk-N with a _metadata, ascending.
+completed_checkpoints() {
+  local d
+  for d in "$1"/chk-*; do
+    [ -f "$d/_metadata" ] && echo "${d##*/chk-}"
+  done | sort -n
+}
+
+case_corrupt_metadata() {
+  local rate=300000 rows=3000000 attempt skipped=0 name
+  prepare_input "$rows"
+  for attempt in 1 2 3; do
+    name=corrupt-attempt$attempt
+    local chkroot=$DIR/$name/checkpoints
+    manifest "$name" 2 "execution.checkpointing.interval: \"500 ms\"
+state.checkpoints.num-retained: \"2\"
+state.checkpoints.dir: $(q "file://$chkroot")" \
+      --input "$INPUT" --output "$DIR/$name/out" --key origin --window "1 h" --records-per-second "$rate" \
+      > "$DIR/$name.yaml"
+    start_run "$name" "$DIR/$name.yaml"
+    wait_all_running "before the corruption"
+    # Wait for >= 2 completed checkpoints, then act right after the next one completes (the
+    # largest margin before another one completes and hides the corruption).
+    local jobdir=$chkroot/$JOB_ID start newest="" prev="" count
+    start=$(now_ms)
+    while :; do
+      mapfile -t done_ids < <(completed_checkpoints "$jobdir" 2>/dev/null)
+      count=${#done_ids[@]}
+      newest=""
+      [ "$count" -eq 0 ] || newest=${done_ids[count - 1]}
+      if [ "$count" -ge 2 ] && [ -n "$prev" ] && [ "$newest" != "$prev" ]; then break; fi
+      [ "$count" -ge 1 ] && prev=$newest
+      job_state
+      [ "$ALL_RUNNING" = 1 ] || { show "$RUN_LOG"; die "$name: the job is $STATE (not every task RUNNING) before 2 checkpoints completed"; }
+      [ $(( $(now_ms) - start )) -lt 60000 ] || { show "$RUN_LOG"; die "$name: fewer than 2 completed checkpoints after 60 s"; }
+      sleep 0.01
+    done
+    local meta=$jobdir/chk-$newest/_metadata
+    flip_bytes "$meta" 20 8
+    kill_taskmanager
+    echo "  $name: flipped bytes 20..27 of chk-$newest/_metadata (completed: ${done_ids[*]}), SIGKILL $VICTIM at +$(secs_since "$start")s"
+    finish_run
+    expect_finished_ok "$name"
+    local restarts
+    restarts=$(summary_value restarts)
+    [ "${restarts:-0}" -ge 1 ] || { show "$RUN_LOG"; die "$name: restarts: ${restarts:-?}, expected >= 1"; }
+    local jm=$LOG_DIR/jobmanager.log
+    local skipline
+    skipline=$(grep -E "cannot be used|skipping checkpoint" "$jm" | grep -F "chk-$newest" || true)
+    if [ -n "$skipline" ]; then
+      skipped=1
+      { grep -E "cannot be used|skipping checkpoint" "$jm" | grep -F "chk-$newest" | head -n 1 | sed 's/^/  JobManager: /'
+        grep -E "Restoring job .* from checkpoint" "$jm" | head -n 3 | sed 's/^/  JobManager: /'; } || true
+    fi
+    compare_output "$DIR/$name/out" "$name"
+    expect_no_leftovers "$name"
+    if [ "$skipped" = 1 ]; then
+      echo "PASS $CASE: attempt $attempt: corrupt chk-$newest skipped, restored from the previous checkpoint, $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+      return 0
+    fi
+    echo "  $name: output = oracle but the JobManager log does not show chk-$newest skipped (a newer checkpoint completed first?): retrying"
+  done
+  die "in 3 attempts the JobManager log never showed the corrupt checkpoint skipped ('cannot be used' / 'skipping checkpoint')"
+}
+
+case_unwritable_dir() {
+  local rows=200000 rate=25000 name=unwritable
+  prepare_input "$rows"
+  echo "a regular file, not a directory" > "$DIR/blocker"
+  manifest "$name" 2 "execution.checkpointing.interval: \"500 ms\"
+execution.checkpointing.tolerable-failed-checkpoints: \"1000000\"
+restart-strategy.type: none
+state.checkpoints.dir: $(q "file://$DIR/blocker/checkpoints")" \
+    --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" --records-per-second "$rate" > "$DIR/$name.yaml"
+  start_run "$name" "$DIR/$name.yaml"
+  finish_run
+  expect_finished_ok "$name"
+  local line completed failed
+  line=$(grep -E '^  checkpoints: ' "$RUN_LOG" | tail -n 1)
+  completed=$(sed -nE 's/^  checkpoints: ([0-9]+) completed, ([0-9]+) failed.*/\1/p' <<< "$line")
+  failed=$(sed -nE 's/^  checkpoints: ([0-9]+) completed, ([0-9]+) failed.*/\2/p' <<< "$line")
+  [ -n "$failed" ] || { show "$RUN_LOG"; die "no 'checkpoints: N completed, M failed' in the summary"; }
+  [ "$failed" -gt 0 ] || { show "$RUN_LOG"; die "summary '$line': expected failed checkpoints > 0"; }
+  [ "$completed" -eq 0 ] || die "summary '$line': no checkpoint can complete below a regular file"
+  grep -q -F "$DIR/blocker/checkpoints" "$LOG_DIR/jobmanager.log" \
+    || { show "$LOG_DIR/jobmanager.log"; die "the JobManager log does not name the unusable checkpoint directory"; }
+  compare_output "$DIR/out" "$name"
+  expect_no_leftovers "$name"
+  echo "PASS $CASE: FINISHED with '${line#  }', $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+}
+
+case_bad_savepoint() {
+  local rows=200000 rate=25000 so=${ROUTE_COUNTS_SO:-$(dirname "$BIN")/../lib/route-counts.so}
+  [ -r "$so" ] || die "route-counts shared library not found: $so (set ROUTE_COUNTS_SO)"
+  so=$(cd "$(dirname "$so")" && pwd)/$(basename "$so")
+  prepare_input "$rows"
+
+  # 1. A savepoint path that does not exist.
+  manifest bad-savepoint 2 "" --input "$INPUT" --output "$DIR/out-missing" > "$DIR/flight-delays.yaml"
+  local missing=/nonexistent/savepoint-x rc=0
+  timeout "$TIMEOUT" "$BIN" run-local "$DIR/flight-delays.yaml" --quiet --fromSavepoint "$missing" > "$DIR/missing.log" 2>&1 || rc=$?
+  [ "$rc" -ne 124 ] || die "run-local --fromSavepoint $missing timed out"
+  [ "$rc" -ne 0 ] || { show "$DIR/missing.log"; die "run-local --fromSavepoint $missing exited 0"; }
+  grep -q -F "$missing" <(grep -v -E '^  restoring from: ' "$DIR/missing.log") \
+    || { show "$DIR/missing.log"; die "the error for --fromSavepoint $missing does not name the path"; }
+  echo "  missing savepoint: exit $rc, $(grep -m 1 -F "$missing" <(grep -v -E '^  restoring from: ' "$DIR/missing.log"))"
+  expect_no_leftovers "the missing-savepoint run"
+
+  # 2. A savepoint of the flight-delay job (taken while it runs; the job then finishes).
+  manifest flight-delays-sp 2 "" --input "$INPUT" --output "$DIR/out-fd" --records-per-second "$rate" > "$DIR/fd.yaml"
+  start_run fd "$DIR/fd.yaml"
+  wait_all_running "before the savepoint"
+  sleep 1
+  rc=0
+  timeout 120 "$BIN" savepoint -m "127.0.0.1:$REST_PORT" "$JOB_ID" "$DIR/savepoints" > "$DIR/savepoint.log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { show "$DIR/savepoint.log"; die "flink-cpp savepoint exited $rc"; }
+  local sp
+  sp=$(sed -n 's/^Savepoint completed\. Path: \(.*\)$/\1/p' "$DIR/savepoint.log" | tail -n 1)
+  [ -n "$sp" ] || { show "$DIR/savepoint.log"; die "flink-cpp savepoint did not print 'Savepoint completed. Path: ...'"; }
+  finish_run
+  expect_finished_ok fd
+  compare_output "$DIR/out-fd" fd
+  local spdir=${sp#file://}
+  # Operator ids of the savepoint: the JSON after _metadata's 16-byte header.
+  tail -c +17 "$spdir/_metadata" > "$DIR/savepoint-metadata.json"
+  local -a ids
+  mapfile -t ids < <(sqlite3 -batch :memory: \
+    "SELECT key FROM json_each(CAST(readfile('$DIR/savepoint-metadata.json') AS TEXT), '\$.operators');")
+  [ "${#ids[@]}" -ge 2 ] || die "savepoint $sp: cannot read its operator ids"
+  echo "  savepoint of the flight-delay job: $sp (operators ${ids[*]})"
+
+  # 3. Restored into the route-counts job: its operators differ.
+  local rcm=$DIR/route-counts.yaml
+  cat > "$rcm" <<EOF
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: route-counts-from-fd
+spec:
+  image: flink-cpp:latest
+  flinkVersion: v1_19
+  flinkConfiguration:
+    taskmanager.numberOfTaskSlots: "2"
+  serviceAccount: flink
+  jobManager:
+    resource: {memory: "1024m", cpu: 1}
+  taskManager:
+    resource: {memory: "1024m", cpu: 1}
+  job:
+    jarURI: $(q "$so")
+    entryClass: com.example.RouteCounts
+    args: ["--input", $(q "$INPUT"), "--output", $(q "$DIR/out-rc")]
+    parallelism: 2
+    upgradeMode: stateless
+EOF
+  rc=0
+  timeout "$TIMEOUT" "$BIN" run-local "$rcm" --quiet --fromSavepoint "$sp" > "$DIR/unmapped.log" 2>&1 || rc=$?
+  [ "$rc" -ne 124 ] || die "run-local of route-counts --fromSavepoint timed out"
+  [ "$rc" -ne 0 ] || { show "$DIR/unmapped.log"; die "route-counts restored from the flight-delay savepoint exited 0 (operators do not map)"; }
+  local id named=""
+  for id in "${ids[@]}"; do
+    grep -q -F "$id" "$DIR/unmapped.log" && named+="${named:+, }$id"
+  done
+  [ -n "$named" ] || { show "$DIR/unmapped.log"; die "the error does not name any operator id of the savepoint (${ids[*]})"; }
+  echo "  route-counts --fromSavepoint: exit $rc, names operator(s) $named"
+  expect_no_leftovers "the unmapped-state run"
+
+  # 4. The same with --allowNonRestoredState runs to the end.
+  start_run allow "$rcm" --fromSavepoint "$sp" --allowNonRestoredState
+  finish_run
+  expect_finished_ok "route-counts --allowNonRestoredState"
+  shopt -s nullglob
+  local parts=("$DIR/out-rc"/part-*)
+  shopt -u nullglob
+  [ "${#parts[@]}" -gt 0 ] && [ "$(cat "${parts[@]}" | wc -l)" -gt 0 ] || die "route-counts --allowNonRestoredState wrote no output"
+  grep -q -F "restores from savepoint $spdir" "$LOG_DIR/jobmanager.log" \
+    || { show "$LOG_DIR/jobmanager.log"; die "the route-counts JobManager does not log the restore from $spdir"; }
+  expect_no_leftovers "the --allowNonRestoredState run"
+  echo "PASS $CASE: missing path named, unmapped operator(s) $named named, --allowNonRestoredState FINISHED, $(secs_since "$CASE_START")s"
+}
+
+case "$CASE" in
+  kill-recovery) case_kill_recovery ;;
+  savepoint-rescale) case_savepoint_rescale ;;
+  corrupt-metadata) case_corrupt_metadata ;;
+  unwritable-dir) case_unwritable_dir ;;
+  bad-savepoint) case_bad_savepoint ;;
+esac

@@ -1,5 +1,6 @@
 #include "taskmanager/task_executor.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -195,6 +196,16 @@ class TaskExecutor {
       }
       std::error_code ec;
       std::filesystem::create_directories(work.dir, ec);
+      // Sink output of this checkpoint must be durable before the acknowledgement.
+      for (const auto& [opId, snap] : work.state) {
+        for (const auto& path : snap.committables) {
+          int fd = ::open(path.c_str(), O_RDONLY);
+          if (fd >= 0) {
+            ::fsync(fd);
+            ::close(fd);
+          }
+        }
+      }
       auto size = checkpoint::writeTaskState(work.dir + "/" + work.file, work.state);
       json msg = std::move(work.ack);
       if (size.ok()) {

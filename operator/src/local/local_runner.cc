@@ -221,7 +221,8 @@ int runLocal(const std::vector<std::string>& args) {
   conf.set(options::kRestPort, "0");
   conf.set(options::kTaskManagerHost, "127.0.0.1");
   conf.set("taskmanager.bind-host", "127.0.0.1");
-  conf.set(options::kShutdownOnFinish, "false");  // the runner reads the final state, then stops the cluster
+  conf.set(options::kShutdownOnFinish, "false");
+  if (!conf.contains("metrics.reporter.prom.port")) conf.set("metrics.reporter.prom.port", "0");  // the runner reads the final state, then stops the cluster
   conf.set(options::kJobId, jobId);
   std::string portFile = (work / "jobmanager.ports").string();
   conf.set(options::kPortFile, portFile);
@@ -250,7 +251,7 @@ int runLocal(const std::vector<std::string>& args) {
   if (!jm.ok()) return fail(jm.status().message(), nullptr);
   children.push_back(*jm);
 
-  int rpcPort = 0, restPort = 0;
+  int rpcPort = 0, restPort = 0, metricsPort = -1;
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!rpcPort) {
     std::ifstream in(portFile);
@@ -258,6 +259,7 @@ int runLocal(const std::vector<std::string>& args) {
     while (std::getline(in, line)) {
       if (line.rfind("rpc.port=", 0) == 0) rpcPort = std::stoi(line.substr(9));
       if (line.rfind("rest.port=", 0) == 0) restPort = std::stoi(line.substr(10));
+      if (line.rfind("metrics.port=", 0) == 0) metricsPort = std::stoi(line.substr(13));
     }
     if (rpcPort) break;
     if (!alive(children[0])) return fail("the JobManager exited during start-up", &children[0]);
@@ -285,6 +287,7 @@ int runLocal(const std::vector<std::string>& args) {
     if (!st.ok()) return fail(st.message(), nullptr);
   }
   std::cout << "  JobManager REST API: http://127.0.0.1:" << restPort << "  job " << jobId << "\n";
+  if (metricsPort > 0) std::cout << "  JobManager metrics: http://127.0.0.1:" << metricsPort << "/metrics\n";
   if (!fromSavepoint.empty()) std::cout << "  restoring from: " << fromSavepoint << "\n";
   std::cout << std::flush;
 

@@ -38,6 +38,8 @@ struct TaskMetrics {
   std::atomic<uint64_t> numBytesOut{0};            // bytes sent to the network
   std::atomic<uint64_t> sourceBytesRead{0};        // input file bytes consumed (progress)
   std::atomic<uint64_t> sourceBytesTotal{0};       // input file size
+  std::atomic<uint64_t> idleTimeMs{0};             // waiting for input
+  std::atomic<uint64_t> backPressuredTimeMs{0};    // waiting for output credit
   std::atomic<int64_t> currentInputWatermark{kMinWatermark};
 
   static void inc(std::atomic<uint64_t>& c, uint64_t n = 1) {

@@ -24,6 +24,8 @@ std::vector<std::pair<std::string, double>> TaskMetrics::snapshot() const {
           {"numBytesOut", v(numBytesOut)},
           {"sourceBytesRead", v(sourceBytesRead)},
           {"sourceBytesTotal", v(sourceBytesTotal)},
+          {"idleTimeMs", v(idleTimeMs)},
+          {"backPressuredTimeMs", v(backPressuredTimeMs)},
           {"currentInputWatermark", static_cast<double>(currentInputWatermark.load(std::memory_order_relaxed))}};
 }
 

@@ -6,7 +6,11 @@
 #include <map>
 #include <thread>
 
+#include <prometheus/gauge.h>
+
+#include "checkpoint/coordinator.h"
 #include "core/log.h"
+#include "core/metrics_exporter.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
 #include "jobmanager/rest_handlers.h"
@@ -55,9 +59,19 @@ class JobManager : public JobManagerView {
     std::thread restThread([&rest] { rest.listen_after_bind(); });
     log::info("JobManager started: RPC port {}, REST endpoint http://{}:{}", listener_.port(),
               config_.getString(options::kRestAddress, "localhost"), boundRest);
+    MetricsExporter exporter;
+    Status ms = exporter.start(config_.getString("jobmanager.bind-host", "0.0.0.0"),
+                               config_.getString("metrics.reporter.prom.port", "9249"),
+                               [this](prometheus::Registry& r) { mailbox_.call([&] { fillMetrics(r); }); });
+    if (ms.ok()) {
+      log::info("Prometheus metrics on port {}", exporter.port());
+    } else {
+      log::warn("metrics endpoint not started: {}", ms.message());
+    }
     if (auto portFile = config_.get(options::kPortFile)) {
       std::string tmp = *portFile + ".tmp";
-      std::ofstream(tmp) << "rpc.port=" << listener_.port() << "\nrest.port=" << boundRest << "\n";
+      std::ofstream(tmp) << "rpc.port=" << listener_.port() << "\nrest.port=" << boundRest
+                         << "\nmetrics.port=" << exporter.port() << "\n";
       std::rename(tmp.c_str(), portFile->c_str());
     }
 
@@ -92,6 +106,7 @@ class JobManager : public JobManagerView {
       if (shutdownAt && now >= *shutdownAt) break;
     }
     log::info("Stopping the JobManager");
+    exporter.stop();
     rest.stop();
     restThread.join();
     listener_.stop();
@@ -101,6 +116,37 @@ class JobManager : public JobManagerView {
     mailbox_.close();
     mailbox_.runFor(std::chrono::milliseconds(0));
     return exitCode;
+  }
+
+  // Flink's JobManager metrics (main thread).
+  void fillMetrics(prometheus::Registry& r) {
+    auto gauge = [&](const std::string& name, const std::string& help) -> prometheus::Family<prometheus::Gauge>& {
+      return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+    };
+    int running = 0;
+    for (const auto& [id, jm] : jobs_) running += isGloballyTerminal(jm->status()) ? 0 : 1;
+    gauge("flink_jobmanager_numRunningJobs", "Jobs not in a terminal state").Add({}).Set(running);
+    gauge("flink_jobmanager_numRegisteredTaskManagers", "Registered TaskManagers").Add({}).Set(static_cast<double>(rm_.taskManagers().size()));
+    gauge("flink_jobmanager_taskSlotsAvailable", "Free task slots").Add({}).Set(rm_.freeSlots());
+    gauge("flink_jobmanager_taskSlotsTotal", "Task slots").Add({}).Set(rm_.totalSlots());
+    auto& uptime = gauge("flink_jobmanager_job_uptime", "Time the job has been running, ms");
+    auto& restarts = gauge("flink_jobmanager_job_numRestarts", "Restarts of the job");
+    auto& lastDuration = gauge("flink_jobmanager_job_lastCheckpointDuration", "Duration of the last completed checkpoint, ms");
+    auto& lastSize = gauge("flink_jobmanager_job_lastCheckpointSize", "Size of the last completed checkpoint, bytes");
+    auto& completed = gauge("flink_jobmanager_job_numberOfCompletedCheckpoints", "Completed checkpoints");
+    auto& failed = gauge("flink_jobmanager_job_numberOfFailedCheckpoints", "Failed checkpoints");
+    for (const auto& [id, jm] : jobs_) {
+      std::map<std::string, std::string> labels = {{"job_id", id}, {"job_name", jm->name()}};
+      uptime.Add(labels).Set(jm->status() == JobStatus::kRunning ? static_cast<double>(nowMs() - jm->startTimeMs()) : 0);
+      restarts.Add(labels).Set(jm->numRestarts());
+      const auto* cc = jm->checkpointCoordinator();
+      auto last = cc ? cc->latestCompletedStats() : std::nullopt;
+      lastDuration.Add(labels).Set(last ? static_cast<double>(last->durationMs) : 0);
+      lastSize.Add(labels).Set(last ? static_cast<double>(last->stateSize) : 0);
+      completed.Add(labels).Set(cc ? static_cast<double>(cc->numCompleted()) : 0);
+      failed.Add(labels).Set(cc ? static_cast<double>(cc->numFailed()) : 0);
+    }
+    addProcessMetrics(r, "flink_jobmanager");
   }
 
   // ---- JobManagerView (main thread) ----

@@ -99,17 +99,34 @@ class Credits {
     cv_.notify_one();
   }
   /// Takes one credit, waiting while there is none (backpressure).
-  void take(const std::atomic<bool>* cancelled) {
+  void take(const std::atomic<bool>* cancelled, std::atomic<uint64_t>* waitedMs) {
     std::unique_lock<std::mutex> lock(mu_);
-    while (credits_ == 0) {
-      if (!failure_.empty()) throw TaskFailure(failure_);
-      if (cancelled && cancelled->load()) throw TaskFailure("task cancelled");
-      cv_.wait_for(lock, std::chrono::milliseconds(kWaitSliceMs));
+    if (credits_ == 0 && waitedMs) {
+      auto start = std::chrono::steady_clock::now();
+      struct Account {
+        std::chrono::steady_clock::time_point start;
+        std::atomic<uint64_t>* ms;
+        ~Account() {
+          auto d = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+          ms->fetch_add(static_cast<uint64_t>(d), std::memory_order_relaxed);
+        }
+      } account{start, waitedMs};
+      waitUntilCredit(lock, cancelled);
+    } else {
+      waitUntilCredit(lock, cancelled);
     }
     --credits_;
   }
 
  private:
+  void waitUntilCredit(std::unique_lock<std::mutex>& lock, const std::atomic<bool>* cancelled) {
+    while (credits_ == 0) {
+      if (!failure_.empty()) throw TaskFailure(failure_);
+      if (cancelled && cancelled->load()) throw TaskFailure("task cancelled");
+      cv_.wait_for(lock, std::chrono::milliseconds(kWaitSliceMs));
+    }
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   int credits_ = 0;
@@ -156,7 +173,8 @@ class ResultPartition final : public BufferSink {
     uint32_t streamId = 0;
   };
 
-  explicit ResultPartition(const std::atomic<bool>* cancelled) : cancelled_(cancelled) {}
+  ResultPartition(const std::atomic<bool>* cancelled, std::atomic<uint64_t>* backPressuredMs)
+      : cancelled_(cancelled), backPressuredMs_(backPressuredMs) {}
   ~ResultPartition() override {
     for (auto& ch : channels_) {
       if (ch.gate) ch.gate->channelClosed(ch.gateChannel);
@@ -171,7 +189,7 @@ class ResultPartition final : public BufferSink {
   int numChannels() const override { return static_cast<int>(channels_.size()); }
   void send(int channel, Buffer&& buffer) override {
     Channel& ch = channels_[channel];
-    ch.credits->take(cancelled_);
+    ch.credits->take(cancelled_, backPressuredMs_);
     if (ch.gate) {
       ch.gate->push(ch.gateChannel, std::move(buffer));
       return;
@@ -184,6 +202,7 @@ class ResultPartition final : public BufferSink {
 
  private:
   const std::atomic<bool>* cancelled_;
+  std::atomic<uint64_t>* backPressuredMs_;
 };
 
 }  // namespace
@@ -303,8 +322,9 @@ Result<std::shared_ptr<NetworkEnvironment::Outbound>> NetworkEnvironment::outbou
 }
 
 Result<std::unique_ptr<BufferSink>> NetworkEnvironment::createResultPartition(
-    const std::vector<ConsumerEndpoint>& consumers, const std::atomic<bool>* cancelled) {
-  auto rp = std::make_unique<ResultPartition>(cancelled);
+    const std::vector<ConsumerEndpoint>& consumers, const std::atomic<bool>* cancelled,
+    std::atomic<uint64_t>* backPressuredMs) {
+  auto rp = std::make_unique<ResultPartition>(cancelled, backPressuredMs);
   rp->channels_.resize(consumers.size());
   for (size_t i = 0; i < consumers.size(); ++i) {
     const ConsumerEndpoint& c = consumers[i];

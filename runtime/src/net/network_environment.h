@@ -76,8 +76,10 @@ class NetworkEnvironment {
   void releaseGate(const std::string& key);
   /// A BufferSink with one channel per consumer. send() blocks without credit and throws
   /// TaskFailure once *cancelled is set or a peer is lost.
+  /// backPressuredMs (optional) accumulates the time send() waited for credit.
   Result<std::unique_ptr<BufferSink>> createResultPartition(const std::vector<ConsumerEndpoint>& consumers,
-                                                            const std::atomic<bool>* cancelled);
+                                                            const std::atomic<bool>* cancelled,
+                                                            std::atomic<uint64_t>* backPressuredMs = nullptr);
 
   struct Outbound;
 

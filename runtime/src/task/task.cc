@@ -131,7 +131,7 @@ Status Task::runChain() {
   std::unique_ptr<RecordWriterBase> writer;
   void* output = nullptr;
   if (vertex.output >= 0) {
-    auto rp = network_->createResultPartition(tdd_.consumers, &cancelled_);
+    auto rp = network_->createResultPartition(tdd_.consumers, &cancelled_, &metrics_.backPressuredTimeMs);
     if (!rp.ok()) return rp.status();
     partition = std::move(*rp);
     const JobEdge& je = jg.edges[vertex.output];
@@ -183,7 +183,10 @@ Status Task::runChain() {
       }
       InputStatus st = source->emitNext(256);
       if (st == InputStatus::kEndOfInput) break;
-      if (st == InputStatus::kNothingAvailable) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (st == InputStatus::kNothingAvailable) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        TaskMetrics::inc(metrics_.idleTimeMs, 1);
+      }
       housekeeping();
     }
   } else {
@@ -197,7 +200,11 @@ Status Task::runChain() {
     int channel = 0;
     while (!input->finished()) {
       if (cancelled_) return Status::Error("task cancelled");
-      if (gate->poll(&channel, &buffer, 50)) aligner.onBuffer(channel, std::move(buffer));
+      auto waitStart = Clock::now();
+      bool got = gate->poll(&channel, &buffer, 50);
+      TaskMetrics::inc(metrics_.idleTimeMs, static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - waitStart).count()));
+      if (got) aligner.onBuffer(channel, std::move(buffer));
       aligner.poll();  // a channel that ended can complete an alignment
       housekeeping();
     }

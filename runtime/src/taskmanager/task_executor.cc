@@ -10,7 +10,10 @@
 #include <map>
 #include <thread>
 
+#include <prometheus/gauge.h>
+
 #include "checkpoint/storage.h"
+#include "core/metrics_exporter.h"
 #include "core/log.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
@@ -71,6 +74,14 @@ class TaskExecutor {
       return 1;
     }
     snapshotThread_ = std::thread([this] { snapshotLoop(); });
+    Status ms = exporter_.start(config_.getString("taskmanager.bind-host", "0.0.0.0"),
+                                config_.getString("metrics.reporter.prom.port", "9249"),
+                                [this](prometheus::Registry& r) { fillMetrics(r); });
+    if (ms.ok()) {
+      log::info("Prometheus metrics on port {}", exporter_.port());
+    } else {
+      log::warn("metrics endpoint not started: {}", ms.message());
+    }
     std::string jmHost = config_.getString(options::kRpcAddress, "localhost");
     log::info("TaskManager {} started: {} slots, data port {}", resourceId_, slots_, network_.dataPort());
 
@@ -88,6 +99,7 @@ class TaskExecutor {
       serve(*conn);
       cancelAllTasks();
     }
+    exporter_.stop();
     network_.stop();
     log::info("TaskManager {} stopped", resourceId_);
     return 0;
@@ -139,6 +151,7 @@ class TaskExecutor {
         reportMetrics();
         lastMetrics = now;
       }
+      if (now - lastSample_ >= std::chrono::seconds(1)) sampleMetrics(now);
       if (now - lastJmHeartbeat_ > std::chrono::milliseconds(hbTimeoutMs_)) {
         lostReason = "heartbeat of the JobManager timed out";
         break;
@@ -336,6 +349,89 @@ class TaskExecutor {
     (void)rpc::send(*conn_, {{"type", "metrics"}, {"tasks", list}});
   }
 
+  // Per-task samples for the Prometheus endpoint, with per-second rates over the last second
+  // (Flink's MeterView uses 60 s; 1 s keeps the numbers responsive for short jobs).
+  struct Sample {
+    std::map<std::string, std::string> labels;
+    std::vector<std::pair<std::string, double>> values;
+    std::map<std::string, double> rates;
+  };
+  void sampleMetrics(Clock::time_point now) {
+    double dt = std::chrono::duration<double>(now - lastSample_).count();
+    lastSample_ = now;
+    std::vector<Sample> samples;
+    std::map<std::string, std::map<std::string, double>> current;
+    for (const auto& [key, task] : tasks_) {
+      const auto& d = task->descriptor();
+      Sample smp;
+      std::string jobName, taskId, taskName;
+      {
+        std::lock_guard<std::mutex> lock(snapshotMu_);
+        auto it = jobsForTasks_.find(d.jobId);
+        if (it != jobsForTasks_.end()) {
+          jobName = it->second->jobGraph.jobName;
+          const auto& v = it->second->jobGraph.vertices.at(d.vertexIndex);
+          taskId = v.id;
+          taskName = v.name;
+        }
+      }
+      smp.labels = {{"job_id", d.jobId}, {"job_name", jobName}, {"task_id", taskId}, {"task_name", taskName},
+                    {"subtask_index", std::to_string(d.subtaskIndex)}, {"task_attempt_num", std::to_string(d.attemptNumber)},
+                    {"tm_id", resourceId_}, {"host", host_}};
+      smp.values = task->metrics().snapshot();
+      auto& cur = current[key];
+      for (const auto& [n, v] : smp.values) cur[n] = v;
+      auto prev = previous_.find(key);
+      auto rate = [&](const std::string& n) {
+        if (prev == previous_.end() || dt <= 0) return 0.0;
+        return std::max(0.0, (cur[n] - prev->second[n]) / dt);
+      };
+      smp.rates["numRecordsInPerSecond"] = rate("numRecordsIn");
+      smp.rates["numRecordsOutPerSecond"] = rate("numRecordsOut");
+      double idle = std::min(1000.0, rate("idleTimeMs"));
+      double bp = std::min(1000.0 - idle, rate("backPressuredTimeMs"));
+      smp.rates["idleTimeMsPerSecond"] = idle;
+      smp.rates["backPressuredTimeMsPerSecond"] = bp;
+      smp.rates["busyTimeMsPerSecond"] = prev == previous_.end() ? 0.0 : std::max(0.0, 1000.0 - idle - bp);
+      samples.push_back(std::move(smp));
+    }
+    previous_ = std::move(current);
+    std::lock_guard<std::mutex> lock(metricsMu_);
+    samples_ = std::move(samples);
+  }
+
+  void fillMetrics(prometheus::Registry& r) {
+    std::vector<Sample> samples;
+    {
+      std::lock_guard<std::mutex> lock(metricsMu_);
+      samples = samples_;
+    }
+    static const std::map<std::string, std::string> kExported = {
+        {"numRecordsIn", "numRecordsIn"},
+        {"numRecordsOut", "numRecordsOut"},
+        {"numRecordsDropped", "numRecordsDropped"},
+        {"numLateRecordsDropped", "numLateRecordsDropped"},
+        {"numBytesIn", "numBytesIn"},
+        {"numBytesOut", "numBytesOut"},
+        {"currentInputWatermark", "currentInputWatermark"}};
+    std::map<std::string, prometheus::Family<prometheus::Gauge>*> families;
+    auto family = [&](const std::string& name) -> prometheus::Family<prometheus::Gauge>& {
+      auto& f = families[name];
+      if (!f) f = &prometheus::BuildGauge().Name("flink_taskmanager_job_task_" + name).Help(name + " of the task").Register(r);
+      return *f;
+    };
+    for (const auto& smp : samples) {
+      for (const auto& [n, v] : smp.values) {
+        auto it = kExported.find(n);
+        if (it != kExported.end()) family(it->second).Add(smp.labels).Set(v);
+      }
+      for (const auto& [n, v] : smp.rates) family(n).Add(smp.labels).Set(v);
+    }
+    prometheus::BuildGauge().Name("flink_taskmanager_Status_Shuffle_Netty_TotalSlots").Help("Task slots of this TaskManager")
+        .Register(r).Add({{"tm_id", resourceId_}}).Set(slots_);
+    addProcessMetrics(r, "flink_taskmanager");
+  }
+
   // Joins tasks whose threads have reported a final state.
   void reapTasks() {
     for (auto it = tasks_.begin(); it != tasks_.end();) {
@@ -374,6 +470,11 @@ class TaskExecutor {
   bool snapshotStop_ = false;
   std::thread snapshotThread_;
   std::map<std::string, std::shared_ptr<const JobArtifacts>> jobsForTasks_;  // guarded by snapshotMu_
+  MetricsExporter exporter_;
+  Clock::time_point lastSample_ = Clock::now();
+  std::map<std::string, std::map<std::string, double>> previous_;
+  std::mutex metricsMu_;
+  std::vector<Sample> samples_;  // guarded by metricsMu_
 };
 
 }  // namespace

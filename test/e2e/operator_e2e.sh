@@ -130,7 +130,11 @@ for name in $(k get flinkdeployments -o jsonpath='{.items[*].metadata.name}'); d
   wait_for "$name to be reconciled" 30 bash -c \
     "kubectl -n $NS get flinkdeployment $name -o jsonpath='{.status.reconciliationStatus.state}{.status.error}' | grep -q ."
   err=$(jp flinkdeployment "$name" '{.status.error}')
-  if [ -z "$err" ]; then
+  if [ "$(jp flinkdeployment "$name" '{.metadata.labels.flink\.apache\.org/canary}')" = true ]; then
+    # A canary proves reconciliation is alive; nothing is deployed for it (as the Apache operator).
+    k get deployment "$name" >/dev/null 2>&1 && fail "a Deployment was created for the canary"
+    [ -z "$err" ] || fail "canary: $err"
+  elif [ -z "$err" ]; then
     wait_for "$name's JobManager Deployment" 30 k get deployment "$name"
   else
     echo "  $name rejected: $err"

@@ -185,6 +185,16 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
   if (fdObj["metadata"].contains("deletionTimestamp")) return {};
   json status = fdObj.value("status", json::object());
   json oldStatus = status;
+  const json labels = fdObj["metadata"].value("labels", json::object());
+  if (labels.value("flink.apache.org/canary", "") == "true") {
+    // Canary resources (as in the Apache operator) only prove that reconciliation is alive:
+    // nothing is deployed; the status records the reconcile.
+    status["observedGeneration"] = fdObj["metadata"].value("generation", int64_t{0});
+    status["reconciliationStatus"] = {{"reconciliationTimestamp", nowMillis()}, {"state", "DEPLOYED"}};
+    ApiResponse r = writeStatus(fdObj, status);
+    if (!r.ok() && !r.conflict()) return {false, "writing canary status: " + r.error, std::nullopt};
+    return {true, "", std::chrono::milliseconds(60000)};
+  }
   json recon = status.value("reconciliationStatus", json::object());
   int64_t generation = fdObj["metadata"].value("generation", int64_t{0});
 

@@ -247,11 +247,20 @@ ApiResponse KubeClient::send(const std::string& verb, const std::string& path, c
   }
   if (!conn) conn = newConnection(60);
   httplib::Headers headers = {{"Accept", "application/json"}};
-  httplib::Result res = verb == "GET"      ? conn->Get(path.c_str(), headers)
-                        : verb == "POST"   ? conn->Post(path.c_str(), headers, *body, contentType.c_str())
-                        : verb == "PUT"    ? conn->Put(path.c_str(), headers, *body, contentType.c_str())
-                        : verb == "PATCH"  ? conn->Patch(path.c_str(), headers, *body, contentType.c_str())
-                                           : conn->Delete(path.c_str(), headers);
+  auto perform = [&] {
+    return verb == "GET"     ? conn->Get(path.c_str(), headers)
+           : verb == "POST"  ? conn->Post(path.c_str(), headers, *body, contentType.c_str())
+           : verb == "PUT"   ? conn->Put(path.c_str(), headers, *body, contentType.c_str())
+           : verb == "PATCH" ? conn->Patch(path.c_str(), headers, *body, contentType.c_str())
+                             : conn->Delete(path.c_str(), headers);
+  };
+  httplib::Result res = perform();
+  if (!res && (res.error() == httplib::Error::Write || res.error() == httplib::Error::Read)) {
+    // The server closed the idle keep-alive connection: retry once on a new one. A repeated
+    // write is safe: creates answer 409 AlreadyExists, updates carry a resourceVersion.
+    conn = newConnection(60);
+    res = perform();
+  }
   ApiResponse r = toResponse(res);
   {
     std::lock_guard<std::mutex> lock(poolMu_);

@@ -1,0 +1,562 @@
+#!/usr/bin/env bash
+# The real kubectl against kube-test-apiserver: discovery, apply (client- and server-side),
+# get with printer columns, describe, patches, edit, watch, optimistic concurrency, garbage
+# collection, finalizers, namespaces, 401 and 410, CRDs (and, when crds/ holds them, the
+# project's FlinkDeployment CRD with examples/flight-delays.yaml).
+# usage: kubectl_e2e.sh SERVER_BINARY SOURCE_DIR
+#
+# With E2E_KUBECONFIG=/path/to/kubeconfig the same checks run against that (real) cluster in a
+# fresh namespace, except those that only hold for the controller-less test server (they are
+# marked on_test_server); the project CRDs are applied there only with E2E_APPLY_CRDS=1.
+set -euo pipefail
+BIN=$1
+SRC=$2
+KUBECTL=${KUBECTL:-kubectl}
+command -v "$KUBECTL" > /dev/null || { echo "SKIP: kubectl not found"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kube-test-apiserver-e2e.XXXXXX")
+SERVER_PIDS=()
+BACKGROUND_PIDS=()
+cleanup() {
+  local p
+  for p in "${BACKGROUND_PIDS[@]}" "${SERVER_PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
+  for p in "${BACKGROUND_PIDS[@]}" "${SERVER_PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+  if [ -n "${E2E_KUBECONFIG:-}" ] && [ -n "${NS:-}" ]; then
+    "$KUBECTL" --kubeconfig "$WORK/kubeconfig" delete namespace "$NS" --wait=false > /dev/null 2>&1 || true
+    "$KUBECTL" --kubeconfig "$WORK/kubeconfig" delete crd widgets.example.com --ignore-not-found > /dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export KUBECACHEDIR="$WORK/kube-cache"
+export HOME="$WORK/home"  # keeps kubectl away from the user's ~/.kube
+mkdir -p "$HOME"
+
+LOG=""
+fail() {
+  echo "FAIL: $*"
+  if [ -n "$LOG" ] && [ -f "$LOG" ]; then
+    echo "--- last requests ($LOG)"
+    tail -n 40 "$LOG"
+  fi
+  exit 1
+}
+step() { echo "== $*"; }
+k() { "$KUBECTL" "$@"; }
+# expect_contains TEXT PATTERN MESSAGE: TEXT must contain the extended regex PATTERN.
+expect_contains() { grep -Eq -- "$2" <<< "$1" || fail "$3: expected /$2/ in:"$'\n'"$1"; }
+expect_not_contains() { ! grep -Eq -- "$2" <<< "$1" || fail "$3: unexpected /$2/ in:"$'\n'"$1"; }
+expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
+# must_fail CMD...: CMD fails; its combined output is in $OUT.
+must_fail() { if OUT=$("$@" 2>&1); then fail "expected failure: $*"$'\n'"$OUT"; fi; }
+# eventually SECONDS CMD...: retries CMD every 0.1 s until it succeeds.
+eventually() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" > /dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+# start_server DIR [ARGS...]: starts the server, waits for "ready", sets SERVER_PID and URL.
+start_server() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  "$BIN" --port 0 --dir "$dir" --verbose "$@" > "$dir/stdout" 2> "$dir/requests.log" &
+  SERVER_PID=$!
+  SERVER_PIDS+=("$SERVER_PID")
+  local i
+  for i in $(seq 200); do
+    grep -q '^ready https://127.0.0.1:[0-9]*$' "$dir/stdout" && break
+    kill -0 "$SERVER_PID" 2> /dev/null || fail "server exited: $(cat "$dir/requests.log")"
+    sleep 0.05
+  done
+  URL=$(sed -n 's/^ready //p' "$dir/stdout")
+  [ -n "$URL" ] || fail "server did not print ready"
+  [ -s "$dir/kubeconfig" ] || fail "no kubeconfig in $dir"
+}
+
+# on_test_server: checks that only hold against kube-test-apiserver (no controllers, its logs).
+if [ -n "${E2E_KUBECONFIG:-}" ]; then
+  TARGET=cluster
+  SLOW=120  # seconds for asynchronous work (garbage collection, namespace deletion)
+  cp "$E2E_KUBECONFIG" "$WORK/kubeconfig"
+  export KUBECONFIG="$WORK/kubeconfig"
+  NS=kta-e2e-$$-$RANDOM
+  k create namespace "$NS" > /dev/null
+  k config set-context --current --namespace="$NS" > /dev/null
+else
+  TARGET=test-server
+  SLOW=5
+  start_server "$WORK/main"
+  LOG="$WORK/main/requests.log"
+  export KUBECONFIG="$WORK/main/kubeconfig"
+  NS=default
+fi
+on_test_server() { [ "$TARGET" = test-server ]; }
+M="$WORK/manifests"
+mkdir -p "$M"
+
+step "kubectl version and discovery"
+OUT=$(k version)
+expect_contains "$OUT" "Server Version: v1\.[0-9]+" "kubectl version"
+OUT=$(k api-resources)
+expect_contains "$OUT" "deployments +deploy +apps/v1 +true +Deployment" "api-resources deployments"
+expect_contains "$OUT" "leases +coordination.k8s.io/v1 +true +Lease" "api-resources leases"
+expect_contains "$OUT" "customresourcedefinitions +crd,crds +apiextensions.k8s.io/v1 +false" "api-resources crds"
+if on_test_server; then
+OUT=$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+expect_eq "$OUT" "$URL" "kubeconfig server"
+
+step "401 without the bearer token"
+sed '/token:/d' "$KUBECONFIG" > "$WORK/notoken.kubeconfig"
+# (kubectl answers a 401 to a credential-less request by prompting for a username.)
+must_fail k --kubeconfig "$WORK/notoken.kubeconfig" get configmaps < /dev/null
+expect_contains "$OUT" "Unauthorized|Username" "no token"
+expect_contains "$(tail -n 3 "$LOG")" "GET /.* -> 401" "no token gets 401"
+if command -v curl > /dev/null; then
+  OUT=$(curl -s --cacert "$WORK/main/ca.crt" "$URL/api/v1/configmaps")
+  expect_contains "$OUT" '"kind":"Status"' "401 body is a Status"
+  expect_contains "$OUT" '"code":401' "401 Status code"
+fi
+fi
+must_fail k --token wrong-token get --raw /api/v1/namespaces
+expect_contains "$OUT" "Unauthorized" "wrong token"
+
+step "kubectl apply -f: ConfigMap, Deployment, Service"
+cat > "$M/cm.yaml" << 'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+  labels: {app: web}
+data:
+  a: "1"
+  b: two
+EOF
+cat > "$M/deploy.yaml" << 'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+        ports:
+        - containerPort: 80
+        env:
+        - {name: MODE, value: blue}
+EOF
+cat > "$M/svc.yaml" << 'EOF'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
+EOF
+OUT=$(k apply -f "$M/cm.yaml" -f "$M/deploy.yaml" -f "$M/svc.yaml")
+expect_contains "$OUT" "configmap/app-config created" "apply cm"
+expect_contains "$OUT" "deployment.apps/web created" "apply deployment"
+expect_contains "$OUT" "service/web created" "apply service"
+OUT=$(k apply -f "$M/cm.yaml")
+expect_contains "$OUT" "configmap/app-config unchanged" "re-apply unchanged"
+
+step "kubectl get deploy,svc,cm (server-side printer columns)"
+OUT=$(k get deploy,svc,cm)
+expect_contains "$OUT" "NAME +READY +UP-TO-DATE +AVAILABLE +AGE" "deployment columns"
+expect_contains "$OUT" "deployment.apps/web +[0-9]+/2 +[0-9]+ +[0-9]+ +[0-9]+s" "deployment row"
+expect_contains "$OUT" "NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE" "service columns"
+expect_contains "$OUT" "service/web +ClusterIP +10\.96\.[0-9]+\.[0-9]+ +<none> +80/TCP" "service row"
+on_test_server && expect_contains "$OUT" "service/kubernetes +ClusterIP +10\.96\.0\.1 " "kubernetes service"
+expect_contains "$OUT" "configmap/app-config +2 +[0-9]+s" "configmap row"
+OUT=$(k get deploy web -o wide)
+expect_contains "$OUT" "CONTAINERS +IMAGES +SELECTOR" "wide columns"
+expect_contains "$OUT" "nginx +nginx:1\.25 +app=web" "wide row"
+
+step "kubectl get cm -o json fields"
+OUT=$(k get cm app-config -o json)
+expect_contains "$OUT" '"kind": "ConfigMap"' "json kind"
+expect_contains "$OUT" '"uid": "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"' "json uid"
+expect_contains "$OUT" '"resourceVersion": "[0-9]+"' "json resourceVersion"
+expect_contains "$OUT" '"creationTimestamp": "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"' "json creationTimestamp"
+expect_contains "$OUT" 'kubectl.kubernetes.io/last-applied-configuration' "last-applied annotation"
+expect_eq "$(k get cm app-config -o jsonpath='{.data.a},{.data.b},{.metadata.labels.app},{.metadata.namespace}')" "1,two,web,$NS" "json data"
+OUT=$(k get cm app-config -o yaml --show-managed-fields)
+expect_contains "$OUT" "manager: kubectl-client-side-apply" "managedFields manager"
+expect_contains "$OUT" "operation: Update" "managedFields operation"
+
+step "re-apply a modified Deployment: strategic merge patch, generation"
+expect_eq "$(k get deploy web -o jsonpath='{.metadata.generation}')" "1" "initial generation"
+# A container added by someone else must survive the re-apply (containers merge by name).
+k patch deploy web -p '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.36"}]}}}}' > /dev/null
+expect_eq "$(k get deploy web -o jsonpath='{.metadata.generation}')" "2" "generation after patch"
+sed -e 's/replicas: 2/replicas: 3/' -e 's/nginx:1.25/nginx:1.26/' -e 's/value: blue/value: green/' "$M/deploy.yaml" > "$M/deploy2.yaml"
+OUT=$(k apply -f "$M/deploy2.yaml" -v=6 2>&1)
+expect_contains "$OUT" "deployment.apps/web configured" "re-apply"
+expect_contains "$OUT" "PATCH https://.*/deployments/web.* 200 OK" "re-apply sends a PATCH"
+if on_test_server; then
+  grep -q "PATCH /apis/apps/v1/namespaces/default/deployments/web.*(application/strategic-merge-patch+json)" "$LOG" ||
+    fail "re-apply did not use a strategic merge patch"
+fi
+expect_eq "$(k get deploy web -o jsonpath='{.spec.replicas}')" "3" "replicas after re-apply"
+expect_eq "$(k get deploy web -o jsonpath='{.metadata.generation}')" "3" "generation after re-apply"
+expect_eq "$(k get deploy web -o jsonpath='{range .spec.template.spec.containers[*]}{.name}={.image};{end}')" \
+  "nginx=nginx:1.26;sidecar=busybox:1.36;" "containers merged by name"
+expect_eq "$(k get deploy web -o jsonpath='{.spec.template.spec.containers[0].env[0].value}')" "green" "env merged by name"
+expect_eq "$(k get deploy web -o jsonpath='{.spec.template.spec.containers[0].ports[0].protocol}')" "TCP" "defaulted protocol"
+# Status changes through /status do not bump the generation (no deployment controller here).
+if on_test_server; then
+k patch deploy web --subresource=status --type=merge -p '{"status":{"replicas":3,"readyReplicas":1}}' > /dev/null
+expect_eq "$(k get deploy web -o jsonpath='{.metadata.generation}')" "3" "generation after status patch"
+expect_contains "$(k get deploy web)" "web +1/3 " "READY from status"
+# ...and status in a main-resource update is ignored.
+k patch deploy web --type=merge -p '{"status":{"readyReplicas":3}}' > /dev/null
+expect_eq "$(k get deploy web -o jsonpath='{.status.readyReplicas}')" "1" "status ignored on main resource"
+fi
+
+step "kubectl describe deployment"
+OUT=$(k describe deployment web)
+expect_contains "$OUT" "^Name: +web" "describe name"
+expect_contains "$OUT" "Replicas: +3 desired" "describe replicas"
+expect_contains "$OUT" "StrategyType: +RollingUpdate" "describe defaulted strategy"
+expect_contains "$OUT" "Image: +nginx:1\.26" "describe image"
+expect_contains "$OUT" "MODE: +green" "describe env"
+on_test_server && expect_contains "$OUT" "Events: +<none>" "describe events"
+# Events about the Deployment show up in describe (fieldSelector on involvedObject).
+DEP_UID=$(k get deploy web -o jsonpath='{.metadata.uid}')
+k create -f - > /dev/null << EOF
+apiVersion: v1
+kind: Event
+metadata: {name: web.scaled}
+involvedObject: {apiVersion: apps/v1, kind: Deployment, name: web, namespace: $NS, uid: $DEP_UID}
+reason: ScalingReplicaSet
+message: Scaled up replica set web-abc to 3
+type: Normal
+count: 1
+firstTimestamp: "2024-01-01T00:00:00Z"
+lastTimestamp: "2024-01-01T00:00:00Z"
+source: {component: deployment-controller}
+EOF
+OUT=$(k describe deployment web)
+expect_contains "$OUT" "Normal +ScalingReplicaSet .*Scaled up replica set web-abc to 3" "describe shows events"
+expect_contains "$(k get events)" "Normal +ScalingReplicaSet +deployment/web" "get events"
+
+step "kubectl patch --type=merge / --type=json, kubectl edit, label"
+k patch cm app-config --type=merge -p '{"data":{"c":"3","a":null}}' > /dev/null
+expect_eq "$(k get cm app-config -o jsonpath='{.data}')" '{"b":"two","c":"3"}' "merge patch"
+k patch cm app-config --type=json -p '[{"op":"replace","path":"/data/b","value":"TWO"},{"op":"add","path":"/data/d","value":"4"},{"op":"remove","path":"/data/c"}]' > /dev/null
+expect_eq "$(k get cm app-config -o jsonpath='{.data}')" '{"b":"TWO","d":"4"}' "json patch"
+must_fail k patch cm app-config --type=json -p '[{"op":"test","path":"/data/b","value":"nope"}]'
+expect_eq "$(k get cm app-config -o jsonpath='{.data}')" '{"b":"TWO","d":"4"}' "failed json patch test changes nothing"
+EDITOR="sed -i s/nginx:1.26/nginx:1.27/" k edit deploy web > /dev/null
+expect_eq "$(k get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')" "nginx:1.27" "kubectl edit"
+k label cm app-config tier=frontend > /dev/null
+expect_eq "$(k get cm -l 'tier=frontend,app in (web,api)' -o name)" "configmap/app-config" "label selector"
+expect_eq "$(k get cm -l 'app,tier!=frontend' -o name)" "" "label selector exists and !="
+expect_eq "$(k get cm --field-selector metadata.name=app-config -o name)" "configmap/app-config" "field selector"
+
+step "kubectl apply --server-side"
+cat > "$M/ssa.yaml" << 'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ssa-config
+  labels: {owner: ssa}
+data:
+  one: "1"
+  two: "2"
+EOF
+OUT=$(k apply --server-side -f "$M/ssa.yaml")
+expect_contains "$OUT" "configmap/ssa-config serverside-applied" "server-side apply create"
+sed -e 's/two: "2"/three: "3"/' "$M/ssa.yaml" > "$M/ssa2.yaml"
+k apply --server-side -f "$M/ssa2.yaml" > /dev/null
+expect_eq "$(k get cm ssa-config -o jsonpath='{.data}')" '{"one":"1","three":"3"}' "apply removes fields it no longer applies"
+OUT=$(k get cm ssa-config -o yaml --show-managed-fields)
+expect_contains "$OUT" "operation: Apply" "managedFields Apply"
+RV=$(k get cm ssa-config -o jsonpath='{.metadata.resourceVersion}')
+k apply --server-side -f "$M/ssa2.yaml" > /dev/null
+expect_eq "$(k get cm ssa-config -o jsonpath='{.metadata.resourceVersion}')" "$RV" "no-op apply keeps resourceVersion"
+k patch cm ssa-config --type=merge -p '{"data":{"one":"uno"}}' > /dev/null
+must_fail k apply --server-side -f "$M/ssa2.yaml"
+expect_contains "$OUT" 'conflict with "kubectl-patch"' "server-side apply conflict"
+k apply --server-side --force-conflicts -f "$M/ssa2.yaml" > /dev/null
+expect_eq "$(k get cm ssa-config -o jsonpath='{.data.one}')" "1" "force-conflicts"
+# Server-side apply of a Deployment merges containers by name too.
+k apply --server-side --force-conflicts -f "$M/deploy2.yaml" > /dev/null
+expect_eq "$(k get deploy web -o jsonpath='{range .spec.template.spec.containers[*]}{.name}={.image};{end}')" \
+  "nginx=nginx:1.26;sidecar=busybox:1.36;" "server-side apply of a deployment"
+
+step "kubectl get -w receives a MODIFIED event"
+k get cm app-config -w --output-watch-events > "$WORK/watch.out" 2>&1 &
+WATCH_PID=$!
+BACKGROUND_PIDS+=("$WATCH_PID")
+eventually 10 grep -q "app-config" "$WORK/watch.out" || fail "watch printed nothing: $(cat "$WORK/watch.out")"
+k patch cm app-config --type=merge -p '{"data":{"w":"1"}}' > /dev/null
+eventually 5 grep -Eq "^MODIFIED +app-config +3 " "$WORK/watch.out" ||
+  fail "no MODIFIED event within 5 s: $(cat "$WORK/watch.out")"
+kill "$WATCH_PID" 2> /dev/null || true
+# Raw watch stream: chunked JSON lines from a resourceVersion, bookmarks, timeoutSeconds.
+FROM_RV=$(k get cm app-config -o jsonpath='{.metadata.resourceVersion}')
+k get --raw "/api/v1/namespaces/$NS/configmaps?watch=true&resourceVersion=$FROM_RV&allowWatchBookmarks=true&timeoutSeconds=3" \
+  > "$WORK/rawwatch.out" &
+RAW_PID=$!
+BACKGROUND_PIDS+=("$RAW_PID")
+sleep 1
+k apply -f - > /dev/null << 'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: watched}
+EOF
+wait "$RAW_PID" || fail "raw watch failed: $(cat "$WORK/rawwatch.out")"
+OUT=$(cat "$WORK/rawwatch.out")
+expect_contains "$OUT" '"type":"ADDED".*"name":"watched"|"name":"watched".*"type":"ADDED"' "raw watch ADDED"
+on_test_server && expect_contains "$OUT" '^\{"type":"BOOKMARK","object":\{"apiVersion":"v1","kind":"ConfigMap","metadata":\{"resourceVersion":"[0-9]+"\}\}\}$' "raw watch BOOKMARK"
+expect_not_contains "$OUT" '"name":"app-config"' "raw watch starts after its resourceVersion"
+
+step "stale resourceVersion -> 409 Conflict"
+k get cm app-config -o json > "$M/old.json"
+k patch cm app-config --type=merge -p '{"data":{"x":"1"}}' > /dev/null
+must_fail k replace -f "$M/old.json"
+expect_contains "$OUT" "Conflict|the object has been modified" "replace with a stale resourceVersion"
+must_fail k replace --raw "/api/v1/namespaces/$NS/configmaps/app-config" -f "$M/old.json"
+expect_contains "$OUT" "the object has been modified" "PUT with a stale resourceVersion"
+must_fail k create -f "$M/cm.yaml"
+expect_contains "$OUT" 'AlreadyExists|already exists' "create an existing object"
+must_fail k get cm does-not-exist
+expect_contains "$OUT" 'configmaps "does-not-exist" not found' "404 wording"
+
+step "garbage collection by ownerReferences"
+k apply -f - > /dev/null << 'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: owner}
+spec:
+  selector: {matchLabels: {app: owner}}
+  template:
+    metadata: {labels: {app: owner}}
+    spec: {containers: [{name: c, image: busybox:1.36}]}
+EOF
+OWNER_UID=$(k get deploy owner -o jsonpath='{.metadata.uid}')
+for name in owned-a owned-b; do
+  k apply -f - > /dev/null << EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $name
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: owner, uid: $OWNER_UID, controller: true, blockOwnerDeletion: true}
+data: {k: v}
+EOF
+done
+OWNED_A_UID=$(k get cm owned-a -o jsonpath='{.metadata.uid}')
+k apply -f - > /dev/null << EOF
+apiVersion: v1
+kind: Secret
+metadata:
+  name: grandchild
+  ownerReferences:
+  - {apiVersion: v1, kind: ConfigMap, name: owned-a, uid: $OWNED_A_UID}
+stringData: {password: s3cret}
+EOF
+expect_eq "$(k get secret grandchild -o jsonpath='{.data.password}')" "czNjcmV0" "stringData -> data"
+OUT=$(k delete deploy owner)
+expect_contains "$OUT" 'deployment.apps "owner" deleted' "delete owner"
+gone() { ! k get "$@" > /dev/null 2>&1; }
+eventually $SLOW gone cm owned-a || fail "owned ConfigMap not garbage-collected"
+eventually $SLOW gone cm owned-b || fail "second owned ConfigMap not garbage-collected"
+eventually $SLOW gone secret grandchild || fail "grandchild Secret not garbage-collected"
+# --cascade=orphan keeps dependents and removes their ownerReferences.
+k apply -f - > /dev/null << 'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: parent}
+EOF
+PARENT_UID=$(k get cm parent -o jsonpath='{.metadata.uid}')
+k apply -f - > /dev/null << EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: orphan
+  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: parent, uid: $PARENT_UID}]
+EOF
+k delete cm parent --cascade=orphan > /dev/null
+no_owner_refs() { [ -z "$(k get cm orphan -o jsonpath='{.metadata.ownerReferences}')" ]; }
+eventually $SLOW no_owner_refs || fail "orphaned dependent still has ownerReferences"
+sleep 1.2  # a garbage-collection sweep later
+expect_contains "$(k get cm orphan -o name)" "configmap/orphan" "orphaned dependent kept"
+
+step "imperative kubectl create (protobuf request bodies)"
+k create configmap literal --from-literal=k1=v1 --from-literal=k2=v2 > /dev/null
+expect_eq "$(k get cm literal -o jsonpath='{.data}')" '{"k1":"v1","k2":"v2"}' "kubectl create configmap"
+k create secret generic creds --from-literal=user=admin --type=example.com/basic > /dev/null
+expect_eq "$(k get secret creds -o jsonpath='{.type} {.data.user}')" "example.com/basic YWRtaW4=" "kubectl create secret"
+k create serviceaccount robot > /dev/null
+k create deployment api --image=nginx:1.25 --replicas=2 --port=8080 > /dev/null
+expect_eq "$(k get deploy api -o jsonpath='{.spec.replicas} {.spec.selector.matchLabels.app} {.spec.template.spec.containers[0].ports[0].containerPort} {.spec.strategy.type}')" \
+  "2 api 8080 RollingUpdate" "kubectl create deployment"
+k create service nodeport api --tcp=80:8080 > /dev/null
+expect_contains "$(k get svc api)" "api +NodePort +10\.96\.[0-9.]+ +<none> +80:3[0-9]{4}/TCP" "kubectl create service"
+k run runner --image=busybox:1.36 --labels=app=runner --env=A=B -- sleep 1 > /dev/null
+on_test_server && expect_contains "$(k get pod runner)" "runner +0/1 +Pending +0 " "kubectl run"
+expect_eq "$(k get pod runner -o jsonpath='{.spec.containers[0].args} {.spec.containers[0].env[0].value}')" '["sleep","1"] B' "pod spec"
+
+step "finalizers and deletionTimestamp"
+k apply -f - > /dev/null << 'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: guarded
+  finalizers: [example.com/cleanup]
+EOF
+k delete cm guarded --wait=false > /dev/null
+expect_contains "$(k get cm guarded -o jsonpath='{.metadata.deletionTimestamp}')" "^[0-9]{4}-" "deletionTimestamp set"
+must_fail k patch cm guarded --type=merge -p '{"metadata":{"finalizers":["example.com/cleanup","example.com/more"]}}'
+expect_contains "$OUT" "no new finalizers" "no new finalizers while deleting"
+k patch cm guarded --type=merge -p '{"metadata":{"finalizers":null}}' > /dev/null
+eventually $SLOW gone cm guarded || fail "object not deleted after its finalizers were removed"
+
+step "namespaces"
+must_fail k create -f "$M/cm.yaml" -n missing
+expect_contains "$OUT" 'namespaces "missing" not found' "create in a missing namespace"
+TEAM=team-a-$$
+k create namespace "$TEAM" > /dev/null
+k apply -n $TEAM -f "$M/cm.yaml" > /dev/null
+expect_contains "$(k get ns $TEAM)" "$TEAM +Active" "namespace listed"
+eventually $SLOW k get sa default -n "$TEAM" || fail "no default service account in $TEAM"
+eventually $SLOW k get cm kube-root-ca.crt -n "$TEAM" || fail "no kube-root-ca.crt in $TEAM"
+expect_contains "$(k get cm kube-root-ca.crt -n "$TEAM" -o jsonpath='{.data.ca\.crt}')" "BEGIN CERTIFICATE" "kube-root-ca.crt"
+expect_contains "$(k get cm -A)" "$TEAM +app-config" "list across namespaces"
+k delete namespace $TEAM > /dev/null
+eventually $SLOW gone namespace $TEAM || fail "namespace not deleted"
+expect_eq "$(k get cm -n $TEAM -o name)" "" "namespace contents deleted"
+
+step "CustomResourceDefinitions: discovery, validation, printer columns, subresources"
+cat > "$M/widgets-crd.yaml" << 'EOF'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, shortNames: [wd]}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.size, statusReplicasPath: .status.size}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Phase, type: string, jsonPath: .status.phase}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer, minimum: 1}
+              color: {type: string, enum: [red, blue]}
+          status:
+            type: object
+            properties:
+              phase: {type: string}
+              size: {type: integer}
+EOF
+must_fail k get widgets
+k apply -f "$M/widgets-crd.yaml" > /dev/null
+k wait --for condition=established --timeout=10s crd/widgets.example.com > /dev/null
+expect_contains "$(k api-resources --api-group=example.com)" "widgets +wd +example.com/v1 +true +Widget" "CRD discovery"
+k apply -f - > /dev/null << 'EOF'
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w1}
+spec: {size: 2, color: red}
+EOF
+k patch wd w1 --subresource=status --type=merge -p '{"status":{"phase":"Ready","size":2}}' > /dev/null
+OUT=$(k get widgets)
+expect_contains "$OUT" "NAME +SIZE +PHASE +AGE" "CRD printer columns"
+expect_contains "$OUT" "w1 +2 +Ready +[0-9]+s" "CRD printer row"
+expect_eq "$(k get wd w1 -o jsonpath='{.metadata.generation}')" "1" "status patch keeps generation"
+k scale widget w1 --replicas=5 > /dev/null
+expect_eq "$(k get wd w1 -o jsonpath='{.spec.size},{.metadata.generation}')" "5,2" "scale subresource"
+must_fail k apply -f - << 'EOF'
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w2}
+spec: {size: 0, color: green}
+EOF
+expect_contains "$OUT" 'is invalid' "schema validation"
+expect_contains "$OUT" 'spec.color' "validation names the field"
+must_fail k apply -f - << 'EOF'
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w3}
+spec: {size: 1, shape: round}
+EOF
+expect_contains "$OUT" 'unknown field "spec.shape"' "strict field validation"
+k delete crd widgets.example.com > /dev/null
+eventually $SLOW gone widgets || fail "widgets still served after the CRD was deleted"
+
+if compgen -G "$SRC/crds/*.y*ml" > /dev/null && { on_test_server || [ -n "${E2E_APPLY_CRDS:-}" ]; }; then
+  step "crds/ and examples/flight-delays.yaml"
+  k apply -f "$SRC/crds/" > /dev/null
+  for crd in $(k get crd -o name); do k wait --for condition=established --timeout=10s "$crd" > /dev/null; done
+  OUT=$(k apply -f "$SRC/examples/flight-delays.yaml")
+  expect_contains "$OUT" "flinkdeployment.flink.apache.org/flight-delays created" "apply the example"
+  OUT=$(k get flinkdeployments)
+  expect_contains "$OUT" "NAME +JOB STATUS +LIFECYCLE STATE" "FlinkDeployment printer columns"
+  expect_contains "$OUT" "flight-delays" "FlinkDeployment listed"
+  k patch flinkdeployment flight-delays --subresource=status --type=merge \
+    -p '{"status":{"jobStatus":{"state":"RUNNING"},"lifecycleState":"STABLE"}}' > /dev/null
+  expect_contains "$(k get flinkdeployments)" "flight-delays +RUNNING +STABLE" "FlinkDeployment status columns"
+  OUT=$(k describe flinkdeployment flight-delays)
+  expect_contains "$OUT" "Kind: +FlinkDeployment" "describe a custom resource"
+fi
+
+if ! on_test_server; then
+  echo "PASS (against $(k config view --minify -o jsonpath='{.clusters[0].cluster.server}'))"
+  exit 0
+fi
+
+step "410 Gone for a watch older than the event window"
+start_server "$WORK/small" --history 5
+SMALL_KUBECONFIG="$WORK/small/kubeconfig"
+for i in $(seq 8); do
+  KUBECONFIG=$SMALL_KUBECONFIG k apply -f - > /dev/null << EOF
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c$i}
+EOF
+done
+OUT=$(KUBECONFIG=$SMALL_KUBECONFIG timeout 20 "$KUBECTL" get --raw '/api/v1/configmaps?watch=true&resourceVersion=1' 2>&1 || true)
+expect_contains "$OUT" '"type":"ERROR"' "expired watch ERROR event"
+expect_contains "$OUT" '"code":410' "expired watch 410"
+expect_contains "$OUT" '"reason":"Expired"' "expired watch reason"
+
+step "clean shutdown on SIGTERM"
+for pid in "${SERVER_PIDS[@]}"; do
+  kill -TERM "$pid"
+  for i in $(seq 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2> /dev/null; then fail "server $pid still running 10 s after SIGTERM"; fi
+  wait "$pid" || fail "server $pid exited with status $?"
+done
+SERVER_PIDS=()
+echo "PASS"

@@ -1,0 +1,353 @@
+#include "server.h"
+
+#include "discovery.h"
+#include "proto.h"
+#include "tables.h"
+#include "util.h"
+#include "watch.h"
+
+#include <httplib.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+
+namespace kta {
+namespace {
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+void sendJson(httplib::Response& res, int code, const json& body) {
+  res.status = code;
+  res.set_header("Cache-Control", "no-cache, private");
+  res.set_content(body.dump(), "application/json");
+}
+
+void sendError(httplib::Response& res, const ApiError& e) { sendJson(res, e.code, statusJson(e)); }
+
+ApiError pathNotFound() { return {404, "NotFound", "the server could not find the requested resource", json::object()}; }
+
+std::string param(const httplib::Request& req, const char* name) {
+  return req.has_param(name) ? req.get_param_value(name) : "";
+}
+
+bool truthy(const std::string& v) { return v == "true" || v == "1"; }
+
+std::string includeObject(const httplib::Request& req) {
+  std::string v = param(req, "includeObject");
+  return v.empty() ? "Metadata" : v;
+}
+
+// The object in a POST/PUT body: JSON, YAML or Kubernetes protobuf.
+Result<json> decodeBody(const httplib::Request& req) {
+  std::string ct = req.get_header_value("Content-Type");
+  if (ct.find("protobuf") != std::string::npos || isK8sProtobuf(req.body)) return decodeK8sProtobuf(req.body);
+  if (ct.find("yaml") != std::string::npos) return parseYamlOrJson(req.body);
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) return badRequest("the body of the request could not be decoded as JSON");
+  return j;
+}
+
+// True when the client of a streaming response has gone away. While a watch streams, an
+// HTTP/1.1 client sends nothing, so anything readable (EOF, a TLS close_notify) means it left.
+bool peerGone(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, static_cast<short>(POLLIN | POLLRDHUP), 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL | POLLIN)) != 0;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Api& api, const TlsMaterial& tls, std::string token, ServerOptions options)
+    : api_(api), token_(std::move(token)), opts_(std::move(options)),
+      svr_(std::make_unique<httplib::SSLServer>(tls.serverCert.get(), tls.serverKey.get())) {
+  size_t threads = opts_.threads;
+  svr_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  svr_->set_keep_alive_max_count(1000);
+  svr_->set_keep_alive_timeout(5);
+  svr_->set_read_timeout(30);
+  svr_->set_write_timeout(30);
+  svr_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Authorization") != "Bearer " + token_) {
+      sendError(res, unauthorized());
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  auto h = [this](const httplib::Request& req, httplib::Response& res) {
+    try {
+      handle(req, res);
+    } catch (const json::exception& e) {  // a field of an unexpected JSON type somewhere
+      sendError(res, badRequest(std::string("the request could not be handled: ") + e.what()));
+    } catch (const std::exception& e) {
+      sendError(res, internalError(e.what()));
+    }
+  };
+  svr_->Get(".*", h);
+  svr_->Post(".*", h);
+  svr_->Put(".*", h);
+  svr_->Patch(".*", h);
+  svr_->Delete(".*", h);
+  if (opts_.verbose)
+    svr_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      std::string q;
+      for (const auto& [k, v] : req.params) q += (q.empty() ? "?" : "&") + k + "=" + v;
+      std::fprintf(stderr, "%s %s%s -> %d (%s)\n", req.method.c_str(), req.path.c_str(), q.c_str(), res.status,
+                   req.get_header_value("Content-Type").c_str());
+    });
+}
+
+HttpServer::~HttpServer() = default;
+
+Result<int> HttpServer::bind() {
+  if (opts_.port == 0) {
+    port_ = svr_->bind_to_any_port(opts_.host);
+    if (port_ <= 0) return internalError("cannot bind " + opts_.host);
+  } else {
+    if (!svr_->bind_to_port(opts_.host, opts_.port)) return internalError("cannot bind " + opts_.host + ":" + std::to_string(opts_.port));
+    port_ = opts_.port;
+  }
+  return port_;
+}
+
+void HttpServer::run() { svr_->listen_after_bind(); }
+
+void HttpServer::stop() { svr_->stop(); }
+
+void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
+  std::vector<std::string> segs = splitPath(req.path);
+  const Registry& reg = api_.registry();
+  if (segs.empty()) {
+    json paths = json::array({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"});
+    for (const auto& [g, vs] : reg.groups())
+      if (!g.empty()) {
+        paths.push_back("/apis/" + g);
+        for (const auto& v : vs) paths.push_back("/apis/" + g + "/" + v);
+      }
+    return sendJson(res, 200, {{"paths", paths}});
+  }
+  const std::string& root = segs[0];
+  if (root == "version" && segs.size() == 1 && req.method == "GET") return sendJson(res, 200, versionInfo());
+  if ((root == "healthz" || root == "livez" || root == "readyz") && req.method == "GET") {
+    res.set_content("ok", "text/plain");
+    return;
+  }
+  if (root == "openapi") {
+    if (segs.size() >= 2 && segs[1] == "v3") {
+      if (segs.size() == 2) return sendJson(res, 200, openapiV3Index(reg));
+      std::string gv;
+      for (size_t i = 2; i < segs.size(); ++i) gv += (i > 2 ? "/" : "") + segs[i];
+      if (auto doc = openapiV3Document(reg, gv)) return sendJson(res, 200, *doc);
+    }
+    return sendError(res, pathNotFound());
+  }
+  if (root == "api") {
+    if (segs.size() == 1) return sendJson(res, 200, apiVersions("127.0.0.1:" + std::to_string(port_)));
+    std::string version = segs[1];
+    if (segs.size() == 2) {
+      if (req.method != "GET") return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
+      if (auto l = apiResourceList(reg, "", version)) return sendJson(res, 200, *l);
+      return sendError(res, pathNotFound());
+    }
+    return handleResource(req, res, "", version, {segs.begin() + 2, segs.end()});
+  }
+  if (root == "apis") {
+    if (segs.size() == 1) return sendJson(res, 200, apiGroupList(reg));
+    if (segs.size() == 2) {
+      if (auto g = apiGroup(reg, segs[1])) return sendJson(res, 200, *g);
+      return sendError(res, pathNotFound());
+    }
+    if (segs.size() == 3) {
+      if (auto l = apiResourceList(reg, segs[1], segs[2])) return sendJson(res, 200, *l);
+      return sendError(res, pathNotFound());
+    }
+    return handleResource(req, res, segs[1], segs[2], {segs.begin() + 3, segs.end()});
+  }
+  sendError(res, pathNotFound());
+}
+
+void HttpServer::handleResource(const httplib::Request& req, httplib::Response& res, const std::string& group,
+                                const std::string& version, std::vector<std::string> rest) {
+  bool watchPath = false;
+  if (!rest.empty() && rest[0] == "watch") {
+    watchPath = true;
+    rest.erase(rest.begin());
+  }
+  Target t;
+  t.version = version;
+  std::string resource;
+  if (rest.size() >= 2 && rest[0] == "namespaces" && !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
+    if (rest.size() == 2) {
+      resource = "namespaces";
+      t.name = rest[1];
+    } else {
+      t.ns = rest[1];
+      resource = rest[2];
+      if (rest.size() >= 4) t.name = rest[3];
+      if (rest.size() >= 5) t.subresource = rest[4];
+      if (rest.size() > 5) return sendError(res, pathNotFound());
+    }
+  } else {
+    if (rest.empty()) return sendError(res, pathNotFound());
+    resource = rest[0];
+    if (rest.size() >= 2) t.name = rest[1];
+    if (rest.size() >= 3) t.subresource = rest[2];
+    if (rest.size() > 3) return sendError(res, pathNotFound());
+  }
+  t.type = api_.registry().find(group, version, resource);
+  if (!t.type) return sendError(res, pathNotFound());
+  if (!t.type->namespaced && !t.ns.empty()) return sendError(res, pathNotFound());
+  if (t.type->namespaced && !t.name.empty() && t.ns.empty()) return sendError(res, pathNotFound());
+
+  WriteOptions wo;
+  wo.dryRun = param(req, "dryRun") == "All";
+  wo.fieldManager = param(req, "fieldManager");
+  wo.fieldValidation = param(req, "fieldValidation");
+  wo.force = truthy(param(req, "force"));
+  wo.userAgent = req.get_header_value("User-Agent");
+  ListOptions lo{param(req, "labelSelector"), param(req, "fieldSelector"), 0, param(req, "continue")};
+  if (auto l = param(req, "limit"); !l.empty()) lo.limit = static_cast<size_t>(std::strtoull(l.c_str(), nullptr, 10));
+
+  const std::string& m = req.method;
+  if (m == "GET") {
+    if (watchPath || truthy(param(req, "watch"))) {
+      if (!t.subresource.empty()) return sendError(res, pathNotFound());
+      return watch(req, res, t);
+    }
+    if (t.name.empty()) return respond(req, res, t, api_.list(t, lo));
+    return respond(req, res, t, api_.get(t));
+  }
+  if (watchPath) return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
+  if (m == "POST") {
+    if (!t.name.empty() || (t.type->namespaced && t.ns.empty())) return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
+    Result<json> body = decodeBody(req);
+    if (!body) return sendError(res, body.error());
+    return respond(req, res, t, api_.create(t, *body, wo));
+  }
+  if (t.name.empty() && m != "DELETE")
+    return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
+  if (m == "PUT") {
+    Result<json> body = decodeBody(req);
+    if (!body) return sendError(res, body.error());
+    return respond(req, res, t, api_.update(t, *body, wo));
+  }
+  if (m == "PATCH") return respond(req, res, t, api_.patch(t, req.get_header_value("Content-Type"), req.body, wo));
+  if (m == "DELETE") {
+    DeleteOptions d;
+    d.propagationPolicy = param(req, "propagationPolicy");
+    d.dryRun = wo.dryRun;
+    if (!req.body.empty()) {
+      json b = json::parse(req.body, nullptr, false);
+      if (b.is_object()) {
+        if (b.contains("propagationPolicy") && b["propagationPolicy"].is_string()) d.propagationPolicy = b["propagationPolicy"];
+        if (b.value("orphanDependents", false)) d.propagationPolicy = "Orphan";
+        if (b.contains("preconditions") && b["preconditions"].is_object()) {
+          d.preconditionUid = b["preconditions"].value("uid", "");
+          d.preconditionRv = b["preconditions"].value("resourceVersion", "");
+        }
+        if (b.contains("dryRun") && b["dryRun"].is_array() && !b["dryRun"].empty()) d.dryRun = true;
+      }
+    }
+    if (t.name.empty()) return respond(req, res, t, api_.removeCollection(t, lo, d));
+    return respond(req, res, t, api_.remove(t, d));
+  }
+  sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
+}
+
+void HttpServer::respond(const httplib::Request& req, httplib::Response& res, const Target& t, Result<Reply> r) {
+  if (!r) return sendError(res, r.error());
+  for (const auto& w : r->warnings) res.set_header("Warning", "299 - " + json(w).dump());
+  json& body = r->body;
+  std::string accept = req.get_header_value("Accept");
+  bool isList = body.contains("items") && body["items"].is_array() && t.name.empty();
+  if (t.subresource != "scale" && body.value("kind", "") != "Status") {
+    if (wantsTable(accept)) {
+      std::vector<json> objs;
+      std::string rv;
+      if (isList) {
+        objs.assign(body["items"].begin(), body["items"].end());
+        rv = body["metadata"].value("resourceVersion", "");
+      } else {
+        objs.push_back(body);
+      }
+      json table = toTable(*t.type, t.version, objs, rv, includeObject(req));
+      if (isList && body["metadata"].contains("continue")) table["metadata"]["continue"] = body["metadata"]["continue"];
+      return sendJson(res, r->code, table);
+    }
+    if (accept.find("as=PartialObjectMetadata") != std::string::npos) {
+      auto partial = [](const json& o) {
+        return json{{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", o.value("metadata", json::object())}};
+      };
+      if (isList) {
+        json items = json::array();
+        for (const auto& o : body["items"]) items.push_back(partial(o));
+        return sendJson(res, r->code, {{"kind", "PartialObjectMetadataList"}, {"apiVersion", "meta.k8s.io/v1"},
+                                       {"metadata", body["metadata"]}, {"items", items}});
+      }
+      return sendJson(res, r->code, partial(body));
+    }
+  }
+  sendJson(res, r->code, body);
+}
+
+void HttpServer::watch(const httplib::Request& req, httplib::Response& res, const Target& t) {
+  WatchOptions w;
+  w.type = t.type;
+  w.version = t.version;
+  w.ns = t.ns;
+  auto labels = LabelSelector::parse(param(req, "labelSelector"));
+  if (!labels) return sendError(res, labels.error());
+  std::string fs = param(req, "fieldSelector");
+  if (!t.name.empty()) fs = fs.empty() ? "metadata.name=" + t.name : fs + ",metadata.name=" + t.name;
+  auto fields = FieldSelector::parse(fs);
+  if (!fields) return sendError(res, fields.error());
+  w.labels = *labels;
+  w.fields = *fields;
+  std::string rv = param(req, "resourceVersion");
+  if (!rv.empty()) {
+    char* end = nullptr;
+    w.resourceVersion = std::strtoull(rv.c_str(), &end, 10);
+    if (!end || *end || rv.find_first_not_of("0123456789") != std::string::npos) return sendError(res, badRequest("resourceVersion: Invalid value: \"" + rv + "\": must be an integer"));
+  }
+  w.bookmarks = truthy(param(req, "allowWatchBookmarks"));
+  w.sendInitialEvents = truthy(param(req, "sendInitialEvents"));
+  if (auto ts = param(req, "timeoutSeconds"); !ts.empty() && std::strtoll(ts.c_str(), nullptr, 10) > 0)
+    w.timeout = std::chrono::seconds(std::strtoll(ts.c_str(), nullptr, 10));
+  w.bookmarkInterval = opts_.bookmarkInterval;
+  bool table = wantsTable(req.get_header_value("Accept"));
+  std::string include = includeObject(req);
+  TypePtr type = t.type;
+  std::string version = t.version;
+  w.render = [type, version, table, include](const json& stored) {
+    json obj = Api::present(*type, version, stored);
+    if (!table) return obj;
+    return toTable(*type, version, {obj}, obj["metadata"].value("resourceVersion", ""), include);
+  };
+  auto session = std::make_shared<WatchSession>(api_.store(), std::move(w));
+  int fd = req.ssl ? SSL_get_fd(req.ssl) : -1;
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache, private");
+  // A media-type parameter keeps httplib from gzip-buffering the stream.
+  res.set_chunked_content_provider("application/json;stream=watch", [session, fd](size_t, httplib::DataSink& sink) {
+    if (peerGone(fd)) return false;
+    std::string out;
+    bool more = session->poll(out);
+    if (!out.empty() && !sink.write(out.data(), out.size())) return false;
+    if (!more) sink.done();
+    return true;
+  });
+}
+
+}  // namespace kta

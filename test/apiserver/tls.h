@@ -1,0 +1,35 @@
+// Certificates for the test API server, made with the OpenSSL C API at start-up: a self-signed
+// ECDSA P-256 CA and a server certificate for 127.0.0.1 and localhost signed by it, both valid
+// for one day. Nothing is written to disk except what the kubeconfig embeds (the CA, in PEM).
+#pragma once
+
+#include "errors.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <memory>
+#include <string>
+
+namespace kta {
+
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+struct TlsMaterial {
+  X509Ptr caCert;
+  PkeyPtr caKey;
+  X509Ptr serverCert;
+  PkeyPtr serverKey;
+  std::string caPem;  // for the kubeconfig's certificate-authority-data
+};
+
+Result<TlsMaterial> generateTlsMaterial();
+
+}  // namespace kta

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -214,6 +215,38 @@ struct TumblingEventTimeWindows {
   int64_t offsetMs;
 };
 
+/// Sliding (hopping) windows of `size` ms starting every `slide` ms, aligned to the epoch plus
+/// `offset` ms, as Flink's SlidingEventTimeWindows: an element with timestamp t belongs to every
+/// window [start, start + size) with start = offset (mod slide) and start <= t < start + size,
+/// i.e. to ceil(size / slide) windows when slide divides size.
+struct SlidingEventTimeWindows {
+  /// Throws std::invalid_argument unless sizeMs > 0, slideMs > 0 and |offsetMs| < slideMs
+  /// (Flink's preconditions).
+  static SlidingEventTimeWindows of(int64_t sizeMs, int64_t slideMs, int64_t offsetMs = 0) {
+    if (sizeMs <= 0) throw std::invalid_argument("window size must be positive, got " + std::to_string(sizeMs) + " ms");
+    if (slideMs <= 0) throw std::invalid_argument("window slide must be positive, got " + std::to_string(slideMs) + " ms");
+    if (offsetMs <= -slideMs || offsetMs >= slideMs) {
+      throw std::invalid_argument("window offset must be smaller than the window slide");
+    }
+    return {sizeMs, slideMs, offsetMs};
+  }
+  /// Start of the last (latest-starting) window containing `timestamp`.
+  int64_t lastWindowStart(int64_t timestamp) const {
+    int64_t r = (timestamp - offsetMs) % slideMs;
+    if (r < 0) r += slideMs;
+    return timestamp - r;
+  }
+  /// Calls f(start) for every window containing `timestamp`, latest start first (the order of
+  /// Flink's SlidingEventTimeWindows.assignWindows).
+  template <class F>
+  void forEachWindowStart(int64_t timestamp, F&& f) const {
+    for (int64_t start = lastWindowStart(timestamp); start > timestamp - sizeMs; start -= slideMs) f(start);
+  }
+  int64_t sizeMs;
+  int64_t slideMs;
+  int64_t offsetMs;
+};
+
 /// Incremental aggregation, as Flink's AggregateFunction<IN, ACC, OUT>.
 template <class IN, class ACC, class OUT>
 class AggregateFunction {
@@ -348,6 +381,8 @@ class SourceOperator final : public SourceOperatorBase, private ReaderOutput<T> 
   Status initializeState(const RestoredState& state) override {
     return state.restored ? reader_->restoreState(state.operatorStates) : Status::Ok();
   }
+  void emitFinalWatermark() override { out_->emitWatermark(kMaxWatermark); }
+  void stopInput() override { out_->endInput(); }
   void snapshotState(int64_t, OperatorSnapshot& out) override {
     DataOutputView view(&out.operatorState);
     reader_->snapshotState(view);
@@ -388,17 +423,21 @@ class SinkOperator final : public OneInputOperator<T> {
   std::unique_ptr<SinkWriter<T>> writer_;
 };
 
-/// Keyed tumbling event-time window with incremental aggregation. State: window start ->
-/// key -> accumulator. A window fires when the watermark reaches its maxTimestamp; records
-/// for windows that already fired are late and dropped (allowed lateness 0).
-template <class T, class K, class AGG, class R, class WF>
+/// Keyed event-time window with incremental aggregation, for tumbling windows (A =
+/// TumblingEventTimeWindows: one window per record) and sliding windows (A =
+/// SlidingEventTimeWindows: a record is added to every window that contains it). State: window
+/// start -> key -> accumulator. A window fires when the watermark reaches its maxTimestamp;
+/// records for windows that already fired are late (allowed lateness 0): a sliding-window record
+/// goes to its windows that are still open and is dropped and counted as late only when all of
+/// them fired (as Flink's WindowOperator).
+template <class T, class K, class AGG, class R, class WF, class A = TumblingEventTimeWindows>
 class WindowOperator final : public OneInputOperator<T> {
   using ACC = typename AGG::Accumulator;
   using AggOut = typename AGG::Result;
 
  public:
-  WindowOperator(std::function<K(const T&)> key, TumblingEventTimeWindows assigner, std::shared_ptr<const AGG> agg,
-                 WF windowFn, Output<R>* out)
+  WindowOperator(std::function<K(const T&)> key, A assigner, std::shared_ptr<const AGG> agg, WF windowFn,
+                 Output<R>* out)
       : key_(std::move(key)), assigner_(assigner), agg_(std::move(agg)), windowFn_(std::move(windowFn)),
         out_(out), collector_(out) {}
 
@@ -406,15 +445,30 @@ class WindowOperator final : public OneInputOperator<T> {
     if (ts == kNoTimestamp) {
       throw TaskFailure("event-time window received a record without timestamp: assign a WatermarkStrategy");
     }
-    int64_t start = assigner_.windowStart(ts);
-    if (start + assigner_.sizeMs - 1 <= watermark_) {
-      TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
-      return;
+    if constexpr (std::is_same_v<A, TumblingEventTimeWindows>) {
+      int64_t start = assigner_.windowStart(ts);
+      if (start + assigner_.sizeMs - 1 <= watermark_) {
+        TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
+        return;
+      }
+      auto& pane = panes_[start];
+      auto [it, inserted] = pane.try_emplace(key_(v));
+      if (inserted) it->second = agg_->createAccumulator();
+      agg_->add(v, it->second);
+    } else {
+      bool added = false;
+      std::optional<K> key;
+      assigner_.forEachWindowStart(ts, [&](int64_t start) {
+        if (start + assigner_.sizeMs - 1 <= watermark_) return;  // this window fired already
+        if (!key) key.emplace(key_(v));
+        auto& pane = panes_[start];
+        auto [it, inserted] = pane.try_emplace(*key);
+        if (inserted) it->second = agg_->createAccumulator();
+        agg_->add(v, it->second);
+        added = true;
+      });
+      if (!added) TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
     }
-    auto& pane = panes_[start];
-    auto [it, inserted] = pane.try_emplace(key_(v));
-    if (inserted) it->second = agg_->createAccumulator();
-    agg_->add(v, it->second);
   }
 
   void emitWatermark(int64_t wm) override {
@@ -466,7 +520,7 @@ class WindowOperator final : public OneInputOperator<T> {
 
  private:
   std::function<K(const T&)> key_;
-  TumblingEventTimeWindows assigner_;
+  A assigner_;
   std::shared_ptr<const AGG> agg_;
   WF windowFn_;
   Output<R>* out_;
@@ -474,6 +528,14 @@ class WindowOperator final : public OneInputOperator<T> {
   int64_t watermark_ = kMinWatermark;
   std::map<int64_t, std::unordered_map<K, ACC, StdKeyHash<K>>> panes_;
 };
+
+/// How a window assigner appears in operator names, e.g. "TumblingEventTimeWindows(60000)".
+inline std::string describeAssigner(const TumblingEventTimeWindows& a) {
+  return "TumblingEventTimeWindows(" + std::to_string(a.sizeMs) + ")";
+}
+inline std::string describeAssigner(const SlidingEventTimeWindows& a) {
+  return "SlidingEventTimeWindows(" + std::to_string(a.sizeMs) + ", " + std::to_string(a.slideMs) + ")";
+}
 
 template <class OUT>
 auto writerFactory() {
@@ -677,7 +739,7 @@ class DataStream {
   bool rebalanceNext_ = false;
 };
 
-template <class T, class K>
+template <class T, class K, class A = TumblingEventTimeWindows>
 class WindowedStream;
 
 template <class T, class K>
@@ -688,6 +750,9 @@ class KeyedStream {
 
   WindowedStream<T, K> window(TumblingEventTimeWindows assigner) {
     return WindowedStream<T, K>(env_, node_, key_, assigner);
+  }
+  WindowedStream<T, K, SlidingEventTimeWindows> window(SlidingEventTimeWindows assigner) {
+    return WindowedStream<T, K, SlidingEventTimeWindows>(env_, node_, key_, assigner);
   }
 
   /// Stable hash of a record's key, for hash partitioning by key group.
@@ -702,11 +767,11 @@ class KeyedStream {
   std::function<K(const T&)> key_;
 };
 
-template <class T, class K>
+/// A keyed stream with a window assigner A (TumblingEventTimeWindows or SlidingEventTimeWindows).
+template <class T, class K, class A>
 class WindowedStream {
  public:
-  WindowedStream(StreamExecutionEnvironment* env, int node, std::function<K(const T&)> key,
-                 TumblingEventTimeWindows assigner)
+  WindowedStream(StreamExecutionEnvironment* env, int node, std::function<K(const T&)> key, A assigner)
       : env_(env), node_(node), key_(std::move(key)), assigner_(assigner) {}
 
   /// Aggregates each (key, window) incrementally with `agg`; when the window fires,
@@ -718,10 +783,10 @@ class WindowedStream {
     KeyedStream<T, K> keyed(env_, node_, key_);
     DataStream<T> input(env_, node_);
     return input.template transform<R>(
-        name + "(TumblingEventTimeWindows(" + std::to_string(assigner_.sizeMs) + "))", Partitioning::kHash,
-        keyed.keyHash(), [key, assigner, agg, windowFn](void* out) {
-          return std::make_unique<detail::WindowOperator<T, K, AGG, R, WF>>(key, assigner, agg, windowFn,
-                                                                             static_cast<Output<R>*>(out));
+        name + "(" + detail::describeAssigner(assigner_) + ")", Partitioning::kHash, keyed.keyHash(),
+        [key, assigner, agg, windowFn](void* out) {
+          return std::make_unique<detail::WindowOperator<T, K, AGG, R, WF, A>>(key, assigner, agg, windowFn,
+                                                                                static_cast<Output<R>*>(out));
         });
   }
 
@@ -729,7 +794,7 @@ class WindowedStream {
   StreamExecutionEnvironment* env_;
   int node_;
   std::function<K(const T&)> key_;
-  TumblingEventTimeWindows assigner_;
+  A assigner_;
 };
 
 // ---- Template definitions of the environment --------------------------------------------

@@ -137,6 +137,11 @@ class SourceOperatorBase : public StreamOperatorBase {
  public:
   /// Emits up to maxRecords records downstream.
   virtual InputStatus emitNext(int maxRecords) = 0;
+  /// Stop with drain: emits the final watermark (fires every event-time timer) before the
+  /// savepoint barrier.
+  virtual void emitFinalWatermark() = 0;
+  /// Ends the input after a stop: downstream operators see the end of their input.
+  virtual void stopInput() = 0;
 };
 
 // ---- Network boundary ----------------------------------------------------------------

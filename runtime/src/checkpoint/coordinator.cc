@@ -64,12 +64,19 @@ void CheckpointCoordinator::tick(bool tasksRunning) {
 }
 
 Status CheckpointCoordinator::triggerSavepoint(const std::string& targetDir, const std::string& triggerId,
-                                               bool tasksRunning) {
+                                               bool tasksRunning, bool drain) {
   if (!tasksRunning) return Status::Error("not all tasks are running: the savepoint cannot be taken now");
-  return trigger(targetDir, triggerId);
+  return trigger(targetDir, triggerId, drain);
 }
 
-Status CheckpointCoordinator::trigger(const std::string& savepointTarget, const std::string& triggerId) {
+bool CheckpointCoordinator::savepointPending() const {
+  for (const auto& [id, p] : pending_) {
+    if (p.stats.savepoint) return true;
+  }
+  return false;
+}
+
+Status CheckpointCoordinator::trigger(const std::string& savepointTarget, const std::string& triggerId, bool drain) {
   lastTrigger_ = std::chrono::steady_clock::now();
   int64_t id = nextId_++;
   Pending p;
@@ -107,7 +114,7 @@ Status CheckpointCoordinator::trigger(const std::string& savepointTarget, const 
   pending_.emplace(id, std::move(p));
   for (const auto& v : graph_->vertices) {
     if (!v.isSource()) continue;
-    for (int s = 0; s < v.parallelism; ++s) cb_.triggerSource(v.index, s, id);
+    for (int s = 0; s < v.parallelism; ++s) cb_.triggerSource(v.index, s, id, drain);
   }
   return Status::Ok();
 }

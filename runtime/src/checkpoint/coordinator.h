@@ -56,7 +56,7 @@ class CheckpointCoordinator {
  public:
   struct Callbacks {
     /// Sends a trigger to one source subtask.
-    std::function<void(int vertex, int subtask, int64_t checkpointId)> triggerSource;
+    std::function<void(int vertex, int subtask, int64_t checkpointId, bool drain)> triggerSource;
     /// Tells every task of the job that a checkpoint completed.
     std::function<void(int64_t checkpointId)> notifyComplete;
     /// Commits a sink's committables on the JobManager (operator id -> committables).
@@ -73,7 +73,11 @@ class CheckpointCoordinator {
   /// checkpoints past the timeout.
   void tick(bool tasksRunning);
   /// Starts a savepoint into targetDir; the result arrives through savepointDone(triggerId).
-  Status triggerSavepoint(const std::string& targetDir, const std::string& triggerId, bool tasksRunning);
+  /// drain: the sources emit the final watermark before the barrier and stop after it.
+  Status triggerSavepoint(const std::string& targetDir, const std::string& triggerId, bool tasksRunning,
+                          bool drain = false);
+  /// True while a savepoint is in flight.
+  bool savepointPending() const;
   void acknowledge(const nlohmann::json& msg);
   void decline(const nlohmann::json& msg);
   /// Aborts checkpoints in flight (failover, cancellation).
@@ -104,7 +108,7 @@ class CheckpointCoordinator {
     std::set<std::pair<int, int>> waiting;  // (vertex, subtask)
     checkpoint::Metadata metadata;
   };
-  Status trigger(const std::string& savepointTarget, const std::string& triggerId);
+  Status trigger(const std::string& savepointTarget, const std::string& triggerId, bool drain = false);
   void complete(Pending& p);
   void failPending(int64_t id, const std::string& reason);
   void record(const CheckpointStats& s);

@@ -161,10 +161,11 @@ void JobMaster::start() {
     if (!s.ok()) return fail(s.message());
   }
   CheckpointCoordinator::Callbacks cb;
-  cb.triggerSource = [this](int vertex, int subtask, int64_t id) {
+  cb.triggerSource = [this](int vertex, int subtask, int64_t id, bool drain) {
     const ExecutionVertex& ev = ejvs_[vertex].subtasks[subtask];
     send_(ev.slot.taskManagerId, {{"type", "triggerCheckpoint"}, {"jobId", sub_.jobId}, {"vertex", vertex},
-                                  {"subtask", subtask}, {"attempt", ev.attempt}, {"checkpointId", id}});
+                                  {"subtask", subtask}, {"attempt", ev.attempt}, {"checkpointId", id},
+                                  {"drain", drain}});
   };
   cb.notifyComplete = [this](int64_t id) {
     std::set<std::string> tms;
@@ -189,7 +190,10 @@ void JobMaster::start() {
     }
     if (triggerId == stopTrigger_) {
       stopTrigger_.clear();
-      if (location.ok()) {
+      if (draining_) {
+        draining_ = false;
+        checkTerminal();  // the drained tasks may all have finished already
+      } else if (location.ok()) {
         cancel();
       }
     }
@@ -533,7 +537,8 @@ void JobMaster::cancel() {
   checkTerminal();
 }
 
-Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop) {
+Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop,
+                                                bool drain) {
   if (status_ != JobStatus::kRunning || !coordinator_) {
     return Status::Error(std::string("the job is ") + toString(status_) + ": savepoints need a RUNNING job");
   }
@@ -542,12 +547,13 @@ Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirecto
     return Status::Error("no target-directory given and state.savepoints.dir is not configured");
   }
   std::string triggerId = rpc::randomId();
-  Status s = coordinator_->triggerSavepoint(target, triggerId, allTasksRunning());
+  Status s = coordinator_->triggerSavepoint(target, triggerId, allTasksRunning(), stop && drain);
   if (!s.ok()) return s;
   savepoints_[triggerId] = SavepointOperation{};
   if (cancelJob || stop) {
     stopTrigger_ = triggerId;
     stopFinishes_ = stop;
+    draining_ = stop && drain;
   }
   return triggerId;
 }
@@ -584,7 +590,7 @@ void JobMaster::checkTerminal() {
     transition(JobStatus::kFailed);
   } else if (status_ == JobStatus::kCancelling && allTerminal) {
     transition(stopFinishes_ ? JobStatus::kFinished : JobStatus::kCanceled);
-  } else if (status_ == JobStatus::kRunning && allFinished && !ejvs_.empty()) {
+  } else if (status_ == JobStatus::kRunning && allFinished && !ejvs_.empty() && !draining_) {
     Status s = commitFinal();
     if (!s.ok()) return fail("committing the job's output failed: " + s.message());
     transition(JobStatus::kFinished);

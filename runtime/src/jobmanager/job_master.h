@@ -97,7 +97,7 @@ class JobMaster {
   /// PATCH /jobs/{id}?mode=cancel.
   void cancel();
   /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error.
-  Result<std::string> triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop);
+  Result<std::string> triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop, bool drain = false);
   const SavepointOperation* savepointOperation(const std::string& triggerId) const;
   const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
   int numRestarts() const { return numRestarts_; }
@@ -156,6 +156,7 @@ class JobMaster {
   std::map<std::string, SavepointOperation> savepoints_;
   std::string stopTrigger_;  // savepoint after which the job stops
   bool stopFinishes_ = false;  // stop-with-savepoint ends in FINISHED, cancel-job in CANCELED
+  bool draining_ = false;      // stop with drain: the tasks end by themselves after the savepoint
 };
 
 int64_t nowMs();

@@ -466,10 +466,11 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
     }
     std::string target = request.value(stop ? "targetDirectory" : "target-directory", std::string());
     bool cancelJob = request.value("cancel-job", false);
+    bool drain = request.value("drain", false);
     auto result = mailbox.call([&]() -> std::optional<Result<std::string>> {
       JobMaster* jm = view.mutableJob(id);
       if (!jm) return std::nullopt;
-      return jm->triggerSavepoint(target, cancelJob, stop);
+      return jm->triggerSavepoint(target, cancelJob, stop, drain);
     });
     if (!result) return notFound(res, "Job " + id + " not found");
     if (!result->ok()) return reply(res, 409, {{"errors", {result->status().message()}}});

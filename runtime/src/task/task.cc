@@ -179,7 +179,13 @@ Status Task::runChain() {
       int64_t trigger = triggered_.load();
       if (trigger > lastTriggered) {
         lastTriggered = trigger;
+        bool drain = drain_.load();
+        if (drain) source->emitFinalWatermark();
         snapshot(trigger, ops, vertex, writer.get());
+        if (drain) {
+          source->stopInput();
+          break;
+        }
       }
       InputStatus st = source->emitNext(256);
       if (st == InputStatus::kEndOfInput) break;

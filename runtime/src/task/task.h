@@ -61,7 +61,12 @@ class Task {
   /// Asks the task to stop; it ends in CANCELED. Non-blocking, idempotent.
   void cancel() { cancelled_ = true; }
   /// Source tasks: inject a barrier for checkpoint `id` at the next record boundary. Thread-safe.
-  void triggerCheckpoint(int64_t id) { triggered_.store(id); }
+  /// With drain (stop-with-savepoint --drain), the source emits the final watermark before
+  /// the barrier and ends its input after it.
+  void triggerCheckpoint(int64_t id, bool drain = false) {
+    if (drain) drain_.store(true);
+    triggered_.store(id);
+  }
   /// The checkpoint completed everywhere: operators are notified on the task thread. Thread-safe.
   void notifyCheckpointComplete(int64_t id) { completed_.store(id); }
   /// (operator id, committable) handed over when the input ended (valid once FINISHED).
@@ -88,6 +93,7 @@ class Task {
   SnapshotListener snapshotListener_;
   std::vector<std::pair<std::string, std::string>> finalCommittables_;
   std::atomic<int64_t> triggered_{0};
+  std::atomic<bool> drain_{false};
   std::atomic<int64_t> completed_{0};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> done_{false};

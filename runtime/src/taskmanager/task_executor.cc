@@ -180,7 +180,7 @@ class TaskExecutor {
       jobs_.erase(msg.at("jobId").get<std::string>());
     } else if (type == "triggerCheckpoint") {
       auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
-      if (it != tasks_.end()) it->second->triggerCheckpoint(msg.at("checkpointId").get<int64_t>());
+      if (it != tasks_.end()) it->second->triggerCheckpoint(msg.at("checkpointId").get<int64_t>(), msg.value("drain", false));
     } else if (type == "notifyCheckpointComplete") {
       std::string jobId = msg.at("jobId");
       for (auto& [key, task] : tasks_) {

@@ -15,6 +15,9 @@
 set -euo pipefail
 BIN=$1 APISERVER=$2 ROOT=$3 WORK=$4
 NS=${E2E_NAMESPACE:-default}
+# kubectl is preinstalled on the project's machines; elsewhere take the one the project's
+# tools script installs (from an npm package).
+command -v kubectl > /dev/null || PATH="$(bash "$ROOT/scripts/install-tools.sh" --print-path kubectl):$PATH"
 rm -rf "$WORK/operator" && mkdir -p "$WORK/operator" && cd "$WORK/operator"
 pids=()
 cleanup() {

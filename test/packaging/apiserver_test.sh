@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The chart against the project's test API server (test/apiserver), with the real kubectl:
+#   - `kubectl apply` of the chart's CRDs, then of `helm template` (watchNamespaces, monitors
+#     and alerts on; stand-in monitoring.coreos.com CRDs) is accepted, and every object reads
+#     back. Kinds the server does not serve (it has no rbac.authorization.k8s.io) are listed
+#     and left out;
+#   - the operator runs with exactly the container args and env of the applied Deployment
+#     (the metrics port swapped for a free one, a kubeconfig instead of the in-cluster
+#     account): /healthz and /readyz answer, it takes the leader Lease named by the chart in
+#     the release namespace, and reconciles examples/flight-delays.yaml in a watched namespace
+#     into a JobManager Deployment running the chart's default image, while a FlinkDeployment
+#     in an unwatched namespace is left alone.
+# usage: apiserver_test.sh SOURCE_DIR KUBE_TEST_APISERVER FLINK_CPP
+SRC=$(cd "$1" && pwd)
+APISERVER=$(realpath "$2")
+FLINK_CPP=$(realpath "$3")
+source "$SRC/test/packaging/lib.sh"
+tools helm kubectl js-yaml node
+[ -x "$APISERVER" ] || fail "no test API server at $APISERVER"
+[ -x "$FLINK_CPP" ] || fail "no flink-cpp at $FLINK_CPP"
+
+export HOME="$WORK/home" KUBECACHEDIR="$WORK/kube-cache"
+mkdir -p "$HOME"
+
+# wait_for DESCRIPTION SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds;
+# says what it waited for and returns 1 after SECONDS.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" > /dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { echo "timed out after ${secs}s waiting for: $what"; return 1; }
+    sleep 0.2
+  done
+}
+# http_get PORT PATH: prints the status code and the body (bash's /dev/tcp, no curl needed).
+http_get() {
+  local reply
+  exec 7<> "/dev/tcp/127.0.0.1/$1" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&7
+  reply=$(cat <&7)
+  exec 7>&-
+  printf '%s\n' "$reply" | head -n 1 | awk '{print $2}'
+  printf '%s\n' "$reply" | sed '1,/^\r\{0,1\}$/d'
+}
+status_is() { [ "$(http_get "$1" "$2" | head -n 1)" = "$3" ]; }
+
+step "start the test API server"
+mkdir -p "$WORK/server"
+"$APISERVER" --port 0 --dir "$WORK/server" > "$WORK/server/stdout" 2> "$WORK/server/stderr" &
+SERVER_PID=$!
+CLEANUP+=("kill $SERVER_PID 2> /dev/null; wait $SERVER_PID 2> /dev/null")
+wait_for "the test API server" 30 grep -q '^ready https://' "$WORK/server/stdout" ||
+  fail "the test API server did not start: $(tail -n 5 "$WORK/server/stderr")"
+export KUBECONFIG="$WORK/server/kubeconfig"
+k() { kubectl "$@"; }
+
+WATCH=(team-a team-b)
+for ns in "$RELEASE_NS" "${WATCH[@]}" unwatched; do k create namespace "$ns" > /dev/null || fail "create namespace $ns"; done
+
+step "kubectl apply the chart's CRDs (helm installs crds/ first)"
+k apply -f "$CHART/crds/" > /dev/null || fail "the chart's CRDs were not accepted"
+k apply -f "$SRC/test/packaging/monitoring-crds.yaml" > /dev/null || fail "the monitoring CRDs were not accepted"
+wait_for "the FlinkDeployment API" 30 k get flinkdeployments -A || fail "no FlinkDeployment API"
+wait_for "the PrometheusRule API" 30 k get prometheusrules -A || fail "no PrometheusRule API"
+
+step "helm template | kubectl apply -f -"
+render release --set "watchNamespaces={team-a,team-b}" --set metrics.serviceMonitor.enabled=true \
+  --set metrics.podMonitor.enabled=true --set prometheusRule.enabled=true
+# What the server serves, as apiVersion/kind (the last columns of api-resources).
+k api-resources --no-headers | awk '{print $(NF-2) "/" $NF}' | sort -u > "$WORK/served.txt"
+node -e '
+  const fs = require("fs"), yaml = require("js-yaml");
+  const [file, servedFile, out, skippedOut, listOut] = process.argv.slice(1);
+  const served = new Set(fs.readFileSync(servedFile, "utf8").split("\n"));
+  const docs = yaml.loadAll(fs.readFileSync(file, "utf8")).filter((d) => d && d.kind);
+  const keep = docs.filter((d) => served.has(`${d.apiVersion}/${d.kind}`));
+  const skip = docs.filter((d) => !served.has(`${d.apiVersion}/${d.kind}`));
+  fs.writeFileSync(out, keep.map((d) => yaml.dump(d, { lineWidth: -1 })).join("---\n"));
+  fs.writeFileSync(skippedOut, skip.map((d) => `${d.apiVersion}/${d.kind}`).sort().join("\n") + "\n");
+  fs.writeFileSync(listOut, keep.map((d) => `${d.kind.toLowerCase()}.${d.apiVersion.includes("/") ? d.apiVersion.split("/")[0] : ""} ${d.metadata.namespace || ""} ${d.metadata.name}`).join("\n") + "\n");
+' "$WORK/release.yaml" "$WORK/served.txt" "$WORK/apply.yaml" "$WORK/skipped.txt" "$WORK/objects.txt" || fail "splitting the rendered objects"
+if [ -s "$WORK/skipped.txt" ] && [ "$(tr -d '\n' < "$WORK/skipped.txt")" != "" ]; then
+  echo "   not served by the test API server, not applied: $(sort "$WORK/skipped.txt" | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')"
+fi
+out=$(k apply -f "$WORK/apply.yaml" 2>&1) || fail "kubectl apply of the rendered chart:"$'\n'"$out"
+echo "   applied $(grep -c . "$WORK/objects.txt") objects"
+while read -r kind ns name; do
+  k get "${kind%.}" ${ns:+-n "$ns"} "$name" > /dev/null 2>&1 || fail "$kind $ns/$name does not read back"
+done < "$WORK/objects.txt"
+# Applying again changes nothing (the rendered objects are stable under the server's defaulting).
+out=$(k apply -f "$WORK/apply.yaml" 2>&1) || fail "second kubectl apply:"$'\n'"$out"
+! grep -v ' unchanged$' <<< "$out" | grep -q . || fail "a second apply changed objects:"$'\n'"$(grep -v ' unchanged$' <<< "$out")"
+
+step "run the operator with the Deployment's args and env"
+DEPLOY=$(k -n "$RELEASE_NS" get deployments -o name | head -n 1)
+[ -n "$DEPLOY" ] || fail "no operator Deployment in $RELEASE_NS"
+k -n "$RELEASE_NS" get "$DEPLOY" -o json > "$WORK/deployment.json"
+mapfile -t ARGS < <(node -e '
+  const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const c = d.spec.template.spec.containers[0];
+  const args = c.args.slice();
+  const i = args.indexOf("--metrics-port");
+  if (i >= 0) args[i + 1] = "0";  // a free port instead of the chart default
+  console.log(args.join("\n"));
+' "$WORK/deployment.json")
+WATCH_ENV=$(node -e '
+  const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).spec.template.spec.containers[0];
+  const e = (c.env || []).find((x) => x.name === "WATCH_NAMESPACES");
+  console.log(e ? e.value : "");
+' "$WORK/deployment.json")
+LEASE=$(node -e '
+  const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).spec.template.spec.containers[0].args;
+  console.log(a[a.indexOf("--lease-name") + 1]);
+' "$WORK/deployment.json")
+DEFAULT_IMAGE=$(node -e '
+  const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).spec.template.spec.containers[0].args;
+  console.log(a[a.indexOf("--default-image") + 1]);
+' "$WORK/deployment.json")
+[ "${ARGS[0]}" = operator ] || fail "the Deployment's args do not start with operator: ${ARGS[*]}"
+echo "   flink-cpp ${ARGS[*]}"
+(cd "$WORK" && exec env OPERATOR_NAMESPACE="$RELEASE_NS" WATCH_NAMESPACES="$WATCH_ENV" \
+   "$FLINK_CPP" "${ARGS[@]}" --kubeconfig "$KUBECONFIG" > "$WORK/operator.log" 2>&1) &
+OPERATOR_PID=$!
+CLEANUP=("kill $OPERATOR_PID 2> /dev/null; wait $OPERATOR_PID 2> /dev/null" "${CLEANUP[@]}")
+operator_fail() { echo "--- operator log"; tail -n 30 "$WORK/operator.log"; fail "$*"; }
+operator_started() { grep -q 'metrics on :[0-9]' "$WORK/operator.log" || ! kill -0 $OPERATOR_PID; }
+wait_for "the operator's metrics port in its log" 30 operator_started && grep -q 'metrics on :[0-9]' "$WORK/operator.log" ||
+  operator_fail "no metrics port"
+PORT=$(sed -n 's/.*metrics on :\([0-9]*\).*/\1/p' "$WORK/operator.log" | head -n 1)
+kill -0 $OPERATOR_PID 2> /dev/null || operator_fail "the operator exited"
+status_is "$PORT" /healthz 200 || operator_fail "/healthz is not 200"
+wait_for "/readyz 200 (informers synced)" 30 status_is "$PORT" /readyz 200 || operator_fail "/readyz"
+wait_for "the leader Lease $RELEASE_NS/$LEASE" 30 k -n "$RELEASE_NS" get lease "$LEASE" || operator_fail "no Lease"
+wait_for "flink_operator_is_leader 1" 30 bash -c "exec 7<>/dev/tcp/127.0.0.1/$PORT && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&7 && grep -q '^flink_operator_is_leader 1' <&7" ||
+  operator_fail "not leader"
+
+step "the operator reconciles a watched namespace only"
+k -n team-a apply -f "$SRC/examples/flight-delays.yaml" > /dev/null || fail "apply flight-delays in team-a"
+sed 's/^  image: .*$//' "$SRC/examples/flight-delays.yaml" > "$WORK/no-image.yaml"
+k -n team-b apply -f "$WORK/no-image.yaml" > /dev/null || fail "apply flight-delays in team-b"
+k -n unwatched apply -f "$SRC/examples/flight-delays.yaml" > /dev/null || fail "apply flight-delays in unwatched"
+wait_for "the JobManager Deployment in team-a" 30 k -n team-a get deployment flight-delays || operator_fail "team-a not reconciled"
+wait_for "the JobManager Deployment in team-b" 30 k -n team-b get deployment flight-delays || operator_fail "team-b not reconciled"
+sa=$(k -n team-a get deployment flight-delays -o jsonpath='{.spec.template.spec.serviceAccountName}')
+k -n team-a get serviceaccount "$sa" > /dev/null 2>&1 || fail "the JobManager's service account '$sa' is not the chart's (jobServiceAccount)"
+img=$(k -n team-b get deployment flight-delays -o jsonpath='{.spec.template.spec.containers[0].image}')
+[ "$img" = "$DEFAULT_IMAGE" ] || fail "a FlinkDeployment without spec.image runs '$img', not the chart's flinkImage $DEFAULT_IMAGE"
+sleep 2
+! k -n unwatched get deployment flight-delays > /dev/null 2>&1 || fail "the operator reconciled an unwatched namespace"
+
+echo "PASS: chart on the test API server"

@@ -121,6 +121,16 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
 
   OperatorConfig opConfig;
   opConfig.defaultImage = defaultImage;
+  // The Helm chart's defaultConfiguration: $FLINK_CONF_DIR/config.yaml, applied under every
+  // FlinkDeployment's flinkConfiguration (as the Apache operator does).
+  if (const char* confDir = std::getenv("FLINK_CONF_DIR")) {
+    auto defaults = Configuration::loadFromDirectory(confDir);
+    if (!defaults.ok()) {
+      log::error("{}", defaults.status().message());
+      return 1;
+    }
+    opConfig.defaultConfiguration = defaults->entries();
+  }
   WorkQueue queue;
   if (namespaces.empty()) namespaces.push_back("");  // all namespaces
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Metrics as users watch them: `promtool check metrics` passes on the runtime's (JobManager,
+# TaskManager) and the operator's /metrics, and a real Prometheus server on loopback scrapes a
+# running flight-delay job: its HTTP API returns flink_taskmanager_job_task_numRecordsIn for it.
+# usage: prometheus_test.sh SRC FLINK_CPP KUBE_TEST_APISERVER
+SRC=$1 BIN=$2 APISERVER=$3
+# shellcheck source=lib.sh
+source "$SRC/test/packaging/lib.sh"
+tools promtool kubectl
+command -v prometheus > /dev/null || fail "the prometheus server is not installed (Debian package prometheus)"
+
+# promtool check metrics: the exposition must parse and pass every lint except the one about
+# camelCase names, which Flink's metric names (numRecordsIn, ...) have by design and which the
+# project keeps for compatibility with Flink's dashboards and alerts.
+check_metrics() {  # check_metrics FILE LABEL
+  local out=$WORK/check-$2.txt
+  promtool check metrics < "$1" > "$out" 2>&1 || true
+  if grep -v "should be written in 'snake_case' not 'camelCase'" "$out" | grep -q .; then
+    fail "promtool check metrics ($2): $(grep -v "camelCase" "$out" | head -5)"
+  fi
+}
+http_get() {  # http_get PORT PATH: prints the body
+  timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3; cat <&3' _ "$1" "$2" | sed '1,/^\r$/d'
+}
+free_port() { for p in $(shuf -i 20000-60000 -n 50); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+
+step "a throttled flight-delay job on the local cluster"
+cat > "$WORK/job.yaml" <<YAML
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: metrics-test
+spec:
+  flinkConfiguration:
+    taskmanager.numberOfTaskSlots: "1"
+  job:
+    jarURI: builtin://flink-cpp-examples
+    entryClass: flinkcpp.examples.FlightDelays
+    args: ["--input", "$SRC/examples/data/flights-3m.csv.gz", "--output", "$WORK/out", "--records-per-second", "100000"]
+    parallelism: 2
+YAML
+TMPDIR=$WORK "$BIN" run-local "$WORK/job.yaml" > "$WORK/run.log" 2>&1 &
+runner=$!
+CLEANUP+=("kill $runner 2>/dev/null; wait $runner 2>/dev/null")
+for _ in $(seq 1 100); do grep -q 'JobManager metrics' "$WORK/run.log" && break; sleep 0.1; done
+jm_port=$(sed -n 's/.*JobManager metrics: http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/run.log")
+[ -n "$jm_port" ] || fail "no JobManager metrics port in the run-local output: $(cat "$WORK/run.log")"
+logs=$(sed -n 's/^  logs: //p' "$WORK/run.log" | head -1)
+tm_ports=()
+for _ in $(seq 1 100); do
+  mapfile -t tm_ports < <(sed -n 's/.*Prometheus metrics on port \([0-9]*\).*/\1/p' "$logs"/taskmanager-*.log 2>/dev/null)
+  [ ${#tm_ports[@]} -ge 2 ] && break
+  sleep 0.1
+done
+[ ${#tm_ports[@]} -ge 2 ] || fail "TaskManager metrics ports not found in $logs"
+sleep 1.5  # let the tasks run and the TaskManagers sample their rates
+
+step "promtool check metrics on the JobManager and the TaskManagers"
+for p in "$jm_port" "${tm_ports[@]}"; do
+  http_get "$p" /metrics > "$WORK/m-$p.txt"
+  [ -s "$WORK/m-$p.txt" ] || fail "empty /metrics on port $p"
+  check_metrics "$WORK/m-$p.txt" "port-$p"
+done
+grep -q '^flink_jobmanager_numRunningJobs 1' "$WORK/m-$jm_port.txt" || fail "flink_jobmanager_numRunningJobs is not 1"
+grep -q '^flink_taskmanager_job_task_numRecordsIn{' "$WORK/m-${tm_ports[0]}.txt" || fail "no task numRecordsIn on a TaskManager"
+
+step "a real Prometheus server scrapes the job"
+prom_port=$(free_port)
+targets=$(printf '"127.0.0.1:%s",' "$jm_port" "${tm_ports[@]}")
+cat > "$WORK/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: flink
+    static_configs:
+      - targets: [${targets%,}]
+YAML
+promtool check config "$WORK/prometheus.yml" > /dev/null || fail "promtool check config"
+prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+  --web.listen-address="127.0.0.1:$prom_port" > "$WORK/prometheus.log" 2>&1 &
+prom=$!
+CLEANUP+=("kill $prom 2>/dev/null; wait $prom 2>/dev/null")
+found=""
+for _ in $(seq 1 60); do
+  body=$(http_get "$prom_port" '/api/v1/query?query=flink_taskmanager_job_task_numRecordsIn%7Bjob_name%3D%22flight-delays%22%7D' 2>/dev/null || true)
+  if grep -q '"status":"success"' <<<"$body" && grep -q '"job_name":"flight-delays"' <<<"$body"; then found=$body; break; fi
+  sleep 0.5
+done
+[ -n "$found" ] || fail "Prometheus did not return flink_taskmanager_job_task_numRecordsIn (log: $(tail -5 "$WORK/prometheus.log"))"
+
+step "promtool check metrics on the operator"
+"$APISERVER" --port 0 --dir "$WORK/api" > "$WORK/api.log" 2>&1 &
+api=$!
+CLEANUP+=("kill $api 2>/dev/null; wait $api 2>/dev/null")
+for _ in $(seq 1 100); do grep -q '^ready' "$WORK/api.log" && break; sleep 0.1; done
+export KUBECONFIG=$WORK/api/kubeconfig KUBECACHEDIR=$WORK/kcache
+kubectl apply -f "$SRC/crds/" > /dev/null
+"$BIN" operator --metrics-port 0 > "$WORK/operator.log" 2>&1 &
+op=$!
+CLEANUP+=("kill $op 2>/dev/null; wait $op 2>/dev/null")
+for _ in $(seq 1 100); do grep -q 'metrics on :' "$WORK/operator.log" && break; sleep 0.1; done
+op_port=$(sed -n 's/.*metrics on :\([0-9]*\).*/\1/p' "$WORK/operator.log")
+kubectl apply -f "$SRC/examples/flight-delays.yaml" > /dev/null
+sleep 2
+http_get "$op_port" /metrics > "$WORK/operator-metrics.txt"
+check_metrics "$WORK/operator-metrics.txt" operator
+grep -q '^flink_operator_reconcile_total{result="success"}' "$WORK/operator-metrics.txt" || fail "the operator reported no successful reconcile"
+echo "PASS prometheus: promtool accepts the JobManager, TaskManager and operator metrics; Prometheus scraped numRecordsIn"

@@ -75,6 +75,10 @@ class Api {
 
   Store& store() { return store_; }
   Registry& registry() { return registry_; }
+  /// The cluster-IP/nodePort allocator's position (persisted across restarts; read or set
+  /// inside a store transaction or before serving).
+  uint32_t allocatorPosition() const { return nextIp_; }
+  void setAllocatorPosition(uint32_t n) { nextIp_ = n; }
 
  private:
   using Txn = Store::Txn;

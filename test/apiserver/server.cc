@@ -75,6 +75,13 @@ HttpServer::HttpServer(Api& api, const TlsMaterial& tls, std::string token, Serv
       svr_(std::make_unique<httplib::SSLServer>(tls.serverCert.get(), tls.serverKey.get())) {
   size_t threads = opts_.threads;
   svr_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // SO_REUSEADDR, so that a restarted server can bind its fixed --port again while connections
+  // of its predecessor linger in TIME_WAIT. (httplib's default is SO_REUSEPORT alone, which would
+  // also let two servers listen on one port at once and share its connections.)
+  svr_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   svr_->set_keep_alive_max_count(1000);
   svr_->set_keep_alive_timeout(5);
   svr_->set_read_timeout(30);

@@ -36,9 +36,32 @@ bool EventLog::since(uint64_t after, std::vector<Event>& out, uint64_t* oldest) 
   return true;
 }
 
-void EventLog::waitNewer(uint64_t after, std::chrono::steady_clock::time_point deadline) const {
+void EventLog::waitNewer(uint64_t after, std::chrono::steady_clock::time_point deadline, uint64_t epoch) const {
   std::unique_lock lk(mu_);
-  cv_.wait_until(lk, deadline, [&] { return stopped_ || last_ > after; });
+  cv_.wait_until(lk, deadline, [&] { return stopped_ || last_ > after || epoch_ != epoch; });
+}
+
+void EventLog::resetTo(uint64_t rv) {
+  {
+    std::lock_guard lk(mu_);
+    events_.clear();
+    trimmedUpTo_ = rv;
+    last_ = rv;
+  }
+  cv_.notify_all();
+}
+
+void EventLog::endWatches() {
+  {
+    std::lock_guard lk(mu_);
+    ++epoch_;
+  }
+  cv_.notify_all();
+}
+
+uint64_t EventLog::watchEpoch() const {
+  std::lock_guard lk(mu_);
+  return epoch_;
 }
 
 uint64_t EventLog::lastRv() const {
@@ -141,6 +164,32 @@ ObjPtr Store::Txn::erase(const std::string& resource, const std::string& ns, con
   auto final = std::make_shared<const json>(std::move(last));
   s_.log_.append({rv, EventType::Deleted, resource, ns, name, final, previous});
   return final;
+}
+
+std::vector<std::pair<std::string, ObjPtr>> Store::Txn::all() const {
+  std::vector<std::pair<std::string, ObjPtr>> out;
+  for (const auto& [resource, bucket] : s_.buckets_)
+    for (const auto& [key, obj] : bucket) out.emplace_back(resource, obj);
+  return out;
+}
+
+void Store::restore(uint64_t rv, const std::vector<std::pair<std::string, json>>& objects) {
+  std::lock_guard lk(mu_);
+  buckets_.clear();
+  byUid_.clear();
+  byOwner_.clear();
+  rv_ = rv;
+  for (const auto& [resource, obj] : objects) {
+    std::string ns = metaString(obj, "namespace"), name = metaString(obj, "name");
+    auto stored = std::make_shared<const json>(obj);
+    auto& slot = buckets_[resource][{ns, name}];
+    ObjPtr previous = slot;
+    slot = stored;
+    indexOwners({resource, ns, name}, previous.get(), stored.get());
+    std::string v = metaString(obj, "resourceVersion");
+    if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) rv_ = std::max<uint64_t>(rv_, std::stoull(v));
+  }
+  log_.resetTo(rv_);
 }
 
 std::optional<ObjectRef> Store::Txn::findUid(const std::string& uid) const {

@@ -3,6 +3,9 @@
 // event log watches read from (a window of the last N events; older resourceVersions are
 // "expired" -> 410 Gone). All reads and writes go through Store::transact, which runs a function
 // under the store's lock with a Txn; writes assign resourceVersions and append events.
+// Store::restore loads a saved state (persist.h): the objects and the counter come back, the
+// event log starts empty at that resourceVersion (older versions are expired, as after a real
+// API server's restart or an etcd compaction).
 #pragma once
 
 #include "errors.h"
@@ -44,11 +47,17 @@ class EventLog {
   /// Appends events with rv > after to out. False when `after` is older than the window
   /// (events after it were dropped); *oldest then holds the oldest rv a watch may start from.
   bool since(uint64_t after, std::vector<Event>& out, uint64_t* oldest) const;
-  /// Blocks until an event newer than `after` exists, `deadline` passes or shutdown().
-  void waitNewer(uint64_t after, std::chrono::steady_clock::time_point deadline) const;
+  /// Blocks until an event newer than `after` exists, `deadline` passes, shutdown() or
+  /// endWatches() (the watch epoch differs from `epoch`).
+  void waitNewer(uint64_t after, std::chrono::steady_clock::time_point deadline, uint64_t epoch) const;
   uint64_t lastRv() const;
+  /// Forgets all events and starts the window at `rv`: a watch from an older version is expired.
+  void resetTo(uint64_t rv);
   void shutdown();
   bool stopped() const;
+  /// Ends the watches open now (as if their timeoutSeconds had passed); later ones are unaffected.
+  void endWatches();
+  uint64_t watchEpoch() const;
 
  private:
   mutable std::mutex mu_;
@@ -57,6 +66,7 @@ class EventLog {
   size_t capacity_;
   uint64_t trimmedUpTo_ = 0;  // largest rv dropped from the window
   uint64_t last_ = 0;
+  uint64_t epoch_ = 0;  // incremented by endWatches()
   bool stopped_ = false;
 };
 
@@ -77,6 +87,9 @@ class Store {
     return f(t);
   }
   EventLog& log() { return log_; }
+  /// Replaces all objects (no watch events) and sets the resourceVersion counter to at least
+  /// `rv`; the event log restarts empty at the resulting counter. For start-up, before serving.
+  void restore(uint64_t rv, const std::vector<std::pair<std::string, json>>& objects);
 
  private:
   using Bucket = std::map<std::pair<std::string, std::string>, ObjPtr>;  // (ns, name) -> object
@@ -96,6 +109,8 @@ class Store::Txn {
   ObjPtr get(const std::string& resource, const std::string& ns, const std::string& name) const;
   /// Objects of a resource, sorted by namespace then name; ns "" = all namespaces.
   std::vector<ObjPtr> list(const std::string& resource, const std::string& ns) const;
+  /// Every stored object with its resource key, sorted by resource, namespace and name.
+  std::vector<std::pair<std::string, ObjPtr>> all() const;
   uint64_t currentRv() const { return s_.rv_; }
   /// Stores obj under its metadata namespace/name with a new resourceVersion; emits
   /// ADDED or MODIFIED. Returns the stored object.

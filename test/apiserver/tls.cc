@@ -5,6 +5,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
+
 namespace kta {
 namespace {
 
@@ -57,16 +59,10 @@ Result<X509Ptr> makeCert(const std::string& commonName, EVP_PKEY* key, X509* iss
   return cert;
 }
 
-}  // namespace
-
-Result<TlsMaterial> generateTlsMaterial() {
-  TlsMaterial m;
-  m.caKey.reset(EVP_EC_gen("P-256"));
+// Issues the server certificate with m.caCert/m.caKey and fills m.caPem.
+Result<TlsMaterial> finish(TlsMaterial m) {
   m.serverKey.reset(EVP_EC_gen("P-256"));
-  if (!m.caKey || !m.serverKey) return opensslError("EVP_EC_gen");
-  auto ca = makeCert("kube-test-apiserver-ca", m.caKey.get(), nullptr, m.caKey.get(), true);
-  if (!ca) return ca.error();
-  m.caCert = std::move(*ca);
+  if (!m.serverKey) return opensslError("EVP_EC_gen");
   auto server = makeCert("127.0.0.1", m.serverKey.get(), m.caCert.get(), m.caKey.get(), false);
   if (!server) return server.error();
   m.serverCert = std::move(*server);
@@ -78,6 +74,43 @@ Result<TlsMaterial> generateTlsMaterial() {
   m.caPem.assign(data, static_cast<size_t>(len));
   BIO_free(bio);
   return m;
+}
+
+}  // namespace
+
+Result<TlsMaterial> generateTlsMaterial() {
+  TlsMaterial m;
+  m.caKey.reset(EVP_EC_gen("P-256"));
+  if (!m.caKey) return opensslError("EVP_EC_gen");
+  auto ca = makeCert("kube-test-apiserver-ca", m.caKey.get(), nullptr, m.caKey.get(), true);
+  if (!ca) return ca.error();
+  m.caCert = std::move(*ca);
+  return finish(std::move(m));
+}
+
+Result<TlsMaterial> tlsMaterialFromCa(const std::string& caCertPem, const std::string& caKeyPem) {
+  TlsMaterial m;
+  BIO* cb = BIO_new_mem_buf(caCertPem.data(), static_cast<int>(caCertPem.size()));
+  m.caCert.reset(PEM_read_bio_X509(cb, nullptr, nullptr, nullptr));
+  BIO_free(cb);
+  BIO* kb = BIO_new_mem_buf(caKeyPem.data(), static_cast<int>(caKeyPem.size()));
+  m.caKey.reset(PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr));
+  BIO_free(kb);
+  if (!m.caCert || !m.caKey) return opensslError("reading the CA");
+  if (X509_check_private_key(m.caCert.get(), m.caKey.get()) != 1) return internalError("the CA key does not match the CA certificate");
+  std::time_t soon = std::time(nullptr) + 3600;
+  if (X509_cmp_time(X509_get0_notAfter(m.caCert.get()), &soon) <= 0) return internalError("the CA expires within an hour");
+  return finish(std::move(m));
+}
+
+std::string caKeyPem(const TlsMaterial& m) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, m.caKey.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return pem;
 }
 
 }  // namespace kta

@@ -1,6 +1,7 @@
 // Certificates for the test API server, made with the OpenSSL C API at start-up: a self-signed
 // ECDSA P-256 CA and a server certificate for 127.0.0.1 and localhost signed by it, both valid
-// for one day. Nothing is written to disk except what the kubeconfig embeds (the CA, in PEM).
+// for one day. The caller (main.cc) keeps the CA in its --dir (ca.crt, ca.key) so that a restarted
+// server can sign a new server certificate with the same CA and existing kubeconfigs stay valid.
 #pragma once
 
 #include "errors.h"
@@ -31,5 +32,10 @@ struct TlsMaterial {
 };
 
 Result<TlsMaterial> generateTlsMaterial();
+/// A new server certificate signed by an existing CA (PEM). An error when the PEM does not parse,
+/// the key does not match or the CA expires within the next hour (then generate a new one).
+Result<TlsMaterial> tlsMaterialFromCa(const std::string& caCertPem, const std::string& caKeyPem);
+/// The CA's private key in PEM (PKCS#8).
+std::string caKeyPem(const TlsMaterial& m);
 
 }  // namespace kta

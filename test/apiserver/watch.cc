@@ -8,6 +8,7 @@ WatchSession::WatchSession(Store& store, WatchOptions opts) : store_(store), o_(
   auto now = std::chrono::steady_clock::now();
   deadline_ = now + o_.timeout;
   nextBookmark_ = now + o_.bookmarkInterval;
+  epoch_ = store_.log().watchEpoch();
 }
 
 bool WatchSession::selected(const json& obj) const {
@@ -75,7 +76,7 @@ bool WatchSession::poll(std::string& out) {
   if (events.empty()) {
     auto now = std::chrono::steady_clock::now();
     auto until = std::min({deadline_, now + std::chrono::seconds(1), o_.bookmarks ? nextBookmark_ : deadline_});
-    store_.log().waitNewer(cursor_, until);
+    store_.log().waitNewer(cursor_, until, epoch_);
     if (!store_.log().since(cursor_, events, &oldest)) return expired();
   }
   const std::string key = o_.type->key();
@@ -99,7 +100,7 @@ bool WatchSession::poll(std::string& out) {
     bookmark(out, false);
     nextBookmark_ = now + o_.bookmarkInterval;
   }
-  if (now >= deadline_ || store_.log().stopped()) {
+  if (now >= deadline_ || store_.log().stopped() || store_.log().watchEpoch() != epoch_) {
     done_ = true;
     return false;
   }

@@ -3,7 +3,7 @@
 // selectors (an object leaving the selection is reported as DELETED, entering it as ADDED),
 // and renders newline-delimited JSON watch events. Sends BOOKMARK events periodically when the
 // client allows them, an ERROR event with a 410 Expired Status when the resourceVersion is older
-// than the event window, and ends at timeoutSeconds or server shutdown.
+// than the event window, and ends at timeoutSeconds, server shutdown or EventLog::endWatches().
 #pragma once
 
 #include "registry.h"
@@ -48,6 +48,7 @@ class WatchSession {
   WatchOptions o_;
   bool started_ = false, done_ = false;
   uint64_t cursor_ = 0;
+  uint64_t epoch_ = 0;  // EventLog::watchEpoch() at the start: endWatches() ends this watch
   std::chrono::steady_clock::time_point deadline_, nextBookmark_;
 };
 

@@ -286,8 +286,22 @@ ApiResponse KubeClient::patch(const std::string& path, const json& body, const s
 ApiResponse KubeClient::del(const std::string& path) { return send("DELETE", path, nullptr, ""); }
 
 ApiResponse KubeClient::watch(const std::string& path, const std::function<bool(const json&)>& onEvent,
-                              const std::atomic<bool>* stop) {
-  auto conn = newConnection(120);
+                              const std::atomic<bool>* stop, std::function<void()>* cancel, std::mutex* cancelMu) {
+  std::shared_ptr<httplib::SSLClient> conn = newConnection(120);
+  if (cancel && cancelMu) {
+    std::lock_guard<std::mutex> lock(*cancelMu);
+    *cancel = [conn] { conn->stop(); };
+  }
+  struct Reset {
+    std::function<void()>* cancel;
+    std::mutex* mu;
+    ~Reset() {
+      if (cancel && mu) {
+        std::lock_guard<std::mutex> lock(*mu);
+        *cancel = nullptr;
+      }
+    }
+  } reset{cancel, cancelMu};
   std::string buffer;
   std::string errorBody;
   int status = 0;
@@ -329,6 +343,11 @@ ApiResponse KubeClient::watch(const std::string& path, const std::function<bool(
     return r;
   }
   r.status = status ? status : (res ? res->status : 0);
+  if (!res && r.status == 200) {
+    // The stream broke after the watch started: an error, not a normal end.
+    r.error = "watch stream broke: " + httplib::to_string(res.error());
+    return r;
+  }
   if (r.status != 200) {
     r.body = json::parse(errorBody, nullptr, false);
     r.error = r.body.is_object() && r.body.contains("message") ? r.body["message"].get<std::string>()

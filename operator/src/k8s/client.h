@@ -93,8 +93,11 @@ class KubeClient {
   /// Streams a watch (path must include ?watch=true...). onEvent gets each event object and
   /// returns false to stop. Returns when the server ends the stream, on error, or when
   /// *stop is set (checked at every event and bookmark).
+  /// cancel (optional) is set, for the duration of the watch, to a function that aborts it
+  /// from another thread (closes its connection); guarded by cancelMu.
   ApiResponse watch(const std::string& path, const std::function<bool(const nlohmann::json&)>& onEvent,
-                    const std::atomic<bool>* stop);
+                    const std::atomic<bool>* stop, std::function<void()>* cancel = nullptr,
+                    std::mutex* cancelMu = nullptr);
 
   void setObserver(RequestObserver observer) { observer_ = std::move(observer); }
   const KubeConfig& config() const { return config_; }

@@ -18,6 +18,10 @@ void Informer::start() { thread_ = std::thread([this] { run(); }); }
 
 void Informer::stop() {
   stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(cancelMu_);
+    if (cancelWatch_) cancelWatch_();
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -77,6 +81,7 @@ bool Informer::relist(std::string* resourceVersion) {
   }
   for (const auto& d : deleted) apply(EventType::kDeleted, d);
   for (const auto& [k, v] : fresh) apply(EventType::kAdded, v);
+  if (synced_) log::info("re-listed {}: {} objects at resourceVersion {}", type_.plural, fresh.size(), *resourceVersion);
   synced_ = true;
   return true;
 }
@@ -123,10 +128,11 @@ void Informer::run() {
           if (t == "DELETED") apply(EventType::kDeleted, obj);
           return true;
         },
-        &stop_);
+        &stop_, &cancelWatch_, &cancelMu_);
     if (stop_) break;
     if (gone || r.status == 410) {
       // The version we watch from is too old: start over with a fresh list.
+      log::info("watch {} expired (410 at resourceVersion {}); re-listing", type_.plural, rv);
       if (onRestart_) onRestart_("expired");
       needList = true;
       continue;

@@ -57,6 +57,8 @@ class Informer {
   mutable std::mutex mu_;
   std::map<std::string, nlohmann::json> cache_;  // "ns/name" -> object
   std::atomic<bool> synced_{false};
+  std::mutex cancelMu_;
+  std::function<void()> cancelWatch_;  // aborts the watch in flight; guarded by cancelMu_
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

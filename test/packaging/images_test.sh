@@ -38,6 +38,10 @@ for name in flink-cpp flink-cpp-operator; do
   [ "$(sed -n 1p <<< "$out"):$(sed -n 2p <<< "$out")" = "9999:9999" ] || fail "$ref: runs as $(head -n 2 <<< "$out" | tr '\n' ' ')"
   if [ $name = flink-cpp ]; then
     "${B[@]}" run --isolation chroot "$ctr" -- test -r /opt/flink/usrlib/route-counts.so || fail "$ref: no /opt/flink/usrlib/route-counts.so"
+    # The entrypoint with the image's default role starts a JobManager (stopped after a few seconds).
+    jm=$(timeout 8 "${B[@]}" run --isolation chroot "$ctr" -- /opt/flink/bin/flink-cpp jobmanager \
+           -D rest.port=0 -D jobmanager.rpc.port=0 -D metrics.reporter.prom.port=0 2>&1 || true)
+    grep -q 'JobManager started' <<< "$jm" || fail "$ref: the entrypoint did not start a JobManager: $(head -n 5 <<< "$jm")"
   fi
   missing=$("${B[@]}" run --isolation chroot "$ctr" -- sh -c 'ldd /opt/flink/bin/flink-cpp | grep "not found" || true')
   [ -z "$missing" ] || fail "$ref: missing libraries: $missing"

@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 MANIFEST ?= examples/flight-delays.yaml
 JOBS ?= 2
 
-.PHONY: deps build run test bench clean images
+.PHONY: deps build run test bench bench-nexmark clean images
 
 deps:
 	@bash scripts/install-deps.sh
@@ -21,6 +21,9 @@ test: build
 
 bench: build
 	@bash bench/flight_delays_bench.sh $(BUILD_DIR)/bin/flink-cpp
+
+bench-nexmark: build
+	@bash bench/nexmark_bench.sh $(BUILD_DIR)/bin/flink-cpp
 
 images: deps
 	@BUILD_DIR=$(BUILD_DIR) bash scripts/build-images.sh

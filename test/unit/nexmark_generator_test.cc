@@ -180,6 +180,28 @@ TEST_CASE("Nexmark event times advance by 1e6 / tps microseconds and about 10 pe
   }
 }
 
+TEST_CASE("Nexmark prices are log-uniform from 1 to 1 M dollars in cents", "[nexmark]") {
+  Generator g(smallConfig(0));
+  Event e;
+  int bids = 0, belowThousandDollars = 0, belowTenDollars = 0;
+  int64_t lo = INT64_MAX, hi = 0;
+  for (int64_t n = 0; n < 200'000; ++n) {
+    g.generate(n, e);
+    if (!e.isBid()) continue;
+    ++bids;
+    lo = std::min(lo, e.bid.price);
+    hi = std::max(hi, e.bid.price);
+    if (e.bid.price < 100'000) ++belowThousandDollars;  // 10^(6u) * 100 < 10^5 <=> u < 1/2
+    if (e.bid.price < 1'000) ++belowTenDollars;          // u < 1/6
+  }
+  CHECK(lo >= 100);
+  CHECK(lo < 110);
+  CHECK(hi <= 100'000'000);
+  CHECK(hi > 99'000'000);
+  CHECK(static_cast<double>(belowThousandDollars) / bids == Approx(0.5).margin(0.01));
+  CHECK(static_cast<double>(belowTenDollars) / bids == Approx(1.0 / 6).margin(0.01));
+}
+
 TEST_CASE("Nexmark events average the configured sizes", "[nexmark]") {
   Generator g(smallConfig(0));
   Event e;
@@ -291,6 +313,16 @@ TEST_CASE("Nexmark rate-limited source emits no faster than tps", "[nexmark]") {
   while (h.out.records.size() < 200) h.reader->pollNext(h.out, 64);
   double elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   // Event 199 is due 99.5 ms after the start.
+  CHECK(elapsedMs >= 95);
+}
+
+TEST_CASE("Nexmark source throttled by records-per-second emits no faster", "[nexmark]") {
+  GeneratorConfig c = smallConfig(1'000'000);
+  c.recordsPerSecond = 5000;  // 5 per ms, whatever the event times
+  ReaderHarness h(c, 0, 1);
+  auto start = std::chrono::steady_clock::now();
+  while (h.out.records.size() < 500) h.reader->pollNext(h.out, 64);
+  double elapsedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   CHECK(elapsedMs >= 95);
 }
 

@@ -23,42 +23,6 @@ constexpr int kMaxDepth = 64;
 
 // --- YAML -> JSON -------------------------------------------------------
 
-// Plain scalars follow the YAML 1.2 core schema; quoted or tagged ones stay strings.
-json scalarToJson(const YAML::Node& node) {
-  const std::string& s = node.Scalar();
-  if (node.Tag() != "?") return s;
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  const bool numeric = std::any_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-                       s.find_first_not_of("0123456789+-.eE") == std::string::npos;
-  if (!numeric) return s;
-  const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
-  const char* end = s.data() + s.size();
-  if (std::int64_t i = 0; std::from_chars(begin, end, i).ptr == end) return i;
-  if (std::uint64_t u = 0; std::from_chars(begin, end, u).ptr == end) return u;
-  if (double d = 0; std::from_chars(begin, end, d).ptr == end) return d;
-  return s;
-}
-
-json yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return scalarToJson(node);
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(yamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) out[kv.first.Scalar()] = yamlToJson(kv.second);
-      return out;
-    }
-    default:
-      return nullptr;
-  }
-}
 
 // --- validation ------------------------------------------------------------
 
@@ -241,6 +205,43 @@ class Walker {
 };
 
 }  // namespace
+
+// Plain scalars follow the YAML 1.2 core schema; quoted or tagged ones stay strings.
+json scalarToJson(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() != "?") return s;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  const bool numeric = std::any_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+                       s.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  if (!numeric) return s;
+  const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+  const char* end = s.data() + s.size();
+  if (std::int64_t i = 0; std::from_chars(begin, end, i).ptr == end) return i;
+  if (std::uint64_t u = 0; std::from_chars(begin, end, u).ptr == end) return u;
+  if (double d = 0; std::from_chars(begin, end, d).ptr == end) return d;
+  return s;
+}
+
+json yamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return scalarToJson(node);
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) out.push_back(yamlToJson(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& kv : node) out[kv.first.Scalar()] = yamlToJson(kv.second);
+      return out;
+    }
+    default:
+      return nullptr;
+  }
+}
 
 std::optional<OpenApiValidator> OpenApiValidator::load(const std::string& path, std::string* error) {
   auto failWith = [&](const std::string& msg) -> std::optional<OpenApiValidator> {

@@ -35,8 +35,14 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 namespace flinktest {
+
+/// YAML to JSON as the API server reads a manifest: plain scalars per the YAML 1.2 core
+/// schema (null, booleans, integers, floats), quoted or tagged scalars stay strings.
+nlohmann::json yamlToJson(const YAML::Node& node);
+
 
 class OpenApiValidator {
  public:

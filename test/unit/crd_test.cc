@@ -1,5 +1,6 @@
 // Tests for the CRDs in crds/ and for flinktest::validateStructural (test/support), the
 // API-server-style validation and pruning of custom resources against a structural schema.
+#include "openapi_validator.h"
 #include "structural_schema.h"
 
 #include <yaml-cpp/yaml.h>
@@ -29,42 +30,7 @@ const fs::path kSourceDir = FLINK_SOURCE_DIR;
 const fs::path kCrdDir = kSourceDir / "crds";
 const fs::path kExamplesDir = fs::path(FLINK_TEST_COMPAT_DIR) / "flink-kubernetes-operator-examples";
 
-// YAML -> JSON as the API server reads a manifest: plain scalars per the YAML 1.2 core schema,
-// quoted or tagged scalars stay strings.
-json scalarToJson(const YAML::Node& node) {
-  const std::string& s = node.Scalar();
-  if (node.Tag() != "?") return s;
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  const bool numeric = std::any_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-                       s.find_first_not_of("0123456789+-.eE") == std::string::npos;
-  if (!numeric) return s;
-  const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
-  const char* end = s.data() + s.size();
-  if (std::int64_t i = 0; std::from_chars(begin, end, i).ptr == end) return i;
-  if (double d = 0; std::from_chars(begin, end, d).ptr == end) return d;
-  return s;
-}
-
-json yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return scalarToJson(node);
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(yamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) out[kv.first.Scalar()] = yamlToJson(kv.second);
-      return out;
-    }
-    default:
-      return nullptr;
-  }
-}
+using flinktest::yamlToJson;
 
 std::vector<json> loadDocuments(const fs::path& path) {
   std::vector<json> docs;

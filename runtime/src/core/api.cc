@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "checkpoint/storage.h"
 #include "core/log.h"
 #include "flink/connectors.h"
 #include "flink/job.h"
@@ -107,13 +108,6 @@ std::map<std::string, JobMainFn>& registry() {
   return r;
 }
 
-std::string uriPath(const std::string& uri) {
-  for (const char* scheme : {"file://", "local://"}) {
-    std::string s(scheme);
-    if (uri.rfind(s, 0) == 0) return uri.substr(s.size());
-  }
-  return uri;
-}
 }  // namespace
 
 bool JobRegistry::add(const std::string& entryClass, JobMainFn main) {
@@ -138,7 +132,7 @@ std::vector<std::string> JobRegistry::names() {
 Result<std::shared_ptr<StreamExecutionEnvironment>> buildJob(const JobSpec& spec, const Configuration& config) {
   const std::string& uri = spec.jarURI;
   if (uri.size() > 3 && uri.compare(uri.size() - 3, 3, ".so") == 0) {
-    std::string path = uriPath(uri);
+    std::string path = checkpoint::pathOf(uri);
     static std::mutex dlMutex;
     std::lock_guard<std::mutex> lock(dlMutex);
     if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {

@@ -22,6 +22,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "count_sum.h"
+
 #include "checkpoint/storage.h"
 #include "flink/configuration.h"
 #include "flink/connectors.h"
@@ -149,23 +151,8 @@ using Values = std::vector<int64_t>;
 
 using Event = std::pair<std::string, int64_t>;  // key, value
 
-struct CountSum {
-  int64_t count = 0;
-  int64_t sum = 0;
-  auto fields() { return std::tie(count, sum); }
-  auto fields() const { return std::tie(count, sum); }
-};
-
-class CountSumAggregate final : public AggregateFunction<Event, CountSum, CountSum> {
- public:
-  CountSum createAccumulator() const override { return {}; }
-  void add(const Event& v, CountSum& acc) const override {
-    acc.count += 1;
-    acc.sum += v.second;
-  }
-  CountSum getResult(const CountSum& acc) const override { return acc; }
-  CountSum merge(const CountSum& a, const CountSum& b) const override { return {a.count + b.count, a.sum + b.sum}; }
-};
+using testing::CountSum;
+using CountSumAggregate = testing::CountSumAggregate<Event>;
 
 // What a window emits: key, window start, count, sum.
 using Fired = std::tuple<std::string, int64_t, int64_t, int64_t>;
@@ -220,13 +207,16 @@ using StateEntry = std::tuple<int64_t, std::string, int64_t, int64_t>;
 std::vector<StateEntry> decodeEntries(const Buffer& b) {
   std::vector<StateEntry> out;
   DataInputView in(b.data(), b.size());
-  while (!in.atEnd()) {
+  while (!in.atEnd()) {  // blocks [slice start, n, n x (key, accumulator)]
     auto start = in.readPod<int64_t>();
-    std::string key;
-    TypeSerializer<std::string>::deserialize(key, in);
-    CountSum acc;
-    TypeSerializer<CountSum>::deserialize(acc, in);
-    out.emplace_back(start, key, acc.count, acc.sum);
+    auto n = in.readPod<uint32_t>();
+    for (uint32_t i = 0; i < n; ++i) {
+      std::string key;
+      TypeSerializer<std::string>::deserialize(key, in);
+      CountSum acc;
+      TypeSerializer<CountSum>::deserialize(acc, in);
+      out.emplace_back(start, key, acc.count, acc.sum);
+    }
   }
   return out;
 }
@@ -664,6 +654,7 @@ TEST_CASE("WindowOperator state snapshotted at parallelism 2 restores into 3 sub
     old[i]->op.emitWatermark(999);
     firedBefore.insert(firedBefore.end(), old[i]->out.fired.begin(), old[i]->out.fired.end());
     old[i]->op.snapshotState(1, snapshots[i]);
+    snapshots[i].materialize();  // the asynchronous part, as the TaskExecutor's snapshot thread runs it
   }
   {
     std::vector<Fired> a = firedBefore, b = reference.out.fired;
@@ -712,6 +703,7 @@ TEST_CASE("WindowOperator state snapshotted at parallelism 2 restores into 3 sub
     // What the subtask holds now, seen through its own next snapshot.
     OperatorSnapshot again;
     restored.back()->op.snapshotState(2, again);
+    again.materialize();
     for (const auto& [kg, bytes] : again.keyedState) {
       REQUIRE(kg >= first);
       REQUIRE(kg <= last);

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "count_sum.h"
+
 #include "flink/configuration.h"
 #include "flink/datastream.h"
 #include "flink/operators.h"
@@ -22,23 +24,8 @@ namespace {
 using Event = std::pair<std::string, int64_t>;                                  // key, value
 using WindowResult = std::tuple<std::string, int64_t, int64_t, int64_t, int64_t>;  // key, start, end, count, sum
 
-struct CountSum {
-  int64_t count = 0;
-  int64_t sum = 0;
-  auto fields() { return std::tie(count, sum); }
-  auto fields() const { return std::tie(count, sum); }
-};
-
-class CountSumAggregate final : public AggregateFunction<Event, CountSum, CountSum> {
- public:
-  CountSum createAccumulator() const override { return {}; }
-  void add(const Event& v, CountSum& acc) const override {
-    acc.count += 1;
-    acc.sum += v.second;
-  }
-  CountSum getResult(const CountSum& acc) const override { return acc; }
-  CountSum merge(const CountSum& a, const CountSum& b) const override { return {a.count + b.count, a.sum + b.sum}; }
-};
+using testing::CountSum;
+using CountSumAggregate = testing::CountSumAggregate<Event>;
 
 template <class R>
 struct CollectingOutput final : Output<R> {
@@ -167,6 +154,7 @@ TEST_CASE("Sliding WindowOperator state restores by key group into another opera
   h.add("b", 2, 7);
   OperatorSnapshot snap;
   h.op.snapshotState(1, snap);
+  snap.materialize();
   RestoredState restored;
   restored.restored = true;
   for (auto& [kg, bytes] : snap.keyedState) restored.keyedState.push_back(bytes);
@@ -265,6 +253,7 @@ TEST_CASE("Session window state restores by key group into another operator", "[
   h.add("b", 3, 4);
   OperatorSnapshot snap;
   h.op.snapshotState(1, snap);
+  snap.materialize();
   RestoredState restored;
   restored.restored = true;
   for (auto& [kg, bytes] : snap.keyedState) restored.keyedState.push_back(bytes);

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "count_sum.h"
+
 #include "flink/configuration.h"
 #include "flink/datastream.h"
 #include "flink/operators.h"
@@ -23,24 +25,8 @@ using WindowResult = std::tuple<std::string, int64_t, int64_t, int64_t, int64_t>
 // Input: key and value.
 using Event = std::pair<std::string, int64_t>;
 
-struct CountSum {
-  int64_t count = 0;
-  int64_t sum = 0;
-  // Accumulators are serializable (window state is checkpointed).
-  auto fields() { return std::tie(count, sum); }
-  auto fields() const { return std::tie(count, sum); }
-};
-
-class CountSumAggregate final : public AggregateFunction<Event, CountSum, CountSum> {
- public:
-  CountSum createAccumulator() const override { return {}; }
-  void add(const Event& v, CountSum& acc) const override {
-    acc.count += 1;
-    acc.sum += v.second;
-  }
-  CountSum getResult(const CountSum& acc) const override { return acc; }
-  CountSum merge(const CountSum& a, const CountSum& b) const override { return {a.count + b.count, a.sum + b.sum}; }
-};
+using testing::CountSum;
+using CountSumAggregate = testing::CountSumAggregate<Event>;
 
 /// Records everything an operator emits, in order.
 template <class R>

@@ -15,7 +15,10 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <numeric>
+#include <set>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "flink/configuration.h"
+#include "flink/flat_hash_map.h"
 #include "flink/operators.h"
 #include "flink/stream_graph.h"
 
@@ -437,109 +441,240 @@ class SinkOperator final : public OneInputOperator<T> {
 };
 
 /// Keyed event-time window with incremental aggregation, for tumbling windows (A =
-/// TumblingEventTimeWindows: one window per record) and sliding windows (A =
-/// SlidingEventTimeWindows: a record is added to every window that contains it). State: window
-/// start -> key -> accumulator. A window fires when the watermark reaches its maxTimestamp;
-/// records for windows that already fired are late (allowed lateness 0): a sliding-window record
-/// goes to its windows that are still open and is dropped and counted as late only when all of
-/// them fired (as Flink's WindowOperator).
+/// TumblingEventTimeWindows) and sliding windows (A = SlidingEventTimeWindows), with Flink's
+/// WindowOperator semantics: a window fires when the watermark reaches its maxTimestamp, with
+/// that timestamp; allowed lateness 0: a record goes to those of its windows that have not fired
+/// and is dropped and counted as late only when all of them fired (or it falls in a gap between
+/// windows when slide > size).
+///
+/// State is kept per slice, not per window (the slicing of Flink SQL's window aggregates and of
+/// Krishnamurthy et al., "On-the-fly sharing for streamed aggregation", SIGMOD 2006): time is
+/// cut into slices of gcd(size, slide) ms, every window is a run of whole slices, and a record
+/// updates one accumulator (its key in its slice) instead of one per window. When a window
+/// fires, its slices' accumulators are combined with AGG::merge. Tumbling windows are the case
+/// slice == window. A slice is dropped once the last window containing it fired.
+///
+/// Snapshots are asynchronous and copy-on-write: snapshotState() only takes references to the
+/// slices (open-addressing maps, flat_hash_map.h) and the serialization by key group runs in
+/// OperatorSnapshot::asyncPart off the task thread; the task thread copies a frozen slice
+/// before its first write after a snapshot (in order streams write to one or two slices).
+/// Checkpointed: per key group, blocks [slice start, n, n x (key, accumulator)]; as operator
+/// state, the watermark up to which windows fired, so that a restore does not fire them again.
 template <class T, class K, class AGG, class R, class WF, class A = TumblingEventTimeWindows>
 class WindowOperator final : public OneInputOperator<T> {
   using ACC = typename AGG::Accumulator;
-  using AggOut = typename AGG::Result;
+  using SliceMap = FlatHashMap<K, ACC, StdKeyHash<K>>;
+  using FrozenSlices = std::vector<std::pair<int64_t, std::shared_ptr<const SliceMap>>>;
 
  public:
   WindowOperator(std::function<K(const T&)> key, A assigner, std::shared_ptr<const AGG> agg, WF windowFn,
                  Output<R>* out)
-      : key_(std::move(key)), assigner_(assigner), agg_(std::move(agg)), windowFn_(std::move(windowFn)),
-        out_(out), collector_(out) {}
+      : key_(std::move(key)), agg_(std::move(agg)), windowFn_(std::move(windowFn)), out_(out), collector_(out) {
+    if constexpr (std::is_same_v<A, TumblingEventTimeWindows>) {
+      sizeMs_ = slideMs_ = assigner.sizeMs;
+    } else {
+      sizeMs_ = assigner.sizeMs;
+      slideMs_ = assigner.slideMs;
+    }
+    offsetMs_ = assigner.offsetMs;
+    sliceMs_ = std::gcd(sizeMs_, slideMs_);
+  }
 
   void collect(T&& v, int64_t ts) override {
     if (ts == kNoTimestamp) {
       throw TaskFailure("event-time window received a record without timestamp: assign a WatermarkStrategy");
     }
-    if constexpr (std::is_same_v<A, TumblingEventTimeWindows>) {
-      int64_t start = assigner_.windowStart(ts);
-      if (start + assigner_.sizeMs - 1 <= watermark_) {
-        TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
-        return;
-      }
-      auto& pane = panes_[start];
-      auto [it, inserted] = pane.try_emplace(key_(v));
-      if (inserted) it->second = agg_->createAccumulator();
-      agg_->add(v, it->second);
-    } else {
-      bool added = false;
-      std::optional<K> key;
-      assigner_.forEachWindowStart(ts, [&](int64_t start) {
-        if (start + assigner_.sizeMs - 1 <= watermark_) return;  // this window fired already
-        if (!key) key.emplace(key_(v));
-        auto& pane = panes_[start];
-        auto [it, inserted] = pane.try_emplace(*key);
-        if (inserted) it->second = agg_->createAccumulator();
-        agg_->add(v, it->second);
-        added = true;
-      });
-      if (!added) TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
+    int64_t lastEnd = floorTo(ts, slideMs_) + sizeMs_;  // end of the latest window containing ts
+    if (ts >= lastEnd || lastEnd - 1 <= watermark_) {
+      TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
+      return;
     }
+    SliceMap& slice = writableSlice(floorTo(ts, sliceMs_));
+    agg_->add(v, *slice.tryEmplace(key_(v)).first);
   }
 
   void emitWatermark(int64_t wm) override {
     if (wm <= watermark_) return;
+    int64_t previous = watermark_;
     watermark_ = wm;
     this->ctx_->metrics->currentInputWatermark.store(wm, std::memory_order_relaxed);
-    while (!panes_.empty() && panes_.begin()->first + assigner_.sizeMs - 1 <= wm) {
-      auto node = panes_.extract(panes_.begin());
-      TimeWindow window{node.key(), node.key() + assigner_.sizeMs};
-      collector_.timestamp = window.maxTimestamp();
-      for (auto& [key, acc] : node.mapped()) {
-        windowFn_(key, window, agg_->getResult(acc), collector_);
-        TaskMetrics::inc(this->ctx_->metrics->numFiredWindows);
-      }
-    }
+    fireWindows(previous, wm);
     out_->emitWatermark(wm);
   }
   void endInput() override { out_->endInput(); }
 
-  /// Keyed state by key group: entries (window start, key, accumulator).
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
-    for (const auto& [start, pane] : panes_) {
-      for (const auto& [key, acc] : pane) {
-        int kg = assignToKeyGroup(KeyHash<K>()(key), this->ctx_->maxParallelism);
-        DataOutputView view(&out.keyedState[kg]);
-        view.writePod(start);
-        TypeSerializer<K>::serialize(key, view);
-        TypeSerializer<ACC>::serialize(acc, view);
+    DataOutputView(&out.operatorState).writePod(watermark_);
+    auto frozen = std::make_shared<FrozenSlices>();
+    frozen->reserve(slices_.size());
+    for (const auto& [start, slice] : slices_) frozen->emplace_back(start, slice);
+    cached_ = nullptr;  // the next write to a frozen slice copies it first
+    int maxParallelism = this->ctx_->maxParallelism;
+    out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
+      // Per key group: for each slice with entries in the group, a block
+      // [int64 slice start][uint32 n][n x (key, accumulator)].
+      std::vector<Buffer> groups(static_cast<size_t>(maxParallelism));
+      std::vector<size_t> header(groups.size());
+      std::vector<uint32_t> count(groups.size());
+      for (const auto& [start, slice] : *frozen) {
+        if constexpr (std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<ACC>) {
+          size_t expected = slice->size() / groups.size() + 16;
+          for (auto& g : groups) g.reserve(g.size() + 12 + expected * (sizeof(K) + sizeof(ACC)) * 5 / 4);
+        }
+        std::fill(count.begin(), count.end(), 0);
+        slice->forEach([&, start = start](const K& key, const ACC& acc) {
+          auto kg = static_cast<size_t>(assignToKeyGroup(KeyHash<K>()(key), maxParallelism));
+          DataOutputView view(&groups[kg]);
+          if (count[kg]++ == 0) {
+            header[kg] = groups[kg].size();
+            view.writePod(start);
+            view.writePod(uint32_t{0});
+          }
+          TypeSerializer<K>::serialize(key, view);
+          TypeSerializer<ACC>::serialize(acc, view);
+        });
+        for (size_t kg = 0; kg < groups.size(); ++kg) {
+          if (count[kg] > 0) std::memcpy(groups[kg].data() + header[kg] + sizeof(int64_t), &count[kg], sizeof(uint32_t));
+        }
       }
-    }
+      for (size_t kg = 0; kg < groups.size(); ++kg) {
+        if (!groups[kg].empty()) snap.keyedState[static_cast<int>(kg)] = std::move(groups[kg]);
+      }
+    };
   }
+
   Status initializeState(const RestoredState& state) override {
+    // Windows up to the smallest watermark of the subtasks that wrote the state fired (with
+    // aligned barriers every subtask of a keyed exchange has the same watermark there).
+    bool haveWatermark = false;
+    for (const Buffer& b : state.operatorStates) {
+      if (b.size() < sizeof(int64_t)) continue;
+      DataInputView in(b.data(), b.size());
+      auto wm = in.readPod<int64_t>();
+      watermark_ = haveWatermark ? std::min(watermark_, wm) : wm;
+      haveWatermark = true;
+    }
     for (const Buffer& b : state.keyedState) {
       DataInputView in(b.data(), b.size());
       while (!in.atEnd()) {
         auto start = in.readPod<int64_t>();
-        K key{};
-        TypeSerializer<K>::deserialize(key, in);
-        ACC acc{};
-        TypeSerializer<ACC>::deserialize(acc, in);
-        panes_[start][std::move(key)] = std::move(acc);
+        auto n = in.readPod<uint32_t>();
+        SliceMap& slice = writableSlice(start);
+        for (uint32_t i = 0; i < n; ++i) {
+          K key{};
+          TypeSerializer<K>::deserialize(key, in);
+          ACC acc{};
+          TypeSerializer<ACC>::deserialize(acc, in);
+          auto [slot, inserted] = slice.tryEmplace(key);
+          *slot = inserted ? std::move(acc) : agg_->merge(*slot, acc);
+        }
       }
     }
     return Status::Ok();
   }
 
-  size_t numPendingWindows() const { return panes_.size(); }
+  /// Windows that hold state and have not fired.
+  size_t numPendingWindows() const {
+    std::set<int64_t> starts;
+    for (const auto& [start, slice] : slices_) {
+      for (int64_t s = floorTo(start, slideMs_); s + sizeMs_ > start; s -= slideMs_) {
+        if (s + sizeMs_ - 1 > watermark_) starts.insert(s);
+      }
+    }
+    return starts.size();
+  }
 
  private:
+  /// Largest t' <= t with t' = offset (mod unit).
+  int64_t floorTo(int64_t t, int64_t unit) const {
+    int64_t r = (t - offsetMs_) % unit;
+    if (r < 0) r += unit;
+    return t - r;
+  }
+  /// Smallest t' >= t with t' = offset (mod unit).
+  int64_t ceilTo(int64_t t, int64_t unit) const {
+    int64_t f = floorTo(t, unit);
+    return f == t ? t : f + unit;
+  }
+
+  /// The slice starting at `start`, created if absent, owned by this thread alone (copied
+  /// first when a snapshot still references it).
+  SliceMap& writableSlice(int64_t start) {
+    if (cached_ != nullptr && cachedStart_ == start) return *cached_;
+    auto& slice = slices_[start];
+    if (!slice) {
+      slice = std::make_shared<SliceMap>();
+    } else if (slice.use_count() > 1) {
+      slice = std::make_shared<SliceMap>(*slice);
+    }
+    // Pairs with the release in the snapshot thread's reference drop: its reads of the map
+    // happen before our writes.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    cached_ = slice.get();
+    cachedStart_ = start;
+    return *cached_;
+  }
+
+  /// Fires, in order, the windows whose maxTimestamp is in (previous, wm] and that contain
+  /// state; then drops the slices no window needs any more.
+  void fireWindows(int64_t previous, int64_t wm) {
+    if (slices_.empty()) return;
+    int64_t lo = slices_.begin()->first - sizeMs_ + 1;  // the first window containing the first slice
+    if (previous != kMinWatermark) lo = std::max(lo, previous - sizeMs_ + 2);
+    for (int64_t s = ceilTo(lo, slideMs_); s + sizeMs_ - 1 <= wm;) {
+      auto first = slices_.lower_bound(s);
+      if (first == slices_.end()) break;
+      if (first->first >= s + sizeMs_) {  // an empty window: skip to the next one with state
+        s = ceilTo(first->first - sizeMs_ + 1, slideMs_);
+        continue;
+      }
+      fireWindow(TimeWindow{s, s + sizeMs_}, first);
+      s += slideMs_;
+    }
+    bool dropped = false;
+    while (!slices_.empty() && floorTo(slices_.begin()->first, slideMs_) + sizeMs_ - 1 <= wm) {
+      slices_.erase(slices_.begin());
+      dropped = true;
+    }
+    if (dropped) cached_ = nullptr;
+  }
+
+  void fireWindow(const TimeWindow& window, typename std::map<int64_t, std::shared_ptr<SliceMap>>::iterator first) {
+    collector_.timestamp = window.maxTimestamp();
+    auto emit = [&](const K& key, const ACC& acc) {
+      windowFn_(key, window, agg_->getResult(acc), collector_);
+      TaskMetrics::inc(this->ctx_->metrics->numFiredWindows);
+    };
+    auto next = std::next(first);
+    if (next == slices_.end() || next->first >= window.end) {
+      first->second->forEach(emit);  // one slice: no merge
+      return;
+    }
+    merged_ = *first->second;
+    for (auto it = next; it != slices_.end() && it->first < window.end; ++it) {
+      it->second->forEach([&](const K& key, const ACC& acc) {
+        auto [slot, inserted] = merged_.tryEmplace(key);
+        *slot = inserted ? acc : agg_->merge(*slot, acc);
+      });
+    }
+    merged_.forEach(emit);
+  }
+
   std::function<K(const T&)> key_;
-  A assigner_;
+  int64_t sizeMs_ = 0;
+  int64_t slideMs_ = 0;
+  int64_t offsetMs_ = 0;
+  int64_t sliceMs_ = 0;
   std::shared_ptr<const AGG> agg_;
   WF windowFn_;
   Output<R>* out_;
   TimestampedCollector<R> collector_;
   int64_t watermark_ = kMinWatermark;
-  std::map<int64_t, std::unordered_map<K, ACC, StdKeyHash<K>>> panes_;
+  std::map<int64_t, std::shared_ptr<SliceMap>> slices_;  // slice start -> key -> accumulator
+  SliceMap* cached_ = nullptr;                            // the slice written last, owned alone
+  int64_t cachedStart_ = 0;
+  SliceMap merged_;  // scratch for windows of several slices
 };
 
 /// Keyed event-time session windows with incremental aggregation (EventTimeSessionWindows).

@@ -80,10 +80,25 @@ inline constexpr int64_t kFinalCheckpointId = -1;
 /// The state of one operator at a checkpoint. Operator state is redistributed as a union list
 /// on restore (every subtask sees every entry); keyed state is organised by key group and a
 /// subtask restores the key groups of its range, whatever the parallelism that wrote them.
+///
+/// Asynchronous snapshots (Flink's asynchronous phase of a state backend snapshot): an operator
+/// whose state is large may, in snapshotState, only freeze its state (e.g. take copy-on-write
+/// references) and set `asyncPart`; materialize() runs it once, off the task thread, before the
+/// state is written. asyncPart must not touch the operator: it fills operatorState/keyedState
+/// from what it captured.
 struct OperatorSnapshot {
   Buffer operatorState;
   std::map<int, Buffer> keyedState;       // key group -> serialized entries
   std::vector<std::string> committables;  // handed to the sink's committer when the checkpoint completes
+  std::function<void(OperatorSnapshot&)> asyncPart;
+
+  /// Runs and clears asyncPart (no-op without one). Any thread; once per snapshot.
+  void materialize() {
+    if (!asyncPart) return;
+    auto part = std::move(asyncPart);
+    asyncPart = nullptr;
+    part(*this);
+  }
 };
 
 /// What an operator gets back on restore (empty when the job starts fresh).

@@ -207,6 +207,13 @@ class TaskExecutor {
         work = std::move(snapshotQueue_.front());
         snapshotQueue_.pop_front();
       }
+      // The asynchronous phase of operators that froze their state at the barrier.
+      std::string asyncError;
+      try {
+        for (auto& [opId, snap] : work.state) snap.materialize();
+      } catch (const std::exception& e) {
+        asyncError = std::string("asynchronous snapshot failed: ") + e.what();
+      }
       std::error_code ec;
       std::filesystem::create_directories(work.dir, ec);
       // Sink output of this checkpoint must be durable before the acknowledgement.
@@ -219,7 +226,8 @@ class TaskExecutor {
           }
         }
       }
-      auto size = checkpoint::writeTaskState(work.dir + "/" + work.file, work.state);
+      auto size = asyncError.empty() ? checkpoint::writeTaskState(work.dir + "/" + work.file, work.state)
+                                     : Result<int64_t>(Status::Error(asyncError));
       json msg = std::move(work.ack);
       if (size.ok()) {
         msg["type"] = "acknowledgeCheckpoint";

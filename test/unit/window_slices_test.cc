@@ -1,0 +1,310 @@
+// Tests of the WindowOperator's slice-based state (one accumulator per key and slice, windows
+// merged from slices when they fire), its copy-on-write asynchronous snapshots, and the
+// FlatHashMap behind it. The reference for window results is a direct evaluation of Flink's
+// window semantics over the records (every window containing a record, late when the window
+// fired), not the operator's own logic.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "count_sum.h"
+
+#include "flink/configuration.h"
+#include "flink/datastream.h"
+#include "flink/flat_hash_map.h"
+#include "flink/operators.h"
+
+using namespace flink;
+
+namespace {
+
+using Event = std::pair<int64_t, int64_t>;                                    // key, value
+using WindowResult = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;  // start, end, key, count, sum
+
+using testing::CountSum;
+using CountSumAggregate = testing::CountSumAggregate<Event>;
+
+struct CollectingOutput final : Output<WindowResult> {
+  std::vector<std::pair<WindowResult, int64_t>> records;
+  void collect(WindowResult&& value, int64_t timestamp) override { records.emplace_back(std::move(value), timestamp); }
+  void emitWatermark(int64_t) override {}
+  void endInput() override {}
+};
+
+auto windowFunction() {
+  return [](const int64_t& key, const TimeWindow& w, CountSum&& r, Collector<WindowResult>& out) {
+    out.collect(WindowResult{w.start, w.end, key, r.count, r.sum});
+  };
+}
+using WindowFn = decltype(windowFunction());
+
+template <class A>
+struct Harness {
+  explicit Harness(A assigner, int maxParallelism = 128)
+      : op([](const Event& e) { return e.first; }, assigner, std::make_shared<const CountSumAggregate>(),
+           windowFunction(), &out) {
+    ctx.taskName = "Window (1/1)";
+    ctx.metrics = &metrics;
+    ctx.config = &config;
+    ctx.maxParallelism = maxParallelism;
+  }
+  void open() { REQUIRE(op.open(ctx).ok()); }
+  void add(int64_t key, int64_t value, int64_t ts) { op.collect(Event{key, value}, ts); }
+  template <class Steps>
+  void replay(const Steps& steps) {
+    for (const auto& st : steps) {
+      if (st.watermark) {
+        op.emitWatermark(st.time);
+      } else {
+        add(st.key, st.value, st.time);
+      }
+    }
+    op.emitWatermark(kMaxWatermark);
+  }
+  std::vector<WindowResult> results() const {
+    std::vector<WindowResult> v;
+    for (const auto& r : out.records) v.push_back(r.first);
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+  TaskMetrics metrics;
+  Configuration config;
+  RuntimeContext ctx;
+  CollectingOutput out;
+  detail::WindowOperator<Event, int64_t, CountSumAggregate, WindowResult, WindowFn, A> op;
+};
+
+RestoredState restoredFrom(const OperatorSnapshot& snap) {
+  RestoredState r;
+  r.restored = true;
+  r.checkpointId = 1;
+  r.operatorStates.push_back(snap.operatorState);
+  for (const auto& [kg, bytes] : snap.keyedState) r.keyedState.push_back(bytes);
+  return r;
+}
+
+struct Step {
+  bool watermark = false;
+  int64_t key = 0;
+  int64_t value = 0;
+  int64_t time = 0;  // record timestamp or watermark
+};
+
+/// Flink's semantics evaluated directly: a record counts in every window [s, s + size) that
+/// contains it (s = offset mod slide) if that window has not fired, i.e. s + size - 1 > the
+/// watermark at its arrival; a window fires at the first watermark >= s + size - 1 (or at the
+/// end) and emits one row per key with records in it.
+std::vector<WindowResult> reference(const std::vector<Step>& steps, int64_t size, int64_t slide, int64_t offset,
+                                    int64_t* late) {
+  std::map<std::tuple<int64_t, int64_t, int64_t>, CountSum> windows;  // (start, end, key)
+  int64_t wm = kMinWatermark;
+  *late = 0;
+  for (const auto& st : steps) {
+    if (st.watermark) {
+      wm = std::max(wm, st.time);
+      continue;
+    }
+    bool added = false;
+    for (int64_t s = st.time - size - slide; s <= st.time; ++s) {
+      if (((s - offset) % slide + slide) % slide != 0) continue;
+      if (!(s <= st.time && st.time < s + size)) continue;
+      if (s + size - 1 <= wm) continue;
+      auto& acc = windows[{s, s + size, st.key}];
+      acc.count += 1;
+      acc.sum += st.value;
+      added = true;
+    }
+    if (!added) ++*late;
+  }
+  std::vector<WindowResult> out;
+  for (const auto& [w, acc] : windows) out.emplace_back(std::get<0>(w), std::get<1>(w), std::get<2>(w), acc.count, acc.sum);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Step> randomSteps(std::mt19937_64& rng, int n, int keys, int64_t maxDisorder) {
+  std::vector<Step> steps;
+  int64_t time = 0;
+  for (int i = 0; i < n; ++i) {
+    time += static_cast<int64_t>(rng() % 4);
+    if (rng() % 10 == 0) {
+      steps.push_back({true, 0, 0, time - maxDisorder});
+    } else {
+      int64_t ts = time - static_cast<int64_t>(rng() % static_cast<uint64_t>(maxDisorder + 1)) - 20;
+      steps.push_back({false, static_cast<int64_t>(rng() % static_cast<uint64_t>(keys)),
+                       static_cast<int64_t>(rng() % 100), ts});
+    }
+  }
+  return steps;
+}
+
+}  // namespace
+
+TEST_CASE("FlatHashMap inserts finds grows and copies", "[windows][slices]") {
+  detail::FlatHashMap<int64_t, int64_t, detail::StdKeyHash<int64_t>> m;
+  CHECK(m.empty());
+  CHECK(m.find(1) == nullptr);
+  for (int64_t k = -5000; k < 5000; ++k) {
+    auto [v, inserted] = m.tryEmplace(k * 1024);  // keys that share low bits
+    REQUIRE(inserted);
+    CHECK(*v == 0);
+    *v = k;
+  }
+  CHECK(m.size() == 10000);
+  CHECK(m.capacity() * 7 >= m.size() * 10);
+  for (int64_t k = -5000; k < 5000; ++k) {
+    auto [v, inserted] = m.tryEmplace(k * 1024);
+    REQUIRE_FALSE(inserted);
+    REQUIRE(*v == k);
+  }
+  CHECK(m.find(3) == nullptr);
+  auto copy = m;
+  *copy.tryEmplace(0).first = 42;
+  CHECK(*m.find(0) == 0);  // copies are independent
+  CHECK(*copy.find(0) == 42);
+  int64_t sum = 0;
+  size_t n = 0;
+  m.forEach([&](const int64_t& k, const int64_t& v) {
+    CHECK(k == v * 1024);
+    sum += v;
+    ++n;
+  });
+  CHECK(n == 10000);
+  CHECK(sum == -5000);
+  m.clear();
+  CHECK(m.empty());
+  CHECK(m.find(1024) == nullptr);
+  detail::FlatHashMap<std::string, int, detail::StdKeyHash<std::string>> s;
+  s.reserve(100);
+  size_t cap = s.capacity();
+  for (int i = 0; i < 100; ++i) *s.tryEmplace("key" + std::to_string(i)).first = i;
+  CHECK(s.capacity() == cap);
+  CHECK(*s.find("key77") == 77);
+}
+
+TEST_CASE("Sliding and tumbling WindowOperators match the window semantics on random out-of-order input", "[windows][slices]") {
+  struct Shape {
+    int64_t size, slide, offset;
+  };
+  // slide divides size; slide does not (slices of gcd 2); tumbling as sliding; slide > size (gaps); offsets.
+  std::vector<Shape> shapes = {{10, 2, 0}, {10, 4, 0}, {10, 4, 3}, {7, 7, 0}, {3, 5, 1}, {12, 3, -2}};
+  std::mt19937_64 rng(20261122);
+  for (const auto& shape : shapes) {
+    for (int round = 0; round < 5; ++round) {
+      auto steps = randomSteps(rng, 2000, 7, 15);
+      int64_t expectedLate = 0;
+      auto expected = reference(steps, shape.size, shape.slide, shape.offset, &expectedLate);
+      Harness<SlidingEventTimeWindows> h(SlidingEventTimeWindows::of(shape.size, shape.slide, shape.offset));
+      h.open();
+      h.replay(steps);
+      INFO("size " << shape.size << " slide " << shape.slide << " offset " << shape.offset << " round " << round);
+      REQUIRE(h.results() == expected);
+      CHECK(static_cast<int64_t>(h.metrics.numLateRecordsDropped.load()) == expectedLate);
+      CHECK(h.op.numPendingWindows() == 0);
+      // Every window fires at its end - 1, in order of window start.
+      int64_t previousStart = INT64_MIN;
+      for (const auto& [r, ts] : h.out.records) {
+        CHECK(ts == std::get<1>(r) - 1);
+        CHECK(std::get<0>(r) >= previousStart);
+        previousStart = std::get<0>(r);
+      }
+      if (shape.size == shape.slide) {  // the tumbling assigner gives the same windows
+        Harness<TumblingEventTimeWindows> t(TumblingEventTimeWindows::of(shape.size, shape.offset));
+        t.open();
+        t.replay(steps);
+        CHECK(t.results() == expected);
+      }
+    }
+  }
+}
+
+TEST_CASE("WindowOperator snapshot holds the state at the barrier although the task writes on before it is materialized", "[windows][slices][checkpoint]") {
+  Harness<SlidingEventTimeWindows> h(SlidingEventTimeWindows::of(10, 5));
+  h.open();
+  h.add(1, 10, 3);  // slice [0, 5)
+  h.add(2, 20, 7);  // slice [5, 10)
+  OperatorSnapshot snap;
+  h.op.snapshotState(1, snap);
+  REQUIRE(snap.keyedState.empty());  // serialized asynchronously
+  REQUIRE(snap.asyncPart);
+  // The task thread goes on before the snapshot thread serializes: same slices, a new one.
+  h.add(1, 100, 4);
+  h.add(2, 200, 8);
+  h.add(3, 300, 12);
+  h.op.emitWatermark(4);  // fires [-5, 5) and keeps its slice for [0, 10)
+  snap.materialize();
+  REQUIRE_FALSE(snap.asyncPart);
+  REQUIRE_FALSE(snap.keyedState.empty());
+
+  // The running operator saw everything.
+  h.op.emitWatermark(kMaxWatermark);
+  CHECK(h.results() == std::vector<WindowResult>{{-5, 5, 1, 2, 110}, {0, 10, 1, 2, 110}, {0, 10, 2, 2, 220},
+                                                 {5, 15, 2, 2, 220}, {5, 15, 3, 1, 300}, {10, 20, 3, 1, 300}});
+
+  // The snapshot holds only the two records before the barrier.
+  Harness<SlidingEventTimeWindows> r(SlidingEventTimeWindows::of(10, 5));
+  REQUIRE(r.op.initializeState(restoredFrom(snap)).ok());
+  r.open();
+  r.op.emitWatermark(kMaxWatermark);
+  CHECK(r.results() == std::vector<WindowResult>{{-5, 5, 1, 1, 10}, {0, 10, 1, 1, 10}, {0, 10, 2, 1, 20},
+                                                 {5, 15, 2, 1, 20}});
+}
+
+TEST_CASE("WindowOperator restored from a checkpoint does not fire again the windows that fired before it", "[windows][slices][checkpoint]") {
+  Harness<SlidingEventTimeWindows> h(SlidingEventTimeWindows::of(10, 5));
+  h.open();
+  h.add(1, 1, 7);         // slice [5, 10): windows [0, 10) and [5, 15)
+  h.op.emitWatermark(9);  // [0, 10) fires; the slice stays for [5, 15)
+  REQUIRE(h.results() == std::vector<WindowResult>{{0, 10, 1, 1, 1}});
+  OperatorSnapshot snap;
+  h.op.snapshotState(1, snap);
+  snap.materialize();
+
+  Harness<SlidingEventTimeWindows> r(SlidingEventTimeWindows::of(10, 5));
+  REQUIRE(r.op.initializeState(restoredFrom(snap)).ok());
+  r.open();
+  CHECK(r.op.numPendingWindows() == 1);
+  r.add(1, 5, 6);  // replayed after the barrier: only [5, 15) is open
+  CHECK(r.metrics.numLateRecordsDropped.load() == 0);
+  r.add(1, 5, 2);  // [-5, 5) and [0, 10) fired before the checkpoint: late
+  CHECK(r.metrics.numLateRecordsDropped.load() == 1);
+  r.op.emitWatermark(kMaxWatermark);
+  CHECK(r.results() == std::vector<WindowResult>{{5, 15, 1, 2, 6}});
+}
+
+TEST_CASE("WindowOperator state of several subtasks restores into one - slices merged by key", "[windows][slices][checkpoint]") {
+  // Two subtasks of parallelism 2 hold disjoint keys; rescaled to 1, one operator gets both.
+  std::vector<OperatorSnapshot> snaps(2);
+  for (int i = 0; i < 2; ++i) {
+    Harness<SlidingEventTimeWindows> h(SlidingEventTimeWindows::of(4, 2), 8);
+    h.open();
+    for (int64_t k = i; k < 20; k += 2) h.add(k, k, k % 4);
+    h.op.emitWatermark(1);
+    h.op.snapshotState(1, snaps[i]);
+    snaps[i].materialize();
+  }
+  Harness<SlidingEventTimeWindows> r(SlidingEventTimeWindows::of(4, 2), 8);
+  RestoredState rs = restoredFrom(snaps[0]);
+  rs.operatorStates.push_back(snaps[1].operatorState);
+  for (const auto& [kg, bytes] : snaps[1].keyedState) rs.keyedState.push_back(bytes);
+  REQUIRE(r.op.initializeState(rs).ok());
+  r.open();
+  r.op.emitWatermark(kMaxWatermark);
+  // Window [-2, 2) fired before the checkpoint (watermark 1); [0, 4) and [2, 6) fire now.
+  auto results = r.results();
+  std::vector<WindowResult> expected;
+  for (int64_t k = 0; k < 20; ++k) {
+    expected.emplace_back(0, 4, k, 1, k);
+    if (k % 4 >= 2) expected.emplace_back(2, 6, k, 1, k);
+  }
+  std::sort(expected.begin(), expected.end());
+  CHECK(results == expected);
+}

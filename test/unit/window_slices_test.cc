@@ -308,3 +308,21 @@ TEST_CASE("WindowOperator state of several subtasks restores into one - slices m
   std::sort(expected.begin(), expected.end());
   CHECK(results == expected);
 }
+
+TEST_CASE("Zigzag varints round-trip every magnitude and reject truncated input", "[windows][slices][serialization]") {
+  std::vector<int64_t> values = {0, 1, -1, 63, -64, 64, -65, 300, 1LL << 35, -(1LL << 35), INT64_MAX, INT64_MIN};
+  Buffer b;
+  DataOutputView out(&b);
+  for (int64_t v : values) out.writeVarint(v);
+  CHECK(b.size() == 1 + 1 + 1 + 1 + 1 + 2 + 2 + 2 + 6 + 6 + 10 + 10);
+  DataInputView in(b.data(), b.size());
+  for (int64_t v : values) CHECK(in.readVarint() == v);
+  CHECK(in.atEnd());
+  Buffer truncated(b.begin(), b.end() - 1);  // the last varint loses its final byte
+  DataInputView t(truncated.data(), truncated.size());
+  for (size_t i = 0; i + 1 < values.size(); ++i) t.readVarint();
+  CHECK_THROWS_AS(t.readVarint(), SerializationError);
+  Buffer endless(11, 0xFF);
+  DataInputView e(endless.data(), endless.size());
+  CHECK_THROWS_AS(e.readVarint(), SerializationError);
+}

@@ -458,8 +458,9 @@ class SinkOperator final : public OneInputOperator<T> {
 /// slices (open-addressing maps, flat_hash_map.h) and the serialization by key group runs in
 /// OperatorSnapshot::asyncPart off the task thread; the task thread copies a frozen slice
 /// before its first write after a snapshot (in order streams write to one or two slices).
-/// Checkpointed: per key group, blocks [slice start, n, n x (key, accumulator)]; as operator
-/// state, the watermark up to which windows fired, so that a restore does not fire them again.
+/// Checkpointed: per key group, blocks [slice start, n, n x (key, accumulator)] (integers as
+/// varints, CompactSerializer); as operator state, the watermark up to which windows fired, so
+/// that a restore does not fire them again.
 template <class T, class K, class AGG, class R, class WF, class A = TumblingEventTimeWindows>
 class WindowOperator final : public OneInputOperator<T> {
   using ACC = typename AGG::Accumulator;
@@ -520,7 +521,7 @@ class WindowOperator final : public OneInputOperator<T> {
       for (const auto& [start, slice] : *frozen) {
         if constexpr (std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<ACC>) {
           size_t expected = slice->size() / groups.size() + 16;
-          for (auto& g : groups) g.reserve(g.size() + 12 + expected * (sizeof(K) + sizeof(ACC)) * 5 / 4);
+          for (auto& g : groups) g.reserve(g.size() + 12 + expected * (sizeof(K) + sizeof(ACC)) * 3 / 4);
         }
         std::fill(count.begin(), count.end(), 0);
         slice->forEach([&, start = start](const K& key, const ACC& acc) {
@@ -531,8 +532,8 @@ class WindowOperator final : public OneInputOperator<T> {
             view.writePod(start);
             view.writePod(uint32_t{0});
           }
-          TypeSerializer<K>::serialize(key, view);
-          TypeSerializer<ACC>::serialize(acc, view);
+          CompactSerializer<K>::serialize(key, view);
+          CompactSerializer<ACC>::serialize(acc, view);
         });
         for (size_t kg = 0; kg < groups.size(); ++kg) {
           if (count[kg] > 0) std::memcpy(groups[kg].data() + header[kg] + sizeof(int64_t), &count[kg], sizeof(uint32_t));
@@ -563,9 +564,9 @@ class WindowOperator final : public OneInputOperator<T> {
         SliceMap& slice = writableSlice(start);
         for (uint32_t i = 0; i < n; ++i) {
           K key{};
-          TypeSerializer<K>::deserialize(key, in);
+          CompactSerializer<K>::deserialize(key, in);
           ACC acc{};
-          TypeSerializer<ACC>::deserialize(acc, in);
+          CompactSerializer<ACC>::deserialize(acc, in);
           auto [slot, inserted] = slice.tryEmplace(key);
           *slot = inserted ? std::move(acc) : agg_->merge(*slot, acc);
         }

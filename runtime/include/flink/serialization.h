@@ -42,6 +42,18 @@ class DataOutputView {
     buf_->resize(old + sizeof(T));
     std::memcpy(buf_->data() + old, &v, sizeof(T));
   }
+  /// Zigzag LEB128, as protobuf's sint64: 1 byte for -64..63, at most 10.
+  void writeVarint(int64_t v) {
+    auto z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+    uint8_t tmp[10];
+    size_t n = 0;
+    while (z >= 0x80) {
+      tmp[n++] = static_cast<uint8_t>(z | 0x80);
+      z >>= 7;
+    }
+    tmp[n++] = static_cast<uint8_t>(z);
+    write(tmp, n);
+  }
   size_t size() const { return buf_->size(); }
 
  private:
@@ -72,6 +84,18 @@ class DataInputView {
     p_ += n;
     return v;
   }
+  /// Reads what DataOutputView::writeVarint wrote; SerializationError when truncated or longer
+  /// than 10 bytes.
+  int64_t readVarint() {
+    uint64_t z = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      need(1);
+      uint8_t b = *p_++;
+      z |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if (b < 0x80) return static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+    }
+    throw SerializationError("malformed varint");
+  }
   bool atEnd() const { return p_ >= end_; }
   size_t remaining() const { return static_cast<size_t>(end_ - p_); }
 
@@ -90,6 +114,26 @@ template <class T>
 struct TypeSerializer<T, std::enable_if_t<std::is_arithmetic_v<T> || std::is_enum_v<T>>> {
   static void serialize(const T& v, DataOutputView& out) { out.writePod(v); }
   static void deserialize(T& v, DataInputView& in) { v = in.readPod<T>(); }
+};
+
+/// State encoding that writes integers as zigzag varints (small ids and counts in 1-4 bytes
+/// instead of 8) and everything else as TypeSerializer does. For operator state snapshots.
+template <class T>
+struct CompactSerializer {
+  static void serialize(const T& v, DataOutputView& out) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && sizeof(T) <= 8) {
+      out.writeVarint(static_cast<int64_t>(v));
+    } else {
+      TypeSerializer<T>::serialize(v, out);
+    }
+  }
+  static void deserialize(T& v, DataInputView& in) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && sizeof(T) <= 8) {
+      v = static_cast<T>(in.readVarint());
+    } else {
+      TypeSerializer<T>::deserialize(v, in);
+    }
+  }
 };
 
 template <>

@@ -39,18 +39,25 @@ struct CollectingOutput final : Output<WindowResult> {
   void endInput() override {}
 };
 
+/// Keys of the operator: the record's int64 key itself, or it as a string (operators with
+/// non-integer keys assemble windows another way).
+int64_t keyOf(const Event& e, int64_t*) { return e.first; }
+std::string keyOf(const Event& e, std::string*) { return std::to_string(e.first); }
+int64_t toInt(int64_t k) { return k; }
+int64_t toInt(const std::string& k) { return std::stoll(k); }
+
+template <class K>
 auto windowFunction() {
-  return [](const int64_t& key, const TimeWindow& w, CountSum&& r, Collector<WindowResult>& out) {
-    out.collect(WindowResult{w.start, w.end, key, r.count, r.sum});
+  return [](const K& key, const TimeWindow& w, CountSum&& r, Collector<WindowResult>& out) {
+    out.collect(WindowResult{w.start, w.end, toInt(key), r.count, r.sum});
   };
 }
-using WindowFn = decltype(windowFunction());
 
-template <class A>
+template <class A, class K = int64_t>
 struct Harness {
   explicit Harness(A assigner, int maxParallelism = 128)
-      : op([](const Event& e) { return e.first; }, assigner, std::make_shared<const CountSumAggregate>(),
-           windowFunction(), &out) {
+      : op([](const Event& e) { return keyOf(e, static_cast<K*>(nullptr)); }, assigner,
+           std::make_shared<const CountSumAggregate>(), windowFunction<K>(), &out) {
     ctx.taskName = "Window (1/1)";
     ctx.metrics = &metrics;
     ctx.config = &config;
@@ -58,9 +65,17 @@ struct Harness {
   }
   void open() { REQUIRE(op.open(ctx).ok()); }
   void add(int64_t key, int64_t value, int64_t ts) { op.collect(Event{key, value}, ts); }
+  /// Runs the steps, then a final watermark; with snapshotEvery > 0 takes (and materializes) a
+  /// snapshot every that many steps, so that slices get several layers.
   template <class Steps>
-  void replay(const Steps& steps) {
-    for (const auto& st : steps) {
+  void replay(const Steps& steps, size_t snapshotEvery = 0) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const auto& st = steps[i];
+      if (snapshotEvery > 0 && i % snapshotEvery == snapshotEvery - 1) {
+        OperatorSnapshot snap;
+        op.snapshotState(static_cast<int64_t>(i), snap);
+        snap.materialize();
+      }
       if (st.watermark) {
         op.emitWatermark(st.time);
       } else {
@@ -79,7 +94,7 @@ struct Harness {
   Configuration config;
   RuntimeContext ctx;
   CollectingOutput out;
-  detail::WindowOperator<Event, int64_t, CountSumAggregate, WindowResult, WindowFn, A> op;
+  detail::WindowOperator<Event, K, CountSumAggregate, WindowResult, decltype(windowFunction<K>()), A> op;
 };
 
 RestoredState restoredFrom(const OperatorSnapshot& snap) {
@@ -204,7 +219,7 @@ TEST_CASE("Sliding and tumbling WindowOperators match the window semantics on ra
       auto expected = reference(steps, shape.size, shape.slide, shape.offset, &expectedLate);
       Harness<SlidingEventTimeWindows> h(SlidingEventTimeWindows::of(shape.size, shape.slide, shape.offset));
       h.open();
-      h.replay(steps);
+      h.replay(steps, round % 2 == 1 ? 7 : 0);  // odd rounds: several layers per slice
       INFO("size " << shape.size << " slide " << shape.slide << " offset " << shape.offset << " round " << round);
       REQUIRE(h.results() == expected);
       CHECK(static_cast<int64_t>(h.metrics.numLateRecordsDropped.load()) == expectedLate);
@@ -216,6 +231,11 @@ TEST_CASE("Sliding and tumbling WindowOperators match the window semantics on ra
         CHECK(std::get<0>(r) >= previousStart);
         previousStart = std::get<0>(r);
       }
+      Harness<SlidingEventTimeWindows, std::string> strings(
+          SlidingEventTimeWindows::of(shape.size, shape.slide, shape.offset));
+      strings.open();
+      strings.replay(steps, round % 2 == 1 ? 5 : 0);
+      CHECK(strings.results() == expected);
       if (shape.size == shape.slide) {  // the tumbling assigner gives the same windows
         Harness<TumblingEventTimeWindows> t(TumblingEventTimeWindows::of(shape.size, shape.offset));
         t.open();
@@ -325,4 +345,97 @@ TEST_CASE("Zigzag varints round-trip every magnitude and reject truncated input"
   Buffer endless(11, 0xFF);
   DataInputView e(endless.data(), endless.size());
   CHECK_THROWS_AS(e.readVarint(), SerializationError);
+}
+
+TEST_CASE("WindowOperator checkpoints reuse the bytes of unchanged layers and restore layered slices merged", "[windows][slices][checkpoint]") {
+  Harness<SlidingEventTimeWindows> h(SlidingEventTimeWindows::of(10, 5));
+  h.open();
+  for (int64_t k = 0; k < 10000; ++k) h.add(k, k, k % 10);  // slices [0, 5) and [5, 10), 5000 keys each
+  CHECK(h.op.numLayers() == 2);
+  OperatorSnapshot first;
+  h.op.snapshotState(1, first);
+  first.materialize();
+  OperatorSnapshot unchanged;  // no record in between: the same layers, the same bytes
+  h.op.snapshotState(2, unchanged);
+  unchanged.materialize();
+  CHECK(unchanged.keyedState == first.keyedState);
+  CHECK(h.op.numLayers() == 2);
+  h.add(3, 1000, 2);  // slice [0, 5) is large: it gets a second layer
+  h.add(10001, 7, 3);  // a new key in it
+  CHECK(h.op.numLayers() == 3);
+  OperatorSnapshot second;
+  h.op.snapshotState(3, second);
+  second.materialize();
+  CHECK(second.keyedState != first.keyedState);
+  h.add(3, 1, 4);  // the new layer is small: copied, not stacked
+  CHECK(h.op.numLayers() == 3);
+  for (int i = 0; i < 3; ++i) {  // more snapshots with large writes in between: at most 4 layers
+    OperatorSnapshot more;
+    h.op.snapshotState(4 + i, more);
+    for (int64_t k = 0; k < 10000; k += 2) h.add(k, 1, 0);
+  }
+  CHECK(h.op.numLayers() <= 5);
+  OperatorSnapshot last;
+  h.op.snapshotState(9, last);
+  last.materialize();
+
+  Harness<SlidingEventTimeWindows> r(SlidingEventTimeWindows::of(10, 5));
+  REQUIRE(r.op.initializeState(restoredFrom(last)).ok());
+  r.open();
+  CHECK(r.op.numLayers() == 2);  // a restore merges the layers of a slice
+  r.op.emitWatermark(kMaxWatermark);
+  h.op.emitWatermark(kMaxWatermark);
+  auto results = h.results();
+  CHECK(r.results() == results);
+  CHECK(std::count(results.begin(), results.end(), WindowResult{0, 10, 3, 3, 1004}) == 1);
+  CHECK(std::count(results.begin(), results.end(), WindowResult{-5, 5, 4, 4, 7}) == 1);
+}
+
+namespace {
+/// An aggregate whose accumulator does not start at ACC{}: the smallest value (and how many).
+struct MinCount {
+  int64_t min = 0;
+  int64_t count = 0;
+  auto fields() { return std::tie(min, count); }
+  auto fields() const { return std::tie(min, count); }
+};
+class MinAggregate final : public AggregateFunction<Event, MinCount, int64_t> {
+ public:
+  MinCount createAccumulator() const override { return {INT64_MAX, 0}; }
+  void add(const Event& v, MinCount& acc) const override {
+    acc.min = std::min(acc.min, v.second);
+    ++acc.count;
+  }
+  int64_t getResult(const MinCount& acc) const override { return acc.min; }
+  MinCount merge(const MinCount& a, const MinCount& b) const override {
+    return {std::min(a.min, b.min), a.count + b.count};
+  }
+};
+}  // namespace
+
+TEST_CASE("WindowOperator starts every accumulator from createAccumulator", "[windows][slices]") {
+  std::vector<std::tuple<int64_t, int64_t, int64_t>> fired;  // start, key, min
+  auto fn = [&fired](const int64_t& key, const TimeWindow& w, int64_t&& min, Collector<int64_t>&) {
+    fired.emplace_back(w.start, key, min);
+  };
+  struct Discard final : Output<int64_t> {
+    void collect(int64_t&&, int64_t) override {}
+    void emitWatermark(int64_t) override {}
+    void endInput() override {}
+  } out;
+  detail::WindowOperator<Event, int64_t, MinAggregate, int64_t, decltype(fn), SlidingEventTimeWindows> op(
+      [](const Event& e) { return e.first; }, SlidingEventTimeWindows::of(4, 2), std::make_shared<const MinAggregate>(),
+      fn, &out);
+  TaskMetrics metrics;
+  Configuration config;
+  RuntimeContext ctx;
+  ctx.metrics = &metrics;
+  ctx.config = &config;
+  REQUIRE(op.open(ctx).ok());
+  op.collect(Event{1, 5}, 1);  // slice [0, 2)
+  op.collect(Event{1, 9}, 2);  // slice [2, 4)
+  op.collect(Event{1, 3}, 3);
+  op.emitWatermark(kMaxWatermark);
+  std::sort(fired.begin(), fired.end());
+  CHECK(fired == std::vector<std::tuple<int64_t, int64_t, int64_t>>{{-2, 1, 5}, {0, 1, 3}, {2, 1, 3}});
 }

@@ -17,10 +17,11 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <numeric>
-#include <set>
 #include <memory>
+#include <mutex>
+#include <numeric>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -454,18 +455,53 @@ class SinkOperator final : public OneInputOperator<T> {
 /// fires, its slices' accumulators are combined with AGG::merge. Tumbling windows are the case
 /// slice == window. A slice is dropped once the last window containing it fired.
 ///
-/// Snapshots are asynchronous and copy-on-write: snapshotState() only takes references to the
-/// slices (open-addressing maps, flat_hash_map.h) and the serialization by key group runs in
-/// OperatorSnapshot::asyncPart off the task thread; the task thread copies a frozen slice
-/// before its first write after a snapshot (in order streams write to one or two slices).
+/// Snapshots are asynchronous and incremental in CPU: a slice is a stack of layers
+/// (open-addressing maps, flat_hash_map.h); snapshotState() freezes every layer (never written
+/// again: the next write to that slice opens a new layer on top, merged with AGG::merge when
+/// the window fires) and hands references to OperatorSnapshot::asyncPart, which serializes by
+/// key group off the task thread. A layer is serialized once and its bytes are reused by every
+/// later checkpoint that still contains it, so a checkpoint serializes only what changed since
+/// the previous one (as RocksDB's incremental checkpoints upload only new SST files).
 /// Checkpointed: per key group, blocks [slice start, n, n x (key, accumulator)] (integers as
-/// varints, CompactSerializer); as operator state, the watermark up to which windows fired, so
-/// that a restore does not fire them again.
+/// varints, CompactSerializer; a slice may have several blocks, merged on restore); as operator
+/// state, the watermark up to which windows fired, so that a restore does not fire them again.
 template <class T, class K, class AGG, class R, class WF, class A = TumblingEventTimeWindows>
 class WindowOperator final : public OneInputOperator<T> {
   using ACC = typename AGG::Accumulator;
   using SliceMap = FlatHashMap<K, ACC, StdKeyHash<K>>;
-  using FrozenSlices = std::vector<std::pair<int64_t, std::shared_ptr<const SliceMap>>>;
+  using Blocks = std::vector<std::pair<int, Buffer>>;  // key group -> serialized block
+
+  /// Integer keys: every layer knows its smallest and largest key, so that assembling a window
+  /// looks a key up only in the layers whose range contains it (keys that grow with time, such
+  /// as ids, then meet almost no other layer).
+  static constexpr bool kKeyRanges = std::is_integral_v<K>;
+
+  struct Layer {
+    SliceMap map;
+    K minKey{};
+    K maxKey{};
+    bool frozen = false;  // task thread only: set by a snapshot, never written afterwards
+    mutable std::mutex mu;  // guards `serialized`, shared by the snapshot threads
+    mutable std::shared_ptr<const Blocks> serialized;
+
+    /// Call after inserting `key`.
+    void inserted(const K& key) {
+      if constexpr (kKeyRanges) {
+        if (map.size() == 1) {
+          minKey = maxKey = key;
+        } else {
+          minKey = std::min(minKey, key);
+          maxKey = std::max(maxKey, key);
+        }
+      }
+    }
+    bool mayContain(const K& key) const {
+      if constexpr (kKeyRanges) return !(key < minKey || maxKey < key);
+      return true;
+    }
+  };
+  using Slice = std::vector<std::shared_ptr<Layer>>;  // oldest first; only the last may be unfrozen
+  using FrozenLayers = std::vector<std::pair<int64_t, std::shared_ptr<const Layer>>>;
 
  public:
   WindowOperator(std::function<K(const T&)> key, A assigner, std::shared_ptr<const AGG> agg, WF windowFn,
@@ -490,8 +526,14 @@ class WindowOperator final : public OneInputOperator<T> {
       TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
       return;
     }
-    SliceMap& slice = writableSlice(floorTo(ts, sliceMs_));
-    agg_->add(v, *slice.tryEmplace(key_(v)).first);
+    Layer& layer = writableLayer(floorTo(ts, sliceMs_));
+    K key = key_(v);
+    auto [acc, inserted] = layer.map.tryEmplace(key);
+    if (inserted) {
+      *acc = agg_->createAccumulator();
+      layer.inserted(key);
+    }
+    agg_->add(v, *acc);
   }
 
   void emitWatermark(int64_t wm) override {
@@ -507,36 +549,29 @@ class WindowOperator final : public OneInputOperator<T> {
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
     DataOutputView(&out.operatorState).writePod(watermark_);
-    auto frozen = std::make_shared<FrozenSlices>();
-    frozen->reserve(slices_.size());
-    for (const auto& [start, slice] : slices_) frozen->emplace_back(start, slice);
-    cached_ = nullptr;  // the next write to a frozen slice copies it first
+    auto frozen = std::make_shared<FrozenLayers>();
+    for (const auto& [start, layers] : slices_) {
+      for (const auto& layer : layers) {
+        layer->frozen = true;
+        frozen->emplace_back(start, layer);
+      }
+    }
+    cached_ = nullptr;  // the next write opens a new layer
     int maxParallelism = this->ctx_->maxParallelism;
     out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
-      // Per key group: for each slice with entries in the group, a block
-      // [int64 slice start][uint32 n][n x (key, accumulator)].
       std::vector<Buffer> groups(static_cast<size_t>(maxParallelism));
-      std::vector<size_t> header(groups.size());
-      std::vector<uint32_t> count(groups.size());
-      for (const auto& [start, slice] : *frozen) {
-        if constexpr (std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<ACC>) {
-          size_t expected = slice->size() / groups.size() + 16;
-          for (auto& g : groups) g.reserve(g.size() + 12 + expected * (sizeof(K) + sizeof(ACC)) * 3 / 4);
-        }
-        std::fill(count.begin(), count.end(), 0);
-        slice->forEach([&, start = start](const K& key, const ACC& acc) {
-          auto kg = static_cast<size_t>(assignToKeyGroup(KeyHash<K>()(key), maxParallelism));
-          DataOutputView view(&groups[kg]);
-          if (count[kg]++ == 0) {
-            header[kg] = groups[kg].size();
-            view.writePod(start);
-            view.writePod(uint32_t{0});
-          }
-          CompactSerializer<K>::serialize(key, view);
-          CompactSerializer<ACC>::serialize(acc, view);
-        });
-        for (size_t kg = 0; kg < groups.size(); ++kg) {
-          if (count[kg] > 0) std::memcpy(groups[kg].data() + header[kg] + sizeof(int64_t), &count[kg], sizeof(uint32_t));
+      std::vector<std::shared_ptr<const Blocks>> all;
+      all.reserve(frozen->size());
+      std::vector<size_t> sizes(groups.size());
+      for (const auto& [start, layer] : *frozen) {
+        all.push_back(serialize(*layer, start, maxParallelism));
+        for (const auto& [kg, bytes] : *all.back()) sizes[static_cast<size_t>(kg)] += bytes.size();
+      }
+      for (size_t kg = 0; kg < groups.size(); ++kg) groups[kg].reserve(sizes[kg]);
+      for (const auto& blocks : all) {
+        for (const auto& [kg, bytes] : *blocks) {
+          auto& g = groups[static_cast<size_t>(kg)];
+          g.insert(g.end(), bytes.begin(), bytes.end());
         }
       }
       for (size_t kg = 0; kg < groups.size(); ++kg) {
@@ -561,14 +596,19 @@ class WindowOperator final : public OneInputOperator<T> {
       while (!in.atEnd()) {
         auto start = in.readPod<int64_t>();
         auto n = in.readPod<uint32_t>();
-        SliceMap& slice = writableSlice(start);
+        Layer& layer = writableLayer(start);
         for (uint32_t i = 0; i < n; ++i) {
           K key{};
           CompactSerializer<K>::deserialize(key, in);
           ACC acc{};
           CompactSerializer<ACC>::deserialize(acc, in);
-          auto [slot, inserted] = slice.tryEmplace(key);
-          *slot = inserted ? std::move(acc) : agg_->merge(*slot, acc);
+          auto [slot, inserted] = layer.map.tryEmplace(key);
+          if (inserted) {
+            *slot = std::move(acc);
+            layer.inserted(key);
+          } else {
+            *slot = agg_->merge(*slot, acc);
+          }
         }
       }
     }
@@ -578,12 +618,18 @@ class WindowOperator final : public OneInputOperator<T> {
   /// Windows that hold state and have not fired.
   size_t numPendingWindows() const {
     std::set<int64_t> starts;
-    for (const auto& [start, slice] : slices_) {
+    for (const auto& [start, layers] : slices_) {
       for (int64_t s = floorTo(start, slideMs_); s + sizeMs_ > start; s -= slideMs_) {
         if (s + sizeMs_ - 1 > watermark_) starts.insert(s);
       }
     }
     return starts.size();
+  }
+  /// Layers of all slices (a slice gets a new layer when written after a snapshot).
+  size_t numLayers() const {
+    size_t n = 0;
+    for (const auto& [start, layers] : slices_) n += layers.size();
+    return n;
   }
 
  private:
@@ -599,22 +645,97 @@ class WindowOperator final : public OneInputOperator<T> {
     return f == t ? t : f + unit;
   }
 
-  /// The slice starting at `start`, created if absent, owned by this thread alone (copied
-  /// first when a snapshot still references it).
-  SliceMap& writableSlice(int64_t start) {
+  /// The writable (top, unfrozen) layer of the slice starting at `start`, created if needed.
+  /// A new latest slice is sized like the one before it (no rehashing while it fills).
+  Layer& writableLayer(int64_t start) {
     if (cached_ != nullptr && cachedStart_ == start) return *cached_;
-    auto& slice = slices_[start];
-    if (!slice) {
-      slice = std::make_shared<SliceMap>();
-    } else if (slice.use_count() > 1) {
-      slice = std::make_shared<SliceMap>(*slice);
+    auto it = slices_.find(start);
+    if (it == slices_.end()) {
+      size_t expected = 0;
+      if (!slices_.empty() && slices_.rbegin()->first < start) {
+        for (const auto& layer : slices_.rbegin()->second) expected += layer->map.size();
+      }
+      it = slices_.emplace(start, Slice{}).first;
+      it->second.push_back(std::make_shared<Layer>());
+      it->second.back()->map.reserve(expected);
+    } else if (it->second.back()->frozen) {
+      openLayer(it->second);
     }
-    // Pairs with the release in the snapshot thread's reference drop: its reads of the map
-    // happen before our writes.
-    std::atomic_thread_fence(std::memory_order_acquire);
-    cached_ = slice.get();
+    cached_ = it->second.back().get();
     cachedStart_ = start;
     return *cached_;
+  }
+
+  /// Makes the top layer of `slice` writable after a snapshot froze it, keeping the number of
+  /// layers small: a small top layer (late records into an older slice) is copied; a large one
+  /// gets a new empty layer on top; a slice with kMaxLayers layers is compacted into one.
+  void openLayer(Slice& slice) {
+    static constexpr size_t kMaxLayers = 4;
+    static constexpr size_t kSmallLayer = 4096;
+    size_t below = 0;
+    for (size_t i = 0; i + 1 < slice.size(); ++i) below += slice[i]->map.size();
+    const Layer& top = *slice.back();
+    if (top.map.size() <= kSmallLayer || top.map.size() * 8 <= below) {
+      auto copy = std::make_shared<Layer>();
+      copy->map = top.map;
+      copy->minKey = top.minKey;
+      copy->maxKey = top.maxKey;
+      slice.back() = std::move(copy);
+    } else if (slice.size() < kMaxLayers) {
+      slice.push_back(std::make_shared<Layer>());
+    } else {
+      auto largest = std::max_element(slice.begin(), slice.end(), [](const auto& a, const auto& b) {
+        return a->map.size() < b->map.size();
+      });
+      auto merged = std::make_shared<Layer>();
+      merged->map = (*largest)->map;
+      merged->minKey = (*largest)->minKey;
+      merged->maxKey = (*largest)->maxKey;
+      for (const auto& layer : slice) {
+        if (layer == *largest) continue;
+        layer->map.forEach([&](const K& key, const ACC& acc) {
+          auto [slot, inserted] = merged->map.tryEmplace(key);
+          if (inserted) {
+            *slot = acc;
+            merged->inserted(key);
+          } else {
+            *slot = agg_->merge(*slot, acc);
+          }
+        });
+      }
+      slice.assign(1, std::move(merged));
+    }
+  }
+
+  /// The layer's blocks by key group, serialized by the first snapshot thread that needs them.
+  static std::shared_ptr<const Blocks> serialize(const Layer& layer, int64_t start, int maxParallelism) {
+    std::lock_guard<std::mutex> lock(layer.mu);
+    if (layer.serialized) return layer.serialized;
+    std::vector<Buffer> groups(static_cast<size_t>(maxParallelism));
+    std::vector<uint32_t> count(groups.size());
+    if constexpr (std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<ACC>) {
+      size_t expected = layer.map.size() / groups.size() + 4;
+      for (auto& g : groups) g.reserve(12 + expected * (sizeof(K) + sizeof(ACC)) * 3 / 4);
+    }
+    layer.map.forEach([&](const K& key, const ACC& acc) {
+      auto kg = static_cast<size_t>(assignToKeyGroup(KeyHash<K>()(key), maxParallelism));
+      DataOutputView view(&groups[kg]);
+      if (count[kg]++ == 0) {
+        view.writePod(start);
+        view.writePod(uint32_t{0});
+      }
+      CompactSerializer<K>::serialize(key, view);
+      CompactSerializer<ACC>::serialize(acc, view);
+    });
+    auto blocks = std::make_shared<Blocks>();
+    for (size_t kg = 0; kg < groups.size(); ++kg) {
+      if (count[kg] == 0) continue;
+      std::memcpy(groups[kg].data() + sizeof(int64_t), &count[kg], sizeof(uint32_t));
+      groups[kg].shrink_to_fit();
+      blocks->emplace_back(static_cast<int>(kg), std::move(groups[kg]));
+    }
+    layer.serialized = blocks;
+    return blocks;
   }
 
   /// Fires, in order, the windows whose maxTimestamp is in (previous, wm] and that contain
@@ -641,25 +762,50 @@ class WindowOperator final : public OneInputOperator<T> {
     if (dropped) cached_ = nullptr;
   }
 
-  void fireWindow(const TimeWindow& window, typename std::map<int64_t, std::shared_ptr<SliceMap>>::iterator first) {
+  void fireWindow(const TimeWindow& window, typename std::map<int64_t, Slice>::iterator first) {
     collector_.timestamp = window.maxTimestamp();
     auto emit = [&](const K& key, const ACC& acc) {
       windowFn_(key, window, agg_->getResult(acc), collector_);
       TaskMetrics::inc(this->ctx_->metrics->numFiredWindows);
     };
-    auto next = std::next(first);
-    if (next == slices_.end() || next->first >= window.end) {
-      first->second->forEach(emit);  // one slice: no merge
+    layers_.clear();
+    for (auto it = first; it != slices_.end() && it->first < window.end; ++it) {
+      for (const auto& layer : it->second) layers_.push_back(layer.get());
+    }
+    if (layers_.size() == 1) {
+      layers_[0]->map.forEach(emit);  // one slice, one layer: no merge
       return;
     }
-    merged_ = *first->second;
-    for (auto it = next; it != slices_.end() && it->first < window.end; ++it) {
-      it->second->forEach([&](const K& key, const ACC& acc) {
-        auto [slot, inserted] = merged_.tryEmplace(key);
-        *slot = inserted ? acc : agg_->merge(*slot, acc);
+    if constexpr (kKeyRanges) {
+      // Each key is emitted with the first layer that has it, merged with the later ones.
+      for (size_t i = 0; i < layers_.size(); ++i) {
+        layers_[i]->map.forEach([&](const K& key, const ACC& acc) {
+          for (size_t j = 0; j < i; ++j) {
+            if (layers_[j]->mayContain(key) && layers_[j]->map.find(key) != nullptr) return;
+          }
+          ACC total = acc;
+          for (size_t j = i + 1; j < layers_.size(); ++j) {
+            if (!layers_[j]->mayContain(key)) continue;
+            if (const ACC* other = layers_[j]->map.find(key)) total = agg_->merge(total, *other);
+          }
+          emit(key, total);
+        });
+      }
+    } else {
+      // Copy the largest layer (fewest inserts) and merge the others into it.
+      auto largest = std::max_element(layers_.begin(), layers_.end(), [](const Layer* a, const Layer* b) {
+        return a->map.size() < b->map.size();
       });
+      std::iter_swap(layers_.begin(), largest);
+      merged_ = layers_[0]->map;
+      for (size_t i = 1; i < layers_.size(); ++i) {
+        layers_[i]->map.forEach([&](const K& key, const ACC& acc) {
+          auto [slot, inserted] = merged_.tryEmplace(key);
+          *slot = inserted ? acc : agg_->merge(*slot, acc);
+        });
+      }
+      merged_.forEach(emit);
     }
-    merged_.forEach(emit);
   }
 
   std::function<K(const T&)> key_;
@@ -672,10 +818,11 @@ class WindowOperator final : public OneInputOperator<T> {
   Output<R>* out_;
   TimestampedCollector<R> collector_;
   int64_t watermark_ = kMinWatermark;
-  std::map<int64_t, std::shared_ptr<SliceMap>> slices_;  // slice start -> key -> accumulator
-  SliceMap* cached_ = nullptr;                            // the slice written last, owned alone
+  std::map<int64_t, Slice> slices_;  // slice start -> layers of key -> accumulator
+  Layer* cached_ = nullptr;          // the unfrozen layer written last
   int64_t cachedStart_ = 0;
-  SliceMap merged_;  // scratch for windows of several slices
+  std::vector<const Layer*> layers_;  // scratch: the layers of the window firing
+  SliceMap merged_;                   // scratch for windows of several layers (non-integer keys)
 };
 
 /// Keyed event-time session windows with incremental aggregation (EventTimeSessionWindows).

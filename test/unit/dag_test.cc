@@ -229,6 +229,35 @@ TEST_CASE("Invalid shapes are errors naming the operator", "[dag][job-graph]") {
   }
 }
 
+TEST_CASE("A fanned-out stream sends every record watermark and end to each consumer", "[dag][network]") {
+  StreamExecutionEnvironment env;
+  auto numbers = env.fromCollection<int64_t>({}, "numbers");
+  numbers.sinkTo(std::make_shared<NullSink<int64_t>>(), "first");
+  numbers.sinkTo(std::make_shared<NullSink<int64_t>>(), "second");
+  const StreamGraph& g = env.streamGraph();
+  REQUIRE(g.nodes[0].outEdges.size() == 2);
+
+  CapturingSink first, second;
+  TaskMetrics metrics;
+  auto writer = g.nodes[0].createWriter({{&first, &g.edges[0]}, {&second, &g.edges[1]}}, 128, 1 << 20, &metrics);
+  auto* out = static_cast<Output<int64_t>*>(writer->output());
+  for (int64_t i = 0; i < 5; ++i) out->collect(int64_t{i}, i);
+  out->emitWatermark(4);
+  out->endInput();
+  CHECK(metrics.numRecordsOut.load() == 5);  // a record counts once, whatever the consumers
+
+  for (CapturingSink* sink : {&first, &second}) {
+    CollectingOutput<int64_t> received;
+    TaskMetrics m;
+    NetworkInput<int64_t> input(&received, 1, &m);
+    for (const Buffer& b : sink->sent) input.processBuffer(0, b.data(), b.size());
+    REQUIRE(received.records.size() == 5);
+    for (int64_t i = 0; i < 5; ++i) CHECK(received.records[static_cast<size_t>(i)] == std::pair<int64_t, int64_t>{i, i});
+    CHECK(received.watermarks == std::vector<int64_t>{4});
+    CHECK(received.endInputs == 1);
+  }
+}
+
 // ---- Watermarks and barriers across inputs ----------------------------------------------------
 
 TEST_CASE("The watermark of a two-input task is the minimum over the channels of both inputs", "[dag][watermarks]") {

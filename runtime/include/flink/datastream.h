@@ -861,10 +861,11 @@ auto writerFactory() {
           return operatorIndexForKeyGroup(assignToKeyGroup(keyHash(record), maxParallelism), maxParallelism, n);
         };
       }
-      writers.push_back(std::make_unique<RecordWriter<OUT>>(t.sink, std::move(selector), segmentSize, metrics));
+      writers.push_back(std::make_unique<RecordWriter<OUT>>(t.sink, std::move(selector), segmentSize, metrics,
+                                                            /*countRecordsOut=*/targets.size() == 1));
     }
     if (writers.size() == 1) return std::move(writers[0]);
-    return std::make_unique<FanOutRecordWriter<OUT>>(std::move(writers));
+    return std::make_unique<FanOutRecordWriter<OUT>>(std::move(writers), metrics);
   };
 }
 

@@ -298,9 +298,12 @@ using ChannelSelector = std::function<int(const void* record, int numChannels)>;
 template <class T>
 class RecordWriter final : public RecordWriterBase, public Output<T> {
  public:
-  RecordWriter(BufferSink* sink, ChannelSelector selector, size_t segmentSize, TaskMetrics* metrics)
+  /// countRecordsOut: whether collect() counts numRecordsOut (off for the writers of a
+  /// FanOutRecordWriter, which counts each record once).
+  RecordWriter(BufferSink* sink, ChannelSelector selector, size_t segmentSize, TaskMetrics* metrics,
+               bool countRecordsOut = true)
       : sink_(sink), selector_(std::move(selector)), segmentSize_(segmentSize), metrics_(metrics),
-        buffers_(sink->numChannels()) {
+        countRecordsOut_(countRecordsOut), buffers_(sink->numChannels()) {
     for (auto& b : buffers_) b.reserve(segmentSize_ + 256);
   }
   void* output() override { return static_cast<Output<T>*>(this); }
@@ -313,7 +316,7 @@ class RecordWriter final : public RecordWriterBase, public Output<T> {
     DataOutputView out(&b);
     out.writePod(timestamp);
     TypeSerializer<T>::serialize(value, out);
-    TaskMetrics::inc(metrics_->numRecordsOut);
+    if (countRecordsOut_) TaskMetrics::inc(metrics_->numRecordsOut);
     if (b.size() >= segmentSize_) flush(c);
   }
   void emitWatermark(int64_t watermark) override {
@@ -354,20 +357,24 @@ class RecordWriter final : public RecordWriterBase, public Output<T> {
   ChannelSelector selector_;
   size_t segmentSize_;
   TaskMetrics* metrics_;
+  bool countRecordsOut_;
   std::vector<Buffer> buffers_;
   int next_ = 0;
 };
 
-/// Ships one stream over several edges (fan-out): every record goes to every writer. Only
-/// used when a node's output has several consumers, so linear pipelines keep one writer.
+/// Ships one stream over several edges (fan-out): every record goes to every writer (whose
+/// own numRecordsOut counting is off; a record counts once). Only used when a node's output has
+/// several consumers, so linear pipelines keep one writer.
 template <class T>
 class FanOutRecordWriter final : public RecordWriterBase, public Output<T> {
  public:
-  explicit FanOutRecordWriter(std::vector<std::unique_ptr<RecordWriterBase>> writers) : writers_(std::move(writers)) {
+  FanOutRecordWriter(std::vector<std::unique_ptr<RecordWriterBase>> writers, TaskMetrics* metrics)
+      : writers_(std::move(writers)), metrics_(metrics) {
     for (auto& w : writers_) outputs_.push_back(static_cast<Output<T>*>(w->output()));
   }
   void* output() override { return static_cast<Output<T>*>(this); }
   void collect(T&& value, int64_t timestamp) override {
+    TaskMetrics::inc(metrics_->numRecordsOut);
     for (size_t i = 0; i + 1 < outputs_.size(); ++i) {
       T copy = value;
       outputs_[i]->collect(std::move(copy), timestamp);
@@ -389,6 +396,7 @@ class FanOutRecordWriter final : public RecordWriterBase, public Output<T> {
 
  private:
   std::vector<std::unique_ptr<RecordWriterBase>> writers_;
+  TaskMetrics* metrics_;
   std::vector<Output<T>*> outputs_;
 };
 

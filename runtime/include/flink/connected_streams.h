@@ -13,7 +13,8 @@
 //
 // A two-input operator is always the head of its task. Its input watermark is the minimum over
 // the channels of both inputs, checkpoint barriers are aligned across both inputs, and its
-// input ends when both inputs ended (Flink's rules). Included by flink/datastream.h.
+// input ends when both inputs ended (Flink's rules). Building is single-threaded, as the rest
+// of the API; operators run on their task's thread. Included by flink/datastream.h.
 #pragma once
 
 #include <functional>

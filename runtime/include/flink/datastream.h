@@ -997,7 +997,9 @@ class DataStream {
 
   /// The union of this stream with `others` (same element type), as Flink's union: the next
   /// operator consumes all of them, each over its own edge; its input watermark is the
-  /// minimum over all of them. `union` is a C++ keyword, hence the underscore.
+  /// minimum over all of them. `union` is a C++ keyword, hence the underscore. name(), uid()
+  /// and setParallelism() of the result apply to this stream's operator only; a rebalance()
+  /// before the union applies to the edges of every stream.
   template <class... S>
   DataStream<T> union_(const S&... others) const {
     static_assert((std::is_same_v<S, DataStream<T>> && ...), "union_ needs streams of the same element type");

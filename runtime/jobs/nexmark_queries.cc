@@ -38,13 +38,16 @@
 //     late) on time. Flink's q7 joins every bid with the window maxima instead, and its
 //     BETWEEN also matches a bid at exactly window_end; here a bid belongs to [start, end).
 // Q3 and Q8 join people with auctions. Both come from the one Nexmark source (as in Flink's
-// Nexmark, where the person, auction and bid views select from one datagen table), so the joins
-// are single-input keyed operators over the union of the two, keyed by person id / seller:
-// Q3: people in OR, ID or CA and auctions of category 10 -> keyBy(id) -> IncrementalJoin, a
-//     keyed operator that keeps each person and the auctions that arrived before their seller
-//     (a regular join: state is never dropped, as in Flink's q3), checkpointed by key group.
-// Q8: people and auctions -> keyBy(id) -> TumblingEventTimeWindows(10 s) noting whether the
-//     person registered and whether they sold something in the window.
+// Nexmark, where the person, auction and bid views select from one datagen table), fanned out
+// into a persons branch and an auctions branch, joined by a two-input operator keyed by person
+// id / seller:
+// Q3: people in OR, ID or CA, auctions of category 10 -> connect -> keyBy(id, seller) ->
+//     IncrementalJoin, a KeyedCoProcessFunction keeping each person and the auctions that
+//     arrived before their seller (a regular join: state is never dropped, as in Flink's q3).
+// Q8: people, auction sellers -> coGroup where(id) equalTo(seller) in 10 s tumbling windows ->
+//     each person of a window in which they also sold something (Flink's q8 joins the
+//     windowed people with the windowed sellers; a coGroup emits one row per person and window
+//     where a pairwise window join would emit one per auction).
 // Q11: bids -> bidder -> keyBy(bidder) -> EventTimeSessionWindows(10 s) count.
 #include <cstdint>
 #include <optional>
@@ -321,14 +324,18 @@ void q7(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
 
 // ---- Q3 -----------------------------------------------------------------------------------------
 
-/// A person (isPerson) or an auction, keyed by the person id or the seller.
-struct PersonOrAuction {
-  int64_t key = 0;
-  bool isPerson = false;
-  int64_t auction = 0;  // auctions: the auction id
-  std::string name, city, state;  // people
-  auto fields() { return std::tie(key, isPerson, auction, name, city, state); }
-  auto fields() const { return std::tie(key, isPerson, auction, name, city, state); }
+struct Q3Person {
+  int64_t id = 0;
+  std::string name, city, state;
+  auto fields() { return std::tie(id, name, city, state); }
+  auto fields() const { return std::tie(id, name, city, state); }
+};
+
+struct Q3Auction {
+  int64_t id = 0;
+  int64_t seller = 0;
+  auto fields() { return std::tie(id, seller); }
+  auto fields() const { return std::tie(id, seller); }
 };
 
 struct Q3Row {
@@ -338,93 +345,52 @@ struct Q3Row {
   auto fields() const { return std::tie(name, city, state, auction); }
 };
 
+/// Per person id: the person (once seen) and the auctions that arrived before them.
+struct Q3State {
+  std::optional<Q3Person> person;
+  std::vector<int64_t> pending;
+  auto fields() { return std::tie(person, pending); }
+  auto fields() const { return std::tie(person, pending); }
+};
+
 /// Keyed incremental inner join of people with the auctions they sell: an auction meets its
-/// seller whichever arrives first. State per key: the person (once seen) and the auctions that
-/// arrived before them. Keyed state by key group: entries (key, person?, pending auctions).
-class IncrementalJoin final : public OneInputOperator<PersonOrAuction> {
+/// seller whichever arrives first (the state is the operator's keyed state, checkpointed by
+/// key group).
+class IncrementalJoin final : public KeyedCoProcessFunction<int64_t, Q3Person, Q3Auction, Q3Row, Q3State> {
  public:
-  explicit IncrementalJoin(Output<Q3Row>* out) : out_(out) {}
-  void collect(PersonOrAuction&& v, int64_t ts) override {
-    Entry& e = state_[v.key];
-    if (v.isPerson) {
-      e.person = PersonInfo{std::move(v.name), std::move(v.city), std::move(v.state)};
-      for (int64_t a : e.pending) emit(*e.person, a, ts);
-      e.pending = {};
-    } else if (e.person) {
-      emit(*e.person, v.auction, ts);
+  void processElement1(const Q3Person& p, Q3State& state, const Context&, Collector<Q3Row>& out) const override {
+    for (int64_t a : state.pending) out.collect(Q3Row{p.name, p.city, p.state, a});
+    state.pending = {};
+    state.person = p;
+  }
+  void processElement2(const Q3Auction& a, Q3State& state, const Context&, Collector<Q3Row>& out) const override {
+    if (state.person) {
+      out.collect(Q3Row{state.person->name, state.person->city, state.person->state, a.id});
     } else {
-      e.pending.push_back(v.auction);
+      state.pending.push_back(a.id);
     }
   }
-  void emitWatermark(int64_t wm) override {
-    ctx_->metrics->currentInputWatermark.store(wm, std::memory_order_relaxed);
-    out_->emitWatermark(wm);
-  }
-  void endInput() override { out_->endInput(); }
-
-  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
-    if (checkpointId == kFinalCheckpointId) return;
-    for (const auto& [key, e] : state_) {
-      DataOutputView view(&out.keyedState[assignToKeyGroup(KeyHash<int64_t>()(key), ctx_->maxParallelism)]);
-      view.writePod(key);
-      TypeSerializer<std::optional<PersonInfo>>::serialize(e.person, view);
-      TypeSerializer<std::vector<int64_t>>::serialize(e.pending, view);
-    }
-  }
-  Status initializeState(const RestoredState& state) override {
-    for (const Buffer& b : state.keyedState) {
-      DataInputView in(b.data(), b.size());
-      while (!in.atEnd()) {
-        auto key = in.readPod<int64_t>();
-        Entry& e = state_[key];
-        TypeSerializer<std::optional<PersonInfo>>::deserialize(e.person, in);
-        TypeSerializer<std::vector<int64_t>>::deserialize(e.pending, in);
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  struct PersonInfo {
-    std::string name, city, state;
-    auto fields() { return std::tie(name, city, state); }
-    auto fields() const { return std::tie(name, city, state); }
-  };
-  struct Entry {
-    std::optional<PersonInfo> person;
-    std::vector<int64_t> pending;
-  };
-  void emit(const PersonInfo& p, int64_t auction, int64_t ts) {
-    out_->collect(Q3Row{p.name, p.city, p.state, auction}, ts);
-  }
-  Output<Q3Row>* out_;
-  std::unordered_map<int64_t, Entry> state_;
 };
 
 void q3(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   JobOptions options = parseJobOptions(args);
-  auto sides = nexmarkEvents(env, options)
-                   .filter(
-                       [](const Event& e) {
-                         if (e.isAuction()) return e.auction.category == 10;
-                         if (!e.isPerson()) return false;
-                         const std::string& s = e.person.state;
-                         return s == "OR" || s == "ID" || s == "CA";
-                       },
-                       "category 10 or OR/ID/CA")
-                   .map(
-                       [](const Event& e) {
-                         if (e.isPerson()) {
-                           const Person& p = e.person;
-                           return PersonOrAuction{p.id, true, 0, p.name, p.city, p.state};
-                         }
-                         return PersonOrAuction{e.auction.seller, false, e.auction.id, {}, {}, {}};
-                       },
-                       "Person or auction");
-  auto keyed = sides.keyBy([](const PersonOrAuction& v) { return v.key; });
-  auto joined = sides.transform<Q3Row>("IncrementalJoin", Partitioning::kHash, keyed.keyHash(), [](void* out) {
-    return std::make_unique<IncrementalJoin>(static_cast<Output<Q3Row>*>(out));
-  });
+  auto events = nexmarkEvents(env, options);
+  auto persons = events
+                     .filter(
+                         [](const Event& e) {
+                           if (!e.isPerson()) return false;
+                           const std::string& s = e.person.state;
+                           return s == "OR" || s == "ID" || s == "CA";
+                         },
+                         "Persons in OR/ID/CA")
+                     .map([](const Event& e) { return Q3Person{e.person.id, e.person.name, e.person.city, e.person.state}; },
+                          "Person");
+  auto auctions = events.filter([](const Event& e) { return e.isAuction() && e.auction.category == 10; },
+                                "Auctions of category 10")
+                      .map([](const Event& e) { return Q3Auction{e.auction.id, e.auction.seller}; }, "Auction");
+  auto joined = persons.connect(auctions)
+                    .keyBy([](const Q3Person& p) { return p.id; }, [](const Q3Auction& a) { return a.seller; })
+                    .process(std::make_shared<const IncrementalJoin>(), "IncrementalJoin");
   sinkResults<Q3Row>(joined, options, [](const Q3Row& r, std::string* line) {
     *line += r.name;
     *line += ',';
@@ -439,30 +405,11 @@ void q3(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
 
 // ---- Q8 -----------------------------------------------------------------------------------------
 
-/// What one (person id, window) saw: the person registering, and auctions they sell.
-struct NewSeller {
-  bool registered = false;
-  bool sold = false;
+struct Q8Person {
+  int64_t id = 0;
   std::string name;
-  auto fields() { return std::tie(registered, sold, name); }
-  auto fields() const { return std::tie(registered, sold, name); }
-};
-
-class NewSellerAggregate final : public AggregateFunction<PersonOrAuction, NewSeller, NewSeller> {
- public:
-  NewSeller createAccumulator() const override { return {}; }
-  void add(const PersonOrAuction& v, NewSeller& acc) const override {
-    if (v.isPerson) {
-      acc.registered = true;
-      acc.name = v.name;
-    } else {
-      acc.sold = true;
-    }
-  }
-  NewSeller getResult(const NewSeller& acc) const override { return acc; }
-  NewSeller merge(const NewSeller& a, const NewSeller& b) const override {
-    return {a.registered || b.registered, a.sold || b.sold, a.registered ? a.name : b.name};
-  }
+  auto fields() { return std::tie(id, name); }
+  auto fields() const { return std::tie(id, name); }
 };
 
 struct Q8Row {
@@ -477,20 +424,20 @@ constexpr int64_t kQ8SizeMs = 10'000;
 
 void q8(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   JobOptions options = parseJobOptions(args);
-  auto rows = nexmarkEvents(env, options)
-                  .filter([](const Event& e) { return e.isPerson() || e.isAuction(); }, "People and auctions")
-                  .map(
-                      [](const Event& e) {
-                        if (e.isPerson()) return PersonOrAuction{e.person.id, true, 0, e.person.name, {}, {}};
-                        return PersonOrAuction{e.auction.seller, false, e.auction.id, {}, {}, {}};
-                      },
-                      "Person or auction")
-                  .keyBy([](const PersonOrAuction& v) { return v.key; })
+  auto events = nexmarkEvents(env, options);
+  auto persons = events.filter([](const Event& e) { return e.isPerson(); }, "Persons")
+                     .map([](const Event& e) { return Q8Person{e.person.id, e.person.name}; }, "Person");
+  auto sellers = events.filter([](const Event& e) { return e.isAuction(); }, "Auctions")
+                     .map([](const Event& e) { return e.auction.seller; }, "Seller");
+  auto rows = persons.coGroup(sellers)
+                  .where([](const Q8Person& p) { return p.id; })
+                  .equalTo([](const int64_t& seller) { return seller; })
                   .window(TumblingEventTimeWindows::of(kQ8SizeMs))
-                  .aggregate<Q8Row>(
-                      std::make_shared<const NewSellerAggregate>(),
-                      [](const int64_t& id, const TimeWindow& w, NewSeller&& s, Collector<Q8Row>& out) {
-                        if (s.registered && s.sold) out.collect(Q8Row{id, std::move(s.name), w.start});
+                  .apply<Q8Row>(
+                      [](const int64_t&, const TimeWindow& w, const std::vector<Q8Person>& registered,
+                         const std::vector<int64_t>& sold, Collector<Q8Row>& out) {
+                        if (sold.empty()) return;
+                        for (const Q8Person& p : registered) out.collect(Q8Row{p.id, p.name, w.start});
                       },
                       "NewSellers");
   sinkResults<Q8Row>(rows, options, [](const Q8Row& r, std::string* line) {

@@ -255,7 +255,7 @@ TEST_CASE("A keyBy record writer routes each key to the subtask owning its key g
   const int parallelism = 3, maxParallelism = 128;
   CaptureSink sink(parallelism);
   TaskMetrics metrics;
-  auto writer = g.nodes[0].createWriter(&sink, g.edges[0], maxParallelism, 1 << 20, &metrics);
+  auto writer = g.nodes[0].createWriter({WriterTarget{&sink, &g.edges[0]}}, maxParallelism, 1 << 20, &metrics);
   auto* out = static_cast<Output<Rec>*>(writer->output());
   for (int i = 0; i < 300; ++i) out->collect(Rec{"k" + std::to_string(i % 60), i}, i);
   out->endInput();

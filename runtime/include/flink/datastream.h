@@ -40,6 +40,16 @@ template <class T>
 class DataStream;
 template <class T, class K>
 class KeyedStream;
+template <class A, class B>
+class ConnectedStreams;
+template <class A, class B, bool kJoin, class K>
+class TwoStreamWindowBuilder;
+/// a.join(b): where(keyA).equalTo(keyB).window(assigner).apply(f) (connected_streams.h).
+template <class A, class B>
+using JoinedStreams = TwoStreamWindowBuilder<A, B, true, void>;
+/// a.coGroup(b): where(keyA).equalTo(keyB).window(assigner).apply<R>(f) (connected_streams.h).
+template <class A, class B>
+using CoGroupedStreams = TwoStreamWindowBuilder<A, B, false, void>;
 
 /// Receives the results of a flatMap or window function.
 template <class T>
@@ -988,23 +998,30 @@ inline std::string describeAssigner(const EventTimeSessionWindows& a) {
 
 template <class OUT>
 auto writerFactory() {
-  return [](BufferSink* sink, const StreamEdge& edge, int maxParallelism, size_t segmentSize,
+  return [](const std::vector<WriterTarget>& targets, int maxParallelism, size_t segmentSize,
             TaskMetrics* metrics) -> std::unique_ptr<RecordWriterBase> {
-    ChannelSelector selector;
-    if (edge.partitioning == Partitioning::kHash) {
-      auto keyHash = edge.keyHash;
-      selector = [keyHash, maxParallelism](const void* record, int n) {
-        return operatorIndexForKeyGroup(assignToKeyGroup(keyHash(record), maxParallelism), maxParallelism, n);
-      };
+    std::vector<std::unique_ptr<RecordWriterBase>> writers;
+    for (const WriterTarget& t : targets) {
+      ChannelSelector selector;
+      if (t.edge->partitioning == Partitioning::kHash) {
+        auto keyHash = t.edge->keyHash;
+        selector = [keyHash, maxParallelism](const void* record, int n) {
+          return operatorIndexForKeyGroup(assignToKeyGroup(keyHash(record), maxParallelism), maxParallelism, n);
+        };
+      }
+      writers.push_back(std::make_unique<RecordWriter<OUT>>(t.sink, std::move(selector), segmentSize, metrics,
+                                                            /*countRecordsOut=*/targets.size() == 1));
     }
-    return std::make_unique<RecordWriter<OUT>>(sink, std::move(selector), segmentSize, metrics);
+    if (writers.size() == 1) return std::move(writers[0]);
+    return std::make_unique<FanOutRecordWriter<OUT>>(std::move(writers), metrics);
   };
 }
 
 template <class IN>
 auto networkInputFactory() {
-  return [](void* input, int numChannels, TaskMetrics* metrics) -> std::unique_ptr<NetworkInputBase> {
-    return std::make_unique<NetworkInput<IN>>(static_cast<Output<IN>*>(input), numChannels, metrics);
+  return [](void* input, std::vector<uint8_t> inputOfChannel, TaskMetrics* metrics) -> std::unique_ptr<NetworkInputBase> {
+    return std::make_unique<NetworkInput<IN>>(static_cast<Output<IN>*>(input), static_cast<int>(inputOfChannel.size()),
+                                              metrics);
   };
 }
 
@@ -1123,8 +1140,36 @@ class DataStream {
   /// Partitions by key: records with equal keys go to the same subtask (by key group).
   template <class F, class K = std::decay_t<std::invoke_result_t<F&, const T&>>>
   KeyedStream<T, K> keyBy(F keySelector) {
-    return KeyedStream<T, K>(env_, node_, std::function<K(const T&)>(keySelector));
+    return KeyedStream<T, K>(*this, std::function<K(const T&)>(keySelector));
   }
+
+  /// The union of this stream with `others` (same element type), as Flink's union: the next
+  /// operator consumes all of them, each over its own edge; its input watermark is the
+  /// minimum over all of them. `union` is a C++ keyword, hence the underscore. name(), uid()
+  /// and setParallelism() of the result apply to this stream's operator only; a rebalance()
+  /// before the union applies to the edges of every stream.
+  template <class... S>
+  DataStream<T> union_(const S&... others) const {
+    static_assert((std::is_same_v<S, DataStream<T>> && ...), "union_ needs streams of the same element type");
+    DataStream<T> u = *this;
+    auto add = [&u](const DataStream<T>& o) {
+      u.unioned_.push_back(o.node_);
+      u.unioned_.insert(u.unioned_.end(), o.unioned_.begin(), o.unioned_.end());
+    };
+    (add(others), ...);
+    return u;
+  }
+
+  /// This stream and `other` as the two inputs of one operator (connected_streams.h).
+  template <class B>
+  ConnectedStreams<T, B> connect(const DataStream<B>& other) const;
+  /// Window join: pairs of this stream and `other` with equal keys in the same window
+  /// (connected_streams.h).
+  template <class B>
+  JoinedStreams<T, B> join(const DataStream<B>& other) const;
+  /// Window co-group: per key and window, all elements of both streams (connected_streams.h).
+  template <class B>
+  CoGroupedStreams<T, B> coGroup(const DataStream<B>& other) const;
 
   /// Distributes records round-robin over the next operator's subtasks.
   DataStream<T> rebalance() {
@@ -1142,7 +1187,7 @@ class DataStream {
     node.commitOnMaster = [sink](const std::vector<std::string>& c) { return sink->commit(c); };
     node.cleanupOnMaster = [sink](const std::string& jobId, int64_t id) { return sink->cleanupOnMaster(jobId, id); };
     int id = env_->addNode(std::move(node));
-    connect(id, rebalanceNext_ ? Partitioning::kRebalance : Partitioning::kForward, nullptr);
+    addEdgesTo(id, Partitioning::kForward, nullptr);
     return DataStreamSink(env_, id);
   }
 
@@ -1169,22 +1214,29 @@ class DataStream {
     node.createWriter = detail::writerFactory<R>();
     node.createNetworkInput = detail::networkInputFactory<T>();
     int id = env_->addNode(std::move(node));
-    if (partitioning == Partitioning::kForward && rebalanceNext_) partitioning = Partitioning::kRebalance;
-    connect(id, partitioning, std::move(keyHash));
+    addEdgesTo(id, partitioning, std::move(keyHash));
     return DataStream<R>(env_, id);
   }
 
- private:
-  void connect(int target, Partitioning p, std::function<uint32_t(const void*)> keyHash) {
-    StreamEdge e;
-    e.source = node_;
-    e.target = target;
-    e.partitioning = p;
-    e.keyHash = std::move(keyHash);
-    env_->addEdge(std::move(e));
+  /// Adds the edges from this stream (every stream of a union) to node `target`, feeding its
+  /// input `typeNumber` (used by the API itself).
+  void addEdgesTo(int target, Partitioning p, std::function<uint32_t(const void*)> keyHash, int typeNumber = 0) const {
+    if (p == Partitioning::kForward && rebalanceNext_) p = Partitioning::kRebalance;
+    for (size_t i = 0; i <= unioned_.size(); ++i) {
+      StreamEdge e;
+      e.source = i == 0 ? node_ : unioned_[i - 1];
+      e.target = target;
+      e.partitioning = p;
+      e.keyHash = keyHash;
+      e.typeNumber = typeNumber;
+      env_->addEdge(std::move(e));
+    }
   }
+
+ private:
   StreamExecutionEnvironment* env_;
   int node_;
+  std::vector<int> unioned_;  // the other streams of a union
   bool rebalanceNext_ = false;
 };
 
@@ -1194,17 +1246,16 @@ class WindowedStream;
 template <class T, class K>
 class KeyedStream {
  public:
-  KeyedStream(StreamExecutionEnvironment* env, int node, std::function<K(const T&)> key)
-      : env_(env), node_(node), key_(std::move(key)) {}
+  KeyedStream(DataStream<T> stream, std::function<K(const T&)> key) : stream_(std::move(stream)), key_(std::move(key)) {}
 
   WindowedStream<T, K> window(TumblingEventTimeWindows assigner) {
-    return WindowedStream<T, K>(env_, node_, key_, assigner);
+    return WindowedStream<T, K>(stream_, key_, assigner);
   }
   WindowedStream<T, K, SlidingEventTimeWindows> window(SlidingEventTimeWindows assigner) {
-    return WindowedStream<T, K, SlidingEventTimeWindows>(env_, node_, key_, assigner);
+    return WindowedStream<T, K, SlidingEventTimeWindows>(stream_, key_, assigner);
   }
   WindowedStream<T, K, EventTimeSessionWindows> window(EventTimeSessionWindows assigner) {
-    return WindowedStream<T, K, EventTimeSessionWindows>(env_, node_, key_, assigner);
+    return WindowedStream<T, K, EventTimeSessionWindows>(stream_, key_, assigner);
   }
 
   /// Stable hash of a record's key, for hash partitioning by key group.
@@ -1214,8 +1265,7 @@ class KeyedStream {
   }
 
  private:
-  StreamExecutionEnvironment* env_;
-  int node_;
+  DataStream<T> stream_;
   std::function<K(const T&)> key_;
 };
 
@@ -1224,8 +1274,8 @@ class KeyedStream {
 template <class T, class K, class A>
 class WindowedStream {
  public:
-  WindowedStream(StreamExecutionEnvironment* env, int node, std::function<K(const T&)> key, A assigner)
-      : env_(env), node_(node), key_(std::move(key)), assigner_(assigner) {}
+  WindowedStream(DataStream<T> stream, std::function<K(const T&)> key, A assigner)
+      : stream_(std::move(stream)), key_(std::move(key)), assigner_(assigner) {}
 
   /// Aggregates each (key, window) incrementally with `agg`; when the window fires,
   /// windowFn(const K& key, const TimeWindow& w, AGG::Result&& result, Collector<R>& out) emits.
@@ -1233,9 +1283,8 @@ class WindowedStream {
   DataStream<R> aggregate(std::shared_ptr<const AGG> agg, WF windowFn, const std::string& name = "Window") {
     auto key = key_;
     auto assigner = assigner_;
-    KeyedStream<T, K> keyed(env_, node_, key_);
-    DataStream<T> input(env_, node_);
-    return input.template transform<R>(
+    KeyedStream<T, K> keyed(stream_, key_);
+    return stream_.template transform<R>(
         name + "(" + detail::describeAssigner(assigner_) + ")", Partitioning::kHash, keyed.keyHash(),
         [key, assigner, agg, windowFn](void* out) -> std::unique_ptr<StreamOperatorBase> {
           if constexpr (std::is_same_v<A, EventTimeSessionWindows>) {
@@ -1249,8 +1298,7 @@ class WindowedStream {
   }
 
  private:
-  StreamExecutionEnvironment* env_;
-  int node_;
+  DataStream<T> stream_;
   std::function<K(const T&)> key_;
   A assigner_;
 };
@@ -1341,3 +1389,5 @@ DataStream<T> StreamExecutionEnvironment::fromCollection(std::vector<T> elements
 }
 
 }  // namespace flink
+
+#include "flink/connected_streams.h"

@@ -119,7 +119,8 @@ class StreamOperatorBase {
     return Status::Ok();
   }
   virtual Status close() { return Status::Ok(); }
-  /// Output<IN>* of a one-input operator (type-erased), nullptr for sources.
+  /// Output<IN>* of a one-input operator or TwoInputOperator<IN1, IN2>* of a two-input one
+  /// (type-erased, as the node's createNetworkInput expects), nullptr for sources.
   virtual void* input() { return nullptr; }
   /// Called before open() with the state to restore.
   virtual Status initializeState(const RestoredState&) { return Status::Ok(); }
@@ -143,6 +144,20 @@ template <class IN>
 class OneInputOperator : public StreamOperatorBase, public Output<IN> {
  public:
   void* input() override { return static_cast<Output<IN>*>(this); }
+};
+
+/// An operator with two inputs of types IN1 and IN2 (Flink's TwoInputStreamOperator), always
+/// the head of its task. The task calls processWatermark with the minimum watermark over the
+/// channels of both inputs, and endInput once both inputs ended.
+template <class IN1, class IN2>
+class TwoInputOperator : public StreamOperatorBase {
+ public:
+  /// timestamp: event time in ms, or kNoTimestamp.
+  virtual void processElement1(IN1&& value, int64_t timestamp) = 0;
+  virtual void processElement2(IN2&& value, int64_t timestamp) = 0;
+  virtual void processWatermark(int64_t watermark) = 0;
+  virtual void endInput() = 0;
+  void* input() override { return static_cast<TwoInputOperator<IN1, IN2>*>(this); }
 };
 
 enum class InputStatus { kMoreAvailable, kNothingAvailable, kEndOfInput };
@@ -190,7 +205,9 @@ class RecordWriterBase {
 };
 
 /// Head of a chain fed by the network: deserializes buffers and aligns watermarks across
-/// channels (the input watermark is the minimum over channels that have not ended).
+/// channels (the input watermark is the minimum over channels that have not ended). A task
+/// with several inputs has one NetworkInputBase over the channels of all of them, so the
+/// watermark is the minimum over all inputs and barriers align across all inputs.
 class NetworkInputBase {
  public:
   NetworkInputBase(int numChannels, TaskMetrics* metrics);
@@ -212,7 +229,8 @@ class NetworkInputBase {
   bool finished() const { return finishedChannels_ == static_cast<int>(channelWatermark_.size()); }
 
  protected:
-  virtual void emitRecord(DataInputView& in, int64_t timestamp) = 0;
+  /// Deserializes one record of `channel` and hands it on.
+  virtual void emitRecord(int channel, DataInputView& in, int64_t timestamp) = 0;
   virtual void emitWatermark(int64_t watermark) = 0;
   virtual void endInput() = 0;
   TaskMetrics* metrics_;
@@ -231,7 +249,7 @@ class NetworkInput final : public NetworkInputBase {
       : NetworkInputBase(numChannels, metrics), out_(out) {}
 
  protected:
-  void emitRecord(DataInputView& in, int64_t timestamp) override {
+  void emitRecord(int /*channel*/, DataInputView& in, int64_t timestamp) override {
     T value{};
     TypeSerializer<T>::deserialize(value, in);
     TaskMetrics::inc(metrics_->numRecordsIn);
@@ -244,15 +262,48 @@ class NetworkInput final : public NetworkInputBase {
   Output<T>* out_;
 };
 
+/// The network input of a two-input operator: inputOfChannel[c] (0 or 1) says which input
+/// channel c belongs to.
+template <class IN1, class IN2>
+class TwoInputNetworkInput final : public NetworkInputBase {
+ public:
+  TwoInputNetworkInput(TwoInputOperator<IN1, IN2>* op, std::vector<uint8_t> inputOfChannel, TaskMetrics* metrics)
+      : NetworkInputBase(static_cast<int>(inputOfChannel.size()), metrics), op_(op),
+        inputOfChannel_(std::move(inputOfChannel)) {}
+
+ protected:
+  void emitRecord(int channel, DataInputView& in, int64_t timestamp) override {
+    TaskMetrics::inc(metrics_->numRecordsIn);
+    if (inputOfChannel_[channel] == 0) {
+      IN1 value{};
+      TypeSerializer<IN1>::deserialize(value, in);
+      op_->processElement1(std::move(value), timestamp);
+    } else {
+      IN2 value{};
+      TypeSerializer<IN2>::deserialize(value, in);
+      op_->processElement2(std::move(value), timestamp);
+    }
+  }
+  void emitWatermark(int64_t watermark) override { op_->processWatermark(watermark); }
+  void endInput() override { op_->endInput(); }
+
+ private:
+  TwoInputOperator<IN1, IN2>* op_;
+  std::vector<uint8_t> inputOfChannel_;
+};
+
 /// Chooses the consumer channel of a record; nullptr means round-robin (rebalance).
 using ChannelSelector = std::function<int(const void* record, int numChannels)>;
 
 template <class T>
 class RecordWriter final : public RecordWriterBase, public Output<T> {
  public:
-  RecordWriter(BufferSink* sink, ChannelSelector selector, size_t segmentSize, TaskMetrics* metrics)
+  /// countRecordsOut: whether collect() counts numRecordsOut (off for the writers of a
+  /// FanOutRecordWriter, which counts each record once).
+  RecordWriter(BufferSink* sink, ChannelSelector selector, size_t segmentSize, TaskMetrics* metrics,
+               bool countRecordsOut = true)
       : sink_(sink), selector_(std::move(selector)), segmentSize_(segmentSize), metrics_(metrics),
-        buffers_(sink->numChannels()) {
+        countRecordsOut_(countRecordsOut), buffers_(sink->numChannels()) {
     for (auto& b : buffers_) b.reserve(segmentSize_ + 256);
   }
   void* output() override { return static_cast<Output<T>*>(this); }
@@ -265,7 +316,7 @@ class RecordWriter final : public RecordWriterBase, public Output<T> {
     DataOutputView out(&b);
     out.writePod(timestamp);
     TypeSerializer<T>::serialize(value, out);
-    TaskMetrics::inc(metrics_->numRecordsOut);
+    if (countRecordsOut_) TaskMetrics::inc(metrics_->numRecordsOut);
     if (b.size() >= segmentSize_) flush(c);
   }
   void emitWatermark(int64_t watermark) override {
@@ -306,8 +357,47 @@ class RecordWriter final : public RecordWriterBase, public Output<T> {
   ChannelSelector selector_;
   size_t segmentSize_;
   TaskMetrics* metrics_;
+  bool countRecordsOut_;
   std::vector<Buffer> buffers_;
   int next_ = 0;
+};
+
+/// Ships one stream over several edges (fan-out): every record goes to every writer (whose
+/// own numRecordsOut counting is off; a record counts once). Only used when a node's output has
+/// several consumers, so linear pipelines keep one writer.
+template <class T>
+class FanOutRecordWriter final : public RecordWriterBase, public Output<T> {
+ public:
+  FanOutRecordWriter(std::vector<std::unique_ptr<RecordWriterBase>> writers, TaskMetrics* metrics)
+      : writers_(std::move(writers)), metrics_(metrics) {
+    for (auto& w : writers_) outputs_.push_back(static_cast<Output<T>*>(w->output()));
+  }
+  void* output() override { return static_cast<Output<T>*>(this); }
+  void collect(T&& value, int64_t timestamp) override {
+    TaskMetrics::inc(metrics_->numRecordsOut);
+    for (size_t i = 0; i + 1 < outputs_.size(); ++i) {
+      T copy = value;
+      outputs_[i]->collect(std::move(copy), timestamp);
+    }
+    outputs_.back()->collect(std::move(value), timestamp);
+  }
+  void emitWatermark(int64_t watermark) override {
+    for (auto* o : outputs_) o->emitWatermark(watermark);
+  }
+  void endInput() override {
+    for (auto* o : outputs_) o->endInput();
+  }
+  void broadcastBarrier(int64_t checkpointId) override {
+    for (auto& w : writers_) w->broadcastBarrier(checkpointId);
+  }
+  void flushAll() override {
+    for (auto& w : writers_) w->flushAll();
+  }
+
+ private:
+  std::vector<std::unique_ptr<RecordWriterBase>> writers_;
+  TaskMetrics* metrics_;
+  std::vector<Output<T>*> outputs_;
 };
 
 }  // namespace flink

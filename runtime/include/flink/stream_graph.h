@@ -26,6 +26,15 @@ struct StreamEdge {
   Partitioning partitioning = Partitioning::kForward;
   /// For kHash: stable hash of the record's key (record is a const T* of the source's type).
   std::function<uint32_t(const void* record)> keyHash;
+  /// Which input of the target this edge feeds: 0 for one-input operators and the first input
+  /// of a two-input operator, 1 for its second input.
+  int typeNumber = 0;
+};
+
+/// One output edge of a node and where its buffers go.
+struct WriterTarget {
+  BufferSink* sink = nullptr;
+  const StreamEdge* edge = nullptr;
 };
 
 struct StreamNode {
@@ -35,16 +44,20 @@ struct StreamNode {
   int parallelism = -1;  // -1: the job's default parallelism
   bool isSource = false;
   bool isSink = false;
-  std::vector<int> inEdges;
-  std::vector<int> outEdges;
+  bool twoInput = false;  // a two-input operator (connect): its inEdges have typeNumber 0 and 1
+  std::vector<int> inEdges;   // several for a union or a two-input operator
+  std::vector<int> outEdges;  // several when the output is consumed several times (fan-out)
   /// Creates the operator; `output` is the Output<OUT>* it emits to (nullptr for sinks).
   std::function<std::unique_ptr<StreamOperatorBase>(void* output)> createOperator;
-  /// Creates the writer that ships this node's output (type OUT) over `edge`.
-  std::function<std::unique_ptr<RecordWriterBase>(BufferSink*, const StreamEdge& edge, int maxParallelism,
+  /// Creates the writer that ships this node's output (type OUT) over the given edges (every
+  /// record to each of them).
+  std::function<std::unique_ptr<RecordWriterBase>(const std::vector<WriterTarget>& targets, int maxParallelism,
                                                   size_t segmentSize, TaskMetrics*)>
       createWriter;
-  /// Creates the network input feeding this node (type IN); `input` is its Output<IN>*.
-  std::function<std::unique_ptr<NetworkInputBase>(void* input, int numChannels, TaskMetrics*)> createNetworkInput;
+  /// Creates the network input feeding this node; `input` is its StreamOperatorBase::input().
+  /// inputOfChannel has one entry per input channel: the typeNumber of the edge it belongs to.
+  std::function<std::unique_ptr<NetworkInputBase>(void* input, std::vector<uint8_t> inputOfChannel, TaskMetrics*)>
+      createNetworkInput;
   /// Runs once on the JobManager before a fresh start (Flink's InitializeOnMaster).
   std::function<Status()> initializeOnMaster;
   /// Sinks: commits committables on the JobManager (idempotent), and removes uncommitted

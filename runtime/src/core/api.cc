@@ -42,7 +42,7 @@ NetworkInputBase::Progress NetworkInputBase::process(int channel, const uint8_t*
     uint8_t tag = in.readPod<uint8_t>();
     if (tag == kTagRecord) {
       int64_t ts = in.readPod<int64_t>();
-      emitRecord(in, ts);
+      emitRecord(channel, in, ts);
     } else if (tag == kTagBarrier) {
       Progress p;
       p.kind = Progress::kBarrier;

@@ -12,21 +12,55 @@ int JobGraph::requiredSlots() const {
   return n;
 }
 
+int JobGraph::numChannels(int e) const {
+  const JobEdge& edge = edges[e];
+  return edge.partitioning == Partitioning::kForward ? 1 : vertices[edge.sourceVertex].parallelism;
+}
+
+int JobGraph::channelOffset(int e) const {
+  int offset = 0;
+  for (int in : vertices[edges[e].targetVertex].inputs) {
+    if (in == e) return offset;
+    offset += numChannels(in);
+  }
+  return offset;
+}
+
+int JobGraph::numInputChannels(int vertex) const {
+  int n = 0;
+  for (int in : vertices[vertex].inputs) n += numChannels(in);
+  return n;
+}
+
 Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism, int maxParallelism) {
   if (defaultParallelism < 1) return Status::Error("parallelism must be at least 1");
   if (maxParallelism < 1) return Status::Error(std::string(options::kMaxParallelism) + " must be at least 1");
   std::vector<int> parallelism(graph.nodes.size());
   for (const auto& node : graph.nodes) {
-    if (node.inEdges.size() > 1) {
-      return Status::Error(fmt::format("operator '{}' has {} inputs; operators with several inputs are not supported yet",
-                                       node.name, node.inEdges.size()));
+    if (node.isSource && !node.inEdges.empty()) {
+      return Status::Error(fmt::format("source '{}' cannot have an input", node.name));
     }
-    if (node.outEdges.size() > 1) {
-      return Status::Error(fmt::format("the output of operator '{}' is consumed {} times; use one consumer per stream",
-                                       node.name, node.outEdges.size()));
-    }
-    if (node.isSource != node.inEdges.empty()) {
+    if (!node.isSource && node.inEdges.empty()) {
       return Status::Error(fmt::format("operator '{}' has no input", node.name));
+    }
+    for (int e : node.inEdges) {
+      if (graph.edges[e].source >= node.id) {
+        return Status::Error(fmt::format("operator '{}' consumes an operator defined after it (a cycle)", node.name));
+      }
+    }
+    if (node.twoInput) {
+      bool has[2] = {false, false};
+      for (int e : node.inEdges) has[graph.edges[e].typeNumber == 1] = true;
+      if (!has[0] || !has[1]) {
+        return Status::Error(fmt::format("two-input operator '{}' is missing its {} input", node.name,
+                                         has[0] ? "second" : "first"));
+      }
+    } else {
+      for (int e : node.inEdges) {
+        if (graph.edges[e].typeNumber != 0) {
+          return Status::Error(fmt::format("operator '{}' has one input but is fed as a second input", node.name));
+        }
+      }
     }
     int p = node.parallelism > 0 ? node.parallelism : defaultParallelism;
     if (p > maxParallelism) {
@@ -41,19 +75,20 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
   std::vector<int> vertexOf(graph.nodes.size(), -1);
   // Nodes are created in topological order by the API (inputs before consumers).
   for (const auto& node : graph.nodes) {
-    bool chained = false;
-    if (!node.inEdges.empty()) {
+    // Chain into the producer's vertex when this node is the producer's only consumer, its
+    // only input is that producer, over a forward edge with equal parallelism.
+    if (node.inEdges.size() == 1 && !node.twoInput) {
       const StreamEdge& e = graph.edges[node.inEdges[0]];
-      bool chainable = e.partitioning == Partitioning::kForward && parallelism[e.source] == parallelism[node.id];
+      bool chainable = e.partitioning == Partitioning::kForward && parallelism[e.source] == parallelism[node.id] &&
+                       graph.nodes[e.source].outEdges.size() == 1;
       if (chainable) {
         JobVertex& v = jg.vertices[vertexOf[e.source]];
         v.chain.push_back(node.id);
         v.name += " -> " + node.name;
         vertexOf[node.id] = v.index;
-        chained = true;
+        continue;
       }
     }
-    if (chained) continue;
     JobVertex& v = jg.vertices.emplace_back();
     v.index = static_cast<int>(jg.vertices.size()) - 1;
     v.name = node.name;
@@ -61,19 +96,20 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
     v.maxParallelism = maxParallelism;
     v.chain.push_back(node.id);
     vertexOf[node.id] = v.index;
-    if (!node.inEdges.empty()) {
-      const StreamEdge& e = graph.edges[node.inEdges[0]];
+    for (int streamEdge : node.inEdges) {
+      const StreamEdge& e = graph.edges[streamEdge];
       JobEdge je;
       je.sourceVertex = vertexOf[e.source];
       je.targetVertex = v.index;
-      je.streamEdge = node.inEdges[0];
+      je.streamEdge = streamEdge;
       je.partitioning = e.partitioning;
       // A forward edge between different parallelisms becomes a rebalance, as in Flink.
       if (je.partitioning == Partitioning::kForward && parallelism[e.source] != v.parallelism) {
         je.partitioning = Partitioning::kRebalance;
       }
-      v.input = static_cast<int>(jg.edges.size());
-      jg.vertices[je.sourceVertex].output = v.input;
+      int index = static_cast<int>(jg.edges.size());
+      v.inputs.push_back(index);
+      jg.vertices[je.sourceVertex].outputs.push_back(index);
       jg.edges.push_back(je);
     }
   }

@@ -354,29 +354,31 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       tdd.subtaskIndex = ev.subtask;
       tdd.attemptNumber = ev.attempt;
       tdd.restore = restore;
-      if (v.input >= 0) {
-        const JobEdge& in = jg.edges[v.input];
+      if (!v.isSource()) {
         tdd.inputGateKey = gateKey(v.index, ev.subtask, ev.attempt);
-        tdd.numInputChannels = in.partitioning == Partitioning::kForward ? 1 : jg.vertices[in.sourceVertex].parallelism;
+        tdd.numInputChannels = jg.numInputChannels(v.index);
       }
-      if (v.output >= 0) {
-        const JobEdge& out = jg.edges[v.output];
+      for (int e : v.outputs) {
+        const JobEdge& out = jg.edges[e];
         const JobVertex& target = jg.vertices[out.targetVertex];
-        auto endpoint = [&](int consumer, int channel, int numChannels) {
+        int offset = jg.channelOffset(e);
+        int gateChannels = jg.numInputChannels(target.index);
+        auto endpoint = [&](int consumer, int channel) {
           const TaskManagerRecord* ctm = rm_->find(slots[consumer].taskManagerId);
-          net::ConsumerEndpoint e;
-          e.host = ctm->host;
-          e.port = ctm->dataPort;
-          e.local = ctm->id == tm->id;
-          e.gateKey = gateKey(target.index, consumer, ev.attempt);
-          e.channel = channel;
-          e.numChannels = numChannels;
-          return e;
+          net::ConsumerEndpoint c;
+          c.host = ctm->host;
+          c.port = ctm->dataPort;
+          c.local = ctm->id == tm->id;
+          c.gateKey = gateKey(target.index, consumer, ev.attempt);
+          c.channel = offset + channel;
+          c.numChannels = gateChannels;
+          return c;
         };
+        auto& consumers = tdd.outputs.emplace_back();
         if (out.partitioning == Partitioning::kForward) {
-          tdd.consumers.push_back(endpoint(ev.subtask, 0, 1));
+          consumers.push_back(endpoint(ev.subtask, 0));
         } else {
-          for (int c = 0; c < target.parallelism; ++c) tdd.consumers.push_back(endpoint(c, ev.subtask, v.parallelism));
+          for (int c = 0; c < target.parallelism; ++c) consumers.push_back(endpoint(c, ev.subtask));
         }
       }
       ev.state = ExecutionState::kDeploying;

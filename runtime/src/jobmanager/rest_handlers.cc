@@ -68,7 +68,7 @@ json jobOverview(const JobMaster& jm, int64_t now) {
 
 json ioMetrics(const ExecutionJobVertex& ejv) {
   bool source = ejv.vertex->isSource();
-  bool sink = ejv.vertex->output < 0;
+  bool sink = ejv.vertex->isSink();
   auto i64 = [](double v) { return static_cast<int64_t>(v); };
   return {{"read-bytes", i64(ejv.metricSum("numBytesIn"))},
           {"read-bytes-complete", true},
@@ -89,12 +89,16 @@ json plan(const JobMaster& jm) {
     for (const auto& v : jg->vertices) {
       json node = {{"id", v.id}, {"parallelism", v.parallelism}, {"operator", ""}, {"operator_strategy", ""},
                    {"description", v.name}};
-      if (v.input >= 0) {
-        const JobEdge& e = jg->edges[v.input];
-        const char* ship = e.partitioning == Partitioning::kHash ? "HASH"
-                           : e.partitioning == Partitioning::kRebalance ? "REBALANCE" : "FORWARD";
-        node["inputs"] = json::array({{{"num", 0}, {"id", jg->vertices[e.sourceVertex].id},
-                                       {"ship_strategy", ship}, {"exchange", "pipelined_bounded"}}});
+      if (!v.isSource()) {
+        json inputs = json::array();
+        for (size_t num = 0; num < v.inputs.size(); ++num) {
+          const JobEdge& e = jg->edges[v.inputs[num]];
+          const char* ship = e.partitioning == Partitioning::kHash ? "HASH"
+                             : e.partitioning == Partitioning::kRebalance ? "REBALANCE" : "FORWARD";
+          inputs.push_back({{"num", num}, {"id", jg->vertices[e.sourceVertex].id}, {"ship_strategy", ship},
+                            {"exchange", "pipelined_bounded"}});
+        }
+        node["inputs"] = inputs;
       }
       nodes.push_back(node);
     }

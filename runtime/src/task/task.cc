@@ -30,14 +30,18 @@ bool isTerminal(ExecutionState s) {
 }
 
 nlohmann::json TaskDeploymentDescriptor::toJson() const {
-  nlohmann::json consumersJson = nlohmann::json::array();
-  for (const auto& c : consumers) {
-    consumersJson.push_back({{"host", c.host}, {"port", c.port}, {"local", c.local}, {"gate", c.gateKey},
-                             {"channel", c.channel}, {"numChannels", c.numChannels}});
+  nlohmann::json outputsJson = nlohmann::json::array();
+  for (const auto& consumers : outputs) {
+    nlohmann::json consumersJson = nlohmann::json::array();
+    for (const auto& c : consumers) {
+      consumersJson.push_back({{"host", c.host}, {"port", c.port}, {"local", c.local}, {"gate", c.gateKey},
+                               {"channel", c.channel}, {"numChannels", c.numChannels}});
+    }
+    outputsJson.push_back(std::move(consumersJson));
   }
   return {{"jobId", jobId},           {"vertex", vertexIndex},           {"subtask", subtaskIndex},
           {"attempt", attemptNumber}, {"inputGate", inputGateKey},       {"numInputChannels", numInputChannels},
-          {"consumers", consumersJson}, {"restore", restore}};
+          {"outputs", outputsJson},   {"restore", restore}};
 }
 
 TaskDeploymentDescriptor TaskDeploymentDescriptor::fromJson(const nlohmann::json& j) {
@@ -48,15 +52,18 @@ TaskDeploymentDescriptor TaskDeploymentDescriptor::fromJson(const nlohmann::json
   t.attemptNumber = j.at("attempt").get<int>();
   t.inputGateKey = j.at("inputGate").get<std::string>();
   t.numInputChannels = j.at("numInputChannels").get<int>();
-  for (const auto& c : j.at("consumers")) {
-    net::ConsumerEndpoint e;
-    e.host = c.at("host").get<std::string>();
-    e.port = c.at("port").get<int>();
-    e.local = c.at("local").get<bool>();
-    e.gateKey = c.at("gate").get<std::string>();
-    e.channel = c.at("channel").get<int>();
-    e.numChannels = c.at("numChannels").get<int>();
-    t.consumers.push_back(std::move(e));
+  for (const auto& consumers : j.at("outputs")) {
+    auto& out = t.outputs.emplace_back();
+    for (const auto& c : consumers) {
+      net::ConsumerEndpoint e;
+      e.host = c.at("host").get<std::string>();
+      e.port = c.at("port").get<int>();
+      e.local = c.at("local").get<bool>();
+      e.gateKey = c.at("gate").get<std::string>();
+      e.channel = c.at("channel").get<int>();
+      e.numChannels = c.at("numChannels").get<int>();
+      out.push_back(std::move(e));
+    }
   }
   if (j.contains("restore")) t.restore = j["restore"];
   return t;
@@ -126,18 +133,22 @@ Status Task::runChain() {
   auto bufferTimeout = job_->config.getDurationMs(options::kBufferTimeout, 100);
   if (!bufferTimeout.ok()) return bufferTimeout.status();
 
-  // Build the chain from its tail: network writer (or nothing for a sink), then operators.
-  std::unique_ptr<BufferSink> partition;
+  // Build the chain from its tail: network writer (one result partition per output edge; none
+  // for a sink), then operators.
+  if (tdd_.outputs.size() != vertex.outputs.size()) return Status::Error("deployment descriptor does not match the job graph");
+  std::vector<std::unique_ptr<BufferSink>> partitions;
   std::unique_ptr<RecordWriterBase> writer;
   void* output = nullptr;
-  if (vertex.output >= 0) {
-    auto rp = network_->createResultPartition(tdd_.consumers, &cancelled_, &metrics_.backPressuredTimeMs);
-    if (!rp.ok()) return rp.status();
-    partition = std::move(*rp);
-    const JobEdge& je = jg.edges[vertex.output];
+  if (!vertex.isSink()) {
+    std::vector<WriterTarget> targets;
+    for (size_t i = 0; i < vertex.outputs.size(); ++i) {
+      auto rp = network_->createResultPartition(tdd_.outputs[i], &cancelled_, &metrics_.backPressuredTimeMs);
+      if (!rp.ok()) return rp.status();
+      partitions.push_back(std::move(*rp));
+      targets.push_back({partitions.back().get(), &sg.edges[jg.edges[vertex.outputs[i]].streamEdge]});
+    }
     const StreamNode& tail = sg.nodes[vertex.chain.back()];
-    writer = tail.createWriter(partition.get(), sg.edges[je.streamEdge], vertex.maxParallelism,
-                               static_cast<size_t>(*segment), &metrics_);
+    writer = tail.createWriter(targets, vertex.maxParallelism, static_cast<size_t>(*segment), &metrics_);
     output = writer->output();
   }
   std::vector<std::unique_ptr<StreamOperatorBase>> ops(vertex.chain.size());
@@ -198,7 +209,17 @@ Status Task::runChain() {
   } else {
     auto gate = network_->gate(tdd_.inputGateKey, tdd_.numInputChannels);
     const StreamNode& head = sg.nodes[vertex.chain.front()];
-    auto input = head.createNetworkInput(ops[0]->input(), tdd_.numInputChannels, &metrics_);
+    // One network input over the channels of all input edges: the watermark is the minimum
+    // over all of them, and barriers align across all of them.
+    std::vector<uint8_t> inputOfChannel;
+    for (int e : vertex.inputs) {
+      auto typeNumber = static_cast<uint8_t>(sg.edges[jg.edges[e].streamEdge].typeNumber);
+      inputOfChannel.insert(inputOfChannel.end(), static_cast<size_t>(jg.numChannels(e)), typeNumber);
+    }
+    if (static_cast<int>(inputOfChannel.size()) != tdd_.numInputChannels) {
+      return Status::Error("deployment descriptor does not match the job graph");
+    }
+    auto input = head.createNetworkInput(ops[0]->input(), std::move(inputOfChannel), &metrics_);
     BarrierAligner aligner(
         input.get(), [&](int64_t id) { snapshot(id, ops, vertex, writer.get()); },
         [&](int channel) { gate->recycle(channel); });

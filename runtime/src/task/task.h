@@ -29,8 +29,9 @@ struct TaskDeploymentDescriptor {
   int subtaskIndex = 0;
   int attemptNumber = 0;
   std::string inputGateKey;  // empty for sources
-  int numInputChannels = 0;
-  std::vector<net::ConsumerEndpoint> consumers;  // one per output channel; empty for sinks
+  int numInputChannels = 0;  // over all inputs (JobGraph::channelOffset says where each starts)
+  /// Per output edge of the vertex (JobVertex::outputs), one endpoint per channel; empty for sinks.
+  std::vector<std::vector<net::ConsumerEndpoint>> outputs;
   /// State to restore: {"checkpointId", "operators": {operator id: {"parallelism", "files"}}},
   /// or null for a fresh start.
   nlohmann::json restore;

@@ -374,19 +374,23 @@ class IncrementalJoin final : public KeyedCoProcessFunction<int64_t, Q3Person, Q
 
 void q3(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   JobOptions options = parseJobOptions(args);
-  auto events = nexmarkEvents(env, options);
-  auto persons = events
-                     .filter(
-                         [](const Event& e) {
-                           if (!e.isPerson()) return false;
-                           const std::string& s = e.person.state;
-                           return s == "OR" || s == "ID" || s == "CA";
-                         },
-                         "Persons in OR/ID/CA")
-                     .map([](const Event& e) { return Q3Person{e.person.id, e.person.name, e.person.city, e.person.state}; },
-                          "Person");
-  auto auctions = events.filter([](const Event& e) { return e.isAuction() && e.auction.category == 10; },
-                                "Auctions of category 10")
+  // Both filters run chained to the source, before the fan-out: a fanned-out stream is shipped
+  // once per consumer (fan-out consumers are not chained), so only the ~2 % of events that
+  // either side keeps leave the source's task.
+  auto events = nexmarkEvents(env, options)
+                    .filter(
+                        [](const Event& e) {
+                          if (e.isAuction()) return e.auction.category == 10;
+                          if (!e.isPerson()) return false;
+                          const std::string& s = e.person.state;
+                          return s == "OR" || s == "ID" || s == "CA";
+                        },
+                        "Persons in OR/ID/CA or auctions of category 10");
+  auto persons =
+      events.filter([](const Event& e) { return e.isPerson(); }, "Persons")
+          .map([](const Event& e) { return Q3Person{e.person.id, e.person.name, e.person.city, e.person.state}; },
+               "Person");
+  auto auctions = events.filter([](const Event& e) { return e.isAuction(); }, "Auctions")
                       .map([](const Event& e) { return Q3Auction{e.auction.id, e.auction.seller}; }, "Auction");
   auto joined = persons.connect(auctions)
                     .keyBy([](const Q3Person& p) { return p.id; }, [](const Q3Auction& a) { return a.seller; })
@@ -424,7 +428,9 @@ constexpr int64_t kQ8SizeMs = 10'000;
 
 void q8(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   JobOptions options = parseJobOptions(args);
-  auto events = nexmarkEvents(env, options);
+  // As in q3: bids (92 % of the events) are dropped before the fan-out.
+  auto events = nexmarkEvents(env, options)
+                    .filter([](const Event& e) { return e.isPerson() || e.isAuction(); }, "Persons or auctions");
   auto persons = events.filter([](const Event& e) { return e.isPerson(); }, "Persons")
                      .map([](const Event& e) { return Q8Person{e.person.id, e.person.name}; }, "Person");
   auto sellers = events.filter([](const Event& e) { return e.isAuction(); }, "Auctions")

@@ -181,14 +181,7 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   }
   Status initializeState(const RestoredState& state) override {
     // Windows up to the smallest watermark of the subtasks that wrote the state fired.
-    bool haveWatermark = false;
-    for (const Buffer& b : state.operatorStates) {
-      if (b.size() < sizeof(int64_t)) continue;
-      DataInputView in(b.data(), b.size());
-      auto wm = in.readPod<int64_t>();
-      watermark_ = haveWatermark ? std::min(watermark_, wm) : wm;
-      haveWatermark = true;
-    }
+    watermark_ = restoredFiredWatermark(state);
     for (const Buffer& b : state.keyedState) {
       DataInputView in(b.data(), b.size());
       while (!in.atEnd()) {

@@ -293,6 +293,22 @@ class AggregateFunction {
 
 namespace detail {
 
+/// The watermark up to which a window operator had fired its windows, from the operator
+/// states of the subtasks that wrote a checkpoint (each an int64 first): their smallest, or
+/// kMinWatermark when none wrote one. With aligned barriers every subtask of a keyed exchange
+/// has the same watermark at a barrier.
+inline int64_t restoredFiredWatermark(const RestoredState& state) {
+  int64_t watermark = kMaxWatermark;
+  bool found = false;
+  for (const Buffer& b : state.operatorStates) {
+    if (b.size() < sizeof(int64_t)) continue;
+    DataInputView in(b.data(), b.size());
+    watermark = std::min(watermark, in.readPod<int64_t>());
+    found = true;
+  }
+  return found ? watermark : kMinWatermark;
+}
+
 template <class K>
 struct StdKeyHash {
   size_t operator()(const K& k) const { return KeyHash<K>()(k); }
@@ -591,16 +607,7 @@ class WindowOperator final : public OneInputOperator<T> {
   }
 
   Status initializeState(const RestoredState& state) override {
-    // Windows up to the smallest watermark of the subtasks that wrote the state fired (with
-    // aligned barriers every subtask of a keyed exchange has the same watermark there).
-    bool haveWatermark = false;
-    for (const Buffer& b : state.operatorStates) {
-      if (b.size() < sizeof(int64_t)) continue;
-      DataInputView in(b.data(), b.size());
-      auto wm = in.readPod<int64_t>();
-      watermark_ = haveWatermark ? std::min(watermark_, wm) : wm;
-      haveWatermark = true;
-    }
+    watermark_ = restoredFiredWatermark(state);
     for (const Buffer& b : state.keyedState) {
       DataInputView in(b.data(), b.size());
       while (!in.atEnd()) {

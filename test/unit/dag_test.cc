@@ -471,4 +471,27 @@ TEST_CASE("A window join pairs equal keys of one window when the watermark passe
   CHECK(after.out.records.back().first.key == 41);
   CHECK(after.out.records.back().first.count == 31);
   CHECK(after.out.records.back().second == 199);
+
+  // Elements after a snapshot go to a new layer of the window: the running operator sees all of
+  // them, the first snapshot none of the later ones, a second snapshot all.
+  auto pairsOf = [](const Operators& o) {
+    std::vector<std::pair<int64_t, int64_t>> v;
+    for (const auto& [c, ts] : o.out.records) v.emplace_back(c.key, c.count);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  Operators layered(g, 2, 0, 1, {});
+  layered.two->processElement1(int64_t{1}, 10);
+  OperatorSnapshot early = layered.snapshot();
+  layered.two->processElement2(std::to_string(21), 30);  // partner of 1, in a new layer
+  layered.two->processElement1(int64_t{11}, 20);
+  OperatorSnapshot late = layered.snapshot();
+  layered.two->processWatermark(kMaxWatermark);
+  CHECK(pairsOf(layered) == std::vector<std::pair<int64_t, int64_t>>{{1, 21}, {11, 21}});
+  Operators fromEarly(g, 2, 0, 1, {early});
+  fromEarly.two->processWatermark(kMaxWatermark);
+  CHECK(fromEarly.out.records.empty());
+  Operators fromLate(g, 2, 0, 1, {late});
+  fromLate.two->processWatermark(kMaxWatermark);
+  CHECK(pairsOf(fromLate) == pairsOf(layered));
 }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -132,13 +133,26 @@ class KeyedCoProcessOperator final : public TwoInputOperator<IN1, IN2> {
 /// watermark reaches the window's maxTimestamp, fn(key, window, firsts, seconds, out) runs for
 /// every key with elements, results carrying the timestamp maxTimestamp. A record whose window
 /// already fired is late: dropped and counted. Checkpointed: keyed state by key group, entries
-/// (key, window start, firsts, seconds); operator state, the watermark up to which windows fired.
+/// (key, window start, firsts, seconds), a (key, window) possibly in several entries whose
+/// elements add up; operator state, the watermark up to which windows fired.
+///
+/// Snapshots are asynchronous, as the WindowOperator's: a window's state is a stack of layers;
+/// the barrier freezes them (later elements go to a new layer), the snapshot thread serializes
+/// each layer once and later checkpoints reuse its bytes.
 template <class IN1, class IN2, class K, class R, class CG>
 class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   struct Pane {
     std::vector<IN1> first;
     std::vector<IN2> second;
   };
+  using Panes = std::unordered_map<K, Pane, StdKeyHash<K>>;
+  struct Layer {
+    Panes panes;
+    bool frozen = false;  // task thread only: set by a snapshot, never written afterwards
+    mutable std::mutex mu;  // guards `serialized`, shared by the snapshot threads
+    mutable std::shared_ptr<const std::map<int, Buffer>> serialized;
+  };
+  using FrozenLayers = std::vector<std::pair<int64_t, std::shared_ptr<const Layer>>>;
 
  public:
   WindowCoGroupOperator(std::function<K(const IN1&)> key1, std::function<K(const IN2&)> key2,
@@ -159,8 +173,19 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
       auto node = windows_.extract(windows_.begin());
       TimeWindow w{node.key(), node.key() + assigner_.sizeMs};
       collector_.timestamp = w.maxTimestamp();
-      for (auto& [key, p] : node.mapped()) {
-        fn_(key, w, std::as_const(p.first), std::as_const(p.second), collector_);
+      const auto& layers = node.mapped();
+      Panes merged;  // several layers: each key's elements in arrival order
+      if (layers.size() > 1) {
+        for (const auto& layer : layers) {
+          for (const auto& [key, p] : layer->panes) {
+            Pane& m = merged[key];
+            m.first.insert(m.first.end(), p.first.begin(), p.first.end());
+            m.second.insert(m.second.end(), p.second.begin(), p.second.end());
+          }
+        }
+      }
+      for (const auto& [key, p] : layers.size() > 1 ? merged : layers.front()->panes) {
+        fn_(key, w, p.first, p.second, collector_);
         TaskMetrics::inc(this->ctx_->metrics->numFiredWindows);
       }
     }
@@ -171,13 +196,22 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
     DataOutputView(&out.operatorState).writePod(watermark_);
-    for (const auto& [start, keys] : windows_) {
-      snapshotByKeyGroup<K>(keys, this->ctx_->maxParallelism, out, [start = start](const Pane& p, DataOutputView& view) {
-        view.writePod(start);
-        TypeSerializer<std::vector<IN1>>::serialize(p.first, view);
-        TypeSerializer<std::vector<IN2>>::serialize(p.second, view);
-      });
+    auto frozen = std::make_shared<FrozenLayers>();
+    for (const auto& [start, layers] : windows_) {
+      for (const auto& layer : layers) {
+        layer->frozen = true;
+        frozen->emplace_back(start, layer);
+      }
     }
+    int maxParallelism = this->ctx_->maxParallelism;
+    out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
+      for (const auto& [start, layer] : *frozen) {
+        for (const auto& [kg, bytes] : *serialize(*layer, start, maxParallelism)) {
+          Buffer& b = snap.keyedState[kg];
+          b.insert(b.end(), bytes.begin(), bytes.end());
+        }
+      }
+    };
   }
   Status initializeState(const RestoredState& state) override {
     // Windows up to the smallest watermark of the subtasks that wrote the state fired.
@@ -191,7 +225,7 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
         Pane restored;
         TypeSerializer<std::vector<IN1>>::deserialize(restored.first, in);
         TypeSerializer<std::vector<IN2>>::deserialize(restored.second, in);
-        Pane& p = windows_[start][key];
+        Pane& p = writableLayer(start).panes[key];
         for (auto& v : restored.first) p.first.push_back(std::move(v));
         for (auto& v : restored.second) p.second.push_back(std::move(v));
       }
@@ -210,7 +244,28 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
       TaskMetrics::inc(this->ctx_->metrics->numLateRecordsDropped);
       return nullptr;
     }
-    return &windows_[start][std::move(key)];
+    return &writableLayer(start).panes[std::move(key)];
+  }
+
+  Layer& writableLayer(int64_t start) {
+    auto& layers = windows_[start];
+    if (layers.empty() || layers.back()->frozen) layers.push_back(std::make_shared<Layer>());
+    return *layers.back();
+  }
+
+  /// The layer's entries by key group, serialized by the first snapshot thread that needs them.
+  static std::shared_ptr<const std::map<int, Buffer>> serialize(const Layer& layer, int64_t start, int maxParallelism) {
+    std::lock_guard<std::mutex> lock(layer.mu);
+    if (!layer.serialized) {
+      OperatorSnapshot tmp;
+      snapshotByKeyGroup<K>(layer.panes, maxParallelism, tmp, [start](const Pane& p, DataOutputView& view) {
+        view.writePod(start);
+        TypeSerializer<std::vector<IN1>>::serialize(p.first, view);
+        TypeSerializer<std::vector<IN2>>::serialize(p.second, view);
+      });
+      layer.serialized = std::make_shared<const std::map<int, Buffer>>(std::move(tmp.keyedState));
+    }
+    return layer.serialized;
   }
 
   std::function<K(const IN1&)> key1_;
@@ -220,7 +275,7 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   Output<R>* out_;
   TimestampedCollector<R> collector_;
   int64_t watermark_ = kMinWatermark;
-  std::map<int64_t, std::unordered_map<K, Pane, StdKeyHash<K>>> windows_;  // window start -> key -> pane
+  std::map<int64_t, std::vector<std::shared_ptr<Layer>>> windows_;  // window start -> layers of key -> pane
 };
 
 /// Adds a two-input node fed by `a` (input 1) and `b` (input 2), both hash-partitioned by key.

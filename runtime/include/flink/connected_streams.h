@@ -146,13 +146,9 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
     std::vector<IN2> second;
   };
   using Panes = std::unordered_map<K, Pane, StdKeyHash<K>>;
-  struct Layer {
+  struct Layer : StateLayer {
     Panes panes;
-    bool frozen = false;  // task thread only: set by a snapshot, never written afterwards
-    mutable std::mutex mu;  // guards `serialized`, shared by the snapshot threads
-    mutable std::shared_ptr<const std::map<int, Buffer>> serialized;
   };
-  using FrozenLayers = std::vector<std::pair<int64_t, std::shared_ptr<const Layer>>>;
 
  public:
   WindowCoGroupOperator(std::function<K(const IN1&)> key1, std::function<K(const IN2&)> key2,
@@ -196,21 +192,18 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
     DataOutputView(&out.operatorState).writePod(watermark_);
-    auto frozen = std::make_shared<FrozenLayers>();
-    for (const auto& [start, layers] : windows_) {
-      for (const auto& layer : layers) {
-        layer->frozen = true;
-        frozen->emplace_back(start, layer);
-      }
-    }
+    auto frozen = freezeLayers(windows_);
     int maxParallelism = this->ctx_->maxParallelism;
     out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
-      for (const auto& [start, layer] : *frozen) {
-        for (const auto& [kg, bytes] : *serialize(*layer, start, maxParallelism)) {
-          Buffer& b = snap.keyedState[kg];
-          b.insert(b.end(), bytes.begin(), bytes.end());
-        }
-      }
+      writeLayers(*frozen, [maxParallelism](const Layer& layer, int64_t start, StateLayer::Bytes& bytes) {
+        OperatorSnapshot tmp;
+        snapshotByKeyGroup<K>(layer.panes, maxParallelism, tmp, [start](const Pane& p, DataOutputView& view) {
+          view.writePod(start);
+          TypeSerializer<std::vector<IN1>>::serialize(p.first, view);
+          TypeSerializer<std::vector<IN2>>::serialize(p.second, view);
+        });
+        bytes = std::move(tmp.keyedState);
+      }, snap);
     };
   }
   Status initializeState(const RestoredState& state) override {
@@ -253,21 +246,6 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
     return *layers.back();
   }
 
-  /// The layer's entries by key group, serialized by the first snapshot thread that needs them.
-  static std::shared_ptr<const std::map<int, Buffer>> serialize(const Layer& layer, int64_t start, int maxParallelism) {
-    std::lock_guard<std::mutex> lock(layer.mu);
-    if (!layer.serialized) {
-      OperatorSnapshot tmp;
-      snapshotByKeyGroup<K>(layer.panes, maxParallelism, tmp, [start](const Pane& p, DataOutputView& view) {
-        view.writePod(start);
-        TypeSerializer<std::vector<IN1>>::serialize(p.first, view);
-        TypeSerializer<std::vector<IN2>>::serialize(p.second, view);
-      });
-      layer.serialized = std::make_shared<const std::map<int, Buffer>>(std::move(tmp.keyedState));
-    }
-    return layer.serialized;
-  }
-
   std::function<K(const IN1&)> key1_;
   std::function<K(const IN2&)> key2_;
   TumblingEventTimeWindows assigner_;
@@ -275,7 +253,7 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   Output<R>* out_;
   TimestampedCollector<R> collector_;
   int64_t watermark_ = kMinWatermark;
-  std::map<int64_t, std::vector<std::shared_ptr<Layer>>> windows_;  // window start -> layers of key -> pane
+  LayersByStart<Layer> windows_;  // window start -> layers of key -> pane
 };
 
 /// Adds a two-input node fed by `a` (input 1) and `b` (input 2), both hash-partitioned by key.

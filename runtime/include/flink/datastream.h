@@ -309,6 +309,74 @@ inline int64_t restoredFiredWatermark(const RestoredState& state) {
   return found ? watermark : kMinWatermark;
 }
 
+/// A layer of windowed keyed state for asynchronous, incremental-in-CPU snapshots: a snapshot
+/// freezes every layer (the task thread never writes a frozen layer again; later writes go to
+/// a new layer), and a layer's serialized form (key group -> bytes) is made once, by the first
+/// snapshot thread that needs it, and reused by every later checkpoint that still holds the
+/// layer. Operators derive their layer type from it. `frozen` belongs to the task thread;
+/// serialized() may be called from any thread.
+class StateLayer {
+ public:
+  using Bytes = std::map<int, Buffer>;
+  bool frozen = false;
+
+  /// The layer's bytes; the first call runs serialize(Bytes&).
+  template <class F>
+  std::shared_ptr<const Bytes> serialized(F&& serialize) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!bytes_) {
+      auto bytes = std::make_shared<Bytes>();
+      serialize(*bytes);
+      bytes_ = std::move(bytes);
+    }
+    return bytes_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::shared_ptr<const Bytes> bytes_;
+};
+
+/// Layers by window or slice start, oldest first; only the last of a start may be unfrozen.
+template <class L>
+using LayersByStart = std::map<int64_t, std::vector<std::shared_ptr<L>>>;
+template <class L>
+using FrozenLayers = std::vector<std::pair<int64_t, std::shared_ptr<const L>>>;
+
+/// Freezes every layer (task thread, at the barrier) and returns them for the asynchronous part.
+template <class L>
+std::shared_ptr<const FrozenLayers<L>> freezeLayers(const LayersByStart<L>& layers) {
+  auto frozen = std::make_shared<FrozenLayers<L>>();
+  for (const auto& [start, stack] : layers) {
+    for (const auto& layer : stack) {
+      layer->frozen = true;
+      frozen->emplace_back(start, layer);
+    }
+  }
+  return frozen;
+}
+
+/// The asynchronous part of a layered snapshot: every frozen layer's bytes
+/// (serialize(layer, start, Bytes&) for a layer not serialized yet), concatenated by key group
+/// into snap.keyedState.
+template <class L, class F>
+void writeLayers(const FrozenLayers<L>& frozen, F serialize, OperatorSnapshot& snap) {
+  std::vector<std::shared_ptr<const StateLayer::Bytes>> all;
+  all.reserve(frozen.size());
+  std::map<int, size_t> sizes;
+  for (const auto& [start, layer] : frozen) {
+    all.push_back(layer->serialized([&, start = start](StateLayer::Bytes& bytes) { serialize(*layer, start, bytes); }));
+    for (const auto& [kg, bytes] : *all.back()) sizes[kg] += bytes.size();
+  }
+  for (const auto& [kg, size] : sizes) snap.keyedState[kg].reserve(snap.keyedState[kg].size() + size);
+  for (const auto& bytes : all) {
+    for (const auto& [kg, b] : *bytes) {
+      Buffer& out = snap.keyedState[kg];
+      out.insert(out.end(), b.begin(), b.end());
+    }
+  }
+}
+
 template <class K>
 struct StdKeyHash {
   size_t operator()(const K& k) const { return KeyHash<K>()(k); }
@@ -495,20 +563,16 @@ template <class T, class K, class AGG, class R, class WF, class A = TumblingEven
 class WindowOperator final : public OneInputOperator<T> {
   using ACC = typename AGG::Accumulator;
   using SliceMap = FlatHashMap<K, ACC, StdKeyHash<K>>;
-  using Blocks = std::vector<std::pair<int, Buffer>>;  // key group -> serialized block
 
   /// Integer keys: every layer knows its smallest and largest key, so that assembling a window
   /// looks a key up only in the layers whose range contains it (keys that grow with time, such
   /// as ids, then meet almost no other layer).
   static constexpr bool kKeyRanges = std::is_integral_v<K>;
 
-  struct Layer {
+  struct Layer : StateLayer {
     SliceMap map;
     K minKey{};
     K maxKey{};
-    bool frozen = false;  // task thread only: set by a snapshot, never written afterwards
-    mutable std::mutex mu;  // guards `serialized`, shared by the snapshot threads
-    mutable std::shared_ptr<const Blocks> serialized;
 
     /// Call after inserting `key`.
     void inserted(const K& key) {
@@ -527,7 +591,6 @@ class WindowOperator final : public OneInputOperator<T> {
     }
   };
   using Slice = std::vector<std::shared_ptr<Layer>>;  // oldest first; only the last may be unfrozen
-  using FrozenLayers = std::vector<std::pair<int64_t, std::shared_ptr<const Layer>>>;
 
  public:
   WindowOperator(std::function<K(const T&)> key, A assigner, std::shared_ptr<const AGG> agg, WF windowFn,
@@ -575,34 +638,13 @@ class WindowOperator final : public OneInputOperator<T> {
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
     DataOutputView(&out.operatorState).writePod(watermark_);
-    auto frozen = std::make_shared<FrozenLayers>();
-    for (const auto& [start, layers] : slices_) {
-      for (const auto& layer : layers) {
-        layer->frozen = true;
-        frozen->emplace_back(start, layer);
-      }
-    }
+    auto frozen = freezeLayers(slices_);
     cached_ = nullptr;  // the next write opens a new layer
     int maxParallelism = this->ctx_->maxParallelism;
     out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
-      std::vector<Buffer> groups(static_cast<size_t>(maxParallelism));
-      std::vector<std::shared_ptr<const Blocks>> all;
-      all.reserve(frozen->size());
-      std::vector<size_t> sizes(groups.size());
-      for (const auto& [start, layer] : *frozen) {
-        all.push_back(serialize(*layer, start, maxParallelism));
-        for (const auto& [kg, bytes] : *all.back()) sizes[static_cast<size_t>(kg)] += bytes.size();
-      }
-      for (size_t kg = 0; kg < groups.size(); ++kg) groups[kg].reserve(sizes[kg]);
-      for (const auto& blocks : all) {
-        for (const auto& [kg, bytes] : *blocks) {
-          auto& g = groups[static_cast<size_t>(kg)];
-          g.insert(g.end(), bytes.begin(), bytes.end());
-        }
-      }
-      for (size_t kg = 0; kg < groups.size(); ++kg) {
-        if (!groups[kg].empty()) snap.keyedState[static_cast<int>(kg)] = std::move(groups[kg]);
-      }
+      writeLayers(*frozen, [maxParallelism](const Layer& layer, int64_t start, StateLayer::Bytes& bytes) {
+        serialize(layer, start, maxParallelism, bytes);
+      }, snap);
     };
   }
 
@@ -724,10 +766,8 @@ class WindowOperator final : public OneInputOperator<T> {
     }
   }
 
-  /// The layer's blocks by key group, serialized by the first snapshot thread that needs them.
-  static std::shared_ptr<const Blocks> serialize(const Layer& layer, int64_t start, int maxParallelism) {
-    std::lock_guard<std::mutex> lock(layer.mu);
-    if (layer.serialized) return layer.serialized;
+  /// Serializes a layer by key group: per group one block [start, n, n x (key, accumulator)].
+  static void serialize(const Layer& layer, int64_t start, int maxParallelism, StateLayer::Bytes& bytes) {
     std::vector<Buffer> groups(static_cast<size_t>(maxParallelism));
     std::vector<uint32_t> count(groups.size());
     if constexpr (std::is_trivially_copyable_v<K> && std::is_trivially_copyable_v<ACC>) {
@@ -744,15 +784,12 @@ class WindowOperator final : public OneInputOperator<T> {
       CompactSerializer<K>::serialize(key, view);
       CompactSerializer<ACC>::serialize(acc, view);
     });
-    auto blocks = std::make_shared<Blocks>();
     for (size_t kg = 0; kg < groups.size(); ++kg) {
       if (count[kg] == 0) continue;
       std::memcpy(groups[kg].data() + sizeof(int64_t), &count[kg], sizeof(uint32_t));
       groups[kg].shrink_to_fit();
-      blocks->emplace_back(static_cast<int>(kg), std::move(groups[kg]));
+      bytes.emplace(static_cast<int>(kg), std::move(groups[kg]));
     }
-    layer.serialized = blocks;
-    return blocks;
   }
 
   /// Fires, in order, the windows whose maxTimestamp is in (previous, wm] and that contain
@@ -835,7 +872,7 @@ class WindowOperator final : public OneInputOperator<T> {
   Output<R>* out_;
   TimestampedCollector<R> collector_;
   int64_t watermark_ = kMinWatermark;
-  std::map<int64_t, Slice> slices_;  // slice start -> layers of key -> accumulator
+  LayersByStart<Layer> slices_;  // slice start -> layers of key -> accumulator
   Layer* cached_ = nullptr;          // the unfrozen layer written last
   int64_t cachedStart_ = 0;
   std::vector<const Layer*> layers_;  // scratch: the layers of the window firing

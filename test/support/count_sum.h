@@ -1,8 +1,11 @@
 // The aggregate the window tests share: count and sum of the values of (key, value) records.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "flink/datastream.h"
 
@@ -28,5 +31,14 @@ class CountSumAggregate final : public AggregateFunction<Event, CountSum, CountS
   CountSum getResult(const CountSum& acc) const override { return acc; }
   CountSum merge(const CountSum& a, const CountSum& b) const override { return {a.count + b.count, a.sum + b.sum}; }
 };
+
+/// The values of (value, timestamp) records an output collected, sorted.
+template <class R>
+std::vector<R> sortedValues(const std::vector<std::pair<R, int64_t>>& records) {
+  std::vector<R> v;
+  for (const auto& r : records) v.push_back(r.first);
+  std::sort(v.begin(), v.end());
+  return v;
+}
 
 }  // namespace flink::testing

@@ -56,12 +56,7 @@ struct BasicHarness {
     REQUIRE(op.open(ctx).ok());
   }
   void add(const std::string& key, int64_t value, int64_t ts) { op.collect(Event{key, value}, ts); }
-  std::vector<WindowResult> results() const {
-    std::vector<WindowResult> v;
-    for (const auto& r : out.records) v.push_back(r.first);
-    std::sort(v.begin(), v.end());
-    return v;
-  }
+  std::vector<WindowResult> results() const { return testing::sortedValues(out.records); }
   TaskMetrics metrics;
   Configuration config;
   RuntimeContext ctx;

@@ -84,12 +84,7 @@ struct Harness {
     }
     op.emitWatermark(kMaxWatermark);
   }
-  std::vector<WindowResult> results() const {
-    std::vector<WindowResult> v;
-    for (const auto& r : out.records) v.push_back(r.first);
-    std::sort(v.begin(), v.end());
-    return v;
-  }
+  std::vector<WindowResult> results() const { return testing::sortedValues(out.records); }
   TaskMetrics metrics;
   Configuration config;
   RuntimeContext ctx;

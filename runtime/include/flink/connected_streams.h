@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -191,20 +190,16 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
 
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
-    DataOutputView(&out.operatorState).writePod(watermark_);
-    auto frozen = freezeLayers(windows_);
-    int maxParallelism = this->ctx_->maxParallelism;
-    out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
-      writeLayers(*frozen, [maxParallelism](const Layer& layer, int64_t start, StateLayer::Bytes& bytes) {
-        OperatorSnapshot tmp;
-        snapshotByKeyGroup<K>(layer.panes, maxParallelism, tmp, [start](const Pane& p, DataOutputView& view) {
-          view.writePod(start);
-          TypeSerializer<std::vector<IN1>>::serialize(p.first, view);
-          TypeSerializer<std::vector<IN2>>::serialize(p.second, view);
-        });
-        bytes = std::move(tmp.keyedState);
-      }, snap);
-    };
+    snapshotLayers(out, watermark_, windows_, this->ctx_->maxParallelism,
+                   [](const Layer& layer, int64_t start, int maxParallelism, StateLayer::Bytes& bytes) {
+                     OperatorSnapshot tmp;
+                     snapshotByKeyGroup<K>(layer.panes, maxParallelism, tmp, [start](const Pane& p, DataOutputView& view) {
+                       view.writePod(start);
+                       TypeSerializer<std::vector<IN1>>::serialize(p.first, view);
+                       TypeSerializer<std::vector<IN2>>::serialize(p.second, view);
+                     });
+                     bytes = std::move(tmp.keyedState);
+                   });
   }
   Status initializeState(const RestoredState& state) override {
     // Windows up to the smallest watermark of the subtasks that wrote the state fired.

@@ -377,6 +377,20 @@ void writeLayers(const FrozenLayers<L>& frozen, F serialize, OperatorSnapshot& s
   }
 }
 
+/// snapshotState() of a layered window operator: the watermark up to which windows fired as
+/// operator state (read back by restoredFiredWatermark), every layer frozen now, and an
+/// asyncPart that writes them with serialize(layer, start, maxParallelism, Bytes&).
+template <class L, class F>
+void snapshotLayers(OperatorSnapshot& out, int64_t firedWatermark, const LayersByStart<L>& layers, int maxParallelism,
+                    F serialize) {
+  DataOutputView(&out.operatorState).writePod(firedWatermark);
+  out.asyncPart = [frozen = freezeLayers(layers), maxParallelism, serialize](OperatorSnapshot& snap) {
+    writeLayers(*frozen, [&](const L& layer, int64_t start, StateLayer::Bytes& bytes) {
+      serialize(layer, start, maxParallelism, bytes);
+    }, snap);
+  };
+}
+
 template <class K>
 struct StdKeyHash {
   size_t operator()(const K& k) const { return KeyHash<K>()(k); }
@@ -637,15 +651,8 @@ class WindowOperator final : public OneInputOperator<T> {
 
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
     if (checkpointId == kFinalCheckpointId) return;
-    DataOutputView(&out.operatorState).writePod(watermark_);
-    auto frozen = freezeLayers(slices_);
+    snapshotLayers(out, watermark_, slices_, this->ctx_->maxParallelism, &WindowOperator::serialize);
     cached_ = nullptr;  // the next write opens a new layer
-    int maxParallelism = this->ctx_->maxParallelism;
-    out.asyncPart = [frozen, maxParallelism](OperatorSnapshot& snap) {
-      writeLayers(*frozen, [maxParallelism](const Layer& layer, int64_t start, StateLayer::Bytes& bytes) {
-        serialize(layer, start, maxParallelism, bytes);
-      }, snap);
-    };
   }
 
   Status initializeState(const RestoredState& state) override {

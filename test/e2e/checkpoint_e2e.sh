@@ -6,7 +6,8 @@
 # Usage: checkpoint_e2e.sh BIN WORKDIR CASE
 #   BIN      the flink-cpp binary (e.g. build/bin/flink-cpp)
 #   WORKDIR  scratch directory; the case works in WORKDIR/checkpoint-CASE (wiped first)
-#   CASE     kill-recovery | savepoint-rescale | corrupt-metadata | unwritable-dir | bad-savepoint
+#   CASE     kill-recovery | savepoint-rescale | corrupt-metadata | unwritable-dir | bad-savepoint |
+#            ack-after-end | ack-after-end-processes
 #
 # Cases:
 #   kill-recovery      3 M rows, checkpoints every 1 s, sources throttled; 3 runs, each SIGKILLs a
@@ -29,6 +30,19 @@
 #                      a savepoint of the flight-delay job restored into the route-counts job (a
 #                      shared library): non-zero exit naming an operator id of the savepoint that the
 #                      new job lacks; with --allowNonRestoredState the same restore runs to FINISHED.
+#   ack-after-end      the race of a checkpoint still in flight when the input ends: 200 k rows
+#                      throttled (~2 s), checkpoints every 300 ms, and the fault-injection key
+#                      flink-cpp.testing.delay-checkpoint-ack "1:<ms>" holds the acknowledgements
+#                      of checkpoint 1 until after the end of input (seeded delay 2.5-4.5 s). The
+#                      part files checkpoint 1 prepared must be committed although the input ended
+#                      before the checkpoint was acknowledged: output = oracle; a TaskManager log
+#                      shows a task's end of input before the held-back acknowledgement (the race
+#                      was really run) and the JobManager settles checkpoint 1 before FINISHED.
+#   ack-after-end-processes  the same with a standalone-job JobManager and two TaskManager
+#                      processes (as the pods of a Kubernetes deployment run them).
+#
+# Every comparison with the oracle also requires that no uncommitted (hidden) part file is left
+# in the output directory of a FINISHED job.
 #
 # Needs bash (HTTP through /dev/tcp), coreutils, awk, gzip and sqlite3 (JSON via json_extract).
 # TaskManagers are found as children of this script's own run-local process (/proc/PID/task/PID/children).
@@ -37,7 +51,7 @@
 # ROUTE_COUNTS_SO (default BIN/../../lib/route-counts.so, i.e. build/lib next to build/bin).
 set -euo pipefail
 
-CASES="kill-recovery|savepoint-rescale|corrupt-metadata|unwritable-dir|bad-savepoint"
+CASES="kill-recovery|savepoint-rescale|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes"
 if [ "$#" -ne 3 ]; then
   echo "usage: $0 BIN WORKDIR $CASES" >&2
   exit 2
@@ -50,6 +64,8 @@ case "|$CASES|" in
 esac
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$SCRIPT_DIR/lib.sh"
 DATA=${FLIGHTS_DATA:-$SCRIPT_DIR/../../examples/data/flights-3m.csv.gz}
 TIMEOUT=${E2E_TIMEOUT:-300}
 SEED=${E2E_SEED:-20240601}
@@ -237,9 +253,11 @@ EOF
 compare_output() {
   local out=$1 label=$2 actual=$DIR/$2.actual.txt
   shopt -s nullglob
-  local parts=("$out"/part-*)
+  local parts=("$out"/part-*) hidden=("$out"/.part-*)
   shopt -u nullglob
   [ "${#parts[@]}" -gt 0 ] || die "$label: no part files in $out"
+  [ "${#hidden[@]}" -eq 0 ] \
+    || die "$label: ${#hidden[@]} uncommitted part file(s) left in $out after the job FINISHED: $(cd "$out" && ls -d .part-* | head -n 5 | paste -s -d ' ' -)"
   cat "${parts[@]}" | sort > "$actual"
   ACTUAL_ROWS=$(wc -l < "$actual")
   if ! diff -u "$EXPECTED" "$actual" > "$DIR/$label.diff"; then
@@ -705,7 +723,106 @@ EOF
   echo "PASS $CASE: missing path named, unmapped operator(s) $named named, --allowNonRestoredState FINISHED, $(secs_since "$CASE_START")s"
 }
 
+# ack_after_end_config MS: flinkConfiguration lines of the ack-after-end cases.
+ack_after_end_config() {
+  printf '%s\n' "execution.checkpointing.interval: \"300 ms\"" \
+    "state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
+    "flink-cpp.testing.delay-checkpoint-ack: \"1:$1\""
+}
+
+# expect_race JMLOG TMLOG...: the race was really run (a task's input ended while the
+# acknowledgement of checkpoint 1 was held back: some TaskManager log has "reached the end of its
+# input" before "acknowledging checkpoint 1 after the injected delay"), and the JobManager settled
+# checkpoint 1 (completed or aborted) before the job went FINISHED.
+expect_race() {
+  local jm=$1 tm ended acked raced=0 settled finished
+  shift
+  for tm in "$@"; do
+    ended=$(grep -n -m 1 "reached the end of its input" "$tm" | cut -d: -f1)
+    acked=$(grep -n "acknowledging checkpoint 1 after the injected delay" "$tm" | tail -n 1 | cut -d: -f1)
+    [ -n "$ended" ] && [ -n "$acked" ] && [ "$ended" -lt "$acked" ] && raced=1
+  done
+  [ "$raced" = 1 ] || { show "$tm" 40; die "no task's input ended while checkpoint 1 was held back: the race was not run (input too short?)"; }
+  settled=$(grep -n -m 1 -E "Completed checkpoint 1 for job|Checkpoint 1 of job [0-9a-f]+ aborted" "$jm" | cut -d: -f1)
+  finished=$(grep -n -m 1 "switched from state RUNNING to FINISHED" "$jm" | cut -d: -f1)
+  [ -n "$finished" ] || { show "$jm" 40; die "the JobManager log has no FINISHED"; }
+  [ -n "$settled" ] && [ "$settled" -lt "$finished" ] \
+    || { show "$jm" 40; die "the job went FINISHED before checkpoint 1 was completed or aborted"; }
+  RACE_OUTCOME=$(grep -m 1 -o -E "Completed checkpoint 1|Checkpoint 1 of job [0-9a-f]+ aborted" "$jm" | sed -E 's/ of job [0-9a-f]+//')
+}
+
+case_ack_after_end() {
+  local rows=200000 rate=50000 name=ack-after-end delay
+  RANDOM=$SEED
+  delay=$((2500 + RANDOM % 2000))
+  echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${delay} ms"
+  prepare_input "$rows"
+  manifest "$name" 2 "$(ack_after_end_config "$delay")" \
+    --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" --records-per-second "$rate" > "$DIR/$name.yaml"
+  start_run "$name" "$DIR/$name.yaml"
+  finish_run
+  expect_finished_ok "$name"
+  compare_output "$DIR/out" "$name"
+  expect_race "$LOG_DIR/jobmanager.log" "$LOG_DIR"/taskmanager-*.log
+  expect_no_leftovers "$name"
+  echo "PASS $CASE: checkpoint 1 acknowledged ${delay} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+}
+
+case_ack_after_end_processes() {
+  local rows=200000 rate=50000 delay jid ports=$DIR/jobmanager.ports rest="" rpc="" start
+  RANDOM=$SEED
+  delay=$((2500 + RANDOM % 2000))
+  echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${delay} ms"
+  prepare_input "$rows"
+  jid=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  JOB_ID=$jid
+  mkdir -p "$DIR/conf" "$DIR/log"
+  { printf '%s\n' "jobmanager.rpc.address: 127.0.0.1" "jobmanager.rpc.port: 0" "jobmanager.bind-host: 127.0.0.1" \
+      "rest.address: 127.0.0.1" "rest.bind-address: 127.0.0.1" "rest.port: 0" "taskmanager.host: 127.0.0.1" \
+      "taskmanager.bind-host: 127.0.0.1" "taskmanager.numberOfTaskSlots: 1" "parallelism.default: 2" \
+      "metrics.reporter.prom.port: 0" "execution.shutdown-on-application-finish: false" \
+      "\$internal.local.port-file: $(q "$ports")" "\$internal.pipeline.job-id: $jid"
+    ack_after_end_config "$delay"; } > "$DIR/conf/config.yaml"
+  local -a pids=()
+  stop_all() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    pids=()
+  }
+  trap 'stop_all; cleanup' EXIT
+  FLINK_CONF_DIR=$DIR/conf "$BIN" standalone-job --job-classname flinkcpp.examples.FlightDelays \
+    --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" --records-per-second "$rate" \
+    > "$DIR/log/jobmanager.log" 2>&1 < /dev/null &
+  pids+=($!)
+  wait_jobmanager_ports "$ports" "${pids[0]}" "$DIR/log/jobmanager.log"
+  rest=$JM_REST_PORT rpc=$JM_RPC_PORT
+  local i
+  for i in 0 1; do
+    FLINK_CONF_DIR=$DIR/conf "$BIN" taskmanager -D "jobmanager.rpc.port=$rpc" > "$DIR/log/taskmanager-$i.log" 2>&1 < /dev/null &
+    pids+=($!)
+  done
+  REST_PORT=$rest
+  local body=$DIR/job.json state=""
+  start=$(now_ms)
+  while :; do
+    if [ "$(http_get "$rest" "/jobs/$jid" "$body")" = 200 ]; then
+      state=$(jget "$body" '$.state')
+      case "$state" in FINISHED) break ;; FAILED|CANCELED) show "$DIR/log/jobmanager.log"; die "the job ended $state" ;; esac
+    fi
+    kill -0 "${pids[0]}" 2>/dev/null || { show "$DIR/log/jobmanager.log"; die "the JobManager exited before the job finished"; }
+    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$DIR/log/jobmanager.log"; die "the job is still ${state:-unknown} after ${TIMEOUT}s"; }
+    sleep 0.1
+  done
+  stop_all
+  compare_output "$DIR/out" ack-after-end-processes
+  expect_race "$DIR/log/jobmanager.log" "$DIR"/log/taskmanager-*.log
+  echo "PASS $CASE: standalone-job + 2 TaskManager processes, checkpoint 1 acknowledged ${delay} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+}
+
 case "$CASE" in
+  ack-after-end) case_ack_after_end ;;
+  ack-after-end-processes) case_ack_after_end_processes ;;
   kill-recovery) case_kill_recovery ;;
   savepoint-rescale) case_savepoint_rescale ;;
   corrupt-metadata) case_corrupt_metadata ;;

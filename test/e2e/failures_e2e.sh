@@ -37,6 +37,8 @@ BIN=$1 WORKDIR=$2 CASE=$3
 export LC_ALL=C
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$SCRIPT_DIR/lib.sh"
 DATA=${FLIGHTS_DATA:-$SCRIPT_DIR/../../examples/data/flights-3m.csv.gz}
 TIMEOUT=${E2E_TIMEOUT:-120}
 KILL_TM_WINDOW=${KILL_TM_WINDOW:-1 min}
@@ -431,17 +433,8 @@ restart-strategy.type: none
 EOF
   start_bg jobmanager "$DIR/conf" standalone-job --job-classname flinkcpp.examples.FlightDelays \
     --input "$DATA" --output "$DIR/out" --window "$KILL_TM_WINDOW"
-  start=$(now_ms)
-  while [ -z "$rest" ] || [ -z "$rpc" ]; do
-    if [ -f "$ports" ]; then
-      rest=$(sed -n 's/^rest.port=//p' "$ports")
-      rpc=$(sed -n 's/^rpc.port=//p' "$ports")
-    fi
-    [ -n "$rest" ] && [ -n "$rpc" ] && break
-    expect_alive jobmanager "during start-up"
-    [ $(( $(now_ms) - start )) -lt 30000 ] || { show "$DIR/log/jobmanager.log"; die "the JobManager wrote no ports in 30 s"; }
-    sleep 0.05
-  done
+  wait_jobmanager_ports "$ports" "${PIDS[jobmanager]}" "$DIR/log/jobmanager.log"
+  rest=$JM_REST_PORT rpc=$JM_RPC_PORT
   start_bg taskmanager-0 "$DIR/conf" taskmanager -D "jobmanager.rpc.port=$rpc"
   start_bg taskmanager-1 "$DIR/conf" taskmanager -D "jobmanager.rpc.port=$rpc"
 

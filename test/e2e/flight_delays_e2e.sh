@@ -209,8 +209,11 @@ fi
 # --- compare -----------------------------------------------------------------
 shopt -s nullglob
 parts=("$OUTDIR"/part-*)
+hidden=("$OUTDIR"/.part-*)
 shopt -u nullglob
 [ "${#parts[@]}" -gt 0 ] || die "no part files in $OUTDIR (see $DIR/run.log)"
+# Exactly once: a FINISHED job leaves no uncommitted (in-progress or pending) part file.
+[ "${#hidden[@]}" -eq 0 ] || die "uncommitted part files left in $OUTDIR: ${hidden[*]}"
 cat "${parts[@]}" | sort > "$DIR/actual.txt"
 
 exp_n=$(wc -l < "$DIR/expected.txt")

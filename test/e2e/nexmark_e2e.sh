@@ -117,9 +117,11 @@ check_summary() {
 # collect OUTDIR FILE: the part files, sorted, into FILE; echoes the row count.
 collect() {
   shopt -s nullglob
-  local parts=("$1"/part-*)
+  local parts=("$1"/part-*) hidden=("$1"/.part-*)
   shopt -u nullglob
   [ "${#parts[@]}" -gt 0 ] || die "no part files in $1"
+  # Exactly once: a FINISHED job leaves no uncommitted (in-progress or pending) part file.
+  [ "${#hidden[@]}" -eq 0 ] || die "uncommitted part files left in $1: ${hidden[*]}"
   cat "${parts[@]}" | sort > "$2"
   wc -l < "$2"
 }

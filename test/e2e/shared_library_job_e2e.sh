@@ -24,6 +24,10 @@ spec:
     parallelism: 2
 YAML
 "$BIN" run-local "$DIR/manifest.yaml" --quiet > "$DIR/run.log" 2>&1 || { cat "$DIR/run.log"; echo "FAIL: run-local exited non-zero"; exit 1; }
+if compgen -G "$DIR/out/.part-*" > /dev/null; then
+  echo "FAIL: uncommitted part files left in $DIR/out after the job finished: $(cd "$DIR/out" && echo .part-*)"
+  exit 1
+fi
 cat "$DIR"/out/part-* | LC_ALL=C sort > "$DIR/actual.txt"
 sqlite3 -batch "$DIR/oracle.db" <<SQL > /dev/null
 .mode csv

@@ -202,6 +202,26 @@ int64_t bytesOf(const std::string& text) {
 
 }  // namespace
 
+TEST_CASE("the metrics container port follows metrics.reporter.prom.port, the first port of a range", "[resources]") {
+  const char* values[] = {"9300", "9250-9259", " 9260 - 9270 ", "nonsense"};
+  const int expectedPorts[] = {9300, 9250, 9260, 9249};
+  for (int k = 0; k < 4; ++k) {
+    const std::string value = values[k];
+    const int expected = expectedPorts[k];
+    FlinkDeployment fd = load(flightDelaysPath());
+    fd.spec.flinkConfiguration["metrics.reporter.prom.port"] = value;
+    auto all = desiredResources(fd, OperatorConfig{});
+    for (int i : {3, 4}) {  // the JobManager and TaskManager Deployments
+      int port = -1;
+      for (const auto& p : mainContainer(all[i]).at("ports")) {
+        if (p.at("name").get<std::string>() == "metrics") port = p.at("containerPort").get<int>();
+      }
+      INFO(value << " in " << all[i].at("metadata").at("name"));
+      CHECK(port == expected);
+    }
+  }
+}
+
 TEST_CASE("flight-delays becomes five children named and owned as the Apache operator names them", "[resources]") {
   FlinkDeployment fd = load(flightDelaysPath());
   auto all = desiredResources(fd, OperatorConfig{});

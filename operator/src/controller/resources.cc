@@ -3,7 +3,8 @@
 // Choices worth knowing (they follow the Apache operator's standalone deployments, whose
 // decorators live in flink-kubernetes-standalone, unless noted):
 //  - Port names are Flink's: jobmanager-rpc (6123), blobserver (6124), rest (8081), plus
-//    metrics (9249) and, on TaskManagers, data (taskmanager.data.port, 6121 unless set).
+//    metrics (metrics.reporter.prom.port, the first port of a range, 9249 unless set) and, on
+//    TaskManagers, data (taskmanager.data.port, 6121 unless set).
 //    The ports come from the merged configuration when it holds a plain port number.
 //  - Every main container gets FLINK_CONF_DIR=/opt/flink/conf and _POD_IP_ADDRESS (the pod IP,
 //    Flink's variable). TaskManagers get `-Dtaskmanager.host=$(_POD_IP_ADDRESS)` after
@@ -503,7 +504,18 @@ struct Ports {
   int blob = kDefaultBlobPort;
   int rest = kDefaultRestPort;
   int data = kDefaultDataPort;
+  int metrics = kMetricsPort;
 };
+
+/// metrics.reporter.prom.port: a port or a range "9249-9259" (Flink's reporter binds the first
+/// free one; one process per pod binds the first).
+int metricsPort(const Configuration& conf) {
+  auto v = conf.get("metrics.reporter.prom.port");
+  if (!v) return kMetricsPort;
+  Configuration first;
+  first.set("p", trim(v->substr(0, v->find('-'))));
+  return configuredPort(first, "p", kMetricsPort);
+}
 
 /// The configuration written to the ConfigMap, and the ports it settles.
 Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConfig& config, Ports* ports) {
@@ -515,6 +527,7 @@ Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConf
   ports->blob = configuredPort(c, "blob.server.port", kDefaultBlobPort);
   ports->rest = configuredPort(c, options::kRestPort, kDefaultRestPort);
   ports->data = configuredPort(c, options::kTaskManagerDataPort, kDefaultDataPort);
+  ports->metrics = metricsPort(c);
 
   c.set(options::kRpcAddress, jobManagerName(fd));
   c.set(options::kRpcPort, std::to_string(ports->rpc));
@@ -649,9 +662,9 @@ json podTemplate(const FlinkDeployment& fd, const OperatorConfig& config, bool j
   std::vector<json> ports_;
   if (jm) {
     ports_ = {port("rest", ports.rest), port("jobmanager-rpc", ports.rpc), port("blobserver", ports.blob),
-              port("metrics", kMetricsPort)};
+              port("metrics", ports.metrics)};
   } else {
-    ports_ = {port("data", ports.data), port("metrics", kMetricsPort)};
+    ports_ = {port("data", ports.data), port("metrics", ports.metrics)};
   }
   for (const auto& p : ports_) upsert(main["ports"], p, {"name", "containerPort"});
   upsert(main["volumeMounts"], json{{"name", kConfigVolume}, {"mountPath", kConfDir}}, {"mountPath"});

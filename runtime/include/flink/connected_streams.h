@@ -101,8 +101,7 @@ class KeyedCoProcessOperator final : public TwoInputOperator<IN1, IN2> {
   void endInput() override { out_->endInput(); }
 
   // Keyed state by key group: entries (key, state).
-  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
-    if (checkpointId == kFinalCheckpointId) return;
+  void snapshotState(int64_t /*checkpointId*/, OperatorSnapshot& out) override {
     snapshotByKeyGroup<K>(state_, this->ctx_->maxParallelism, out,
                           [](const S& s, DataOutputView& view) { TypeSerializer<S>::serialize(s, view); });
   }
@@ -188,8 +187,7 @@ class WindowCoGroupOperator final : public TwoInputOperator<IN1, IN2> {
   }
   void endInput() override { out_->endInput(); }
 
-  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
-    if (checkpointId == kFinalCheckpointId) return;
+  void snapshotState(int64_t /*checkpointId*/, OperatorSnapshot& out) override {
     snapshotLayers(out, watermark_, windows_, this->ctx_->maxParallelism,
                    [](const Layer& layer, int64_t start, int maxParallelism, StateLayer::Bytes& bytes) {
                      OperatorSnapshot tmp;

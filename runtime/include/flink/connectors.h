@@ -126,14 +126,18 @@ class PartFileWriter {
   FILE* file_ = nullptr;
 };
 
-/// Renames pending part files to their visible names; already committed ones are skipped.
+/// Renames pending part files to their visible names. Idempotent and safe to run concurrently
+/// on overlapping lists: a file already committed (by an earlier attempt or another subtask) is
+/// skipped; a file that is neither pending nor committed is an error that names it.
 Status commitPartFiles(const std::vector<std::string>& pending);
-/// Removes in-progress and pending part files (uncommitted output of a failed attempt), and
-/// part files of job `jobId` committed for checkpoints after `restoredCheckpointId`.
-Status removeUncommittedPartFiles(const std::string& dir, const std::string& jobId, int64_t restoredCheckpointId);
 
-/// Creates `dir` and removes part files of an earlier run (Flink's OVERWRITE write mode).
-Status preparePartFileDirectory(const std::string& dir);
+/// Creates `dir` and removes what the current attempt (ctx.jobId, ctx.attemptNumber) must not
+/// see, leaving the current attempt's own files alone (every sink subtask runs this at once):
+/// - fresh start: every part file, visible or not (Flink's OVERWRITE write mode);
+/// - restored from checkpoint c (whose committables are already committed): every in-progress
+///   and pending file of earlier attempts, and the files this job committed for checkpoints
+///   after c (also `-cfinal`), whose records the restored run produces again.
+Status initializePartFileDirectory(const std::string& dir, const SinkInitContext& ctx);
 
 }  // namespace detail
 
@@ -173,12 +177,11 @@ class FileSink final : public Sink<T> {
   FileSink(std::string dir, Encoder encoder) : dir_(std::move(dir)), encoder_(std::move(encoder)) {}
 
   std::unique_ptr<SinkWriter<T>> createWriter() const override { return std::make_unique<Writer>(dir_, encoder_); }
-  Status initializeOnMaster() const override { return detail::preparePartFileDirectory(dir_); }
+  Status initializeOutput(const SinkInitContext& ctx) const override {
+    return detail::initializePartFileDirectory(dir_, ctx);
+  }
   Status commit(const std::vector<std::string>& committables) const override {
     return detail::commitPartFiles(committables);
-  }
-  Status cleanupOnMaster(const std::string& jobId, int64_t restoredCheckpointId) const override {
-    return detail::removeUncommittedPartFiles(dir_, jobId, restoredCheckpointId);
   }
 
  private:

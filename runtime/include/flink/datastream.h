@@ -104,28 +104,43 @@ class SinkWriter {
   virtual void write(const T& value, int64_t timestamp) = 0;
   /// Called after the last record, before the final prepareCommit.
   virtual Status finish() { return Status::Ok(); }
-  /// At a checkpoint barrier and after the input ended: makes what was written so far durable
-  /// and returns committables (e.g. pending file names) that the committer makes visible once
-  /// the checkpoint completes (two-phase commit).
+  /// At a checkpoint barrier and after the input ended (kFinalCheckpointId): closes what was
+  /// written so far and returns committables (e.g. pending file names) that Sink::commit makes
+  /// visible once a checkpoint covering them completes (two-phase commit).
   virtual void prepareCommit(int64_t /*checkpointId*/, std::vector<std::string>* /*committables*/) {}
 };
 
+/// Where a sink subtask starts: the job, the attempt, and the checkpoint it was restored from.
+struct SinkInitContext {
+  std::string jobId;
+  int attemptNumber = 0;  // the job's restart count: every subtask of a run has the same one
+  int subtaskIndex = 0;
+  /// The checkpoint or savepoint restored (its committables are already committed), or
+  /// nullopt when the job starts fresh (no completed checkpoint).
+  std::optional<int64_t> restoredCheckpointId;
+  std::string restoredJobId;  // the job that wrote that checkpoint (another one for a savepoint)
+};
+
+/// A two-phase-commit sink (the shape of Flink's Sink V2 with a Committer): the writer
+/// prepares committables at every checkpoint barrier and at the end of input; the sink operator
+/// keeps every committable that is not yet committed in its checkpointed state and commits it,
+/// on the TaskManager that runs the sink, once a checkpoint covering it completes or once every
+/// task of the job reached the end of its input. A committable of a checkpoint that never
+/// completes is carried into the next one, so none is ever dropped.
 template <class T>
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual std::unique_ptr<SinkWriter<T>> createWriter() const = 0;
-  /// Runs once on the JobManager before a fresh start of the job (e.g. prepare a directory).
-  virtual Status initializeOnMaster() const { return Status::Ok(); }
-  /// Committer, run on the JobManager when a checkpoint (or the job) completes. Must be
-  /// idempotent: after a failover the same committables may be committed again.
+  /// Runs on every sink subtask before it opens (concurrently on all of them, so it must
+  /// tolerate the others doing the same), after the committables of a restored checkpoint were
+  /// committed: prepares the output (e.g. creates a directory) and removes what earlier
+  /// attempts left that the restored checkpoint does not cover.
+  virtual Status initializeOutput(const SinkInitContext& /*ctx*/) const { return Status::Ok(); }
+  /// Committer: makes committables visible. Runs on the sink's task thread. Must be idempotent
+  /// and tolerate other subtasks committing the same committables at the same time (after a
+  /// restore every subtask commits all the restored ones).
   virtual Status commit(const std::vector<std::string>& /*committables*/) const { return Status::Ok(); }
-  /// Runs on the JobManager before a restore from checkpoint `restoredCheckpointId` of job
-  /// `jobId`: removes uncommitted output and output this job committed for later checkpoints
-  /// (when a corrupt checkpoint forces a fallback to an older one).
-  virtual Status cleanupOnMaster(const std::string& /*jobId*/, int64_t /*restoredCheckpointId*/) const {
-    return Status::Ok();
-  }
 };
 
 // ---- Event time -------------------------------------------------------------------------
@@ -526,12 +541,44 @@ class SourceOperator final : public SourceOperatorBase, private ReaderOutput<T> 
   Output<T>* out_;
 };
 
+/// Runs a Sink: its writer, and the committer side (Flink's CommitterOperator, chained to the
+/// writer). Operator state: every committable not yet committed, with the checkpoint that
+/// prepared it (so a restore commits them, whichever subtask restores them).
 template <class T>
 class SinkOperator final : public OneInputOperator<T> {
  public:
-  explicit SinkOperator(std::unique_ptr<SinkWriter<T>> writer) : writer_(std::move(writer)) {}
+  explicit SinkOperator(std::shared_ptr<const Sink<T>> sink) : sink_(std::move(sink)), writer_(sink_->createWriter()) {}
+  Status initializeState(const RestoredState& state) override {
+    if (!state.restored) return Status::Ok();
+    restoredCheckpointId_ = state.checkpointId;
+    restoredJobId_ = state.jobId;
+    try {
+      for (const Buffer& b : state.operatorStates) {
+        DataInputView in(b.data(), b.size());
+        auto n = in.readVarint();
+        for (int64_t i = 0; i < n; ++i) {
+          in.readVarint();  // the checkpoint that prepared it: covered by the restored one
+          std::string c;
+          TypeSerializer<std::string>::deserialize(c, in);
+          restoredCommittables_.push_back(std::move(c));
+        }
+      }
+    } catch (const SerializationError& e) {
+      return Status::Error(std::string("sink state is corrupt: ") + e.what());
+    }
+    return Status::Ok();
+  }
   Status open(RuntimeContext& ctx) override {
     OneInputOperator<T>::open(ctx);
+    // The restored checkpoint completed: what it had prepared is committed first (every
+    // subtask commits the whole list, idempotently), then the output is cleaned.
+    if (!restoredCommittables_.empty()) {
+      Status s = sink_->commit(restoredCommittables_);
+      if (!s.ok()) return s.withContext("committing the output of restored checkpoint " + std::to_string(*restoredCheckpointId_));
+      restoredCommittables_.clear();
+    }
+    Status s = sink_->initializeOutput({ctx.jobId, ctx.attemptNumber, ctx.subtaskIndex, restoredCheckpointId_, restoredJobId_});
+    if (!s.ok()) return s;
     return writer_->open(ctx);
   }
   void collect(T&& v, int64_t ts) override {
@@ -540,13 +587,52 @@ class SinkOperator final : public OneInputOperator<T> {
   }
   void emitWatermark(int64_t) override {}
   void endInput() override {}
-  Status close() override { return writer_->finish(); }
+  Status close() override {
+    Status s = writer_->finish();
+    if (!s.ok()) return s;
+    prepare(kFinalCheckpointId, nullptr);
+    return Status::Ok();
+  }
   void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
-    writer_->prepareCommit(checkpointId, &out.committables);
+    prepare(checkpointId, &out.committables);
+    DataOutputView view(&out.operatorState);
+    view.writeVarint(static_cast<int64_t>(pending_.size()));
+    for (const auto& [id, c] : pending_) {
+      view.writeVarint(id);
+      TypeSerializer<std::string>::serialize(c, view);
+    }
+  }
+  Status notifyCheckpointComplete(int64_t checkpointId) override {
+    // Everything prepared up to that checkpoint (also for checkpoints that failed before it);
+    // the final notification covers all.
+    std::vector<std::string> due;
+    size_t n = 0;
+    while (n < pending_.size() && (checkpointId == kFinalCheckpointId || pending_[n].first <= checkpointId)) {
+      due.push_back(pending_[n++].second);
+    }
+    if (due.empty()) return Status::Ok();
+    Status s = sink_->commit(due);
+    if (!s.ok()) return s.withContext("committing the output of checkpoint " + (checkpointId == kFinalCheckpointId ? std::string("final") : std::to_string(checkpointId)));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+    return Status::Ok();
   }
 
  private:
+  // Prepared in checkpoint order, the final ones last.
+  void prepare(int64_t checkpointId, std::vector<std::string>* durable) {
+    std::vector<std::string> fresh;
+    writer_->prepareCommit(checkpointId, &fresh);
+    for (auto& c : fresh) {
+      if (durable) durable->push_back(c);
+      pending_.emplace_back(checkpointId == kFinalCheckpointId ? INT64_MAX : checkpointId, std::move(c));
+    }
+  }
+  std::shared_ptr<const Sink<T>> sink_;
   std::unique_ptr<SinkWriter<T>> writer_;
+  std::vector<std::pair<int64_t, std::string>> pending_;  // (checkpoint id, committable), not yet committed
+  std::optional<int64_t> restoredCheckpointId_;
+  std::string restoredJobId_;
+  std::vector<std::string> restoredCommittables_;
 };
 
 /// Keyed event-time window with incremental aggregation, for tumbling windows (A =
@@ -649,8 +735,7 @@ class WindowOperator final : public OneInputOperator<T> {
   }
   void endInput() override { out_->endInput(); }
 
-  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
-    if (checkpointId == kFinalCheckpointId) return;
+  void snapshotState(int64_t /*checkpointId*/, OperatorSnapshot& out) override {
     snapshotLayers(out, watermark_, slices_, this->ctx_->maxParallelism, &WindowOperator::serialize);
     cached_ = nullptr;  // the next write opens a new layer
   }
@@ -976,8 +1061,7 @@ class SessionWindowOperator final : public OneInputOperator<T> {
   void endInput() override { out_->endInput(); }
 
   /// Keyed state by key group: entries (key, number of sessions, (start, end, accumulator)...).
-  void snapshotState(int64_t checkpointId, OperatorSnapshot& out) override {
-    if (checkpointId == kFinalCheckpointId) return;
+  void snapshotState(int64_t /*checkpointId*/, OperatorSnapshot& out) override {
     for (const auto& [key, sessions] : state_) {
       DataOutputView view(&out.keyedState[assignToKeyGroup(KeyHash<K>()(key), this->ctx_->maxParallelism)]);
       TypeSerializer<K>::serialize(key, view);
@@ -1232,11 +1316,8 @@ class DataStream {
     StreamNode node;
     node.name = "Sink: " + name;
     node.isSink = true;
-    node.createOperator = [sink](void*) { return std::make_unique<detail::SinkOperator<T>>(sink->createWriter()); };
+    node.createOperator = [sink](void*) { return std::make_unique<detail::SinkOperator<T>>(sink); };
     node.createNetworkInput = detail::networkInputFactory<T>();
-    node.initializeOnMaster = [sink] { return sink->initializeOnMaster(); };
-    node.commitOnMaster = [sink](const std::vector<std::string>& c) { return sink->commit(c); };
-    node.cleanupOnMaster = [sink](const std::string& jobId, int64_t id) { return sink->cleanupOnMaster(jobId, id); };
     int id = env_->addNode(std::move(node));
     addEdgesTo(id, Partitioning::kForward, nullptr);
     return DataStreamSink(env_, id);

@@ -74,7 +74,10 @@ class Output {
   virtual void endInput() = 0;
 };
 
-/// Checkpoint id used for the state handed over when input ends (the "final checkpoint").
+/// Checkpoint id of the "final checkpoint": what a sink prepares after its input ended
+/// (prepareCommit), and the notification that every task of the job reached the end of its
+/// input, so that everything prepared may be committed (notifyCheckpointComplete). As Flink's
+/// final checkpoint (FLIP-147), it covers every checkpoint before it.
 inline constexpr int64_t kFinalCheckpointId = -1;
 
 /// The state of one operator at a checkpoint. Operator state is redistributed as a union list
@@ -89,7 +92,9 @@ inline constexpr int64_t kFinalCheckpointId = -1;
 struct OperatorSnapshot {
   Buffer operatorState;
   std::map<int, Buffer> keyedState;       // key group -> serialized entries
-  std::vector<std::string> committables;  // handed to the sink's committer when the checkpoint completes
+  /// Files the checkpoint covers that are not yet durable (a sink's pending files): the
+  /// TaskManager fsyncs them before it acknowledges the checkpoint.
+  std::vector<std::string> committables;
   std::function<void(OperatorSnapshot&)> asyncPart;
 
   /// Runs and clears asyncPart (no-op without one). Any thread; once per snapshot.
@@ -105,12 +110,14 @@ struct OperatorSnapshot {
 struct RestoredState {
   bool restored = false;
   int64_t checkpointId = 0;
+  std::string jobId;  // the job that wrote the checkpoint (another one when restoring a savepoint)
   std::vector<Buffer> operatorStates;  // one per subtask of the run that wrote the checkpoint
   std::vector<Buffer> keyedState;      // entries of the key groups in this subtask's range
 };
 
 /// Base of every operator in a chain. open() runs before the first record, close() after
-/// endInput (a sink commits there). Errors while running are thrown as TaskFailure.
+/// endInput (a sink prepares its final committables there). Errors while running are thrown
+/// as TaskFailure.
 class StreamOperatorBase {
  public:
   virtual ~StreamOperatorBase() = default;
@@ -125,11 +132,13 @@ class StreamOperatorBase {
   /// Called before open() with the state to restore.
   virtual Status initializeState(const RestoredState&) { return Status::Ok(); }
   /// Copies the operator's state at a barrier (synchronously, on the task thread); writing it
-  /// to storage happens afterwards, off the task thread. checkpointId is kFinalCheckpointId
-  /// after the input ended (only committables matter then).
+  /// to storage happens afterwards, off the task thread.
   virtual void snapshotState(int64_t /*checkpointId*/, OperatorSnapshot& /*out*/) {}
-  /// The checkpoint completed on every task.
-  virtual void notifyCheckpointComplete(int64_t /*checkpointId*/) {}
+  /// Checkpoint `checkpointId` completed on every task, or kFinalCheckpointId: every task of
+  /// the job reached the end of its input (after close()). Runs on the task thread, possibly
+  /// for a checkpoint older than the latest snapshotState; a notification may be skipped, so
+  /// it covers every earlier checkpoint. A sink commits here; an error fails the task.
+  virtual Status notifyCheckpointComplete(int64_t /*checkpointId*/) { return Status::Ok(); }
 
  protected:
   RuntimeContext* ctx_ = nullptr;

@@ -58,12 +58,6 @@ struct StreamNode {
   /// inputOfChannel has one entry per input channel: the typeNumber of the edge it belongs to.
   std::function<std::unique_ptr<NetworkInputBase>(void* input, std::vector<uint8_t> inputOfChannel, TaskMetrics*)>
       createNetworkInput;
-  /// Runs once on the JobManager before a fresh start (Flink's InitializeOnMaster).
-  std::function<Status()> initializeOnMaster;
-  /// Sinks: commits committables on the JobManager (idempotent), and removes uncommitted
-  /// output before a restore.
-  std::function<Status(const std::vector<std::string>&)> commitOnMaster;
-  std::function<Status(const std::string& jobId, int64_t restoredCheckpointId)> cleanupOnMaster;
 };
 
 /// Built by StreamExecutionEnvironment. Not thread-safe while being built; read-only after.

@@ -129,10 +129,6 @@ void CheckpointCoordinator::acknowledge(const json& msg) {
   const JobVertex& v = graph_->vertices.at(vertex);
   std::string file = msg.at("file");
   for (const auto& opId : v.operatorIds) p.metadata.operators[opId].files[subtask] = file;
-  for (const auto& [opId, list] : msg.at("committables").items()) {
-    auto& dst = p.metadata.committables[opId];
-    for (const auto& c : list) dst.push_back(c.get<std::string>());
-  }
   p.metadata.stateSize += msg.value("size", int64_t{0});
   p.stats.numAcknowledged++;
   p.stats.latestAckTimestampMs = wallMs();
@@ -175,10 +171,6 @@ void CheckpointCoordinator::complete(Pending& p) {
     failPending(p.stats.id, s.message());
     return;
   }
-  for (const auto& [opId, list] : p.metadata.committables) {
-    Status c = cb_.commit(opId, list);
-    if (!c.ok()) log::error("committing the output of checkpoint {} failed: {}", p.stats.id, c.message());
-  }
   consecutiveFailures_ = 0;
   numCompleted_++;
   p.stats.status = "COMPLETED";
@@ -188,6 +180,9 @@ void CheckpointCoordinator::complete(Pending& p) {
   latestCompletedStats_ = p.stats;
   log::info("Completed {} {} for job {} ({} bytes in {} ms).", p.stats.savepoint ? "savepoint" : "checkpoint",
             p.stats.id, jobId_, p.stats.stateSize, p.stats.durationMs);
+  // The tasks hear of the completion (sinks commit) before anything the savepoint's caller
+  // does next, such as cancelling them for a stop-with-savepoint.
+  cb_.notifyComplete(p.stats.id);
   if (p.stats.savepoint) {
     latestSavepointStats_ = p.stats;
     if (cb_.savepointDone) cb_.savepointDone(p.triggerId, dir);
@@ -195,7 +190,6 @@ void CheckpointCoordinator::complete(Pending& p) {
     completed_.emplace_back(dir, std::move(p.metadata));
     retain();
   }
-  cb_.notifyComplete(p.stats.id);
 }
 
 void CheckpointCoordinator::failPending(int64_t id, const std::string& reason) {
@@ -236,6 +230,7 @@ void CheckpointCoordinator::abortPending(const std::string& reason) {
     p.stats.failureMessage = reason;
     numFailed_++;
     record(p.stats);
+    log::info("{} {} of job {} aborted: {}", p.stats.savepoint ? "Savepoint" : "Checkpoint", id, jobId_, reason);
     if (p.stats.savepoint && cb_.savepointDone) cb_.savepointDone(p.triggerId, Status::Error(reason));
   }
 }

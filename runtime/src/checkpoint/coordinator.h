@@ -1,6 +1,6 @@
 // CheckpointCoordinator: triggers checkpoints and savepoints of one job, collects the tasks'
-// acknowledgements, completes checkpoints (writes `_metadata`, commits sink committables,
-// notifies tasks) and keeps state.checkpoints.num-retained of them. Follows Flink's
+// acknowledgements, completes checkpoints (writes `_metadata`, notifies the tasks, whose sinks
+// then commit) and keeps state.checkpoints.num-retained of them. Follows Flink's
 // CheckpointCoordinator and the asynchronous barrier snapshotting algorithm (Carbone et al.,
 // "Lightweight Asynchronous Snapshots for Distributed Dataflows", 2015): barriers are
 // injected at the sources; tasks align them, snapshot, and acknowledge.
@@ -59,8 +59,6 @@ class CheckpointCoordinator {
     std::function<void(int vertex, int subtask, int64_t checkpointId, bool drain)> triggerSource;
     /// Tells every task of the job that a checkpoint completed.
     std::function<void(int64_t checkpointId)> notifyComplete;
-    /// Commits a sink's committables on the JobManager (operator id -> committables).
-    std::function<Status(const std::string& operatorId, const std::vector<std::string>&)> commit;
     /// Fails the job (tolerable failures exceeded).
     std::function<void(const std::string& reason)> failJob;
     /// Called when a savepoint completes or fails (trigger id, path or error).

@@ -123,7 +123,7 @@ nlohmann::json Metadata::toJson() const {
   for (const auto& [id, e] : operators) ops[id] = {{"parallelism", e.parallelism}, {"files", e.files}};
   return {{"version", 1},          {"jobId", jobId},         {"checkpointId", checkpointId},
           {"timestamp", timestampMs}, {"savepoint", savepoint}, {"maxParallelism", maxParallelism},
-          {"stateSize", stateSize}, {"operators", ops},       {"committables", committables}};
+          {"stateSize", stateSize}, {"operators", ops}};
 }
 
 Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
@@ -138,7 +138,6 @@ Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
     for (const auto& [id, e] : j.at("operators").items()) {
       m.operators[id] = {e.at("parallelism").get<int>(), e.at("files").get<std::vector<std::string>>()};
     }
-    m.committables = j.at("committables").get<std::map<std::string, std::vector<std::string>>>();
     return m;
   } catch (const std::exception& e) {
     return Status::Error(std::string("malformed checkpoint metadata: ") + e.what());

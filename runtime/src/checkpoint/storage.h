@@ -45,8 +45,6 @@ struct Metadata {
     std::vector<std::string> files;  // index = subtask
   };
   std::map<std::string, OperatorEntry> operators;
-  /// Per sink operator id: committables to commit (idempotently) when restoring.
-  std::map<std::string, std::vector<std::string>> committables;
   int64_t stateSize = 0;
 
   nlohmann::json toJson() const;

@@ -328,52 +328,48 @@ Status commitPartFiles(const std::vector<std::string>& pending) {
     }
     fs::path target = path.parent_path() / name.substr(1, name.size() - 1 - suffix.size());
     std::error_code ec;
-    if (fs::exists(path, ec)) {
-      fs::rename(path, target, ec);
-      if (ec) return Status::Error("cannot commit part file '" + target.string() + "': " + ec.message());
-    } else if (!fs::exists(target, ec)) {
-      return Status::Error("pending part file '" + p + "' is missing and was not committed");
+    fs::rename(path, target, ec);
+    if (!ec) continue;
+    std::error_code ec2;
+    if (fs::exists(target, ec2)) continue;  // committed before, or by another subtask just now
+    if (ec == std::errc::no_such_file_or_directory) {
+      return Status::Error("pending part file '" + p +
+                           "' is missing and was not committed (the sink's directory must be storage that every "
+                           "TaskManager sees, for recovery)");
     }
+    return Status::Error("cannot commit part file '" + target.string() + "': " + ec.message());
   }
   return Status::Ok();
 }
 
-Status removeUncommittedPartFiles(const std::string& dir, const std::string& jobId, int64_t restoredCheckpointId) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return Status::Ok();
-  const std::string mine = "part-" + jobId.substr(0, 8);
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind(".part-", 0) == 0) {
-      fs::remove(entry.path(), ec);
-    } else if (name.rfind(mine, 0) == 0) {
-      // Committed by this job: keep it only if its checkpoint is covered by the restore.
-      auto c = name.rfind("-c");
-      if (c == std::string::npos) continue;
-      std::string id = name.substr(c + 2);
-      bool newer = id == "final";
-      try {
-        newer = newer || std::stoll(id) > restoredCheckpointId;
-      } catch (...) {
-      }
-      if (newer) fs::remove(entry.path(), ec);
-    }
-  }
-  if (ec) return Status::Error("output directory '" + dir + "' cannot be cleaned: " + ec.message());
-  return Status::Ok();
-}
-
-Status preparePartFileDirectory(const std::string& dir) {
+Status initializePartFileDirectory(const std::string& dir, const SinkInitContext& ctx) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::Error("output directory '" + dir + "' cannot be created: " + ec.message());
+  const std::string job = "part-" + ctx.jobId.substr(0, 8);
+  const std::string current = job + std::to_string(ctx.attemptNumber) + "-";
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind("part-", 0) == 0 || name.rfind(".part-", 0) == 0) fs::remove(entry.path(), ec);
+    bool hidden = name.rfind(".part-", 0) == 0;
+    std::string base = hidden ? name.substr(1) : name;
+    if (base.rfind("part-", 0) != 0 || base.rfind(current, 0) == 0) continue;
+    bool remove = !ctx.restoredCheckpointId || hidden;
+    if (!remove && base.rfind(job, 0) == 0) {
+      // Committed by this job for checkpoint c (`-c<c>` or `-cfinal`): kept only if covered.
+      auto c = base.rfind("-c");
+      if (c == std::string::npos) continue;
+      std::string id = base.substr(c + 2);
+      remove = id == "final";
+      if (!remove && !id.empty() && id.find_first_not_of("0123456789") == std::string::npos) {
+        remove = std::stoll(id) > *ctx.restoredCheckpointId;
+      }
+    }
+    std::error_code rec;
+    if (remove) fs::remove(entry.path(), rec);  // a file another subtask removed first is fine
+    if (rec) return Status::Error("output directory '" + dir + "' cannot be cleaned: '" + name + "': " + rec.message());
   }
-  if (ec) return Status::Error("output directory '" + dir + "' cannot be cleaned: " + ec.message());
+  if (ec) return Status::Error("output directory '" + dir + "' cannot be read: " + ec.message());
   return Status::Ok();
 }
 

@@ -174,11 +174,6 @@ void JobMaster::start() {
     }
     for (const auto& tm : tms) send_(tm, {{"type", "notifyCheckpointComplete"}, {"jobId", sub_.jobId}, {"checkpointId", id}});
   };
-  cb.commit = [this](const std::string& opId, const std::vector<std::string>& committables) {
-    const StreamNode* node = nodeOfOperator(opId);
-    if (!node || !node->commitOnMaster) return Status::Ok();
-    return node->commitOnMaster(committables);
-  };
   cb.failJob = [this](const std::string& reason) { handleFailure(reason, "", ""); };
   cb.savepointDone = [this](const std::string& triggerId, const Result<std::string>& location) {
     auto& op = savepoints_[triggerId];
@@ -259,8 +254,7 @@ Status JobMaster::validateSavepoint(const std::string& path, nlohmann::json* res
     for (const auto& f : e.files) files.push_back(dir + "/" + f);
     ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
   }
-  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir},
-              {"committables", meta->committables}};
+  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir}, {"jobId", meta->jobId}};
   log::info("Job {} restores from savepoint {} (checkpoint {})", name_, dir, meta->checkpointId);
   return Status::Ok();
 }
@@ -268,7 +262,7 @@ Status JobMaster::validateSavepoint(const std::string& path, nlohmann::json* res
 bool JobMaster::allTasksRunning() const {
   for (const auto& ejv : ejvs_) {
     for (const auto& ev : ejv.subtasks) {
-      if (ev.state != ExecutionState::kRunning) return false;
+      if (ev.state != ExecutionState::kRunning || ev.inputEnded) return false;
     }
   }
   return !ejvs_.empty();
@@ -300,8 +294,9 @@ std::string JobMaster::gateKey(int vertex, int subtask, int attempt) const {
 }
 
 void JobMaster::deploy(const std::vector<SlotRef>& slots) {
-  const StreamGraph& sg = artifacts_->env->streamGraph();
   // Restore from the newest completed checkpoint, else the initial savepoint, else start fresh.
+  // The sinks commit what the restored checkpoint prepared and clean their output themselves,
+  // on the TaskManagers (where the output is).
   json restore = initialRestore_;
   if (auto latest = coordinator_->latestCompleted()) {
     const auto& [dir, meta] = *latest;
@@ -311,30 +306,13 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       for (const auto& f : e.files) files.push_back(dir + "/" + f);
       ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
     }
-    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}, {"committables", meta.committables}};
+    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}, {"jobId", meta.jobId}};
   }
-  if (restore.is_null()) {
-    for (const auto& node : sg.nodes) {
-      if (!node.initializeOnMaster) continue;
-      Status s = node.initializeOnMaster();
-      if (!s.ok()) return fail(node.name + ": " + s.message());
-    }
-  } else {
-    // Output of the restored checkpoint is committed (idempotently); anything newer is discarded.
-    for (const auto& [opId, list] : restore.at("committables").items()) {
-      const StreamNode* node = nodeOfOperator(opId);
-      if (!node || !node->commitOnMaster) continue;
-      Status s = node->commitOnMaster(list.get<std::vector<std::string>>());
-      if (!s.ok()) return fail(node->name + ": " + s.message());
-    }
-    for (const auto& node : sg.nodes) {
-      if (!node.cleanupOnMaster) continue;
-      Status s = node.cleanupOnMaster(sub_.jobId, restore.at("checkpointId").get<int64_t>());
-      if (!s.ok()) return fail(node.name + ": " + s.message());
-    }
+  if (!restore.is_null()) {
     log::info("Restoring job {} from checkpoint {} ({})", name_, restore.at("checkpointId").get<int64_t>(),
               restore.at("dir").get<std::string>());
   }
+  finalCheckpointSent_ = false;
   json job = {{"jobId", sub_.jobId},
               {"jarURI", sub_.spec.jarURI},
               {"entryClass", sub_.spec.entryClass},
@@ -385,7 +363,7 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       ev.startTimeMs = nowMs();
       ev.endTimeMs = -1;
       ev.metrics = json::object();
-      ev.finalCommittables = json();
+      ev.inputEnded = false;
       log::info("Deploying {} ({}/{}) attempt #{} to TaskManager {} slot {}", v.name, ev.subtask + 1, v.parallelism,
                 ev.attempt, ev.slot.taskManagerId, ev.slot.index);
       send_(ev.slot.taskManagerId, {{"type", "submitTask"}, {"job", job}, {"tdd", tdd.toJson()}});
@@ -416,7 +394,6 @@ void JobMaster::onTaskState(const json& msg) {
     ev->state = ExecutionState::kCanceled;
   } else if (state == "FINISHED") {
     ev->state = ExecutionState::kFinished;
-    ev->finalCommittables = msg.value("committables", json::object());
   } else if (state == "CANCELED") {
     ev->state = ExecutionState::kCanceled;
   } else {
@@ -440,6 +417,13 @@ void JobMaster::onCheckpointAck(const json& msg) {
 
 void JobMaster::onCheckpointDecline(const json& msg) {
   if (coordinator_ && find(msg.at("vertex"), msg.at("subtask"), msg.at("attempt"))) coordinator_->decline(msg);
+}
+
+void JobMaster::onTaskInputEnded(const json& msg) {
+  ExecutionVertex* ev = find(msg.at("vertex"), msg.at("subtask"), msg.at("attempt"));
+  if (!ev || isTerminal(ev->state)) return;
+  ev->inputEnded = true;
+  checkTerminal();
 }
 
 void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) {
@@ -565,37 +549,39 @@ const SavepointOperation* JobMaster::savepointOperation(const std::string& trigg
   return it == savepoints_.end() ? nullptr : &it->second;
 }
 
-Status JobMaster::commitFinal() {
+void JobMaster::completeFinalCheckpoint() {
+  // Every task reported the end of its input after acknowledging its earlier checkpoints: a
+  // checkpoint still pending can no longer complete. What its sinks prepared is not lost: they
+  // keep every uncommitted committable and commit them all now.
+  finalCheckpointSent_ = true;
+  if (coordinator_) coordinator_->abortPending("the tasks finished before it completed (the final checkpoint commits its output)");
+  log::info("Job {} ({}): every task reached the end of its input; committing the output", name_, sub_.jobId);
+  std::set<std::string> tms;
   for (const auto& ejv : ejvs_) {
-    for (const auto& ev : ejv.subtasks) {
-      if (!ev.finalCommittables.is_object()) continue;
-      for (const auto& [opId, list] : ev.finalCommittables.items()) {
-        const StreamNode* node = nodeOfOperator(opId);
-        if (!node || !node->commitOnMaster) continue;
-        Status s = node->commitOnMaster(list.get<std::vector<std::string>>());
-        if (!s.ok()) return s;
-      }
-    }
+    for (const auto& ev : ejv.subtasks) tms.insert(ev.slot.taskManagerId);
   }
-  return Status::Ok();
+  for (const auto& tm : tms) {
+    send_(tm, {{"type", "notifyCheckpointComplete"}, {"jobId", sub_.jobId}, {"checkpointId", kFinalCheckpointId}, {"final", true}});
+  }
 }
 
 void JobMaster::checkTerminal() {
-  bool allTerminal = true, allFinished = true;
+  bool allTerminal = true, allFinished = true, allInputEnded = true;
   for (const auto& ejv : ejvs_) {
     for (const auto& ev : ejv.subtasks) {
       allTerminal = allTerminal && isTerminal(ev.state);
       allFinished = allFinished && ev.state == ExecutionState::kFinished;
+      allInputEnded = allInputEnded && (ev.state == ExecutionState::kFinished || (ev.state == ExecutionState::kRunning && ev.inputEnded));
     }
   }
   if (status_ == JobStatus::kFailing && allTerminal) {
     transition(JobStatus::kFailed);
   } else if (status_ == JobStatus::kCancelling && allTerminal) {
     transition(stopFinishes_ ? JobStatus::kFinished : JobStatus::kCanceled);
-  } else if (status_ == JobStatus::kRunning && allFinished && !ejvs_.empty() && !draining_) {
-    Status s = commitFinal();
-    if (!s.ok()) return fail("committing the job's output failed: " + s.message());
+  } else if (status_ == JobStatus::kRunning && allFinished && !ejvs_.empty() && finalCheckpointSent_) {
     transition(JobStatus::kFinished);
+  } else if (status_ == JobStatus::kRunning && allInputEnded && !ejvs_.empty() && !draining_ && !finalCheckpointSent_) {
+    completeFinalCheckpoint();
   } else if (status_ == JobStatus::kInitializing && allTerminal) {
     transition(JobStatus::kFailed);
   } else if (status_ == JobStatus::kRestarting && allTerminal && restartAt_ &&

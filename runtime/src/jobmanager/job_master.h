@@ -42,7 +42,7 @@ struct ExecutionVertex {
   int64_t endTimeMs = -1;
   std::string failure;
   nlohmann::json metrics = nlohmann::json::object();
-  nlohmann::json finalCommittables;  // operator id -> committables, from the FINISHED report
+  bool inputEnded = false;  // reported by the task: input ended, waiting for the final checkpoint
 };
 
 /// restart-strategy.type with Flink's option keys: none, fixed-delay, exponential-delay.
@@ -94,6 +94,10 @@ class JobMaster {
   void onTaskManagerLost(const std::string& taskManagerId, const std::string& reason);
   void onCheckpointAck(const nlohmann::json& msg);
   void onCheckpointDecline(const nlohmann::json& msg);
+  /// A task's input ended (after the acknowledgements of its earlier checkpoints). When every
+  /// task got there, pending checkpoints are aborted and the final checkpoint completes: the
+  /// tasks commit what they prepared and finish.
+  void onTaskInputEnded(const nlohmann::json& msg);
   /// PATCH /jobs/{id}?mode=cancel.
   void cancel();
   /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error.
@@ -129,7 +133,7 @@ class JobMaster {
   void restart();
   bool allTasksRunning() const;
   Status validateSavepoint(const std::string& path, nlohmann::json* restore);
-  Status commitFinal();
+  void completeFinalCheckpoint();
   const StreamNode* nodeOfOperator(const std::string& operatorId) const;
 
   JobSubmission sub_;
@@ -157,6 +161,7 @@ class JobMaster {
   std::string stopTrigger_;  // savepoint after which the job stops
   bool stopFinishes_ = false;  // stop-with-savepoint ends in FINISHED, cancel-job in CANCELED
   bool draining_ = false;      // stop with drain: the tasks end by themselves after the savepoint
+  bool finalCheckpointSent_ = false;  // this attempt's tasks were told to commit and finish
 };
 
 int64_t nowMs();

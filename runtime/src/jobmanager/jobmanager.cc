@@ -225,6 +225,9 @@ class JobManager : public JobManagerView {
       auto it = jobs_.find(msg.at("jobId").get<std::string>());
       if (it == jobs_.end()) return;
       type == "acknowledgeCheckpoint" ? it->second->onCheckpointAck(msg) : it->second->onCheckpointDecline(msg);
+    } else if (type == "inputEnded") {
+      auto it = jobs_.find(msg.at("jobId").get<std::string>());
+      if (it != jobs_.end()) it->second->onTaskInputEnded(msg);
     } else if (type == "metrics") {
       rm_.heartbeat(tmId);
       for (const auto& t : msg.at("tasks")) {

@@ -70,9 +70,9 @@ TaskDeploymentDescriptor TaskDeploymentDescriptor::fromJson(const nlohmann::json
 }
 
 Task::Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job, net::NetworkEnvironment* network,
-           StateListener listener, SnapshotListener snapshotListener)
+           StateListener listener, SnapshotListener snapshotListener, InputEndedListener inputEnded)
     : tdd_(std::move(tdd)), job_(std::move(job)), network_(network), listener_(std::move(listener)),
-      snapshotListener_(std::move(snapshotListener)) {}
+      snapshotListener_(std::move(snapshotListener)), inputEndedListener_(std::move(inputEnded)) {}
 
 Task::~Task() {
   cancel();
@@ -167,7 +167,25 @@ Status Task::runChain() {
   using Clock = std::chrono::steady_clock;
   auto lastFlush = Clock::now();
   int64_t notified = 0;
-  auto housekeeping = [&] {
+  // Delivers the newest checkpoint completion (it covers the earlier ones).
+  auto notifyCompleted = [&]() -> Status {
+    int64_t completed = completed_.load();
+    if (completed <= notified) return Status::Ok();
+    notified = completed;
+    for (auto& op : ops) {
+      Status s = op->notifyCheckpointComplete(completed);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  // A cancel still delivers the completions that arrived before it: the TaskManager handles
+  // messages in order, so a stop-with-savepoint's notification is seen here.
+  auto cancelled = [&]() -> Status {
+    Status s = notifyCompleted();
+    if (!s.ok()) log::warn("{}: {}", name(), s.message());
+    return Status::Error("task cancelled");
+  };
+  auto housekeeping = [&]() {
     if (writer) {
       auto now = Clock::now();
       if (now - lastFlush >= std::chrono::milliseconds(*bufferTimeout)) {
@@ -175,18 +193,15 @@ Status Task::runChain() {
         lastFlush = now;
       }
     }
-    int64_t completed = completed_.load();
-    if (completed > notified) {
-      notified = completed;
-      for (auto& op : ops) op->notifyCheckpointComplete(completed);
-    }
+    Status s = notifyCompleted();
+    if (!s.ok()) throw TaskFailure(s.message());
   };
 
   if (vertex.isSource()) {
     auto* source = static_cast<SourceOperatorBase*>(ops[0].get());
     int64_t lastTriggered = 0;
     for (;;) {
-      if (cancelled_) return Status::Error("task cancelled");
+      if (cancelled_) return cancelled();
       int64_t trigger = triggered_.load();
       if (trigger > lastTriggered) {
         lastTriggered = trigger;
@@ -226,7 +241,7 @@ Status Task::runChain() {
     Buffer buffer;
     int channel = 0;
     while (!input->finished()) {
-      if (cancelled_) return Status::Error("task cancelled");
+      if (cancelled_) return cancelled();
       auto waitStart = Clock::now();
       bool got = gate->poll(&channel, &buffer, 50);
       TaskMetrics::inc(metrics_.idleTimeMs, static_cast<uint64_t>(
@@ -240,10 +255,32 @@ Status Task::runChain() {
     Status s = op->close();
     if (!s.ok()) return s;
   }
-  for (size_t i = 0; i < ops.size(); ++i) {
-    OperatorSnapshot final;
-    ops[i]->snapshotState(kFinalCheckpointId, final);
-    for (auto& c : final.committables) finalCommittables_.emplace_back(vertex.operatorIds[i], std::move(c));
+  // The end of the input is not yet the end of the job: another task may still fail and the
+  // job restart from a checkpoint. Wait until the JobMaster saw every task reach this point
+  // (Flink's final checkpoint), then commit everything still pending and finish.
+  if (inputEndedListener_) {
+    log::info("{} reached the end of its input; waiting for every task of the job to get there", name());
+    inputEndedListener_(*this);
+    std::unique_lock<std::mutex> lock(waitMu_);
+    for (;;) {
+      if (cancelled_) {
+        lock.unlock();
+        return cancelled();
+      }
+      if (finalComplete_) break;
+      lock.unlock();
+      Status s = notifyCompleted();  // e.g. a drained savepoint that completes now
+      if (!s.ok()) return s;
+      lock.lock();
+      if (cancelled_ || finalComplete_ || completed_.load() > notified) continue;
+      waitCv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+  Status s = notifyCompleted();
+  if (!s.ok()) return s;
+  for (auto& op : ops) {
+    s = op->notifyCheckpointComplete(kFinalCheckpointId);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -269,6 +306,7 @@ Status Task::restoreState(std::vector<std::unique_ptr<StreamOperatorBase>>& ops,
     RestoredState restored;
     restored.restored = true;
     restored.checkpointId = tdd_.restore.at("checkpointId").get<int64_t>();
+    restored.jobId = tdd_.restore.value("jobId", std::string());
     const std::string& opId = vertex.operatorIds[i];
     if (operators.contains(opId)) {
       for (const auto& file : operators[opId].at("files")) {

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -54,13 +56,26 @@ class Task {
   /// Called on the task thread with the state copied at a barrier; the TaskManager writes it
   /// to storage on another thread and acknowledges the checkpoint.
   using SnapshotListener = std::function<void(Task&, int64_t checkpointId, std::vector<std::pair<std::string, OperatorSnapshot>>&&)>;
+  /// Called on the task thread once the input ended and every operator closed (a sink has
+  /// prepared its final committables). The task then waits, still RUNNING, for
+  /// notifyFinalCheckpointComplete() (or cancel()) before it commits and finishes. The
+  /// TaskManager must send this report after the acknowledgements of the task's earlier
+  /// snapshots.
+  using InputEndedListener = std::function<void(Task&)>;
 
+  /// Without an InputEndedListener the task does not wait: it commits and finishes at once
+  /// (for tests that run a single task).
   Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job, net::NetworkEnvironment* network,
-       StateListener listener, SnapshotListener snapshotListener = nullptr);
+       StateListener listener, SnapshotListener snapshotListener = nullptr, InputEndedListener inputEnded = nullptr);
   ~Task();
   void start();
-  /// Asks the task to stop; it ends in CANCELED. Non-blocking, idempotent.
-  void cancel() { cancelled_ = true; }
+  /// Asks the task to stop; it ends in CANCELED. Notifications of completed checkpoints that
+  /// arrived before the cancel are still delivered (a stop-with-savepoint commits its output).
+  /// Non-blocking, idempotent.
+  void cancel() {
+    cancelled_ = true;
+    wake();
+  }
   /// Source tasks: inject a barrier for checkpoint `id` at the next record boundary. Thread-safe.
   /// With drain (stop-with-savepoint --drain), the source emits the final watermark before
   /// the barrier and ends its input after it.
@@ -69,9 +84,19 @@ class Task {
     triggered_.store(id);
   }
   /// The checkpoint completed everywhere: operators are notified on the task thread. Thread-safe.
-  void notifyCheckpointComplete(int64_t id) { completed_.store(id); }
-  /// (operator id, committable) handed over when the input ended (valid once FINISHED).
-  const std::vector<std::pair<std::string, std::string>>& finalCommittables() const { return finalCommittables_; }
+  void notifyCheckpointComplete(int64_t id) {
+    int64_t prev = completed_.load();
+    while (prev < id && !completed_.compare_exchange_weak(prev, id)) {
+    }
+    wake();
+  }
+  /// Every task of the job reached the end of its input (the final checkpoint): after its
+  /// input ended, the task notifies its operators (a sink commits all it prepared) and
+  /// finishes. Thread-safe.
+  void notifyFinalCheckpointComplete() {
+    finalComplete_ = true;
+    wake();
+  }
   void join();
   /// True once the task thread has reported its final state.
   bool done() const { return done_.load(); }
@@ -92,7 +117,14 @@ class Task {
   void snapshot(int64_t id, std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex,
                 RecordWriterBase* writer);
   SnapshotListener snapshotListener_;
-  std::vector<std::pair<std::string, std::string>> finalCommittables_;
+  void wake() {
+    std::lock_guard<std::mutex> lock(waitMu_);
+    waitCv_.notify_all();
+  }
+  InputEndedListener inputEndedListener_;
+  std::mutex waitMu_;
+  std::condition_variable waitCv_;
+  std::atomic<bool> finalComplete_{false};
   std::atomic<int64_t> triggered_{0};
   std::atomic<bool> drain_{false};
   std::atomic<int64_t> completed_{0};

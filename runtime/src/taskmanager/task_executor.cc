@@ -27,6 +27,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
+constexpr const char* kTestDelayAck = "flink-cpp.testing.delay-checkpoint-ack";
+
 std::string taskKey(const std::string& jobId, int vertex, int subtask, int attempt) {
   return jobId + "/" + std::to_string(vertex) + "/" + std::to_string(subtask) + "/" + std::to_string(attempt);
 }
@@ -183,19 +185,43 @@ class TaskExecutor {
       if (it != tasks_.end()) it->second->triggerCheckpoint(msg.at("checkpointId").get<int64_t>(), msg.value("drain", false));
     } else if (type == "notifyCheckpointComplete") {
       std::string jobId = msg.at("jobId");
+      bool final = msg.value("final", false);
       for (auto& [key, task] : tasks_) {
-        if (task->descriptor().jobId == jobId) task->notifyCheckpointComplete(msg.at("checkpointId").get<int64_t>());
+        if (task->descriptor().jobId != jobId) continue;
+        if (final) {
+          task->notifyFinalCheckpointComplete();
+        } else {
+          task->notifyCheckpointComplete(msg.at("checkpointId").get<int64_t>());
+        }
       }
     }
   }
 
   // Writes task state off the task threads, then acknowledges (or declines) the checkpoint.
+  // A work item without `dir` only forwards `ack` (a task's end of input) in queue order, so
+  // the JobMaster sees it after the acknowledgements of the task's earlier checkpoints.
   struct SnapshotWork {
     std::string dir;
     std::string file;
     checkpoint::TaskState state;
     json ack;
+    int64_t delayMs = 0;  // fault injection (kTestDelayAck)
   };
+
+  void enqueue(SnapshotWork&& work) {
+    {
+      std::lock_guard<std::mutex> lock(snapshotMu_);
+      snapshotQueue_.push_back(std::move(work));
+    }
+    snapshotCv_.notify_one();
+  }
+
+  void post(json msg) {
+    auto shared = std::make_shared<json>(std::move(msg));
+    mailbox_.post([this, shared] {
+      if (conn_) (void)rpc::send(*conn_, *shared);
+    });
+  }
 
   void snapshotLoop() {
     for (;;) {
@@ -206,6 +232,17 @@ class TaskExecutor {
         if (snapshotQueue_.empty()) return;
         work = std::move(snapshotQueue_.front());
         snapshotQueue_.pop_front();
+      }
+      if (work.dir.empty()) {
+        post(std::move(work.ack));
+        continue;
+      }
+      if (work.delayMs > 0) {
+        log::warn("{}: delaying the asynchronous part of checkpoint {} by {} ms ({})", work.ack.value("task", ""),
+                  work.ack.value("checkpointId", int64_t{0}), work.delayMs, kTestDelayAck);
+        std::this_thread::sleep_for(std::chrono::milliseconds(work.delayMs));
+        log::info("{}: acknowledging checkpoint {} after the injected delay", work.ack.value("task", ""),
+                  work.ack.value("checkpointId", int64_t{0}));
       }
       // The asynchronous phase of operators that froze their state at the barrier.
       std::string asyncError;
@@ -237,19 +274,12 @@ class TaskExecutor {
         msg["type"] = "declineCheckpoint";
         msg["reason"] = size.status().message();
       }
-      auto shared = std::make_shared<json>(std::move(msg));
-      mailbox_.post([this, shared] {
-        if (conn_) (void)rpc::send(*conn_, *shared);
-      });
+      post(std::move(msg));
     }
   }
 
   void onSnapshot(Task& t, const std::string& checkpointDir, int64_t id, checkpoint::TaskState&& state) {
     const auto& d = t.descriptor();
-    json committables = json::object();
-    for (auto& [opId, snap] : state) {
-      if (!snap.committables.empty()) committables[opId] = snap.committables;
-    }
     SnapshotWork work;
     work.dir = checkpointDir + "/chk-" + std::to_string(id);
     std::shared_ptr<const JobArtifacts> artifacts;
@@ -260,14 +290,32 @@ class TaskExecutor {
     work.file = artifacts->jobGraph.vertices.at(d.vertexIndex).id + "-" + std::to_string(d.subtaskIndex) + "-" +
                 std::to_string(d.attemptNumber);
     work.state = std::move(state);
-    work.ack = {{"jobId", d.jobId},       {"vertex", d.vertexIndex},  {"subtask", d.subtaskIndex},
-                {"attempt", d.attemptNumber}, {"checkpointId", id},     {"committables", committables},
-                {"task", t.name()}};
-    {
-      std::lock_guard<std::mutex> lock(snapshotMu_);
-      snapshotQueue_.push_back(std::move(work));
+    work.ack = {{"jobId", d.jobId},           {"vertex", d.vertexIndex}, {"subtask", d.subtaskIndex},
+                {"attempt", d.attemptNumber}, {"checkpointId", id},      {"task", t.name()}};
+    work.delayMs = testAckDelay(artifacts->config, id);
+    enqueue(std::move(work));
+  }
+
+  // Fault injection for tests: `flink-cpp.testing.delay-checkpoint-ack: "<checkpoint id>:<ms>"`
+  // delays the asynchronous part (and so the acknowledgement) of that checkpoint on every task.
+  static int64_t testAckDelay(const Configuration& config, int64_t checkpointId) {
+    auto v = config.get(kTestDelayAck);
+    if (!v) return 0;
+    auto colon = v->find(':');
+    try {
+      if (colon == std::string::npos || std::stoll(v->substr(0, colon)) != checkpointId) return 0;
+      return std::stoll(v->substr(colon + 1));
+    } catch (const std::exception&) {
+      return 0;
     }
-    snapshotCv_.notify_one();
+  }
+
+  void onInputEnded(Task& t) {
+    const auto& d = t.descriptor();
+    SnapshotWork work;
+    work.ack = {{"type", "inputEnded"},       {"jobId", d.jobId},   {"vertex", d.vertexIndex},
+                {"subtask", d.subtaskIndex}, {"attempt", d.attemptNumber}};
+    enqueue(std::move(work));
   }
 
   void submitTask(const json& msg) {
@@ -294,17 +342,12 @@ class TaskExecutor {
           // Task thread: hand over to the main thread.
           auto tddCopy = t.descriptor();
           auto metrics = std::make_shared<json>(metricsJson(t.metrics()));
-          json committables = json::object();
-          if (state == ExecutionState::kFinished) {
-            for (const auto& [opId, c] : t.finalCommittables()) committables[opId].push_back(c);
-          }
-          mailbox_.post([this, tddCopy, state, error, metrics, committables] {
-            reportState(tddCopy, state, error, metrics.get(), committables);
-          });
+          mailbox_.post([this, tddCopy, state, error, metrics] { reportState(tddCopy, state, error, metrics.get()); });
         },
         [this, checkpointDir](Task& t, int64_t id, checkpoint::TaskState&& state) {
           onSnapshot(t, checkpointDir, id, std::move(state));
-        });
+        },
+        [this](Task& t) { onInputEnded(t); });
     log::info("Received task {}", task->name());
     tasks_[taskKey(tdd.jobId, tdd.vertexIndex, tdd.subtaskIndex, tdd.attemptNumber)] = task;
     task->start();
@@ -333,13 +376,12 @@ class TaskExecutor {
   }
 
   void reportState(const TaskDeploymentDescriptor& tdd, ExecutionState state, const std::string& error,
-                   const json* metrics, const json& committables = json::object()) {
+                   const json* metrics) {
     if (!conn_) return;
     json msg = {{"type", "taskState"},     {"jobId", tdd.jobId},         {"vertex", tdd.vertexIndex},
                 {"subtask", tdd.subtaskIndex}, {"attempt", tdd.attemptNumber}, {"state", toString(state)},
                 {"error", error},          {"host", host_}};
     if (metrics) msg["metrics"] = *metrics;
-    if (!committables.empty()) msg["committables"] = committables;
     (void)rpc::send(*conn_, msg);
   }
 

@@ -1,0 +1,20 @@
+# Helpers shared by the end-to-end scripts (sourced). They use the caller's now_ms, show and die.
+
+# wait_jobmanager_ports PORTS_FILE PID LOG: waits (30 s at most) until the JobManager process
+# PID, started with `$internal.local.port-file: PORTS_FILE`, wrote its ports; sets JM_REST_PORT
+# and JM_RPC_PORT. FAILs with LOG shown when the process exits first or nothing comes.
+wait_jobmanager_ports() {
+  local ports=$1 pid=$2 log=$3 start
+  JM_REST_PORT="" JM_RPC_PORT=""
+  start=$(now_ms)
+  while :; do
+    if [ -f "$ports" ]; then
+      JM_REST_PORT=$(sed -n 's/^rest.port=//p' "$ports")
+      JM_RPC_PORT=$(sed -n 's/^rpc.port=//p' "$ports")
+    fi
+    [ -n "$JM_REST_PORT" ] && [ -n "$JM_RPC_PORT" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { show "$log"; die "the JobManager exited during start-up"; }
+    [ $(( $(now_ms) - start )) -lt 30000 ] || { show "$log"; die "the JobManager wrote no ports in 30 s"; }
+    sleep 0.05
+  done
+}

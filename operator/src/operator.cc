@@ -16,8 +16,8 @@
 #include "controller/flink_deployment_controller.h"
 #include "controller/leader_election.h"
 #include "controller/workqueue.h"
-#include "core/log.h"
-#include "core/rpc.h"
+#include "flink/common/log.h"
+#include "flink/common/ids.h"
 
 namespace flink {
 
@@ -253,7 +253,7 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
     LeaderElectionConfig lc;
     lc.ns = leaseNs.empty() ? "default" : leaseNs;
     lc.leaseName = leaseName;
-    lc.identity = std::string(host) + "_" + rpc::randomId().substr(0, 8);
+    lc.identity = std::string(host) + "_" + randomId().substr(0, 8);
     elector = std::make_unique<LeaderElector>(*client, lc);
     elector->start(startWorkers, [&] { lostLeadership = true; });
   } else {

@@ -1,6 +1,7 @@
 #include "selectors.h"
 
 #include "util.h"
+#include "flink/common/strings.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,12 +9,7 @@
 namespace kta {
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+using flink::trim;
 
 // Splits on commas outside parentheses.
 std::vector<std::string> splitTerms(const std::string& s) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of the Nexmark jobs (flinkcpp.nexmark.*, runtime/jobs/nexmark_*.cc).
+# End-to-end test of the Nexmark jobs (flinkcpp.nexmark.*, examples/jobs/nexmark_*.cc).
 #
 # Usage: nexmark_e2e.sh BIN WORKDIR CASE
 #   BIN      the flink-cpp binary (e.g. build/bin/flink-cpp)

@@ -28,7 +28,7 @@
 #include "flink/configuration.h"
 #include "flink/connectors.h"
 #include "flink/datastream.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 #include "flink/serialization.h"
 #include "task/barrier_aligner.h"
 

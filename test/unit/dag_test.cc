@@ -11,8 +11,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "collecting_output.h"
+
+#include "flink/connected_streams.h"
 #include "flink/datastream.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 #include "graph/job_graph.h"
 #include "task/barrier_aligner.h"
 
@@ -67,14 +70,7 @@ void connectedJob(StreamExecutionEnvironment& env) {
 }
 
 template <class T>
-struct CollectingOutput final : Output<T> {
-  std::vector<std::pair<T, int64_t>> records;
-  std::vector<int64_t> watermarks;
-  int endInputs = 0;
-  void collect(T&& v, int64_t ts) override { records.emplace_back(std::move(v), ts); }
-  void emitWatermark(int64_t wm) override { watermarks.push_back(wm); }
-  void endInput() override { ++endInputs; }
-};
+using CollectingOutput = flink::testing::CollectingOutput<T>;
 
 /// A two-input operator that records what the task hands it.
 struct RecordingTwoInput final : TwoInputOperator<int64_t, std::string> {

@@ -11,8 +11,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "collecting_output.h"
+
 #include "flink/datastream.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 #include "flink/serialization.h"
 
 using namespace flink;
@@ -113,12 +115,7 @@ class CountAggregate final : public AggregateFunction<std::pair<std::string, int
 };
 
 template <class T>
-struct CollectingOutput final : Output<T> {
-  std::vector<T> records;
-  void collect(T&& value, int64_t) override { records.push_back(std::move(value)); }
-  void emitWatermark(int64_t) override {}
-  void endInput() override {}
-};
+using CollectingOutput = flink::testing::CollectingOutput<T>;
 
 }  // namespace
 
@@ -269,7 +266,7 @@ TEST_CASE("A keyBy record writer routes each key to the subtask owning its key g
     for (const auto& b : sink.channels[static_cast<size_t>(c)]) input.processBuffer(0, b.data(), b.size());
     CHECK_FALSE(received.records.empty());
     auto [first, last] = keyGroupRange(c, maxParallelism, parallelism);
-    for (const auto& r : received.records) {
+    for (const auto& [r, ts] : received.records) {
       int kg = assignToKeyGroup(KeyHash<std::string>()(r.first), maxParallelism);
       INFO("key " << r.first << " key group " << kg << " on subtask " << c);
       CHECK(kg >= first);

@@ -14,7 +14,9 @@
 #include <catch2/catch.hpp>
 
 #include "flink/configuration.h"
-#include "flink/operators.h"
+#include "flink/io/network_input.h"
+#include "flink/io/record_writer.h"
+#include "flink/operators/stream_operator.h"
 #include "net/network_environment.h"
 
 using namespace flink;

@@ -1,4 +1,4 @@
-// Tests of the Nexmark generator, source and job options (runtime/jobs/nexmark/nexmark.h), and
+// Tests of the Nexmark generator, source and job options (examples/jobs/nexmark/nexmark.h), and
 // that the Nexmark example manifests load and build their jobs.
 #include <algorithm>
 #include <chrono>
@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "../../runtime/jobs/nexmark/nexmark.h"
+#include "nexmark/nexmark.h"
 #include "api/flink_deployment.h"
 #include "flink/job.h"
 #include "graph/job_graph.h"

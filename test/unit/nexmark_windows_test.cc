@@ -11,11 +11,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "collecting_output.h"
+
 #include "count_sum.h"
 
 #include "flink/configuration.h"
 #include "flink/datastream.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 
 using namespace flink;
 
@@ -28,13 +30,7 @@ using testing::CountSum;
 using CountSumAggregate = testing::CountSumAggregate<Event>;
 
 template <class R>
-struct CollectingOutput final : Output<R> {
-  std::vector<std::pair<R, int64_t>> records;
-  std::vector<int64_t> watermarks;
-  void collect(R&& value, int64_t timestamp) override { records.emplace_back(std::move(value), timestamp); }
-  void emitWatermark(int64_t watermark) override { watermarks.push_back(watermark); }
-  void endInput() override {}
-};
+using CollectingOutput = flink::testing::CollectingOutput<R>;
 
 auto windowFunction() {
   return [](const std::string& key, const TimeWindow& w, CountSum&& r, Collector<WindowResult>& out) {

@@ -10,34 +10,18 @@
 
 #include <catch2/catch.hpp>
 
+#include "collecting_output.h"
+
 #include "flink/configuration.h"
 #include "flink/datastream.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 
 using namespace flink;
 
 namespace {
 
 template <class T>
-struct CollectingOutput final : Output<T> {
-  std::vector<std::pair<T, int64_t>> records;
-  std::vector<int64_t> watermarks;
-  int endInputs = 0;
-  std::string events;  // "r" record, "w" watermark, "e" endInput, in order
-
-  void collect(T&& value, int64_t timestamp) override {
-    records.emplace_back(std::move(value), timestamp);
-    events += 'r';
-  }
-  void emitWatermark(int64_t watermark) override {
-    watermarks.push_back(watermark);
-    events += 'w';
-  }
-  void endInput() override {
-    ++endInputs;
-    events += 'e';
-  }
-};
+using CollectingOutput = flink::testing::CollectingOutput<T>;
 
 struct Reading {
   std::string sensor;

@@ -15,12 +15,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "collecting_output.h"
+
 #include "count_sum.h"
 
 #include "flink/configuration.h"
 #include "flink/datastream.h"
 #include "flink/flat_hash_map.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 
 using namespace flink;
 
@@ -32,12 +34,7 @@ using WindowResult = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;  /
 using testing::CountSum;
 using CountSumAggregate = testing::CountSumAggregate<Event>;
 
-struct CollectingOutput final : Output<WindowResult> {
-  std::vector<std::pair<WindowResult, int64_t>> records;
-  void collect(WindowResult&& value, int64_t timestamp) override { records.emplace_back(std::move(value), timestamp); }
-  void emitWatermark(int64_t) override {}
-  void endInput() override {}
-};
+using CollectingOutput = flink::testing::CollectingOutput<WindowResult>;
 
 /// Keys of the operator: the record's int64 key itself, or it as a string (operators with
 /// non-integer keys assemble windows another way).

@@ -10,11 +10,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "collecting_output.h"
+
 #include "count_sum.h"
 
 #include "flink/configuration.h"
 #include "flink/datastream.h"
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 
 using namespace flink;
 
@@ -30,30 +32,7 @@ using CountSumAggregate = testing::CountSumAggregate<Event>;
 
 /// Records everything an operator emits, in order.
 template <class R>
-struct CollectingOutput final : Output<R> {
-  struct Record {
-    R value;
-    int64_t timestamp;
-  };
-  std::vector<Record> records;
-  std::vector<int64_t> watermarks;
-  int endInputs = 0;
-  /// "r" for a record, "w" for a watermark, "e" for endInput, in arrival order.
-  std::string events;
-
-  void collect(R&& value, int64_t timestamp) override {
-    records.push_back({std::move(value), timestamp});
-    events += 'r';
-  }
-  void emitWatermark(int64_t watermark) override {
-    watermarks.push_back(watermark);
-    events += 'w';
-  }
-  void endInput() override {
-    ++endInputs;
-    events += 'e';
-  }
-};
+using CollectingOutput = flink::testing::CollectingOutput<R>;
 
 auto windowFunction() {
   return [](const std::string& key, const TimeWindow& w, CountSum&& r, Collector<WindowResult>& out) {
@@ -86,7 +65,7 @@ struct Harness {
 /// Results sorted (a window fires its keys in hash-map order).
 std::vector<WindowResult> sortedResults(const CollectingOutput<WindowResult>& out, size_t from = 0) {
   std::vector<WindowResult> v;
-  for (size_t i = from; i < out.records.size(); ++i) v.push_back(out.records[i].value);
+  for (size_t i = from; i < out.records.size(); ++i) v.push_back(out.records[i].first);
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -181,11 +160,11 @@ TEST_CASE("WindowOperator fires a window only when the watermark reaches end - 1
   CHECK(h.out.records.empty());
   h.op.emitWatermark(-11);  // end - 1 of [-20, -10)
   REQUIRE(h.out.records.size() == 1);
-  CHECK(h.out.records[0].value == WindowResult{"a", -20, -10, 1, 1});
+  CHECK(h.out.records[0].first == WindowResult{"a", -20, -10, 1, 1});
 
   h.op.emitWatermark(8);  // fires [-10, 0) only: [0, 10) needs 9
   REQUIRE(h.out.records.size() == 2);
-  CHECK(h.out.records[1].value == WindowResult{"a", -10, 0, 1, 1});
+  CHECK(h.out.records[1].first == WindowResult{"a", -10, 0, 1, 1});
   CHECK(h.op.numPendingWindows() == 1);
 
   h.op.emitWatermark(9);
@@ -206,7 +185,7 @@ TEST_CASE("WindowOperator results carry timestamp end - 1 and precede the forwar
   h.op.emitWatermark(205);  // fires [100, 200)
   CHECK(h.out.events == "wrrw");
   CHECK(h.out.watermarks == std::vector<int64_t>{120, 205});
-  for (const auto& r : h.out.records) CHECK(r.timestamp == 199);
+  for (const auto& r : h.out.records) CHECK(r.second == 199);
 
   h.op.endInput();
   CHECK(h.out.endInputs == 1);
@@ -253,8 +232,8 @@ TEST_CASE("WindowOperator counts out-of-order records whose window is still open
 
   h.op.emitWatermark(19);
   REQUIRE(h.out.records.size() == 1);
-  CHECK(h.out.records[0].value == WindowResult{"a", 10, 20, 4, 15});
-  CHECK(h.out.records[0].timestamp == 19);
+  CHECK(h.out.records[0].first == WindowResult{"a", 10, 20, 4, 15});
+  CHECK(h.out.records[0].second == 19);
 }
 
 TEST_CASE("WindowOperator applies the window offset when assigning and firing", "[windows]") {
@@ -266,15 +245,15 @@ TEST_CASE("WindowOperator applies the window offset when assigning and firing", 
 
   h.op.emitWatermark(2);
   REQUIRE(h.out.records.size() == 2);
-  CHECK(h.out.records[0].value == WindowResult{"k", -17, -7, 1, 8});
-  CHECK(h.out.records[0].timestamp == -8);
-  CHECK(h.out.records[1].value == WindowResult{"k", -7, 3, 2, 5});
-  CHECK(h.out.records[1].timestamp == 2);
+  CHECK(h.out.records[0].first == WindowResult{"k", -17, -7, 1, 8});
+  CHECK(h.out.records[0].second == -8);
+  CHECK(h.out.records[1].first == WindowResult{"k", -7, 3, 2, 5});
+  CHECK(h.out.records[1].second == 2);
 
   h.op.emitWatermark(12);
   REQUIRE(h.out.records.size() == 3);
-  CHECK(h.out.records[2].value == WindowResult{"k", 3, 13, 1, 2});
-  CHECK(h.out.records[2].timestamp == 12);
+  CHECK(h.out.records[2].first == WindowResult{"k", 3, 13, 1, 2});
+  CHECK(h.out.records[2].second == 12);
 }
 
 TEST_CASE("WindowOperator fails the task for a record without timestamp", "[windows]") {
@@ -310,13 +289,13 @@ TEST_CASE("WindowedStream::aggregate creates a WindowOperator that runs the pipe
   in->collect(Event{"JFK", 5}, 60'000);
   in->emitWatermark(59'999);
   REQUIRE(out.records.size() == 1);
-  CHECK(out.records[0].value == WindowResult{"SFO", 0, 60'000, 2, 30});
+  CHECK(out.records[0].first == WindowResult{"SFO", 0, 60'000, 2, 30});
   in->collect(Event{"SFO", 1}, 30'000);
   CHECK(metrics.numLateRecordsDropped.load() == 1);
   in->emitWatermark(kMaxWatermark);
   in->endInput();
   REQUIRE(out.records.size() == 2);
-  CHECK(out.records[1].value == WindowResult{"JFK", 60'000, 120'000, 1, 5});
+  CHECK(out.records[1].first == WindowResult{"JFK", 60'000, 120'000, 1, 5});
   CHECK(out.watermarks == std::vector<int64_t>{59'999, kMaxWatermark});
   CHECK(out.endInputs == 1);
 }
@@ -339,12 +318,12 @@ TEST_CASE("Out-of-order records within the BoundedOutOfOrderness bound are all c
   CHECK(h.out.records.empty());
   process(15);  // watermark 9: fires [0, 10)
   REQUIRE(h.out.records.size() == 1);
-  CHECK(h.out.records[0].value == WindowResult{"k", 0, 10, 3, 3 + 7 + 9});
+  CHECK(h.out.records[0].first == WindowResult{"k", 0, 10, 3, 3 + 7 + 9});
   process(2);  // 13 behind the max, beyond the bound: late
   CHECK(h.metrics.numLateRecordsDropped.load() == 1);
   h.op.emitWatermark(kMaxWatermark);
   REQUIRE(h.out.records.size() == 2);
-  CHECK(h.out.records[1].value == WindowResult{"k", 10, 20, 3, 11 + 14 + 15});
+  CHECK(h.out.records[1].first == WindowResult{"k", 10, 20, 3, 11 + 14 + 15});
   CHECK(h.out.watermarks == std::vector<int64_t>{-3, 5, 8, 9, kMaxWatermark});
 }
 

@@ -5,8 +5,8 @@
 
 #include <ctime>
 
-#include "core/log.h"
-#include "core/rpc.h"
+#include "flink/common/log.h"
+#include "flink/common/ids.h"
 
 namespace flink::k8s {
 
@@ -105,7 +105,7 @@ void FlinkDeploymentController::event(const json& fd, const std::string& type, c
       name = it->second.first;
       count = ++it->second.second;
     } else {
-      name = meta.value("name", "") + "." + rpc::randomId().substr(0, 16);
+      name = meta.value("name", "") + "." + randomId().substr(0, 16);
       events_[key] = {name, 1};
     }
   }

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "core/log.h"
+#include "flink/common/log.h"
 
 namespace flink::k8s {
 

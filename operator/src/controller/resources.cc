@@ -26,6 +26,8 @@
 //    addresses so TaskManagers can resolve the JobManager before its readiness probe passes.
 #include "controller/resources.h"
 
+#include "flink/common/strings.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -57,18 +59,6 @@ constexpr const char* kLogConfigKeys[] = {"log4j-console.properties", "logback-c
 
 // ---------------------------------------------------------------------------------------------
 // Strings and quantities
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
 
 /// A Kubernetes quantity ("1.5Gi", "500M", "2e9") in bytes, rounded up. Follows the Apache
 /// operator's fallback: upper-cased, a trailing B dropped, a trailing I made lower-case.

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <random>
 
-#include "core/log.h"
+#include "flink/common/log.h"
 
 namespace flink::k8s {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "api/flink_deployment.h"
-#include "core/rpc.h"
+#include "flink/common/ids.h"
 
 namespace flink {
 namespace {
@@ -211,7 +211,7 @@ int runLocal(const std::vector<std::string>& args) {
   fs::path work = fs::path(tmp ? tmp : "/tmp") / ("flink-cpp-" + fd.name + "-" + std::to_string(getpid()));
   fs::create_directories(work / "conf");
   fs::create_directories(work / "log");
-  std::string jobId = rpc::randomId();
+  std::string jobId = randomId();
   Configuration conf = fd.effectiveConfiguration();
   conf.set(options::kRpcAddress, "127.0.0.1");
   conf.set(options::kRpcPort, "0");

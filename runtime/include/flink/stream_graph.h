@@ -10,9 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 
 namespace flink {
+
+class BufferSink;        // flink/io/record_writer.h
+class RecordWriterBase;  // flink/io/record_writer.h
+class NetworkInputBase;  // flink/io/network_input.h
 
 enum class Partitioning {
   kForward,    // subtask i to subtask i; chained when parallelism is equal

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "core/log.h"
+#include "flink/common/log.h"
 #include "core/rpc.h"
 #include "graph/job_graph.h"
 
@@ -150,7 +150,7 @@ void CheckpointCoordinator::complete(Pending& p) {
   Status s = checkpoint::writeMetadata(dir, p.metadata);
   if (s.ok() && !p.savepointTarget.empty()) {
     // A savepoint is self-contained: move the checkpoint directory to its target.
-    std::string name = "savepoint-" + jobId_.substr(0, 6) + "-" + rpc::randomId().substr(0, 12);
+    std::string name = "savepoint-" + jobId_.substr(0, 6) + "-" + randomId().substr(0, 12);
     std::string target = checkpoint::pathOf(p.savepointTarget) + "/" + name;
     std::error_code ec;
     fs::create_directories(checkpoint::pathOf(p.savepointTarget), ec);

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/log.h"
+#include "flink/common/log.h"
 
 namespace flink::checkpoint {
 namespace {

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 #include "flink/status.h"
 
 namespace flink::checkpoint {

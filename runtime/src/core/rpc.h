@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flink/common/ids.h"
 #include "net/connection.h"
 
 namespace flink::rpc {
@@ -18,8 +19,5 @@ inline Status send(net::Connection& conn, const nlohmann::json& message) {
 inline nlohmann::json parse(const Buffer& payload) {
   return nlohmann::json::parse(payload.begin(), payload.end());
 }
-
-/// A random 32-hex-character id (JobID, ResourceID, trigger ids).
-std::string randomId();
 
 }  // namespace flink::rpc

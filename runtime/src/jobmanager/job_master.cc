@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "core/log.h"
+#include "flink/common/log.h"
 #include "core/rpc.h"
 
 namespace flink {
@@ -532,7 +532,7 @@ Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirecto
   if (target.empty()) {
     return Status::Error("no target-directory given and state.savepoints.dir is not configured");
   }
-  std::string triggerId = rpc::randomId();
+  std::string triggerId = randomId();
   Status s = coordinator_->triggerSavepoint(target, triggerId, allTasksRunning(), stop && drain);
   if (!s.ok()) return s;
   savepoints_[triggerId] = SavepointOperation{};

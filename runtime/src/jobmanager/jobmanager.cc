@@ -9,7 +9,7 @@
 #include <prometheus/gauge.h>
 
 #include "checkpoint/coordinator.h"
-#include "core/log.h"
+#include "flink/common/log.h"
 #include "core/metrics_exporter.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"

@@ -1,6 +1,6 @@
 #include "jobmanager/resource_manager.h"
 
-#include "core/log.h"
+#include "flink/common/log.h"
 
 namespace flink {
 

@@ -3,7 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "core/log.h"
+#include "flink/common/log.h"
 
 namespace flink::net {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "flink/operators.h"
+#include "flink/operators/stream_operator.h"
 #include "flink/status.h"
 
 namespace flink::net {

@@ -18,7 +18,8 @@
 #include <vector>
 
 #include "flink/configuration.h"
-#include "flink/operators.h"
+#include "flink/io/record_writer.h"
+#include "flink/operators/stream_operator.h"
 #include "net/connection.h"
 
 namespace flink::net {

@@ -10,7 +10,8 @@
 #include <functional>
 #include <vector>
 
-#include "flink/operators.h"
+#include "flink/io/network_input.h"
+#include "flink/operators/stream_operator.h"
 
 namespace flink {
 

@@ -6,7 +6,7 @@
 
 #include "checkpoint/storage.h"
 #include "task/barrier_aligner.h"
-#include "core/log.h"
+#include "flink/common/log.h"
 
 namespace flink {
 

@@ -14,7 +14,7 @@
 
 #include "checkpoint/storage.h"
 #include "core/metrics_exporter.h"
-#include "core/log.h"
+#include "flink/common/log.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
 #include "flink/job.h"
@@ -47,7 +47,7 @@ class TaskExecutor {
   }
 
   int run() {
-    resourceId_ = config_.getString("taskmanager.resource-id", rpc::randomId());
+    resourceId_ = config_.getString("taskmanager.resource-id", randomId());
     host_ = config_.getString(options::kTaskManagerHost, "127.0.0.1");
     auto slots = config_.getInt(options::kNumTaskSlots, 1);
     auto dataPort = config_.getInt(options::kTaskManagerDataPort, 0);

@@ -1,4 +1,4 @@
-// The Nexmark generator, source and sinks (runtime/jobs/nexmark/nexmark.h), and the generator
+// The Nexmark generator, source and sinks (examples/jobs/nexmark/nexmark.h), and the generator
 // job flinkcpp.nexmark.Generate: the events as CSV (--output DIR), or, without --output, into a
 // DiscardingSink (the "source only" baseline of the benchmark).
 #include "nexmark/nexmark.h"

@@ -1,4 +1,4 @@
-#include "core/log.h"
+#include "flink/common/log.h"
 
 #include <chrono>
 #include <cstdio>

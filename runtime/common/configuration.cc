@@ -1,5 +1,7 @@
 #include "flink/configuration.h"
 
+#include "flink/common/strings.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,18 +13,6 @@
 
 namespace flink {
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Splits "15 min" into (15, "min"). Fails when there is no leading integer.
 bool splitNumberUnit(const std::string& text, int64_t* number, std::string* unit) {

@@ -55,6 +55,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "flink/connected_streams.h"
 #include "flink/job.h"
 #include "nexmark/nexmark.h"
 

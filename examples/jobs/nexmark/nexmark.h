@@ -1,6 +1,6 @@
 // Nexmark (https://github.com/nexmark/nexmark, derived from Apache Beam's NexmarkGenerator):
 // the event model, a deterministic generator, a checkpointable source, a discarding sink, and
-// what the Nexmark jobs (runtime/jobs/nexmark_*.cc) share.
+// what the Nexmark jobs (examples/jobs/nexmark_*.cc) share.
 //
 // The generator follows Nexmark's model: per 50 events 1 person, 3 auctions and 46 bids (the
 // proportions are options); person and auction ids start at 1000 and grow with the event id;

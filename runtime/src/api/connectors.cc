@@ -1,165 +1,15 @@
-// Non-template parts of the DataStream API, connectors and job registry.
-#include <dlfcn.h>
+// The file connectors (flink/connectors.h): the line file source and the part file sink.
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
-#include <map>
-#include <mutex>
 #include <set>
 
 #include "checkpoint/storage.h"
-#include "core/log.h"
+#include "flink/common/log.h"
 #include "flink/connectors.h"
-#include "flink/job.h"
 
 namespace flink {
-
-std::vector<std::pair<std::string, double>> TaskMetrics::snapshot() const {
-  auto v = [](const std::atomic<uint64_t>& c) { return static_cast<double>(c.load(std::memory_order_relaxed)); };
-  return {{"numRecordsIn", v(numRecordsIn)},
-          {"numRecordsOut", v(numRecordsOut)},
-          {"numRecordsDropped", v(numRecordsDropped)},
-          {"numLateRecordsDropped", v(numLateRecordsDropped)},
-          {"numFiredWindows", v(numFiredWindows)},
-          {"numBytesIn", v(numBytesIn)},
-          {"numBytesOut", v(numBytesOut)},
-          {"sourceBytesRead", v(sourceBytesRead)},
-          {"sourceBytesTotal", v(sourceBytesTotal)},
-          {"idleTimeMs", v(idleTimeMs)},
-          {"backPressuredTimeMs", v(backPressuredTimeMs)},
-          {"currentInputWatermark", static_cast<double>(currentInputWatermark.load(std::memory_order_relaxed))}};
-}
-
-// ---- NetworkInputBase ---------------------------------------------------------------------
-
-NetworkInputBase::NetworkInputBase(int numChannels, TaskMetrics* metrics)
-    : metrics_(metrics), channelWatermark_(numChannels, kMinWatermark), channelFinished_(numChannels, false) {}
-
-NetworkInputBase::Progress NetworkInputBase::process(int channel, const uint8_t* data, size_t size, size_t offset) {
-  TaskMetrics::inc(metrics_->numBytesIn, size - offset);
-  DataInputView in(data + offset, size - offset);
-  while (!in.atEnd()) {
-    uint8_t tag = in.readPod<uint8_t>();
-    if (tag == kTagRecord) {
-      int64_t ts = in.readPod<int64_t>();
-      emitRecord(channel, in, ts);
-    } else if (tag == kTagBarrier) {
-      Progress p;
-      p.kind = Progress::kBarrier;
-      p.checkpointId = in.readPod<int64_t>();
-      p.offset = size - in.remaining();
-      return p;
-    } else if (tag == kTagWatermark || tag == kTagEndOfPartition) {
-      if (tag == kTagWatermark) {
-        channelWatermark_[channel] = std::max(channelWatermark_[channel], in.readPod<int64_t>());
-      } else if (!channelFinished_[channel]) {
-        channelFinished_[channel] = true;
-        ++finishedChannels_;
-      }
-      // The input watermark is the minimum over channels still running; once every channel
-      // ended, the last watermarks they sent are final.
-      int64_t minWm = kMaxWatermark;
-      bool any = false;
-      for (size_t c = 0; c < channelWatermark_.size(); ++c) {
-        if (channelFinished_[c]) continue;
-        any = true;
-        minWm = std::min(minWm, channelWatermark_[c]);
-      }
-      if (!any) minWm = *std::min_element(channelWatermark_.begin(), channelWatermark_.end());
-      if (minWm > currentWatermark_) {
-        currentWatermark_ = minWm;
-        metrics_->currentInputWatermark.store(minWm, std::memory_order_relaxed);
-        emitWatermark(minWm);
-      }
-      if (finished()) endInput();
-    } else {
-      throw SerializationError("unknown element tag " + std::to_string(tag) + " in network buffer");
-    }
-  }
-  return Progress{};
-}
-
-bool NetworkInputBase::processBuffer(int channel, const uint8_t* data, size_t size) {
-  size_t offset = 0;
-  for (;;) {
-    Progress p = process(channel, data, size, offset);
-    if (p.kind == Progress::kConsumed) break;
-    offset = p.offset;
-  }
-  return finished();
-}
-
-// ---- Environment and registry ---------------------------------------------------------------
-
-void StreamExecutionEnvironment::execute(const std::string& jobName) {
-  if (executed_) throw std::logic_error("execute() called twice");
-  if (graph_.nodes.empty()) throw std::logic_error("execute() called on an empty pipeline: add a source and a sink");
-  graph_.jobName = jobName;
-  executed_ = true;
-}
-
-namespace {
-std::mutex& registryMutex() {
-  static std::mutex m;
-  return m;
-}
-std::map<std::string, JobMainFn>& registry() {
-  static std::map<std::string, JobMainFn> r;
-  return r;
-}
-
-}  // namespace
-
-bool JobRegistry::add(const std::string& entryClass, JobMainFn main) {
-  std::lock_guard<std::mutex> lock(registryMutex());
-  registry()[entryClass] = main;
-  return true;
-}
-
-JobMainFn JobRegistry::find(const std::string& entryClass) {
-  std::lock_guard<std::mutex> lock(registryMutex());
-  auto it = registry().find(entryClass);
-  return it == registry().end() ? nullptr : it->second;
-}
-
-std::vector<std::string> JobRegistry::names() {
-  std::lock_guard<std::mutex> lock(registryMutex());
-  std::vector<std::string> out;
-  for (const auto& [name, fn] : registry()) out.push_back(name);
-  return out;
-}
-
-Result<std::shared_ptr<StreamExecutionEnvironment>> buildJob(const JobSpec& spec, const Configuration& config) {
-  const std::string& uri = spec.jarURI;
-  if (uri.size() > 3 && uri.compare(uri.size() - 3, 3, ".so") == 0) {
-    std::string path = checkpoint::pathOf(uri);
-    static std::mutex dlMutex;
-    std::lock_guard<std::mutex> lock(dlMutex);
-    if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
-      return Status::Error("job.jarURI '" + uri + "': cannot load shared library: " + dlerror());
-    }
-  }
-  JobMainFn main = JobRegistry::find(spec.entryClass);
-  if (!main) {
-    std::string known;
-    for (const auto& n : JobRegistry::names()) known += (known.empty() ? "" : ", ") + n;
-    return Status::Error("job.entryClass '" + spec.entryClass + "' is not registered by job.jarURI '" + uri +
-                         "' (known entry classes: " + known + ")");
-  }
-  auto env = std::make_shared<StreamExecutionEnvironment>(config);
-  auto parallelism = config.getInt(options::kParallelismDefault, 1);
-  if (!parallelism.ok()) return parallelism.status();
-  env->setParallelism(static_cast<int>(*parallelism));
-  try {
-    main(*env, spec.args);
-  } catch (const std::exception& e) {
-    return Status::Error("job " + spec.entryClass + " failed to build its pipeline: " + e.what());
-  }
-  if (!env->executed()) return Status::Error("job " + spec.entryClass + " did not call env.execute()");
-  return env;
-}
-
-// ---- File connectors ------------------------------------------------------------------------
 
 namespace detail {
 
@@ -374,4 +224,5 @@ Status initializePartFileDirectory(const std::string& dir, const SinkInitContext
 }
 
 }  // namespace detail
+
 }  // namespace flink

@@ -1,0 +1,13 @@
+// Small string helpers shared by the runtime, the operator and the test API server. ASCII only.
+#pragma once
+
+#include <string>
+
+namespace flink {
+
+/// `s` without leading and trailing whitespace (std::isspace).
+std::string trim(const std::string& s);
+/// `s` in lower case (ASCII).
+std::string lower(std::string s);
+
+}  // namespace flink

@@ -1,27 +1,15 @@
 #include "controller/flink_deployment_controller.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
-#include <ctime>
-
+#include "api/json_yaml.h"
 #include "flink/common/log.h"
-#include "flink/common/ids.h"
 
 namespace flink::k8s {
 
 using nlohmann::json;
 
 namespace {
-
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 int64_t nowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -55,21 +43,15 @@ bool contains(const json& have, const json& want) {
 }
 
 Result<FlinkDeployment> parseObject(const json& obj) {
-  YAML::Node node;
-  try {
-    node = YAML::Load(obj.dump());
-  } catch (const YAML::Exception& e) {
-    return Status::Error(e.what());
-  }
   std::string source = "FlinkDeployment " + obj["metadata"].value("namespace", "") + "/" + obj["metadata"].value("name", "");
-  return parseFlinkDeployment(node, source);
+  return parseFlinkDeployment(jsonToYaml(obj), source);
 }
 
 }  // namespace
 
 FlinkDeploymentController::FlinkDeploymentController(std::shared_ptr<KubeClient> client, Informers informers,
                                                      OperatorConfig config)
-    : client_(std::move(client)), informers_(informers), config_(std::move(config)) {}
+    : client_(client), informers_(informers), config_(std::move(config)), events_(std::move(client)) {}
 
 std::optional<std::string> FlinkDeploymentController::ownerKey(const json& child) {
   const json& meta = child.value("metadata", json::object());
@@ -90,51 +72,6 @@ std::map<std::string, int> FlinkDeploymentController::lifecycleStates() const {
   return out;
 }
 
-void FlinkDeploymentController::event(const json& fd, const std::string& type, const std::string& reason,
-                                      const std::string& message) {
-  const json& meta = fd["metadata"];
-  std::string ns = meta.value("namespace", "default");
-  std::string key = ns + "/" + meta.value("name", "") + "/" + reason + "/" + message;
-  std::string now = nowRfc3339();
-  std::string name;
-  int count = 1;
-  {
-    std::lock_guard<std::mutex> lock(eventsMu_);
-    auto it = events_.find(key);
-    if (it != events_.end()) {
-      name = it->second.first;
-      count = ++it->second.second;
-    } else {
-      name = meta.value("name", "") + "." + randomId().substr(0, 16);
-      events_[key] = {name, 1};
-    }
-  }
-  if (count > 1) {
-    json patch = {{"count", count}, {"lastTimestamp", now}};
-    if (client_->patch(types::kEvent.objectPath(ns, name), patch).ok()) return;
-  }
-  json ev = {{"apiVersion", "v1"},
-             {"kind", "Event"},
-             {"metadata", {{"name", name}, {"namespace", ns}}},
-             {"involvedObject",
-              {{"apiVersion", "flink.apache.org/v1beta1"},
-               {"kind", "FlinkDeployment"},
-               {"name", meta.value("name", "")},
-               {"namespace", ns},
-               {"uid", meta.value("uid", "")},
-               {"resourceVersion", meta.value("resourceVersion", "")}}},
-             {"reason", reason},
-             {"message", message},
-             {"type", type},
-             {"count", count},
-             {"firstTimestamp", now},
-             {"lastTimestamp", now},
-             {"source", {{"component", "flink-kubernetes-operator"}}},
-             {"reportingComponent", "flink-kubernetes-operator"}};
-  auto r = client_->post(types::kEvent.collectionPath(ns), ev);
-  if (!r.ok()) log::warn("cannot record event {} for {}: {}", reason, meta.value("name", ""), r.error);
-}
-
 Status FlinkDeploymentController::applyChild(const json& fd, const json& desired, bool* changed) {
   *changed = false;
   const std::string kind = desired.value("kind", "");
@@ -151,7 +88,7 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
     ApiResponse r = client_->post(type.collectionPath(ns), desired);
     if (r.ok()) {
       *changed = true;
-      event(fd, "Normal", "Created", fmt::format("Created {} {}", kind, name));
+      events_.record(fd, "Normal", "Created", fmt::format("Created {} {}", kind, name));
       return Status::Ok();
     }
     if (!r.conflict()) return Status::Error(fmt::format("creating {} {}: {}", kind, name, r.error));
@@ -166,134 +103,151 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
   ApiResponse r = client_->patch(type.objectPath(ns, name), want);
   if (!r.ok()) return Status::Error(fmt::format("updating {} {}: {}", kind, name, r.error));
   *changed = true;
-  event(fd, "Normal", "Updated", fmt::format("Updated {} {} to the desired state", kind, name));
+  events_.record(fd, "Normal", "Updated", fmt::format("Updated {} {} to the desired state", kind, name));
   return Status::Ok();
 }
 
-ApiResponse FlinkDeploymentController::writeStatus(const json& fd, const json& status) {
+ApiResponse FlinkDeploymentController::writeStatus(const json& fd, const FlinkDeploymentStatus& status) {
   json obj = fd;
-  obj["status"] = status;
+  obj["status"] = status.toJson();
   const json& meta = fd["metadata"];
   return client_->put(types::kFlinkDeployment.objectPath(meta.value("namespace", ""), meta.value("name", "")) + "/status",
                       obj);
 }
 
-ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, const std::string& name) {
-  auto obj = informers_.flinkDeployments->get(ns, name);
-  if (!obj) return {};  // deleted: the garbage collector removes the children
-  const json& fdObj = *obj;
-  if (fdObj["metadata"].contains("deletionTimestamp")) return {};
-  json status = fdObj.value("status", json::object());
-  json oldStatus = status;
-  const json labels = fdObj["metadata"].value("labels", json::object());
-  if (labels.value("flink.apache.org/canary", "") == "true") {
-    // Canary resources (as in the Apache operator) only prove that reconciliation is alive:
-    // nothing is deployed; the status records the reconcile.
-    status["observedGeneration"] = fdObj["metadata"].value("generation", int64_t{0});
-    status["reconciliationStatus"] = {{"reconciliationTimestamp", nowMillis()}, {"state", "DEPLOYED"}};
-    ApiResponse r = writeStatus(fdObj, status);
-    if (!r.ok() && !r.conflict()) return {false, "writing canary status: " + r.error, std::nullopt};
-    return {true, "", std::chrono::milliseconds(60000)};
-  }
-  json recon = status.value("reconciliationStatus", json::object());
-  int64_t generation = fdObj["metadata"].value("generation", int64_t{0});
+ReconcileResult FlinkDeploymentController::reconcileCanary(const json& fd) {
+  // Canary resources (as in the Apache operator) only prove that reconciliation is alive:
+  // nothing is deployed; the status records the reconcile.
+  auto status = FlinkDeploymentStatus::fromJson(fd.value("status", json::object()));
+  status.observedGeneration = fd["metadata"].value("generation", int64_t{0});
+  status.reconciliationStatus = ReconciliationStatus{};
+  status.reconciliationStatus->reconciliationTimestamp = nowMillis();
+  status.reconciliationStatus->state = "DEPLOYED";
+  ApiResponse r = writeStatus(fd, status);
+  if (!r.ok() && !r.conflict()) return {false, "writing canary status: " + r.error, std::nullopt};
+  return {true, "", std::chrono::milliseconds(60000)};
+}
 
-  // Observe + validate. The last valid spec is what was last reconciled.
+FlinkDeploymentController::Validation FlinkDeploymentController::validate(const json& fd,
+                                                                          const FlinkDeploymentStatus& status) const {
+  // The last valid spec is what was last reconciled.
+  const auto& recon = status.reconciliationStatus;
   std::optional<FlinkDeployment> lastValid;
-  if (recon.contains("lastReconciledSpec") && recon["lastReconciledSpec"].is_string()) {
-    json last = fdObj;
-    last["spec"] = json::parse(recon["lastReconciledSpec"].get<std::string>(), nullptr, false);
+  if (recon && recon->lastReconciledSpec) {
+    json last = fd;
+    last["spec"] = json::parse(*recon->lastReconciledSpec, nullptr, false);
     if (last["spec"].is_object()) {
       auto parsed = parseObject(last);
       if (parsed.ok()) lastValid = std::move(*parsed);
     }
   }
-  auto parsed = parseObject(fdObj);
+  Validation v;
+  auto parsed = parseObject(fd);
   Status valid = parsed.ok() ? validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr) : parsed.status();
-  std::optional<FlinkDeployment> target;
-  bool specChanged = false;
   if (valid.ok()) {
-    target = std::move(*parsed);
-    target->uid = fdObj["metadata"].value("uid", "");
-    std::string spec = fdObj["spec"].dump();
-    specChanged = recon.value("lastReconciledSpec", "") != spec;
-    status.erase("error");
-    if (specChanged) {
-      bool first = !recon.contains("lastReconciledSpec");
-      recon["lastReconciledSpec"] = spec;
-      recon["state"] = first ? "DEPLOYED" : "UPGRADING";
-      recon["reconciliationTimestamp"] = nowMillis();
-      status["lifecycleState"] = first ? "DEPLOYED" : "UPGRADING";
+    v.target = std::move(*parsed);
+    v.specChanged = !recon || recon->lastReconciledSpec.value_or("") != fd["spec"].dump();
+  } else {
+    v.error = valid.message();
+    v.target = std::move(lastValid);
+  }
+  if (v.target) v.target->uid = fd["metadata"].value("uid", "");
+  return v;
+}
+
+void FlinkDeploymentController::recordSpecDecision(const json& fd, const Validation& v, FlinkDeploymentStatus* status) {
+  ReconciliationStatus recon = status->reconciliationStatus.value_or(ReconciliationStatus{});
+  if (!v.error) {
+    status->error.reset();
+    if (v.specChanged) {
+      bool first = !recon.lastReconciledSpec;
+      recon.lastReconciledSpec = fd["spec"].dump();
+      recon.state = first ? "DEPLOYED" : "UPGRADING";
+      recon.reconciliationTimestamp = nowMillis();
+      status->lifecycleState = first ? "DEPLOYED" : "UPGRADING";
     }
   } else {
-    std::string message = valid.message();
-    if (status.value("error", std::string()) != message) event(fdObj, "Warning", "ValidationError", message);
-    status["error"] = message;
-    if (lastValid) {
-      target = std::move(*lastValid);
-      target->uid = fdObj["metadata"].value("uid", "");
-    } else {
-      status["lifecycleState"] = "FAILED";
-    }
+    if (status->error.value_or("") != *v.error) events_.record(fd, "Warning", "ValidationError", *v.error);
+    status->error = *v.error;
+    if (!v.target) status->lifecycleState = "FAILED";
   }
-  status["reconciliationStatus"] = recon;
-  status["observedGeneration"] = generation;
+  status->reconciliationStatus = std::move(recon);
+  status->observedGeneration = fd["metadata"].value("generation", int64_t{0});
+}
 
-  // Status is the write-ahead log: record the intent before touching the cluster.
-  if (status != oldStatus) {
-    ApiResponse r = writeStatus(fdObj, status);
-    if (r.conflict()) return {false, "status update conflict (the resource changed); retrying", std::nullopt};
-    if (!r.ok()) return {false, "writing status: " + r.error, std::nullopt};
-    if (specChanged) {
-      event(fdObj, "Normal", "SpecChanged",
-            recon.value("state", "") == "DEPLOYED" ? "Deploying the FlinkDeployment" : "Spec changed: updating the cluster");
-    }
-    oldStatus = status;
-    auto fresh = informers_.flinkDeployments->get(ns, name);
-    (void)fresh;
-  }
-  if (!target) return {};  // nothing valid to deploy yet: wait for a spec change
-
-  // Act: drive the children to the desired state.
-  bool anyChanged = false;
-  for (const json& child : desiredResources(*target, config_)) {
+Status FlinkDeploymentController::applyChildren(const json& fd, const FlinkDeployment& target, bool* anyChanged) {
+  *anyChanged = false;
+  for (const json& child : desiredResources(target, config_)) {
     bool changed = false;
-    Status s = applyChild(fdObj, child, &changed);
+    Status s = applyChild(fd, child, &changed);
     if (!s.ok()) {
-      event(fdObj, "Warning", "ReconcileError", s.message());
-      return {false, s.message(), std::nullopt};
+      events_.record(fd, "Warning", "ReconcileError", s.message());
+      return s;
     }
-    anyChanged = anyChanged || changed;
+    *anyChanged = *anyChanged || changed;
   }
+  return Status::Ok();
+}
 
-  // Observe the JobManager Deployment for the status.
-  auto jm = informers_.deployments->get(ns, jobManagerName(*target));
+std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const {
+  auto jm = informers_.deployments->get(target.namespace_, jobManagerName(target));
   std::string jmStatus = "MISSING";
   if (jm) {
     int want = (*jm)["spec"].value("replicas", 1);
     int ready = (*jm).value("status", json::object()).value("readyReplicas", 0);
     jmStatus = ready >= want && want > 0 ? "READY" : "DEPLOYING";
   }
-  json newStatus = status;
-  newStatus["jobManagerDeploymentStatus"] = jmStatus;
-  newStatus["taskManager"] = {{"replicas", target->taskManagerReplicas()},
-                              {"labelSelector", "app=" + target->name + ",component=taskmanager"}};
-  if (!status.contains("error")) {
-    if (jmStatus == "READY" && newStatus.value("lifecycleState", "") == "UPGRADING") {
-      newStatus["lifecycleState"] = "DEPLOYED";
-      newStatus["reconciliationStatus"]["state"] = "DEPLOYED";
+  status->jobManagerDeploymentStatus = jmStatus;
+  status->taskManager = TaskManagerInfo{target.taskManagerReplicas(), "app=" + target.name + ",component=taskmanager"};
+  if (!status->error && jmStatus == "READY" && status->lifecycleState == "UPGRADING") {
+    status->lifecycleState = "DEPLOYED";
+    status->reconciliationStatus->state = "DEPLOYED";
+  }
+  if (target.spec.job && target.spec.job->state == "suspended") status->lifecycleState = "SUSPENDED";
+  if (!status->jobStatus && target.spec.job) {
+    // The job's own state comes from the JobManager's REST API (job lifecycle issue).
+    status->jobStatus = JobStatusInfo{};
+    status->jobStatus->state = "RECONCILING";
+  }
+  return jmStatus;
+}
+
+ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, const std::string& name) {
+  auto obj = informers_.flinkDeployments->get(ns, name);
+  if (!obj) return {};  // deleted: the garbage collector removes the children
+  const json& fd = *obj;
+  if (fd["metadata"].contains("deletionTimestamp")) return {};
+  if (fd["metadata"].value("labels", json::object()).value("flink.apache.org/canary", "") == "true") {
+    return reconcileCanary(fd);
+  }
+  auto status = FlinkDeploymentStatus::fromJson(fd.value("status", json::object()));
+  const auto written = status;
+
+  Validation v = validate(fd, status);
+  recordSpecDecision(fd, v, &status);
+  // Status is the write-ahead log: record the intent before touching the cluster.
+  if (!(status == written)) {
+    ApiResponse r = writeStatus(fd, status);
+    if (r.conflict()) return {false, "status update conflict (the resource changed); retrying", std::nullopt};
+    if (!r.ok()) return {false, "writing status: " + r.error, std::nullopt};
+    if (v.specChanged) {
+      events_.record(fd, "Normal", "SpecChanged",
+                     status.reconciliationStatus->state == "DEPLOYED" ? "Deploying the FlinkDeployment"
+                                                                      : "Spec changed: updating the cluster");
     }
   }
-  if (target->spec.job && target->spec.job->state == "suspended") newStatus["lifecycleState"] = "SUSPENDED";
-  if (!newStatus.contains("jobStatus") && target->spec.job) {
-    // The job's own state comes from the JobManager's REST API (job lifecycle issue).
-    newStatus["jobStatus"] = {{"state", "RECONCILING"}};
-  }
-  if (newStatus != oldStatus) {
+  if (!v.target) return {};  // nothing valid to deploy yet: wait for a spec change
+  const auto intent = status;
+
+  bool anyChanged = false;
+  Status applied = applyChildren(fd, *v.target, &anyChanged);
+  if (!applied.ok()) return {false, applied.message(), std::nullopt};
+
+  std::string jmStatus = observeCluster(*v.target, &status);
+  if (!(status == intent)) {
     auto latest = client_->get(types::kFlinkDeployment.objectPath(ns, name));
     if (latest.ok()) {
-      json merged = latest.body;
-      ApiResponse r = writeStatus(merged, newStatus);
+      ApiResponse r = writeStatus(latest.body, status);
       if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
     }
   }

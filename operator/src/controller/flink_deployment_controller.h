@@ -1,14 +1,16 @@
-// The FlinkDeployment controller. reconcile(namespace/name) is level-triggered and
-// idempotent, following the Apache operator's observe -> validate -> record status -> act:
-//   1. read the FlinkDeployment and its children from the informer caches (observe only);
-//   2. parse and validate the spec; an invalid spec is reported in status.error and a Warning
-//      event, and the operator keeps reconciling the last valid spec
-//      (status.reconciliationStatus.lastReconciledSpec) instead;
-//   3. write the status first when the spec to deploy changed (status as a write-ahead log);
-//   4. create or patch the children (ConfigMap, Services, Deployments) to the desired state;
-//      a child deleted or edited by hand is restored; owner references let the garbage
-//      collector remove them with the FlinkDeployment;
-//   5. report the JobManager Deployment's readiness and the lifecycle state in the status.
+// The FlinkDeployment reconciler. reconcile(namespace/name) is level-triggered and idempotent,
+// following the Apache operator's observe -> validate -> record status -> act, one step each:
+//   1. read the FlinkDeployment from the informer cache and its typed status
+//      (FlinkDeploymentStatus);
+//   2. validate(): parse the spec (from the object's JSON, no text round trip) and validate it;
+//      an invalid spec is reported in status.error and a Warning event, and the operator keeps
+//      reconciling the last valid spec (status.reconciliationStatus.lastReconciledSpec) instead;
+//   3. recordSpecDecision() + writeStatus(): write the status first when the spec to deploy
+//      changed (status as a write-ahead log);
+//   4. applyChildren(): create or patch the children (ConfigMap, Services, Deployments) to the
+//      desired state; a child deleted or edited by hand is restored; owner references let the
+//      garbage collector remove them with the FlinkDeployment;
+//   5. observeCluster(): report the JobManager Deployment's readiness and the lifecycle state.
 // Reconcile returns a requeue delay or an error; the caller's error policy backs off per key.
 // Thread-safe: workers may reconcile different keys concurrently (the queue never hands one
 // key to two workers).
@@ -23,6 +25,8 @@
 #include <optional>
 #include <string>
 
+#include "api/flink_deployment_status.h"
+#include "controller/event_recorder.h"
 #include "controller/resources.h"
 #include "k8s/client.h"
 #include "k8s/informer.h"
@@ -54,15 +58,28 @@ class FlinkDeploymentController {
   std::map<std::string, int> lifecycleStates() const;
 
  private:
-  void event(const nlohmann::json& fd, const std::string& type, const std::string& reason, const std::string& message);
+  /// The outcome of validation: the spec to deploy (the new one, or the last valid one when the
+  /// new one is invalid; none when nothing valid exists yet) and why.
+  struct Validation {
+    std::optional<FlinkDeployment> target;
+    bool specChanged = false;           // a valid spec differs from lastReconciledSpec
+    std::optional<std::string> error;   // the new spec is invalid
+  };
+  Validation validate(const nlohmann::json& fd, const FlinkDeploymentStatus& status) const;
+  /// Records the spec decision in `status` (error, lastReconciledSpec, lifecycle state).
+  void recordSpecDecision(const nlohmann::json& fd, const Validation& v, FlinkDeploymentStatus* status);
+  /// Creates or patches every child; *anyChanged when one was written.
+  Status applyChildren(const nlohmann::json& fd, const FlinkDeployment& target, bool* anyChanged);
   Status applyChild(const nlohmann::json& fd, const nlohmann::json& desired, bool* changed);
-  ApiResponse writeStatus(const nlohmann::json& fd, const nlohmann::json& status);
+  /// Reads the JobManager Deployment's readiness into `status`; returns it (READY, DEPLOYING, MISSING).
+  std::string observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const;
+  ReconcileResult reconcileCanary(const nlohmann::json& fd);
+  ApiResponse writeStatus(const nlohmann::json& fd, const FlinkDeploymentStatus& status);
 
   std::shared_ptr<KubeClient> client_;
   Informers informers_;
   OperatorConfig config_;
-  std::mutex eventsMu_;
-  std::map<std::string, std::pair<std::string, int>> events_;  // dedupe key -> (event name, count)
+  EventRecorder events_;
 };
 
 }  // namespace flink::k8s

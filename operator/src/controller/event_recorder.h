@@ -1,0 +1,34 @@
+// Records Kubernetes Events (v1 Event) about a FlinkDeployment, as the Apache operator's
+// EventRecorder does: reason, message and type (Normal or Warning), reported by
+// "flink-kubernetes-operator". The same (object, reason, message) within this process is counted
+// on one Event (count, lastTimestamp) instead of creating a new one, so a reconcile that repeats
+// an error does not flood the namespace. Thread-safe. Failures to record are logged, never
+// returned: an event is information, not state.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "k8s/client.h"
+
+namespace flink::k8s {
+
+class EventRecorder {
+ public:
+  explicit EventRecorder(std::shared_ptr<KubeClient> client) : client_(std::move(client)) {}
+  /// `involved`: the FlinkDeployment object (its metadata names the event's involvedObject).
+  void record(const nlohmann::json& involved, const std::string& type, const std::string& reason,
+              const std::string& message);
+
+ private:
+  std::shared_ptr<KubeClient> client_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, int>> events_;  // dedupe key -> (event name, count); guarded by mu_
+};
+
+}  // namespace flink::k8s

@@ -201,17 +201,10 @@ Configuration FlinkDeployment::effectiveConfiguration() const {
   return c;
 }
 
-Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::string& source) {
-  Parser p(source);
-  FlinkDeployment d;
-  if (!doc.IsMap()) return p.error(doc, "(document)", "expected a Kubernetes object (a map)");
-  RETURN_IF_ERROR(p.string(doc, "apiVersion", "apiVersion", &d.apiVersion, true));
-  RETURN_IF_ERROR(p.string(doc, "kind", "kind", &d.kind, true));
-  if (d.apiVersion != "flink.apache.org/v1beta1") {
-    return p.error(doc["apiVersion"], "apiVersion", "expected 'flink.apache.org/v1beta1', got '" + d.apiVersion + "'");
-  }
-  if (d.kind != "FlinkDeployment") return p.error(doc["kind"], "kind", "expected 'FlinkDeployment', got '" + d.kind + "'");
+namespace {
 
+Status parseMetadata(const Parser& p, const YAML::Node& doc, FlinkDeployment* out) {
+  FlinkDeployment& d = *out;
   const YAML::Node meta = doc["metadata"];
   if (!meta || !meta.IsMap()) return p.error(doc, "metadata", "required field is missing");
   RETURN_IF_ERROR(p.string(meta, "name", "metadata.name", &d.name, true));
@@ -230,10 +223,12 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   }
   RETURN_IF_ERROR(p.stringMap(meta, "labels", "metadata.labels", &d.labels));
 
-  const YAML::Node spec = doc["spec"];
-  if (!spec || !spec.IsMap()) return p.error(doc, "spec", "required field is missing");
-  d.specNode = YAML::Clone(spec);
-  FlinkDeploymentSpec& s = d.spec;
+  return Status::Ok();
+}
+
+/// spec fields outside jobManager, taskManager and job.
+Status parseClusterSpec(const Parser& p, const YAML::Node& spec, FlinkDeploymentSpec* out) {
+  FlinkDeploymentSpec& s = *out;
   RETURN_IF_ERROR(p.string(spec, "image", "spec.image", &s.image));
   RETURN_IF_ERROR(p.string(spec, "imagePullPolicy", "spec.imagePullPolicy", &s.imagePullPolicy));
   RETURN_IF_ERROR(p.string(spec, "flinkVersion", "spec.flinkVersion", &s.flinkVersion));
@@ -258,59 +253,89 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   }
   if (spec["podTemplate"]) s.podTemplate = spec["podTemplate"];
 
-  if (const YAML::Node jm = spec["jobManager"]; jm && !jm.IsNull()) {
-    if (!jm.IsMap()) return p.error(jm, "spec.jobManager", "expected a map");
-    RETURN_IF_ERROR(p.resources(jm, "spec.jobManager", &s.jobManager.resource, &s.jobManager.resources,
-                                &s.jobManager.resourceSet));
-    RETURN_IF_ERROR(p.resource(jm, "spec.jobManager", &s.jobManager.resource));
-    if (jm["resource"]) s.jobManager.resourceSet = true;
-    std::optional<int> replicas;
-    RETURN_IF_ERROR(p.integer(jm, "replicas", "spec.jobManager.replicas", &replicas, 1));
-    if (replicas) s.jobManager.replicas = *replicas;
-    if (jm["podTemplate"]) s.jobManager.podTemplate = jm["podTemplate"];
+  return Status::Ok();
+}
+
+Status parseJobManager(const Parser& p, const YAML::Node& jm, JobManagerSpec* out) {
+  if (!jm.IsMap()) return p.error(jm, "spec.jobManager", "expected a map");
+  RETURN_IF_ERROR(p.resources(jm, "spec.jobManager", &out->resource, &out->resources, &out->resourceSet));
+  RETURN_IF_ERROR(p.resource(jm, "spec.jobManager", &out->resource));
+  if (jm["resource"]) out->resourceSet = true;
+  std::optional<int> replicas;
+  RETURN_IF_ERROR(p.integer(jm, "replicas", "spec.jobManager.replicas", &replicas, 1));
+  if (replicas) out->replicas = *replicas;
+  if (jm["podTemplate"]) out->podTemplate = jm["podTemplate"];
+  return Status::Ok();
+}
+
+Status parseTaskManager(const Parser& p, const YAML::Node& tm, TaskManagerSpec* out) {
+  if (!tm.IsMap()) return p.error(tm, "spec.taskManager", "expected a map");
+  RETURN_IF_ERROR(p.resources(tm, "spec.taskManager", &out->resource, &out->resources, &out->resourceSet));
+  RETURN_IF_ERROR(p.resource(tm, "spec.taskManager", &out->resource));
+  if (tm["resource"]) out->resourceSet = true;
+  RETURN_IF_ERROR(p.integer(tm, "replicas", "spec.taskManager.replicas", &out->replicas, 1));
+  if (tm["podTemplate"]) out->podTemplate = tm["podTemplate"];
+  return Status::Ok();
+}
+
+Status parseJob(const Parser& p, const YAML::Node& job, JobSpec* out) {
+  if (!job.IsMap()) return p.error(job, "spec.job", "expected a map");
+  JobSpec& j = *out;
+  RETURN_IF_ERROR(p.string(job, "jarURI", "spec.job.jarURI", &j.jarURI, true));
+  RETURN_IF_ERROR(p.string(job, "entryClass", "spec.job.entryClass", &j.entryClass));
+  if (const YAML::Node args = job["args"]; args && !args.IsNull()) {
+    if (!args.IsSequence()) return p.error(args, "spec.job.args", "expected a list of strings");
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].IsScalar()) return p.error(args[i], fmt::format("spec.job.args[{}]", i), "expected a string");
+      j.args.push_back(args[i].as<std::string>());
+    }
   }
-  if (const YAML::Node tm = spec["taskManager"]; tm && !tm.IsNull()) {
-    if (!tm.IsMap()) return p.error(tm, "spec.taskManager", "expected a map");
-    RETURN_IF_ERROR(p.resources(tm, "spec.taskManager", &s.taskManager.resource, &s.taskManager.resources,
-                                &s.taskManager.resourceSet));
-    RETURN_IF_ERROR(p.resource(tm, "spec.taskManager", &s.taskManager.resource));
-    if (tm["resource"]) s.taskManager.resourceSet = true;
-    RETURN_IF_ERROR(p.integer(tm, "replicas", "spec.taskManager.replicas", &s.taskManager.replicas, 1));
-    if (tm["podTemplate"]) s.taskManager.podTemplate = tm["podTemplate"];
+  RETURN_IF_ERROR(p.integer(job, "parallelism", "spec.job.parallelism", &j.parallelism, 1));
+  RETURN_IF_ERROR(p.string(job, "upgradeMode", "spec.job.upgradeMode", &j.upgradeMode));
+  if (j.upgradeMode != "stateless" && j.upgradeMode != "savepoint" && j.upgradeMode != "last-state") {
+    return p.error(job["upgradeMode"], "spec.job.upgradeMode",
+                   "expected 'stateless', 'savepoint' or 'last-state', got '" + j.upgradeMode + "'");
   }
+  RETURN_IF_ERROR(p.string(job, "state", "spec.job.state", &j.state));
+  if (j.state != "running" && j.state != "suspended") {
+    return p.error(job["state"], "spec.job.state", "expected 'running' or 'suspended', got '" + j.state + "'");
+  }
+  std::string sp;
+  RETURN_IF_ERROR(p.string(job, "initialSavepointPath", "spec.job.initialSavepointPath", &sp));
+  if (!sp.empty()) j.initialSavepointPath = sp;
+  if (job["allowNonRestoredState"]) {
+    try {
+      j.allowNonRestoredState = job["allowNonRestoredState"].as<bool>();
+    } catch (const YAML::Exception&) {
+      return p.error(job["allowNonRestoredState"], "spec.job.allowNonRestoredState", "expected true or false");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::string& source) {
+  Parser p(source);
+  FlinkDeployment d;
+  if (!doc.IsMap()) return p.error(doc, "(document)", "expected a Kubernetes object (a map)");
+  RETURN_IF_ERROR(p.string(doc, "apiVersion", "apiVersion", &d.apiVersion, true));
+  RETURN_IF_ERROR(p.string(doc, "kind", "kind", &d.kind, true));
+  if (d.apiVersion != "flink.apache.org/v1beta1") {
+    return p.error(doc["apiVersion"], "apiVersion", "expected 'flink.apache.org/v1beta1', got '" + d.apiVersion + "'");
+  }
+  if (d.kind != "FlinkDeployment") return p.error(doc["kind"], "kind", "expected 'FlinkDeployment', got '" + d.kind + "'");
+  RETURN_IF_ERROR(parseMetadata(p, doc, &d));
+  const YAML::Node spec = doc["spec"];
+  if (!spec || !spec.IsMap()) return p.error(doc, "spec", "required field is missing");
+  d.specNode = YAML::Clone(spec);
+  RETURN_IF_ERROR(parseClusterSpec(p, spec, &d.spec));
+  if (const YAML::Node jm = spec["jobManager"]; jm && !jm.IsNull()) RETURN_IF_ERROR(parseJobManager(p, jm, &d.spec.jobManager));
+  if (const YAML::Node tm = spec["taskManager"]; tm && !tm.IsNull()) RETURN_IF_ERROR(parseTaskManager(p, tm, &d.spec.taskManager));
   if (const YAML::Node job = spec["job"]; job && !job.IsNull()) {
-    if (!job.IsMap()) return p.error(job, "spec.job", "expected a map");
     JobSpec j;
-    RETURN_IF_ERROR(p.string(job, "jarURI", "spec.job.jarURI", &j.jarURI, true));
-    RETURN_IF_ERROR(p.string(job, "entryClass", "spec.job.entryClass", &j.entryClass));
-    if (const YAML::Node args = job["args"]; args && !args.IsNull()) {
-      if (!args.IsSequence()) return p.error(args, "spec.job.args", "expected a list of strings");
-      for (size_t i = 0; i < args.size(); ++i) {
-        if (!args[i].IsScalar()) return p.error(args[i], fmt::format("spec.job.args[{}]", i), "expected a string");
-        j.args.push_back(args[i].as<std::string>());
-      }
-    }
-    RETURN_IF_ERROR(p.integer(job, "parallelism", "spec.job.parallelism", &j.parallelism, 1));
-    RETURN_IF_ERROR(p.string(job, "upgradeMode", "spec.job.upgradeMode", &j.upgradeMode));
-    if (j.upgradeMode != "stateless" && j.upgradeMode != "savepoint" && j.upgradeMode != "last-state") {
-      return p.error(job["upgradeMode"], "spec.job.upgradeMode",
-                     "expected 'stateless', 'savepoint' or 'last-state', got '" + j.upgradeMode + "'");
-    }
-    RETURN_IF_ERROR(p.string(job, "state", "spec.job.state", &j.state));
-    if (j.state != "running" && j.state != "suspended") {
-      return p.error(job["state"], "spec.job.state", "expected 'running' or 'suspended', got '" + j.state + "'");
-    }
-    std::string sp;
-    RETURN_IF_ERROR(p.string(job, "initialSavepointPath", "spec.job.initialSavepointPath", &sp));
-    if (!sp.empty()) j.initialSavepointPath = sp;
-    if (job["allowNonRestoredState"]) {
-      try {
-        j.allowNonRestoredState = job["allowNonRestoredState"].as<bool>();
-      } catch (const YAML::Exception&) {
-        return p.error(job["allowNonRestoredState"], "spec.job.allowNonRestoredState", "expected true or false");
-      }
-    }
-    s.job = std::move(j);
+    RETURN_IF_ERROR(parseJob(p, job, &j));
+    d.spec.job = std::move(j);
   }
   return d;
 }

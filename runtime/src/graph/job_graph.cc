@@ -32,44 +32,42 @@ int JobGraph::numInputChannels(int vertex) const {
   return n;
 }
 
-Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism, int maxParallelism) {
-  if (defaultParallelism < 1) return Status::Error("parallelism must be at least 1");
-  if (maxParallelism < 1) return Status::Error(std::string(options::kMaxParallelism) + " must be at least 1");
-  std::vector<int> parallelism(graph.nodes.size());
-  for (const auto& node : graph.nodes) {
-    if (node.isSource && !node.inEdges.empty()) {
-      return Status::Error(fmt::format("source '{}' cannot have an input", node.name));
-    }
-    if (!node.isSource && node.inEdges.empty()) {
-      return Status::Error(fmt::format("operator '{}' has no input", node.name));
-    }
-    for (int e : node.inEdges) {
-      if (graph.edges[e].source >= node.id) {
-        return Status::Error(fmt::format("operator '{}' consumes an operator defined after it (a cycle)", node.name));
-      }
-    }
-    if (node.twoInput) {
-      bool has[2] = {false, false};
-      for (int e : node.inEdges) has[graph.edges[e].typeNumber == 1] = true;
-      if (!has[0] || !has[1]) {
-        return Status::Error(fmt::format("two-input operator '{}' is missing its {} input", node.name,
-                                         has[0] ? "second" : "first"));
-      }
-    } else {
-      for (int e : node.inEdges) {
-        if (graph.edges[e].typeNumber != 0) {
-          return Status::Error(fmt::format("operator '{}' has one input but is fed as a second input", node.name));
-        }
-      }
-    }
-    int p = node.parallelism > 0 ? node.parallelism : defaultParallelism;
-    if (p > maxParallelism) {
-      return Status::Error(fmt::format("operator '{}': parallelism {} exceeds {} {}", node.name, p,
-                                       options::kMaxParallelism, maxParallelism));
-    }
-    parallelism[node.id] = p;
-  }
+namespace {
 
+/// The shape rules of a StreamGraph node: sources without inputs, others with, inputs defined
+/// before their consumers, two-input operators fed on both inputs.
+Status validateNode(const StreamGraph& graph, const StreamNode& node) {
+  if (node.isSource && !node.inEdges.empty()) {
+    return Status::Error(fmt::format("source '{}' cannot have an input", node.name));
+  }
+  if (!node.isSource && node.inEdges.empty()) {
+    return Status::Error(fmt::format("operator '{}' has no input", node.name));
+  }
+  for (int e : node.inEdges) {
+    if (graph.edges[e].source >= node.id) {
+      return Status::Error(fmt::format("operator '{}' consumes an operator defined after it (a cycle)", node.name));
+    }
+  }
+  if (node.twoInput) {
+    bool has[2] = {false, false};
+    for (int e : node.inEdges) has[graph.edges[e].typeNumber == 1] = true;
+    if (!has[0] || !has[1]) {
+      return Status::Error(fmt::format("two-input operator '{}' is missing its {} input", node.name,
+                                       has[0] ? "second" : "first"));
+    }
+  } else {
+    for (int e : node.inEdges) {
+      if (graph.edges[e].typeNumber != 0) {
+        return Status::Error(fmt::format("operator '{}' has one input but is fed as a second input", node.name));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+/// Vertices and edges: a node is chained into its producer's vertex when it is the producer's
+/// only consumer, its only input is that producer, over a forward edge with equal parallelism.
+JobGraph chainVertices(const StreamGraph& graph, const std::vector<int>& parallelism, int maxParallelism) {
   JobGraph jg;
   jg.jobName = graph.jobName;
   std::vector<int> vertexOf(graph.nodes.size(), -1);
@@ -113,13 +111,17 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
       jg.edges.push_back(je);
     }
   }
-  // Stable ids: operators by uid (or name and position), vertices by their chain.
+  return jg;
+}
+
+/// Stable ids: operators by uid (or name and position), vertices by their chain.
+void assignIds(const StreamGraph& graph, JobGraph* jg) {
   auto hex128 = [](const std::string& seed) {
     uint32_t h[4];
     for (uint32_t i = 0; i < 4; ++i) h[i] = murmur3_32(seed.data(), seed.size(), 0x9747b28cU + i);
     return fmt::format("{:08x}{:08x}{:08x}{:08x}", h[0], h[1], h[2], h[3]);
   };
-  for (auto& v : jg.vertices) {
+  for (auto& v : jg->vertices) {
     std::string seed;
     for (int n : v.chain) {
       const auto& node = graph.nodes[n];
@@ -136,6 +138,26 @@ Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism,
     }
     v.id = hex128(seed);
   }
+}
+
+}  // namespace
+
+Result<JobGraph> buildJobGraph(const StreamGraph& graph, int defaultParallelism, int maxParallelism) {
+  if (defaultParallelism < 1) return Status::Error("parallelism must be at least 1");
+  if (maxParallelism < 1) return Status::Error(std::string(options::kMaxParallelism) + " must be at least 1");
+  std::vector<int> parallelism(graph.nodes.size());
+  for (const auto& node : graph.nodes) {
+    Status s = validateNode(graph, node);
+    if (!s.ok()) return s;
+    int p = node.parallelism > 0 ? node.parallelism : defaultParallelism;
+    if (p > maxParallelism) {
+      return Status::Error(fmt::format("operator '{}': parallelism {} exceeds {} {}", node.name, p,
+                                       options::kMaxParallelism, maxParallelism));
+    }
+    parallelism[node.id] = p;
+  }
+  JobGraph jg = chainVertices(graph, parallelism, maxParallelism);
+  assignIds(graph, &jg);
   return jg;
 }
 

@@ -26,67 +26,85 @@ class JobManager : public JobManagerView {
   JobManager(Configuration config, const std::atomic<bool>* stop) : config_(std::move(config)), stop_(stop) {}
 
   int run(std::optional<JobSubmission> application) {
-    auto rpcPort = config_.getInt(options::kRpcPort, 6123);
-    auto restPort = config_.getInt(options::kRestPort, 8081);
     auto hbInterval = config_.getDurationMs(options::kHeartbeatInterval, 10000);
     auto hbTimeout = config_.getDurationMs(options::kHeartbeatTimeout, 50000);
     auto shutdownOnFinish = config_.getBool(options::kShutdownOnFinish, true);
-    for (const Status& s : {rpcPort.status(), restPort.status(), hbInterval.status(), hbTimeout.status(),
-                            shutdownOnFinish.status()}) {
+    for (const Status& s : {hbInterval.status(), hbTimeout.status(), shutdownOnFinish.status()}) {
       if (!s.ok()) {
         log::error("invalid configuration: {}", s.message());
         return 1;
       }
     }
     hbTimeoutMs_ = *hbTimeout;
+    if (!startEndpoints()) return 1;
+    std::string applicationJob;
+    if (application) {
+      applicationJob = application->jobId;
+      mailbox_.post([this, app = *application]() mutable { submitJob(std::move(app)); });
+    }
+    int exitCode = mainLoop(*hbInterval, *shutdownOnFinish ? applicationJob : std::string());
+    stopEndpoints();
+    return exitCode;
+  }
+
+ private:
+  // The RPC endpoint for TaskManagers, the REST API, the metrics endpoint and the port file.
+  bool startEndpoints() {
+    auto rpcPort = config_.getInt(options::kRpcPort, 6123);
+    auto restPort = config_.getInt(options::kRestPort, 8081);
+    for (const Status& s : {rpcPort.status(), restPort.status()}) {
+      if (!s.ok()) {
+        log::error("invalid configuration: {}", s.message());
+        return false;
+      }
+    }
     std::string rpcBind = config_.getString("jobmanager.bind-host", "0.0.0.0");
     Status s = listener_.bind(rpcBind, static_cast<int>(*rpcPort));
     if (!s.ok()) {
       log::error("RPC endpoint: {}", s.message());
-      return 1;
+      return false;
     }
     listener_.start([this](std::shared_ptr<net::Connection> conn) { onConnection(std::move(conn)); });
-
-    httplib::Server rest;
-    registerRestHandlers(rest, *this, mailbox_);
+    registerRestHandlers(rest_, *this, mailbox_);
     std::string restBind = config_.getString(options::kRestBindAddress, "0.0.0.0");
-    int boundRest = *restPort == 0 ? rest.bind_to_any_port(restBind) : (rest.bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
+    int boundRest = *restPort == 0 ? rest_.bind_to_any_port(restBind)
+                                   : (rest_.bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
     if (boundRest < 0) {
       log::error("REST endpoint: cannot listen on {}:{}", restBind, *restPort);
       listener_.stop();
-      return 1;
+      return false;
     }
-    std::thread restThread([&rest] { rest.listen_after_bind(); });
+    restThread_ = std::thread([this] { rest_.listen_after_bind(); });
     log::info("JobManager started: RPC port {}, REST endpoint http://{}:{}", listener_.port(),
               config_.getString(options::kRestAddress, "localhost"), boundRest);
-    MetricsExporter exporter;
-    Status ms = exporter.start(config_.getString("jobmanager.bind-host", "0.0.0.0"),
-                               config_.getString("metrics.reporter.prom.port", "9249"),
-                               [this](prometheus::Registry& r) { mailbox_.call([&] { fillMetrics(r); }); });
+    Status ms = exporter_.start(config_.getString("jobmanager.bind-host", "0.0.0.0"),
+                                config_.getString("metrics.reporter.prom.port", "9249"),
+                                [this](prometheus::Registry& r) { mailbox_.call([&] { fillMetrics(r); }); });
     if (ms.ok()) {
-      log::info("Prometheus metrics on port {}", exporter.port());
+      log::info("Prometheus metrics on port {}", exporter_.port());
     } else {
       log::warn("metrics endpoint not started: {}", ms.message());
     }
     if (auto portFile = config_.get(options::kPortFile)) {
       std::string tmp = *portFile + ".tmp";
       std::ofstream(tmp) << "rpc.port=" << listener_.port() << "\nrest.port=" << boundRest
-                         << "\nmetrics.port=" << exporter.port() << "\n";
+                         << "\nmetrics.port=" << exporter_.port() << "\n";
       std::rename(tmp.c_str(), portFile->c_str());
     }
+    return true;
+  }
 
-    std::string applicationJob;
-    if (application) {
-      applicationJob = application->jobId;
-      mailbox_.post([this, app = *application]() mutable { submitJob(std::move(app)); });
-    }
+  // The main thread: mailbox, heartbeats, JobMaster ticks, until *stop or, when `applicationJob`
+  // is set (application mode with shutdown-on-application-finish), shortly after that job ends.
+  // Returns the exit code.
+  int mainLoop(int64_t hbIntervalMs, const std::string& applicationJob) {
     auto lastHeartbeat = Clock::now();
     int exitCode = 0;
     std::optional<Clock::time_point> shutdownAt;
     while (!stop_->load()) {
       mailbox_.runFor(std::chrono::milliseconds(50));
       auto now = Clock::now();
-      if (now - lastHeartbeat >= std::chrono::milliseconds(*hbInterval)) {
+      if (now - lastHeartbeat >= std::chrono::milliseconds(hbIntervalMs)) {
         lastHeartbeat = now;
         for (const auto& [id, tm] : rm_.taskManagers()) (void)rpc::send(*tm.conn, {{"type", "heartbeat"}});
       }
@@ -94,7 +112,7 @@ class JobManager : public JobManagerView {
         lostTaskManager(id, "heartbeat timed out after " + formatDurationMs(hbTimeoutMs_));
       }
       for (auto& [id, jm] : jobs_) jm->tick();
-      if (application && *shutdownOnFinish && !shutdownAt) {
+      if (!applicationJob.empty() && !shutdownAt) {
         auto it = jobs_.find(applicationJob);
         if (it != jobs_.end() && isGloballyTerminal(it->second->status())) {
           exitCode = it->second->status() == JobStatus::kFinished ? 0 : 1;
@@ -105,19 +123,23 @@ class JobManager : public JobManagerView {
       }
       if (shutdownAt && now >= *shutdownAt) break;
     }
+    return exitCode;
+  }
+
+  void stopEndpoints() {
     log::info("Stopping the JobManager");
-    exporter.stop();
-    rest.stop();
-    restThread.join();
+    exporter_.stop();
+    rest_.stop();
+    restThread_.join();
     listener_.stop();
     std::vector<std::shared_ptr<net::Connection>> conns;
     for (const auto& [id, tm] : rm_.taskManagers()) conns.push_back(tm.conn);
     for (auto& c : conns) c->close();
     mailbox_.close();
     mailbox_.runFor(std::chrono::milliseconds(0));
-    return exitCode;
   }
 
+ public:
   // Flink's JobManager metrics (main thread).
   void fillMetrics(prometheus::Registry& r) {
     auto gauge = [&](const std::string& name, const std::string& help) -> prometheus::Family<prometheus::Gauge>& {
@@ -251,6 +273,9 @@ class JobManager : public JobManagerView {
   const std::atomic<bool>* stop_;
   Mailbox mailbox_;
   net::Listener listener_;
+  httplib::Server rest_;
+  std::thread restThread_;
+  MetricsExporter exporter_;
   ResourceManager rm_;
   std::map<std::string, std::unique_ptr<JobMaster>> jobs_;
   int64_t hbTimeoutMs_ = 50000;

@@ -256,26 +256,28 @@ Status parseClusterSpec(const Parser& p, const YAML::Node& spec, FlinkDeployment
   return Status::Ok();
 }
 
+/// What jobManager and taskManager share: resource / resources and podTemplate.
+template <class Spec>
+Status parseProcessSpec(const Parser& p, const YAML::Node& n, const std::string& path, Spec* out) {
+  if (!n.IsMap()) return p.error(n, path, "expected a map");
+  RETURN_IF_ERROR(p.resources(n, path, &out->resource, &out->resources, &out->resourceSet));
+  RETURN_IF_ERROR(p.resource(n, path, &out->resource));
+  if (n["resource"]) out->resourceSet = true;
+  if (n["podTemplate"]) out->podTemplate = n["podTemplate"];
+  return Status::Ok();
+}
+
 Status parseJobManager(const Parser& p, const YAML::Node& jm, JobManagerSpec* out) {
-  if (!jm.IsMap()) return p.error(jm, "spec.jobManager", "expected a map");
-  RETURN_IF_ERROR(p.resources(jm, "spec.jobManager", &out->resource, &out->resources, &out->resourceSet));
-  RETURN_IF_ERROR(p.resource(jm, "spec.jobManager", &out->resource));
-  if (jm["resource"]) out->resourceSet = true;
+  RETURN_IF_ERROR(parseProcessSpec(p, jm, "spec.jobManager", out));
   std::optional<int> replicas;
   RETURN_IF_ERROR(p.integer(jm, "replicas", "spec.jobManager.replicas", &replicas, 1));
   if (replicas) out->replicas = *replicas;
-  if (jm["podTemplate"]) out->podTemplate = jm["podTemplate"];
   return Status::Ok();
 }
 
 Status parseTaskManager(const Parser& p, const YAML::Node& tm, TaskManagerSpec* out) {
-  if (!tm.IsMap()) return p.error(tm, "spec.taskManager", "expected a map");
-  RETURN_IF_ERROR(p.resources(tm, "spec.taskManager", &out->resource, &out->resources, &out->resourceSet));
-  RETURN_IF_ERROR(p.resource(tm, "spec.taskManager", &out->resource));
-  if (tm["resource"]) out->resourceSet = true;
-  RETURN_IF_ERROR(p.integer(tm, "replicas", "spec.taskManager.replicas", &out->replicas, 1));
-  if (tm["podTemplate"]) out->podTemplate = tm["podTemplate"];
-  return Status::Ok();
+  RETURN_IF_ERROR(parseProcessSpec(p, tm, "spec.taskManager", out));
+  return p.integer(tm, "replicas", "spec.taskManager.replicas", &out->replicas, 1);
 }
 
 Status parseJob(const Parser& p, const YAML::Node& job, JobSpec* out) {

@@ -1,6 +1,5 @@
-// The Nexmark generator, source and sinks (examples/jobs/nexmark/nexmark.h), and the generator
-// job flinkcpp.nexmark.Generate: the events as CSV (--output DIR), or, without --output, into a
-// DiscardingSink (the "source only" baseline of the benchmark).
+// The Nexmark generator (examples/jobs/nexmark/nexmark.h): GeneratorConfig and Generator, the
+// event model of the Nexmark benchmark as Beam and Flink's nexmark-flink generate it.
 #include "nexmark/nexmark.h"
 
 #include <algorithm>
@@ -23,26 +22,10 @@ namespace {
 
 // ---- Options ----------------------------------------------------------------------------
 
-int64_t parseInt64(const std::string& key, const std::string& v, int64_t min) {
-  int64_t out = 0;
-  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
-    throw std::invalid_argument("--" + key + ": '" + v + "' is not an integer");
-  }
-  if (out < min) throw std::invalid_argument("--" + key + ": must be at least " + std::to_string(min) + ", got " + v);
-  return out;
-}
-
-int parseInt(const std::string& key, const std::string& v, int min) {
-  int64_t x = parseInt64(key, v, min);
-  if (x > INT32_MAX) throw std::invalid_argument("--" + key + ": " + v + " is too large");
-  return static_cast<int>(x);
-}
-
 /// Sizes as Nexmark's memory options: "200", "200b" or "200 b".
 int parseBytes(const std::string& key, std::string v) {
   while (!v.empty() && (v.back() == 'b' || v.back() == 'B' || v.back() == ' ')) v.pop_back();
-  return parseInt(key, v, 0);
+  return detail::parseInt(key, v, 0);
 }
 
 bool parseBool(const std::string& key, const std::string& v) {
@@ -263,12 +246,35 @@ void appendDigits4(std::string* out, int v) {
   out->append(d, 4);
 }
 
+}  // namespace
+
+namespace detail {
+
+int64_t parseInt64(const std::string& key, const std::string& v, int64_t min) {
+  int64_t out = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+    throw std::invalid_argument("--" + key + ": '" + v + "' is not an integer");
+  }
+  if (out < min) throw std::invalid_argument("--" + key + ": must be at least " + std::to_string(min) + ", got " + v);
+  return out;
+}
+
+int parseInt(const std::string& key, const std::string& v, int min) {
+  int64_t x = parseInt64(key, v, min);
+  if (x > INT32_MAX) throw std::invalid_argument("--" + key + ": " + v + " is too large");
+  return static_cast<int>(x);
+}
+
 int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::parseInt;
+using detail::parseInt64;
 
 // ---- GeneratorConfig ------------------------------------------------------------------------
 
@@ -362,6 +368,81 @@ int64_t Generator::delayFor(uint64_t seed) const {
   return 1 + Rng(h).nextLong(c_.occasionalDelaySec * 1000);
 }
 
+namespace {
+
+// One event of each kind, drawing from `r` in the order Nexmark's generator does.
+void nextPerson(const GeneratorConfig& c, const LastIds& last, int64_t ts, Rng& r, Person& p) {
+  p.id = last.person + kFirstPersonId;
+  p.name.assign(kFirstNames[r.nextInt(count(kFirstNames))]);
+  p.name += ' ';
+  p.name += kLastNames[r.nextInt(count(kLastNames))];
+  p.emailAddress.clear();
+  appendString(r, 7, &p.emailAddress);
+  p.emailAddress += '@';
+  appendString(r, 5, &p.emailAddress);
+  p.emailAddress += ".com";
+  p.creditCard.clear();
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) p.creditCard += ' ';
+    appendDigits4(&p.creditCard, r.nextInt(10000));
+  }
+  p.city.assign(kUsCities[r.nextInt(count(kUsCities))]);
+  p.state.assign(kUsStates[r.nextInt(count(kUsStates))]);
+  p.dateTime = ts;
+  int currentSize = static_cast<int>(8 + p.name.size() + p.emailAddress.size() + p.creditCard.size() +
+                                     p.city.size() + p.state.size());
+  nextExtra(r, currentSize, c.avgPersonByteSize, &p.extra);
+}
+
+void nextAuction(const GeneratorConfig& c, const LastIds& last, int64_t eventNumber, int64_t ts, int64_t base, Rng& r,
+                 Auction& a) {
+  a.id = last.auction + kFirstAuctionId;
+  int64_t seller;
+  if (r.nextInt(c.hotSellersRatio) > 0) {
+    // A hot seller: the first person of the last batch of kHotSellerRatio people.
+    seller = (last.person / kHotSellerRatio) * kHotSellerRatio;
+  } else {
+    seller = nextBase0PersonId(c, last.person, r);
+  }
+  a.seller = seller + kFirstPersonId;
+  a.category = kFirstCategoryId + r.nextInt(kNumCategories);
+  a.initialBid = nextPrice(r);
+  a.dateTime = ts;
+  a.expires = ts + nextAuctionLengthMs(c, eventNumber, ts, base, r);
+  a.itemName.clear();
+  appendString(r, 20, &a.itemName);
+  a.description.clear();
+  appendString(r, 100, &a.description);
+  a.reserve = a.initialBid + nextPrice(r);
+  int currentSize = static_cast<int>(8 + a.itemName.size() + a.description.size() + 8 + 8 + 8 + 8 + 8);
+  nextExtra(r, currentSize, c.avgAuctionByteSize, &a.extra);
+}
+
+void nextBid(const GeneratorConfig& c, const LastIds& last, int64_t ts, Rng& r, Bid& b) {
+  // The price first: its long floating-point chain then overlaps with the rest.
+  b.price = nextPrice(r);
+  int64_t auction;
+  if (r.nextInt(c.hotAuctionRatio) > 0) {
+    // The hot auction: the first of the last batch of kHotAuctionRatio auctions.
+    auction = (last.auction / kHotAuctionRatio) * kHotAuctionRatio;
+  } else {
+    auction = nextBase0AuctionId(c, last.auction, r);
+  }
+  b.auction = auction + kFirstAuctionId;
+  int64_t bidder;
+  if (r.nextInt(c.hotBiddersRatio) > 0) {
+    // A hot bidder: the second person of the last batch (so that it is not a hot seller).
+    bidder = (last.person / kHotBidderRatio) * kHotBidderRatio + 1;
+  } else {
+    bidder = nextBase0PersonId(c, last.person, r);
+  }
+  b.bidder = bidder + kFirstPersonId;
+  b.dateTime = ts;
+  nextExtra(r, 8 + 8 + 8 + 8, c.avgBidByteSize, &b.extra);
+}
+
+}  // namespace
+
 int64_t Generator::generate(int64_t n, Event& out, int64_t base) const {
   const GeneratorConfig& c = c_;
   int64_t eventNumber = c.adjustedEventNumber(n);
@@ -372,355 +453,17 @@ int64_t Generator::generate(int64_t n, Event& out, int64_t base) const {
   int64_t epoch = eventId / total_;
   int64_t rem = eventId - epoch * total_;
   LastIds last = lastIds(c, epoch, rem);
-
   if (rem < c.personProportion) {
     out.type = Event::kPerson;
-    Person& p = out.person;
-    p.id = last.person + kFirstPersonId;
-    p.name.assign(kFirstNames[r.nextInt(count(kFirstNames))]);
-    p.name += ' ';
-    p.name += kLastNames[r.nextInt(count(kLastNames))];
-    p.emailAddress.clear();
-    appendString(r, 7, &p.emailAddress);
-    p.emailAddress += '@';
-    appendString(r, 5, &p.emailAddress);
-    p.emailAddress += ".com";
-    p.creditCard.clear();
-    for (int i = 0; i < 4; ++i) {
-      if (i > 0) p.creditCard += ' ';
-      appendDigits4(&p.creditCard, r.nextInt(10000));
-    }
-    p.city.assign(kUsCities[r.nextInt(count(kUsCities))]);
-    p.state.assign(kUsStates[r.nextInt(count(kUsStates))]);
-    p.dateTime = ts;
-    int currentSize = static_cast<int>(8 + p.name.size() + p.emailAddress.size() + p.creditCard.size() +
-                                       p.city.size() + p.state.size());
-    nextExtra(r, currentSize, c.avgPersonByteSize, &p.extra);
+    nextPerson(c, last, ts, r, out.person);
   } else if (rem < c.personProportion + c.auctionProportion) {
     out.type = Event::kAuction;
-    Auction& a = out.auction;
-    a.id = last.auction + kFirstAuctionId;
-    int64_t seller;
-    if (r.nextInt(c.hotSellersRatio) > 0) {
-      // A hot seller: the first person of the last batch of kHotSellerRatio people.
-      seller = (last.person / kHotSellerRatio) * kHotSellerRatio;
-    } else {
-      seller = nextBase0PersonId(c, last.person, r);
-    }
-    a.seller = seller + kFirstPersonId;
-    a.category = kFirstCategoryId + r.nextInt(kNumCategories);
-    a.initialBid = nextPrice(r);
-    a.dateTime = ts;
-    a.expires = ts + nextAuctionLengthMs(c, eventNumber, ts, base, r);
-    a.itemName.clear();
-    appendString(r, 20, &a.itemName);
-    a.description.clear();
-    appendString(r, 100, &a.description);
-    a.reserve = a.initialBid + nextPrice(r);
-    int currentSize = static_cast<int>(8 + a.itemName.size() + a.description.size() + 8 + 8 + 8 + 8 + 8);
-    nextExtra(r, currentSize, c.avgAuctionByteSize, &a.extra);
+    nextAuction(c, last, eventNumber, ts, base, r, out.auction);
   } else {
     out.type = Event::kBid;
-    Bid& b = out.bid;
-    // The price first: its long floating-point chain then overlaps with the rest.
-    b.price = nextPrice(r);
-    int64_t auction;
-    if (r.nextInt(c.hotAuctionRatio) > 0) {
-      // The hot auction: the first of the last batch of kHotAuctionRatio auctions.
-      auction = (last.auction / kHotAuctionRatio) * kHotAuctionRatio;
-    } else {
-      auction = nextBase0AuctionId(c, last.auction, r);
-    }
-    b.auction = auction + kFirstAuctionId;
-    int64_t bidder;
-    if (r.nextInt(c.hotBiddersRatio) > 0) {
-      // A hot bidder: the second person of the last batch (so that it is not a hot seller).
-      bidder = (last.person / kHotBidderRatio) * kHotBidderRatio + 1;
-    } else {
-      bidder = nextBase0PersonId(c, last.person, r);
-    }
-    b.bidder = bidder + kFirstPersonId;
-    b.dateTime = ts;
-    nextExtra(r, 8 + 8 + 8 + 8, c.avgBidByteSize, &b.extra);
+    nextBid(c, last, ts, r, out.bid);
   }
   return ts;
 }
-
-// ---- Source ---------------------------------------------------------------------------------
-
-namespace {
-
-/// Position entry: event numbers n < next with n % parallelism == subtask were emitted.
-struct Done {
-  int64_t parallelism, subtask, next;
-};
-
-class NexmarkReader final : public SourceReader<Event> {
- public:
-  explicit NexmarkReader(const GeneratorConfig& config) : gen_(config) {}
-
-  Status open(RuntimeContext& ctx) override {
-    const GeneratorConfig& c = gen_.config();
-    step_ = ctx.parallelism;
-    subtask_ = ctx.subtaskIndex;
-    limit_ = c.numEvents > 0 ? c.numEvents : INT64_MAX;
-    wallStartMs_ = nowMs();
-    throttleStart_ = std::chrono::steady_clock::now();
-    base_ = c.wallclockBaseTime ? wallStartMs_ : c.baseTime;
-    next_ = subtask_;
-    for (const Done& d : done_) {
-      if (d.parallelism == step_ && d.subtask == subtask_) next_ = std::max(next_, d.next);
-    }
-    skipDone();
-    return Status::Ok();
-  }
-
-  InputStatus pollNext(ReaderOutput<Event>& out, int maxRecords) override {
-    const GeneratorConfig& c = gen_.config();
-    int64_t now = c.rateLimited ? nowMs() : 0;
-    if (c.recordsPerSecond > 0) {
-      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - throttleStart_).count();
-      int64_t allowed = static_cast<int64_t>(elapsed * static_cast<double>(c.recordsPerSecond)) - throttled_;
-      if (allowed <= 0) return next_ < limit_ ? InputStatus::kNothingAvailable : InputStatus::kEndOfInput;
-      maxRecords = static_cast<int>(std::min<int64_t>(maxRecords, allowed));
-      throttled_ += maxRecords;
-    }
-    for (int i = 0; i < maxRecords; ++i) {
-      if (next_ >= limit_) return InputStatus::kEndOfInput;
-      if (c.rateLimited) {
-        int64_t due = wallStartMs_ + (gen_.timestampForEvent(c.adjustedEventNumber(next_), base_) - base_);
-        if (due > now) return i == 0 ? InputStatus::kNothingAvailable : InputStatus::kMoreAvailable;
-      }
-      int64_t ts = gen_.generate(next_, event_, base_);
-      next_ += step_;
-      if (!done_.empty()) skipDone();
-      // Downstream operators normally read the event without moving from it, so its strings
-      // keep their capacity for the next one; if one does move, generate() refills them.
-      out.collect(std::move(event_), ts);
-    }
-    return next_ < limit_ ? InputStatus::kMoreAvailable : InputStatus::kEndOfInput;
-  }
-
-  void snapshotState(DataOutputView& out) override {
-    auto write = [&](const Done& d) {
-      out.writePod(d.parallelism);
-      out.writePod(d.subtask);
-      out.writePod(d.next);
-    };
-    write({step_, subtask_, next_});
-    for (const Done& d : done_) write(d);
-  }
-
-  Status restoreState(const std::vector<Buffer>& states) override {
-    std::map<std::pair<int64_t, int64_t>, int64_t> best;  // (parallelism, subtask) -> max next
-    for (const Buffer& b : states) {
-      DataInputView in(b.data(), b.size());
-      while (!in.atEnd()) {
-        Done d{};
-        d.parallelism = in.readPod<int64_t>();
-        d.subtask = in.readPod<int64_t>();
-        d.next = in.readPod<int64_t>();
-        if (d.parallelism <= 0 || d.subtask < 0 || d.subtask >= d.parallelism) {
-          return Status::Error("corrupt Nexmark source position (" + std::to_string(d.parallelism) + ", " +
-                               std::to_string(d.subtask) + ")");
-        }
-        auto& n = best[{d.parallelism, d.subtask}];
-        n = std::max(n, d.next);
-      }
-    }
-    done_.clear();
-    for (const auto& [ps, next] : best) done_.push_back({ps.first, ps.second, next});
-    return Status::Ok();
-  }
-
- private:
-  bool isDone(int64_t n) const {
-    for (const Done& d : done_) {
-      if (n % d.parallelism == d.subtask && n < d.next) return true;
-    }
-    return false;
-  }
-  void skipDone() {
-    while (next_ < limit_ && isDone(next_)) next_ += step_;
-  }
-
-  Generator gen_;
-  Event event_;
-  std::vector<Done> done_;
-  int64_t step_ = 1;
-  int64_t subtask_ = 0;
-  int64_t next_ = 0;
-  int64_t limit_ = 0;
-  int64_t base_ = 0;
-  int64_t wallStartMs_ = 0;
-  std::chrono::steady_clock::time_point throttleStart_;
-  int64_t throttled_ = 0;  // records allowed by the throttle so far
-};
-
-}  // namespace
-
-std::unique_ptr<SourceReader<Event>> NexmarkSource::createReader() const {
-  return std::make_unique<NexmarkReader>(config_);
-}
-
-WatermarkStrategy<Event> nexmarkWatermarks(int64_t maxOutOfOrdernessMs) {
-  // The reader gives every record its event time: no timestamp assigner needed.
-  return WatermarkStrategy<Event>::forBoundedOutOfOrderness(maxOutOfOrdernessMs);
-}
-
-// ---- Sinks ----------------------------------------------------------------------------------
-
-namespace detail {
-
-void DiscardCounter::open(const RuntimeContext& ctx) {
-  task_ = ctx.taskName;
-  subtask_ = ctx.subtaskIndex;
-  untilSample_ = std::max(1, latency_.sampleEvery);
-}
-
-void DiscardCounter::sample(int64_t timestamp) {
-  untilSample_ = std::max(1, latency_.sampleEvery);
-  if (timestamp == kNoTimestamp) return;
-  int64_t nowUs =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  samplesUs_.push_back(nowUs - timestamp * 1000);
-}
-
-void DiscardCounter::finish() {
-  std::string line = "Nexmark DiscardingSink " + task_ + ": " + std::to_string(count_) + " records";
-  if (!latency_.filePrefix.empty()) {
-    std::string path = latency_.filePrefix + "." + std::to_string(subtask_);
-    {
-      std::ofstream f(path);
-      for (int64_t us : samplesUs_) f << us << '\n';
-    }
-    line += ", " + std::to_string(samplesUs_.size()) + " latency samples";
-    if (!samplesUs_.empty()) {
-      std::vector<int64_t> s = samplesUs_;
-      std::sort(s.begin(), s.end());
-      auto pct = [&](double p) { return static_cast<double>(s[static_cast<size_t>(p * (s.size() - 1))]) / 1000.0; };
-      char buf[96];
-      std::snprintf(buf, sizeof(buf), " (p50 %.2f ms, p99 %.2f ms)", pct(0.5), pct(0.99));
-      line += buf;
-    }
-    line += " in " + path;
-  }
-  line += "\n";
-  std::fputs(line.c_str(), stderr);
-}
-
-}  // namespace detail
-
-// ---- Job options and CSV ----------------------------------------------------------------------
-
-JobOptions parseJobOptions(const std::vector<std::string>& args) {
-  JobOptions o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + a + "' (expected --key value)");
-    std::string key = a.substr(2), value;
-    if (auto eq = key.find('='); eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key.resize(eq);
-    } else {
-      if (i + 1 >= args.size()) throw std::invalid_argument("argument " + a + " needs a value");
-      value = args[++i];
-    }
-    if (parseGeneratorOption(o.generator, key, value)) continue;
-    if (key == "output") {
-      o.output = value;
-    } else if (key == "watermark-delay") {
-      o.watermarkDelayMs = parseInt64(key, value, 0);
-    } else if (key == "latency-file") {
-      o.latency.filePrefix = value;
-    } else if (key == "latency-sample") {
-      o.latency.sampleEvery = parseInt(key, value, 1);
-    } else {
-      throw std::invalid_argument(
-          "unknown argument '" + a +
-          "' (expected --output, --watermark-delay, --latency-file, --latency-sample or a generator option: "
-          "--events.num, --tps, --rate.limited, --person.proportion, --auction.proportion, --bid.proportion, "
-          "--bid.hot-ratio.auctions, --bid.hot-ratio.bidders, --auction.hot-ratio.sellers, --person.avg-size, "
-          "--auction.avg-size, --bid.avg-size, --num-active-people, --num-in-flight-auctions, "
-          "--out-of-order-group-size, --prob-delayed-event, --occasional-delay-sec, --base-time, --seed, "
-          "--records-per-second)");
-    }
-  }
-  o.generator.validate();
-  return o;
-}
-
-DataStream<Event> nexmarkEvents(StreamExecutionEnvironment& env, const JobOptions& options) {
-  const GeneratorConfig& g = options.generator;
-  env.setGlobalJobParameter("events.num", std::to_string(g.numEvents));
-  env.setGlobalJobParameter("tps", std::to_string(g.tps));
-  return env.fromSource<Event>(std::make_shared<const NexmarkSource>(g), nexmarkWatermarks(options.watermarkDelayMs),
-                               "nexmark");
-}
-
-void appendInt(std::string* out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
-}
-
-void formatBidCsv(const Bid& b, std::string* out) {
-  appendInt(out, b.auction);
-  *out += ',';
-  appendInt(out, b.bidder);
-  *out += ',';
-  appendInt(out, b.price);
-  *out += ',';
-  appendInt(out, b.dateTime);
-  *out += ',';
-  *out += b.extra;
-}
-
-void formatEventCsv(const Event& e, std::string* out) {
-  appendInt(out, e.type);
-  auto s = [&](const std::string& v) {
-    *out += ',';
-    *out += v;
-  };
-  auto i = [&](int64_t v) {
-    *out += ',';
-    appendInt(out, v);
-  };
-  if (e.isPerson()) {
-    const Person& p = e.person;
-    i(p.id), s(p.name), s(p.emailAddress), s(p.creditCard), s(p.city), s(p.state), i(p.dateTime), s(p.extra);
-  } else {
-    out->append(8, ',');
-  }
-  if (e.isAuction()) {
-    const Auction& a = e.auction;
-    i(a.id), s(a.itemName), s(a.description), i(a.initialBid), i(a.reserve), i(a.dateTime), i(a.expires),
-        i(a.seller), i(a.category), s(a.extra);
-  } else {
-    out->append(10, ',');
-  }
-  if (e.isBid()) {
-    *out += ',';
-    formatBidCsv(e.bid, out);
-  } else {
-    out->append(5, ',');
-  }
-}
-
-namespace {
-
-/// flinkcpp.nexmark.Generate: the events as CSV rows (formatEventCsv) in --output DIR; without
-/// --output into a DiscardingSink, which measures the generator alone.
-void generateJob(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
-  JobOptions options = parseJobOptions(args);
-  sinkResults<Event>(nexmarkEvents(env, options), options,
-                     [](const Event& e, std::string* line) { formatEventCsv(e, line); });
-  env.execute("nexmark-generate");
-}
-
-}  // namespace
-
-FLINK_JOB("flinkcpp.nexmark.Generate", generateJob);
 
 }  // namespace flinkcpp::nexmark

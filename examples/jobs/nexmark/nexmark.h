@@ -241,6 +241,14 @@ struct LatencyOptions {
 };
 
 namespace detail {
+
+/// `v` as an integer >= min; std::invalid_argument naming --key otherwise (job options).
+int64_t parseInt64(const std::string& key, const std::string& v, int64_t min);
+/// As parseInt64, and at most INT32_MAX.
+int parseInt(const std::string& key, const std::string& v, int min);
+/// Wall-clock time in ms since the epoch.
+int64_t nowMs();
+
 /// Counts what a DiscardingSink subtask received and (optionally) samples latencies: wall-clock
 /// now minus the record's timestamp, in µs, written to `<prefix>.<subtask>` when the input
 /// ends. Logs a summary line to stderr (the TaskManager log).

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "collecting_output.h"
+#include "operator_test_harness.h"
 
 #include "count_sum.h"
 
@@ -42,22 +43,16 @@ using SlidingOperator =
     detail::WindowOperator<Event, std::string, CountSumAggregate, WindowResult, WindowFn, SlidingEventTimeWindows>;
 
 template <class Op, class Assigner>
-struct BasicHarness {
+struct BasicHarness : testing::OneInputOperatorTestHarness<WindowResult, Op> {
   explicit BasicHarness(Assigner assigner)
-      : op([](const Event& e) { return e.first; }, assigner, std::make_shared<const CountSumAggregate>(),
-           windowFunction(), &out) {
-    ctx.taskName = "Window (1/1)";
-    ctx.metrics = &metrics;
-    ctx.config = &config;
-    REQUIRE(op.open(ctx).ok());
+      : testing::OneInputOperatorTestHarness<WindowResult, Op>([](const Event& e) { return e.first; }, assigner,
+                                                               std::make_shared<const CountSumAggregate>(),
+                                                               windowFunction()) {
+    this->ctx.taskName = "Window (1/1)";
+    this->open();
   }
-  void add(const std::string& key, int64_t value, int64_t ts) { op.collect(Event{key, value}, ts); }
-  std::vector<WindowResult> results() const { return testing::sortedValues(out.records); }
-  TaskMetrics metrics;
-  Configuration config;
-  RuntimeContext ctx;
-  CollectingOutput<WindowResult> out;
-  Op op;
+  void add(const std::string& key, int64_t value, int64_t ts) { this->op.collect(Event{key, value}, ts); }
+  std::vector<WindowResult> results() const { return testing::sortedValues(this->out.records); }
 };
 using Harness = BasicHarness<SlidingOperator, SlidingEventTimeWindows>;
 using SessionOperator = detail::SessionWindowOperator<Event, std::string, CountSumAggregate, WindowResult, WindowFn>;

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include "collecting_output.h"
+#include "operator_test_harness.h"
 
 #include "count_sum.h"
 
@@ -51,52 +52,36 @@ auto windowFunction() {
 }
 
 template <class A, class K = int64_t>
-struct Harness {
+struct Harness
+    : testing::OneInputOperatorTestHarness<
+          WindowResult, detail::WindowOperator<Event, K, CountSumAggregate, WindowResult, decltype(windowFunction<K>()), A>> {
   explicit Harness(A assigner, int maxParallelism = 128)
-      : op([](const Event& e) { return keyOf(e, static_cast<K*>(nullptr)); }, assigner,
-           std::make_shared<const CountSumAggregate>(), windowFunction<K>(), &out) {
-    ctx.taskName = "Window (1/1)";
-    ctx.metrics = &metrics;
-    ctx.config = &config;
-    ctx.maxParallelism = maxParallelism;
+      : Harness::OneInputOperatorTestHarness([](const Event& e) { return keyOf(e, static_cast<K*>(nullptr)); }, assigner,
+                                             std::make_shared<const CountSumAggregate>(), windowFunction<K>()) {
+    this->ctx.taskName = "Window (1/1)";
+    this->ctx.maxParallelism = maxParallelism;
   }
-  void open() { REQUIRE(op.open(ctx).ok()); }
-  void add(int64_t key, int64_t value, int64_t ts) { op.collect(Event{key, value}, ts); }
+  void open() { REQUIRE(this->op.open(this->ctx).ok()); }
+  void add(int64_t key, int64_t value, int64_t ts) { this->op.collect(Event{key, value}, ts); }
   /// Runs the steps, then a final watermark; with snapshotEvery > 0 takes (and materializes) a
   /// snapshot every that many steps, so that slices get several layers.
   template <class Steps>
   void replay(const Steps& steps, size_t snapshotEvery = 0) {
     for (size_t i = 0; i < steps.size(); ++i) {
       const auto& st = steps[i];
-      if (snapshotEvery > 0 && i % snapshotEvery == snapshotEvery - 1) {
-        OperatorSnapshot snap;
-        op.snapshotState(static_cast<int64_t>(i), snap);
-        snap.materialize();
-      }
+      if (snapshotEvery > 0 && i % snapshotEvery == snapshotEvery - 1) this->snapshot(static_cast<int64_t>(i));
       if (st.watermark) {
-        op.emitWatermark(st.time);
+        this->op.emitWatermark(st.time);
       } else {
         add(st.key, st.value, st.time);
       }
     }
-    op.emitWatermark(kMaxWatermark);
+    this->op.emitWatermark(kMaxWatermark);
   }
-  std::vector<WindowResult> results() const { return testing::sortedValues(out.records); }
-  TaskMetrics metrics;
-  Configuration config;
-  RuntimeContext ctx;
-  CollectingOutput out;
-  detail::WindowOperator<Event, K, CountSumAggregate, WindowResult, decltype(windowFunction<K>()), A> op;
+  std::vector<WindowResult> results() const { return testing::sortedValues(this->out.records); }
 };
 
-RestoredState restoredFrom(const OperatorSnapshot& snap) {
-  RestoredState r;
-  r.restored = true;
-  r.checkpointId = 1;
-  r.operatorStates.push_back(snap.operatorState);
-  for (const auto& [kg, bytes] : snap.keyedState) r.keyedState.push_back(bytes);
-  return r;
-}
+RestoredState restoredFrom(const OperatorSnapshot& snap) { return testing::restoredFrom({snap}); }
 
 struct Step {
   bool watermark = false;

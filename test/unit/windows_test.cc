@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "collecting_output.h"
+#include "operator_test_harness.h"
 
 #include "count_sum.h"
 
@@ -44,22 +45,14 @@ using WindowFn = decltype(windowFunction());
 using TestWindowOperator = detail::WindowOperator<Event, std::string, CountSumAggregate, WindowResult, WindowFn>;
 
 /// A WindowOperator wired to a collecting output, opened with metrics and a configuration.
-struct Harness {
+struct Harness : testing::OneInputOperatorTestHarness<WindowResult, TestWindowOperator> {
   explicit Harness(TumblingEventTimeWindows assigner)
-      : op([](const Event& e) { return e.first; }, assigner, std::make_shared<const CountSumAggregate>(),
-           windowFunction(), &out) {
+      : OneInputOperatorTestHarness([](const Event& e) { return e.first; }, assigner,
+                                    std::make_shared<const CountSumAggregate>(), windowFunction()) {
     ctx.taskName = "Window (1/1)";
-    ctx.metrics = &metrics;
-    ctx.config = &config;
-    REQUIRE(op.open(ctx).ok());
+    open();
   }
   void add(const std::string& key, int64_t value, int64_t ts) { op.collect(Event{key, value}, ts); }
-
-  TaskMetrics metrics;
-  Configuration config;
-  RuntimeContext ctx;
-  CollectingOutput<WindowResult> out;
-  TestWindowOperator op;
 };
 
 /// Results sorted (a window fires its keys in hash-map order).

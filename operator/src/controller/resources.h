@@ -15,6 +15,11 @@
 //                                     taskManager.replicas or ceil(parallelism / slots)
 // The container arguments work for the project's runtime image and for the official Flink
 // image, whose entrypoint takes the same first arguments.
+//
+// Implemented under controller/resources/: children.cc (the objects) and validation.cc (the
+// rules), on internal parts in namespace flink::k8s::detail: quantities.h (memory and CPU),
+// yaml_json.h, cluster_config.h (the configuration and ports), component_resources.h (memory
+// and container resources), pod_template.h (template merging) and object_meta.h.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,0 +1,122 @@
+// The children of a FlinkDeployment (ConfigMap, Services, Deployments): the object builders
+// behind desiredResources (controller/resources.h). They follow the Apache operator's
+// standalone deployments, whose decorators live in flink-kubernetes-standalone.
+//
+// The JobManager Deployment uses the Recreate strategy (never two JobManagers running the
+// same application during a rollout); the headless JobManager Service publishes not-ready
+// addresses so TaskManagers can resolve the JobManager before its readiness probe passes.
+#include "controller/resources.h"
+
+#include "controller/resources/cluster_config.h"
+#include "controller/resources/object_meta.h"
+#include "controller/resources/pod_template.h"
+#include "flink/common/strings.h"
+
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flink::k8s {
+namespace {
+
+using json = nlohmann::json;
+using detail::clusterConfiguration;
+using detail::labels;
+using detail::metadata;
+using detail::podTemplate;
+using detail::Ports;
+
+constexpr const char* kLogConfigKeys[] = {"log4j-console.properties", "logback-console.xml"};
+
+json servicePort(const char* name, int number) {
+  return json{{"name", name}, {"port", number}, {"targetPort", number}, {"protocol", "TCP"}};
+}
+
+/// "v1_19" -> {1, 19}; nullopt when not of that form.
+std::optional<std::pair<int, int>> flinkVersion(const std::string& v) {
+  static const std::regex kVersion("[vV]?([0-9]+)_([0-9]+)");
+  std::smatch m;
+  if (!std::regex_match(v, m, kVersion)) return std::nullopt;
+  try {
+    return std::make_pair(std::stoi(m[1].str()), std::stoi(m[2].str()));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+/// The ConfigMap: config.yaml from Flink 1.19 on (and when the version is not given), the
+/// legacy flink-conf.yaml before; the logging configuration next to it.
+json configMap(const FlinkDeployment& fd, const Configuration& conf) {
+  auto version = flinkVersion(fd.spec.flinkVersion);
+  bool legacy = version && *version < std::make_pair(1, 19);
+  json data = json::object();
+  data[legacy ? "flink-conf.yaml" : "config.yaml"] = conf.toYaml();
+  for (const char* key : kLogConfigKeys) {
+    auto it = fd.spec.logConfiguration.find(key);
+    if (it != fd.spec.logConfiguration.end()) data[key] = it->second;
+  }
+  return json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata(fd, configMapName(fd), nullptr)},
+              {"data", data}};
+}
+
+/// The JobManager's headless Service (RPC, blob server).
+json jobManagerService(const FlinkDeployment& fd, const Ports& ports) {
+  return json{{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata", metadata(fd, jobManagerName(fd), "jobmanager")},
+              {"spec",
+               {{"clusterIP", "None"},
+                {"publishNotReadyAddresses", true},
+                {"selector", labels(fd, "jobmanager")},
+                {"ports", json::array({servicePort("jobmanager-rpc", ports.rpc), servicePort("blobserver", ports.blob)})}}}};
+}
+
+/// The JobManager's REST Service, of the type kubernetes.rest-service.exposed.type.
+json restService(const FlinkDeployment& fd, const Configuration& conf, const Ports& ports) {
+  json restSpec = {{"type", "ClusterIP"},
+                   {"selector", labels(fd, "jobmanager")},
+                   {"ports", json::array({servicePort("rest", ports.rest)})}};
+  std::string exposed = lower(conf.getString("kubernetes.rest-service.exposed.type", "ClusterIP"));
+  if (exposed == "nodeport") {
+    restSpec["type"] = "NodePort";
+  } else if (exposed == "loadbalancer") {
+    restSpec["type"] = "LoadBalancer";
+  } else if (exposed == "headless_clusterip") {
+    restSpec["clusterIP"] = "None";
+  }
+  return json{{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata", metadata(fd, restServiceName(fd), "jobmanager")},
+              {"spec", restSpec}};
+}
+
+json deployment(const FlinkDeployment& fd, const OperatorConfig& config, bool jm, const Configuration& conf,
+                const Ports& ports) {
+  const char* component = jm ? "jobmanager" : "taskmanager";
+  json spec = {{"replicas", jm ? fd.spec.jobManager.replicas : fd.taskManagerReplicas()},
+               {"selector", {{"matchLabels", labels(fd, component)}}},
+               {"template", podTemplate(fd, config, jm, conf, ports)}};
+  if (jm) spec["strategy"] = {{"type", "Recreate"}};
+  return json{{"apiVersion", "apps/v1"},
+              {"kind", "Deployment"},
+              {"metadata", metadata(fd, jm ? jobManagerName(fd) : taskManagerName(fd), component)},
+              {"spec", spec}};
+}
+
+}  // namespace
+
+std::string configMapName(const FlinkDeployment& fd) { return "flink-config-" + fd.name; }
+std::string jobManagerName(const FlinkDeployment& fd) { return fd.name; }
+std::string taskManagerName(const FlinkDeployment& fd) { return fd.name + "-taskmanager"; }
+std::string restServiceName(const FlinkDeployment& fd) { return fd.name + "-rest"; }
+
+std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config) {
+  Ports ports;
+  const Configuration conf = clusterConfiguration(fd, config, &ports);
+  return {configMap(fd, conf), jobManagerService(fd, ports), restService(fd, conf, ports),
+          deployment(fd, config, true, conf, ports), deployment(fd, config, false, conf, ports)};
+}
+
+}  // namespace flink::k8s

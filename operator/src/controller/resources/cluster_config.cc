@@ -1,0 +1,91 @@
+// The cluster configuration. See cluster_config.h.
+#include "controller/resources/cluster_config.h"
+
+#include "controller/resources/component_resources.h"
+#include "controller/resources/quantities.h"
+#include "flink/common/strings.h"
+
+namespace flink::k8s::detail {
+namespace {
+
+/// A port number in the configuration when it is a plain port, else the default.
+int configuredPort(const Configuration& conf, const char* key, int def) {
+  auto v = conf.get(key);
+  if (!v) return def;
+  try {
+    size_t pos = 0;
+    std::string t = trim(*v);
+    int p = std::stoi(t, &pos);
+    if (pos == t.size() && p > 0 && p < 65536) return p;
+  } catch (...) {
+  }
+  return def;
+}
+
+/// metrics.reporter.prom.port: a port or a range "9249-9259" (Flink's reporter binds the first
+/// free one; one process per pod binds the first).
+int metricsPort(const Configuration& conf) {
+  auto v = conf.get("metrics.reporter.prom.port");
+  if (!v) return kMetricsPort;
+  Configuration first;
+  first.set("p", trim(v->substr(0, v->find('-'))));
+  return configuredPort(first, "p", kMetricsPort);
+}
+
+}  // namespace
+
+bool highAvailabilityEnabled(const std::map<std::string, std::string>& conf) {
+  for (const char* key : {"high-availability.type", "high-availability"}) {
+    auto it = conf.find(key);
+    if (it == conf.end()) continue;
+    std::string v = lower(trim(it->second));
+    if (!v.empty() && v != "none") return true;
+  }
+  return false;
+}
+
+Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConfig& config, Ports* ports) {
+  Configuration c;
+  for (const auto& [k, v] : config.defaultConfiguration) c.set(k, v);
+  c.addAll(fd.effectiveConfiguration());
+
+  ports->rpc = configuredPort(c, options::kRpcPort, kDefaultRpcPort);
+  ports->blob = configuredPort(c, "blob.server.port", kDefaultBlobPort);
+  ports->rest = configuredPort(c, options::kRestPort, kDefaultRestPort);
+  ports->data = configuredPort(c, options::kTaskManagerDataPort, kDefaultDataPort);
+  ports->metrics = metricsPort(c);
+
+  c.set(options::kRpcAddress, jobManagerName(fd));
+  c.set(options::kRpcPort, std::to_string(ports->rpc));
+  c.set("blob.server.port", std::to_string(ports->blob));
+  c.set(options::kRestAddress, jobManagerName(fd));
+  c.set(options::kRestPort, std::to_string(ports->rest));
+  c.set(options::kTaskManagerDataPort, std::to_string(ports->data));
+  c.set("kubernetes.cluster-id", fd.name);
+  c.set("kubernetes.namespace", fd.namespace_);
+  if (highAvailabilityEnabled(c.entries())) c.set("high-availability.cluster-id", fd.name);
+  c.set(options::kShutdownOnFinish, "false");
+  // As the Apache operator's standalone clusters: the job jar on the classpath (local:// is
+  // native mode's scheme for a file in the image), remote execution target.
+  c.set("execution.target", "remote");
+  if (fd.spec.job) {
+    const std::string& jar = fd.spec.job->jarURI;
+    if (jar.rfind("local://", 0) == 0) {
+      c.set("pipeline.classpaths", "file://" + jar.substr(8));
+    } else if (jar.rfind("file:", 0) == 0) {
+      c.set("pipeline.classpaths", jar);
+    }
+  }
+
+  for (bool jm : {true, false}) {
+    bool configured = false;
+    for (const auto& k : memoryConfigKeys(jm)) configured = configured || c.contains(k);
+    if (memorySpec(fd, jm).inSpec || !configured) {
+      auto bytes = memoryBytes(processMemory(fd, jm, c));
+      if (bytes.ok()) c.set(processSizeKey(jm), flinkMemory(*bytes));
+    }
+  }
+  return c;
+}
+
+}  // namespace flink::k8s::detail

@@ -1,0 +1,27 @@
+// YAML as the FlinkDeployment model keeps it (podTemplate, resources, the spec as written) to
+// JSON as the API server takes it, and lookups in the spec as written. Internal to
+// controller/resources.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace flink::k8s::detail {
+
+/// `n` as JSON: plain scalars typed with YAML 1.2's core schema (null, bool, int, float),
+/// quoted scalars kept as strings, map entries with a non-scalar key skipped and null map
+/// values dropped (as the API server drops them). An undefined or null node is JSON null.
+nlohmann::json yamlToJson(const YAML::Node& n);
+
+/// Whether a non-blank scalar stands at `path` (map keys, from `path[i]` on) under `n`.
+/// Inserts nothing into `n`.
+bool hasScalar(const YAML::Node& n, const std::vector<std::string>& path, size_t i = 0);
+
+/// Whether a map stands at `path` (map keys, from `path[i]` on) under `n`. Inserts nothing.
+bool hasMap(const YAML::Node& n, const std::vector<std::string>& path, size_t i = 0);
+
+}  // namespace flink::k8s::detail

@@ -20,13 +20,13 @@ namespace flink::k8s {
 
 class EventRecorder {
  public:
-  explicit EventRecorder(std::shared_ptr<KubeClient> client) : client_(std::move(client)) {}
+  explicit EventRecorder(std::shared_ptr<KubeApi> client) : client_(std::move(client)) {}
   /// `involved`: the FlinkDeployment object (its metadata names the event's involvedObject).
   void record(const nlohmann::json& involved, const std::string& type, const std::string& reason,
               const std::string& message);
 
  private:
-  std::shared_ptr<KubeClient> client_;
+  std::shared_ptr<KubeApi> client_;
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, int>> events_;  // dedupe key -> (event name, count); guarded by mu_
 };

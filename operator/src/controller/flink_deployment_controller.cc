@@ -49,7 +49,7 @@ Result<FlinkDeployment> parseObject(const json& obj) {
 
 }  // namespace
 
-FlinkDeploymentController::FlinkDeploymentController(std::shared_ptr<KubeClient> client, Informers informers,
+FlinkDeploymentController::FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers,
                                                      OperatorConfig config)
     : client_(client), informers_(informers), config_(std::move(config)), events_(std::move(client)) {}
 

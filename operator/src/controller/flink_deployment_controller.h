@@ -47,7 +47,7 @@ class FlinkDeploymentController {
     Informer* services;
     Informer* configMaps;
   };
-  FlinkDeploymentController(std::shared_ptr<KubeClient> client, Informers informers, OperatorConfig config);
+  FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers, OperatorConfig config);
 
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
 
@@ -76,7 +76,7 @@ class FlinkDeploymentController {
   ReconcileResult reconcileCanary(const nlohmann::json& fd);
   ApiResponse writeStatus(const nlohmann::json& fd, const FlinkDeploymentStatus& status);
 
-  std::shared_ptr<KubeClient> client_;
+  std::shared_ptr<KubeApi> client_;
   Informers informers_;
   OperatorConfig config_;
   EventRecorder events_;

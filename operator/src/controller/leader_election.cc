@@ -37,7 +37,7 @@ std::optional<Clock::time_point> parseMicroTime(const std::string& s) {
 }
 }  // namespace
 
-LeaderElector::LeaderElector(std::shared_ptr<KubeClient> client, LeaderElectionConfig config)
+LeaderElector::LeaderElector(std::shared_ptr<KubeApi> client, LeaderElectionConfig config)
     : client_(std::move(client)), config_(std::move(config)) {}
 
 LeaderElector::~LeaderElector() { stop(); }

@@ -26,7 +26,7 @@ struct LeaderElectionConfig {
 
 class LeaderElector {
  public:
-  LeaderElector(std::shared_ptr<KubeClient> client, LeaderElectionConfig config);
+  LeaderElector(std::shared_ptr<KubeApi> client, LeaderElectionConfig config);
   ~LeaderElector();
   /// onStarted runs (on the elector thread) when this replica becomes leader; onStopped when
   /// it loses the Lease after having led (the process should then exit, as controller-runtime does).
@@ -36,7 +36,7 @@ class LeaderElector {
 
  private:
   bool tryAcquireOrRenew();
-  std::shared_ptr<KubeClient> client_;
+  std::shared_ptr<KubeApi> client_;
   LeaderElectionConfig config_;
   std::atomic<bool> leading_{false};
   std::atomic<bool> stop_{false};

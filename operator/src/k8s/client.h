@@ -73,31 +73,49 @@ struct ApiResponse {
   bool conflict() const { return status == 409; }
 };
 
-class KubeClient {
+/// The Kubernetes API as the operator uses it: REST verbs on paths (ResourceType builds them)
+/// and watches. Implemented over HTTPS by KubeClient, and in memory by the tests' fake
+/// (test/support/fake_kube_api.h). Thread-safe: every method may be called from any thread.
+/// Errors are values: ApiResponse carries the HTTP status (0 when nothing answered).
+class KubeApi {
  public:
-  /// Called after every request with (verb, HTTP status); used for metrics.
-  using RequestObserver = std::function<void(const std::string& verb, int status)>;
-
-  static Result<std::shared_ptr<KubeClient>> create(const KubeConfig& config, int poolSize = 4);
-  ~KubeClient();
-
-  ApiResponse get(const std::string& path);
-  ApiResponse post(const std::string& path, const nlohmann::json& body);
-  ApiResponse put(const std::string& path, const nlohmann::json& body);
+  virtual ~KubeApi() = default;
+  virtual ApiResponse get(const std::string& path) = 0;
+  virtual ApiResponse post(const std::string& path, const nlohmann::json& body) = 0;
+  virtual ApiResponse put(const std::string& path, const nlohmann::json& body) = 0;
   /// contentType: application/merge-patch+json (default), application/json-patch+json,
   /// application/strategic-merge-patch+json or application/apply-patch+yaml.
-  ApiResponse patch(const std::string& path, const nlohmann::json& body,
-                    const std::string& contentType = "application/merge-patch+json");
-  ApiResponse del(const std::string& path);
-
+  virtual ApiResponse patch(const std::string& path, const nlohmann::json& body,
+                            const std::string& contentType = "application/merge-patch+json") = 0;
+  virtual ApiResponse del(const std::string& path) = 0;
   /// Streams a watch (path must include ?watch=true...). onEvent gets each event object and
   /// returns false to stop. Returns when the server ends the stream, on error, or when
   /// *stop is set (checked at every event and bookmark).
   /// cancel (optional) is set, for the duration of the watch, to a function that aborts it
   /// from another thread (closes its connection); guarded by cancelMu.
+  virtual ApiResponse watch(const std::string& path, const std::function<bool(const nlohmann::json&)>& onEvent,
+                            const std::atomic<bool>* stop, std::function<void()>* cancel = nullptr,
+                            std::mutex* cancelMu = nullptr) = 0;
+};
+
+/// KubeApi over HTTPS to one API server.
+class KubeClient final : public KubeApi {
+ public:
+  /// Called after every request with (verb, HTTP status); used for metrics.
+  using RequestObserver = std::function<void(const std::string& verb, int status)>;
+
+  static Result<std::shared_ptr<KubeClient>> create(const KubeConfig& config, int poolSize = 4);
+  ~KubeClient() override;
+
+  ApiResponse get(const std::string& path) override;
+  ApiResponse post(const std::string& path, const nlohmann::json& body) override;
+  ApiResponse put(const std::string& path, const nlohmann::json& body) override;
+  ApiResponse patch(const std::string& path, const nlohmann::json& body,
+                    const std::string& contentType = "application/merge-patch+json") override;
+  ApiResponse del(const std::string& path) override;
   ApiResponse watch(const std::string& path, const std::function<bool(const nlohmann::json&)>& onEvent,
                     const std::atomic<bool>* stop, std::function<void()>* cancel = nullptr,
-                    std::mutex* cancelMu = nullptr);
+                    std::mutex* cancelMu = nullptr) override;
 
   void setObserver(RequestObserver observer) { observer_ = std::move(observer); }
   const KubeConfig& config() const { return config_; }

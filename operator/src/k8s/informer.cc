@@ -9,7 +9,7 @@ namespace flink::k8s {
 
 using nlohmann::json;
 
-Informer::Informer(std::shared_ptr<KubeClient> client, ResourceType type, std::string ns, std::string labelSelector)
+Informer::Informer(std::shared_ptr<KubeApi> client, ResourceType type, std::string ns, std::string labelSelector)
     : client_(std::move(client)), type_(std::move(type)), ns_(std::move(ns)), labelSelector_(std::move(labelSelector)) {}
 
 Informer::~Informer() { stop(); }

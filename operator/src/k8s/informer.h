@@ -27,7 +27,7 @@ class Informer {
   enum class EventType { kAdded, kModified, kDeleted };
   using Handler = std::function<void(EventType, const nlohmann::json& object)>;
 
-  Informer(std::shared_ptr<KubeClient> client, ResourceType type, std::string ns, std::string labelSelector = "");
+  Informer(std::shared_ptr<KubeApi> client, ResourceType type, std::string ns, std::string labelSelector = "");
   ~Informer();
 
   void addHandler(Handler handler) { handlers_.push_back(std::move(handler)); }
@@ -48,7 +48,7 @@ class Informer {
   void apply(EventType type, const nlohmann::json& object);
   static std::string keyOf(const nlohmann::json& object);
 
-  std::shared_ptr<KubeClient> client_;
+  std::shared_ptr<KubeApi> client_;
   ResourceType type_;
   std::string ns_;
   std::string labelSelector_;

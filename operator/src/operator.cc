@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "controller/flink_deployment_controller.h"
@@ -18,6 +17,7 @@
 #include "controller/workqueue.h"
 #include "flink/common/log.h"
 #include "flink/common/ids.h"
+#include "flink/common/strings.h"
 
 namespace flink {
 
@@ -25,16 +25,6 @@ using namespace flink::k8s;
 using nlohmann::json;
 
 namespace {
-
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 struct Metrics {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();

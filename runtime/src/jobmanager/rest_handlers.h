@@ -5,6 +5,8 @@
 // POST /jobs/{jobid}/stop, /jobs/{jobid}/vertices/{vertexid}/metrics,
 // /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics, /taskmanagers, PATCH /jobs/{jobid}.
 // Handlers run on httplib's threads and read JobManager state on its main thread (Mailbox).
+// The handlers are grouped by resource in jobmanager/rest/ (cluster, jobs, checkpoints,
+// savepoints, metrics); registerRestHandlers registers every group and the 404 error handler.
 #pragma once
 
 #include <httplib.h>

@@ -113,12 +113,38 @@ void Task::run() {
   done_ = true;
 }
 
+// What runChain builds and its loops share: the chain from its head operator (ops[0]) to the
+// network writer (none for a sink), and how far flushing and notifying got. Members are
+// destroyed in reverse order: the operators (which keep a pointer to ctx) first, ctx last.
+struct Task::Chain {
+  explicit Chain(const JobVertex& v) : vertex(v) {}
+  const JobVertex& vertex;
+  RuntimeContext ctx;
+  int64_t bufferTimeoutMs = 0;
+  std::vector<std::unique_ptr<BufferSink>> partitions;
+  std::unique_ptr<RecordWriterBase> writer;
+  std::vector<std::unique_ptr<StreamOperatorBase>> ops;
+  std::chrono::steady_clock::time_point lastFlush;
+  int64_t notified = 0;  // the newest completed checkpoint the operators were notified of
+};
+
 Status Task::runChain() {
+  Chain chain(job_->jobGraph.vertices.at(tdd_.vertexIndex));
+  Status s = buildChain(chain);
+  if (!s.ok()) return s;
+  listener_(*this, ExecutionState::kRunning, "");
+  chain.lastFlush = std::chrono::steady_clock::now();
+  s = chain.vertex.isSource() ? runSourceLoop(chain) : runInputLoop(chain);
+  if (!s.ok()) return s;
+  return finishAfterEndOfInput(chain);
+}
+
+Status Task::buildChain(Chain& chain) {
   const JobGraph& jg = job_->jobGraph;
-  const JobVertex& vertex = jg.vertices.at(tdd_.vertexIndex);
+  const JobVertex& vertex = chain.vertex;
   const StreamGraph& sg = job_->env->streamGraph();
 
-  RuntimeContext ctx;
+  RuntimeContext& ctx = chain.ctx;
   ctx.jobId = tdd_.jobId;
   ctx.taskName = name();
   ctx.subtaskIndex = tdd_.subtaskIndex;
@@ -132,26 +158,26 @@ Status Task::runChain() {
   if (!segment.ok()) return segment.status().withContext(options::kSegmentSize);
   auto bufferTimeout = job_->config.getDurationMs(options::kBufferTimeout, 100);
   if (!bufferTimeout.ok()) return bufferTimeout.status();
+  chain.bufferTimeoutMs = *bufferTimeout;
 
   // Build the chain from its tail: network writer (one result partition per output edge; none
   // for a sink), then operators.
   if (tdd_.outputs.size() != vertex.outputs.size()) return Status::Error("deployment descriptor does not match the job graph");
-  std::vector<std::unique_ptr<BufferSink>> partitions;
-  std::unique_ptr<RecordWriterBase> writer;
   void* output = nullptr;
   if (!vertex.isSink()) {
     std::vector<WriterTarget> targets;
     for (size_t i = 0; i < vertex.outputs.size(); ++i) {
       auto rp = network_->createResultPartition(tdd_.outputs[i], &cancelled_, &metrics_.backPressuredTimeMs);
       if (!rp.ok()) return rp.status();
-      partitions.push_back(std::move(*rp));
-      targets.push_back({partitions.back().get(), &sg.edges[jg.edges[vertex.outputs[i]].streamEdge]});
+      chain.partitions.push_back(std::move(*rp));
+      targets.push_back({chain.partitions.back().get(), &sg.edges[jg.edges[vertex.outputs[i]].streamEdge]});
     }
     const StreamNode& tail = sg.nodes[vertex.chain.back()];
-    writer = tail.createWriter(targets, vertex.maxParallelism, static_cast<size_t>(*segment), &metrics_);
-    output = writer->output();
+    chain.writer = tail.createWriter(targets, vertex.maxParallelism, static_cast<size_t>(*segment), &metrics_);
+    output = chain.writer->output();
   }
-  std::vector<std::unique_ptr<StreamOperatorBase>> ops(vertex.chain.size());
+  auto& ops = chain.ops;
+  ops.resize(vertex.chain.size());
   for (size_t i = vertex.chain.size(); i-- > 0;) {
     ops[i] = sg.nodes[vertex.chain[i]].createOperator(output);
     output = ops[i]->input();
@@ -162,127 +188,144 @@ Status Task::runChain() {
     Status s = ops[i]->open(ctx);
     if (!s.ok()) return s;
   }
-  listener_(*this, ExecutionState::kRunning, "");
+  return Status::Ok();
+}
 
-  using Clock = std::chrono::steady_clock;
-  auto lastFlush = Clock::now();
-  int64_t notified = 0;
-  // Delivers the newest checkpoint completion (it covers the earlier ones).
-  auto notifyCompleted = [&]() -> Status {
-    int64_t completed = completed_.load();
-    if (completed <= notified) return Status::Ok();
-    notified = completed;
-    for (auto& op : ops) {
-      Status s = op->notifyCheckpointComplete(completed);
-      if (!s.ok()) return s;
-    }
-    return Status::Ok();
-  };
-  // A cancel still delivers the completions that arrived before it: the TaskManager handles
-  // messages in order, so a stop-with-savepoint's notification is seen here.
-  auto cancelled = [&]() -> Status {
-    Status s = notifyCompleted();
-    if (!s.ok()) log::warn("{}: {}", name(), s.message());
-    return Status::Error("task cancelled");
-  };
-  auto housekeeping = [&]() {
-    if (writer) {
-      auto now = Clock::now();
-      if (now - lastFlush >= std::chrono::milliseconds(*bufferTimeout)) {
-        writer->flushAll();
-        lastFlush = now;
-      }
-    }
-    Status s = notifyCompleted();
-    if (!s.ok()) throw TaskFailure(s.message());
-  };
+// Delivers the newest checkpoint completion (it covers the earlier ones).
+Status Task::notifyCompleted(Chain& chain) {
+  int64_t completed = completed_.load();
+  if (completed <= chain.notified) return Status::Ok();
+  chain.notified = completed;
+  for (auto& op : chain.ops) {
+    Status s = op->notifyCheckpointComplete(completed);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
-  if (vertex.isSource()) {
-    auto* source = static_cast<SourceOperatorBase*>(ops[0].get());
-    int64_t lastTriggered = 0;
-    for (;;) {
-      if (cancelled_) return cancelled();
-      int64_t trigger = triggered_.load();
-      if (trigger > lastTriggered) {
-        lastTriggered = trigger;
-        bool drain = drain_.load();
-        if (drain) source->emitFinalWatermark();
-        snapshot(trigger, ops, vertex, writer.get());
-        if (drain) {
-          source->stopInput();
-          break;
-        }
-      }
-      InputStatus st = source->emitNext(256);
-      if (st == InputStatus::kEndOfInput) break;
-      if (st == InputStatus::kNothingAvailable) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        TaskMetrics::inc(metrics_.idleTimeMs, 1);
-      }
-      housekeeping();
-    }
-  } else {
-    auto gate = network_->gate(tdd_.inputGateKey, tdd_.numInputChannels);
-    const StreamNode& head = sg.nodes[vertex.chain.front()];
-    // One network input over the channels of all input edges: the watermark is the minimum
-    // over all of them, and barriers align across all of them.
-    std::vector<uint8_t> inputOfChannel;
-    for (int e : vertex.inputs) {
-      auto typeNumber = static_cast<uint8_t>(sg.edges[jg.edges[e].streamEdge].typeNumber);
-      inputOfChannel.insert(inputOfChannel.end(), static_cast<size_t>(jg.numChannels(e)), typeNumber);
-    }
-    if (static_cast<int>(inputOfChannel.size()) != tdd_.numInputChannels) {
-      return Status::Error("deployment descriptor does not match the job graph");
-    }
-    auto input = head.createNetworkInput(ops[0]->input(), std::move(inputOfChannel), &metrics_);
-    BarrierAligner aligner(
-        input.get(), [&](int64_t id) { snapshot(id, ops, vertex, writer.get()); },
-        [&](int channel) { gate->recycle(channel); });
-    Buffer buffer;
-    int channel = 0;
-    while (!input->finished()) {
-      if (cancelled_) return cancelled();
-      auto waitStart = Clock::now();
-      bool got = gate->poll(&channel, &buffer, 50);
-      TaskMetrics::inc(metrics_.idleTimeMs, static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - waitStart).count()));
-      if (got) aligner.onBuffer(channel, std::move(buffer));
-      aligner.poll();  // a channel that ended can complete an alignment
-      housekeeping();
+// A cancel still delivers the completions that arrived before it: the TaskManager handles
+// messages in order, so a stop-with-savepoint's notification is seen here.
+Status Task::onCancelled(Chain& chain) {
+  Status s = notifyCompleted(chain);
+  if (!s.ok()) log::warn("{}: {}", name(), s.message());
+  return Status::Error("task cancelled");
+}
+
+// Between records: flushes the writer every buffer timeout and notifies completed checkpoints.
+void Task::housekeeping(Chain& chain) {
+  if (chain.writer) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - chain.lastFlush >= std::chrono::milliseconds(chain.bufferTimeoutMs)) {
+      chain.writer->flushAll();
+      chain.lastFlush = now;
     }
   }
-  for (auto& op : ops) {
+  Status s = notifyCompleted(chain);
+  if (!s.ok()) throw TaskFailure(s.message());
+}
+
+Status Task::runSourceLoop(Chain& chain) {
+  auto* source = static_cast<SourceOperatorBase*>(chain.ops[0].get());
+  int64_t lastTriggered = 0;
+  for (;;) {
+    if (cancelled_) return onCancelled(chain);
+    int64_t trigger = triggered_.load();
+    if (trigger > lastTriggered) {
+      lastTriggered = trigger;
+      bool drain = drain_.load();
+      if (drain) source->emitFinalWatermark();
+      snapshot(trigger, chain.ops, chain.vertex, chain.writer.get());
+      if (drain) {
+        source->stopInput();
+        return Status::Ok();
+      }
+    }
+    InputStatus st = source->emitNext(256);
+    if (st == InputStatus::kEndOfInput) return Status::Ok();
+    if (st == InputStatus::kNothingAvailable) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      TaskMetrics::inc(metrics_.idleTimeMs, 1);
+    }
+    housekeeping(chain);
+  }
+}
+
+Status Task::runInputLoop(Chain& chain) {
+  using Clock = std::chrono::steady_clock;
+  const JobGraph& jg = job_->jobGraph;
+  const JobVertex& vertex = chain.vertex;
+  const StreamGraph& sg = job_->env->streamGraph();
+  auto gate = network_->gate(tdd_.inputGateKey, tdd_.numInputChannels);
+  const StreamNode& head = sg.nodes[vertex.chain.front()];
+  // One network input over the channels of all input edges: the watermark is the minimum
+  // over all of them, and barriers align across all of them.
+  std::vector<uint8_t> inputOfChannel;
+  for (int e : vertex.inputs) {
+    auto typeNumber = static_cast<uint8_t>(sg.edges[jg.edges[e].streamEdge].typeNumber);
+    inputOfChannel.insert(inputOfChannel.end(), static_cast<size_t>(jg.numChannels(e)), typeNumber);
+  }
+  if (static_cast<int>(inputOfChannel.size()) != tdd_.numInputChannels) {
+    return Status::Error("deployment descriptor does not match the job graph");
+  }
+  auto input = head.createNetworkInput(chain.ops[0]->input(), std::move(inputOfChannel), &metrics_);
+  BarrierAligner aligner(
+      input.get(), [&](int64_t id) { snapshot(id, chain.ops, vertex, chain.writer.get()); },
+      [&](int channel) { gate->recycle(channel); });
+  Buffer buffer;
+  int channel = 0;
+  while (!input->finished()) {
+    if (cancelled_) return onCancelled(chain);
+    auto waitStart = Clock::now();
+    bool got = gate->poll(&channel, &buffer, 50);
+    TaskMetrics::inc(metrics_.idleTimeMs, static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - waitStart).count()));
+    if (got) aligner.onBuffer(channel, std::move(buffer));
+    aligner.poll();  // a channel that ended can complete an alignment
+    housekeeping(chain);
+  }
+  return Status::Ok();
+}
+
+// The end of the input is not yet the end of the job: another task may still fail and the
+// job restart from a checkpoint. Close the operators, wait until the JobMaster saw every task
+// reach this point (Flink's final checkpoint), then commit everything still pending.
+Status Task::finishAfterEndOfInput(Chain& chain) {
+  for (auto& op : chain.ops) {
     Status s = op->close();
     if (!s.ok()) return s;
   }
-  // The end of the input is not yet the end of the job: another task may still fail and the
-  // job restart from a checkpoint. Wait until the JobMaster saw every task reach this point
-  // (Flink's final checkpoint), then commit everything still pending and finish.
   if (inputEndedListener_) {
     log::info("{} reached the end of its input; waiting for every task of the job to get there", name());
     inputEndedListener_(*this);
-    std::unique_lock<std::mutex> lock(waitMu_);
-    for (;;) {
-      if (cancelled_) {
-        lock.unlock();
-        return cancelled();
-      }
-      if (finalComplete_) break;
-      lock.unlock();
-      Status s = notifyCompleted();  // e.g. a drained savepoint that completes now
-      if (!s.ok()) return s;
-      lock.lock();
-      if (cancelled_ || finalComplete_ || completed_.load() > notified) continue;
-      waitCv_.wait_for(lock, std::chrono::milliseconds(100));
-    }
+    Status s = waitForFinalCheckpoint(chain);
+    if (!s.ok()) return s;
   }
-  Status s = notifyCompleted();
+  Status s = notifyCompleted(chain);
   if (!s.ok()) return s;
-  for (auto& op : ops) {
+  for (auto& op : chain.ops) {
     s = op->notifyCheckpointComplete(kFinalCheckpointId);
     if (!s.ok()) return s;
   }
   return Status::Ok();
+}
+
+// Waits for notifyFinalCheckpointComplete() or cancel(), delivering the checkpoint completions
+// that arrive meanwhile (e.g. a drained savepoint that completes now).
+Status Task::waitForFinalCheckpoint(Chain& chain) {
+  std::unique_lock<std::mutex> lock(waitMu_);
+  for (;;) {
+    if (cancelled_) {
+      lock.unlock();
+      return onCancelled(chain);
+    }
+    if (finalComplete_) return Status::Ok();
+    lock.unlock();
+    Status s = notifyCompleted(chain);
+    if (!s.ok()) return s;
+    lock.lock();
+    if (cancelled_ || finalComplete_ || completed_.load() > chain.notified) continue;
+    waitCv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
 }
 
 void Task::snapshot(int64_t id, std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex,

@@ -107,7 +107,25 @@ class Task {
 
  private:
   void run();
+  /// The operator chain of a running task and what its loops share (defined in task.cc).
+  struct Chain;
+  /// Builds the chain (network writer, operators), restores and opens it, then runs the source
+  /// loop or the network-input loop and finishAfterEndOfInput(). All on the task thread.
   Status runChain();
+  Status buildChain(Chain& chain);
+  /// Until the end of the input (Ok), a cancel or a failure.
+  Status runSourceLoop(Chain& chain);
+  Status runInputLoop(Chain& chain);
+  /// Closes the operators, reports the end of the input, waits for the final checkpoint and
+  /// notifies kFinalCheckpointId (sinks commit).
+  Status finishAfterEndOfInput(Chain& chain);
+  Status waitForFinalCheckpoint(Chain& chain);
+  /// Delivers the newest completed checkpoint to the operators, once.
+  Status notifyCompleted(Chain& chain);
+  /// The status of a cancelled task, after delivering the completions that came before it.
+  Status onCancelled(Chain& chain);
+  /// Flushes the writer every buffer timeout and delivers completions; throws TaskFailure.
+  void housekeeping(Chain& chain);
   TaskDeploymentDescriptor tdd_;
   std::shared_ptr<const JobArtifacts> job_;
   net::NetworkEnvironment* network_;

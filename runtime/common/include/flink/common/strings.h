@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace flink {
 
@@ -9,5 +10,7 @@ namespace flink {
 std::string trim(const std::string& s);
 /// `s` in lower case (ASCII).
 std::string lower(std::string s);
+/// The non-empty items of a comma-separated list ("a,,b" -> {"a", "b"}).
+std::vector<std::string> splitList(const std::string& s);
 
 }  // namespace flink

@@ -1,0 +1,17 @@
+// REST handlers for checkpoint statistics (Flink's rest_v1_dispatcher.yml):
+// GET /jobs/{jobid}/checkpoints (counts, summary, latest and history, from the job's
+// CheckpointCoordinator) and GET /jobs/{jobid}/checkpoints/details/{checkpointid}. An unknown job
+// or checkpoint gets 404. Handlers run on httplib's threads and read the JobManagerView on the
+// JobManager's main thread through the Mailbox. `view` and `mailbox` must outlive `server`.
+#pragma once
+
+#include <httplib.h>
+
+#include "core/mailbox.h"
+#include "jobmanager/rest_handlers.h"
+
+namespace flink {
+
+void registerCheckpointHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox);
+
+}  // namespace flink

@@ -1,0 +1,16 @@
+// REST handlers for the cluster as a whole (Flink's rest_v1_dispatcher.yml): GET /config (the
+// web UI's settings), GET /overview (TaskManagers, slots, jobs by state) and GET /taskmanagers.
+// Handlers run on httplib's threads; /overview and /taskmanagers read the JobManagerView on the
+// JobManager's main thread through the Mailbox. `view` and `mailbox` must outlive `server`.
+#pragma once
+
+#include <httplib.h>
+
+#include "core/mailbox.h"
+#include "jobmanager/rest_handlers.h"
+
+namespace flink {
+
+void registerClusterHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox);
+
+}  // namespace flink

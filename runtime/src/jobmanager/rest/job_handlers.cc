@@ -1,0 +1,234 @@
+#include "jobmanager/rest/job_handlers.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "jobmanager/rest/rest_common.h"
+
+namespace flink {
+namespace {
+
+using namespace rest;
+
+json statusCounts(const JobMaster& jm, bool lowerCase) {
+  static const ExecutionState kAll[] = {ExecutionState::kCreated,   ExecutionState::kScheduled,
+                                        ExecutionState::kDeploying, ExecutionState::kInitializing,
+                                        ExecutionState::kRunning,   ExecutionState::kFinished,
+                                        ExecutionState::kCanceling, ExecutionState::kCanceled,
+                                        ExecutionState::kFailed};
+  json counts = json::object();
+  int total = 0;
+  for (auto s : kAll) {
+    std::string name = toString(s);
+    if (lowerCase) std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    counts[name] = 0;
+  }
+  counts[lowerCase ? "reconciling" : "RECONCILING"] = 0;
+  for (const auto& ejv : jm.vertices()) {
+    std::string name = toString(ejv.aggregateState());
+    if (lowerCase) std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    counts[name] = counts[name].get<int>() + 1;
+    ++total;
+  }
+  if (lowerCase) counts["total"] = total;
+  return counts;
+}
+
+int64_t duration(int64_t start, int64_t end, int64_t now) {
+  if (start <= 0) return -1;
+  return (end > 0 ? end : now) - start;
+}
+
+json jobOverview(const JobMaster& jm, int64_t now) {
+  return {{"jid", jm.jobId()},
+          {"name", jm.name()},
+          {"state", toString(jm.status())},
+          {"start-time", jm.startTimeMs()},
+          {"end-time", jm.endTimeMs()},
+          {"duration", duration(jm.startTimeMs(), jm.endTimeMs(), now)},
+          {"last-modification", std::max(jm.startTimeMs(), jm.endTimeMs())},
+          {"tasks", statusCounts(jm, true)}};
+}
+
+json ioMetrics(const ExecutionJobVertex& ejv) {
+  bool source = ejv.vertex->isSource();
+  bool sink = ejv.vertex->isSink();
+  auto i64 = [](double v) { return static_cast<int64_t>(v); };
+  return {{"read-bytes", i64(ejv.metricSum("numBytesIn"))},
+          {"read-bytes-complete", true},
+          {"write-bytes", i64(ejv.metricSum("numBytesOut"))},
+          {"write-bytes-complete", true},
+          {"read-records", source ? 0 : i64(ejv.metricSum("numRecordsIn"))},
+          {"read-records-complete", true},
+          {"write-records", sink ? 0 : i64(ejv.metricSum("numRecordsOut"))},
+          {"write-records-complete", true},
+          {"accumulated-backpressured-time", 0},
+          {"accumulated-idle-time", 0},
+          {"accumulated-busy-time", 0.0}};
+}
+
+json plan(const JobMaster& jm) {
+  json nodes = json::array();
+  if (const JobGraph* jg = jm.jobGraph()) {
+    for (const auto& v : jg->vertices) {
+      json node = {{"id", v.id}, {"parallelism", v.parallelism}, {"operator", ""}, {"operator_strategy", ""},
+                   {"description", v.name}};
+      if (!v.isSource()) {
+        json inputs = json::array();
+        for (size_t num = 0; num < v.inputs.size(); ++num) {
+          const JobEdge& e = jg->edges[v.inputs[num]];
+          const char* ship = e.partitioning == Partitioning::kHash ? "HASH"
+                             : e.partitioning == Partitioning::kRebalance ? "REBALANCE" : "FORWARD";
+          inputs.push_back({{"num", num}, {"id", jg->vertices[e.sourceVertex].id}, {"ship_strategy", ship},
+                            {"exchange", "pipelined_bounded"}});
+        }
+        node["inputs"] = inputs;
+      }
+      nodes.push_back(node);
+    }
+  }
+  return {{"jid", jm.jobId()}, {"name", jm.name()}, {"type", "STREAMING"}, {"nodes", nodes}};
+}
+
+json vertexDetails(const ExecutionJobVertex& ejv, int64_t now) {
+  int64_t start = -1, end = -1;
+  bool allEnded = true;
+  for (const auto& ev : ejv.subtasks) {
+    if (ev.startTimeMs > 0 && (start < 0 || ev.startTimeMs < start)) start = ev.startTimeMs;
+    if (ev.endTimeMs > end) end = ev.endTimeMs;
+    allEnded = allEnded && ev.endTimeMs > 0;
+  }
+  if (!allEnded) end = -1;
+  json tasks = json::object();
+  for (auto s : {ExecutionState::kCreated, ExecutionState::kScheduled, ExecutionState::kDeploying,
+                 ExecutionState::kInitializing, ExecutionState::kRunning, ExecutionState::kFinished,
+                 ExecutionState::kCanceling, ExecutionState::kCanceled, ExecutionState::kFailed}) {
+    tasks[toString(s)] = 0;
+  }
+  tasks["RECONCILING"] = 0;
+  for (const auto& ev : ejv.subtasks) tasks[toString(ev.state)] = tasks[toString(ev.state)].get<int>() + 1;
+  return {{"id", ejv.vertex->id},
+          {"name", ejv.vertex->name},
+          {"maxParallelism", ejv.vertex->maxParallelism},
+          {"parallelism", ejv.vertex->parallelism},
+          {"status", toString(ejv.aggregateState())},
+          {"start-time", start},
+          {"end-time", end},
+          {"duration", duration(start, end, now)},
+          {"tasks", tasks},
+          {"metrics", ioMetrics(ejv)}};
+}
+
+json jobDetails(const JobMaster& jm, int64_t now) {
+  json vertices = json::array();
+  for (const auto& ejv : jm.vertices()) vertices.push_back(vertexDetails(ejv, now));
+  json timestamps = json::object();
+  for (auto s : {JobStatus::kInitializing, JobStatus::kCreated, JobStatus::kRunning, JobStatus::kFailing,
+                 JobStatus::kFailed, JobStatus::kCancelling, JobStatus::kCanceled, JobStatus::kFinished}) {
+    timestamps[toString(s)] = jm.stateTimestamp(s);
+  }
+  for (const char* s : {"RESTARTING", "SUSPENDED", "RECONCILING"}) timestamps[s] = 0;
+  int64_t maxP = 0;
+  if (const JobGraph* jg = jm.jobGraph()) {
+    for (const auto& v : jg->vertices) maxP = std::max<int64_t>(maxP, v.maxParallelism);
+  }
+  json counts = statusCounts(jm, false);
+  return {{"jid", jm.jobId()},
+          {"name", jm.name()},
+          {"isStoppable", jm.status() == JobStatus::kRunning},
+          {"state", toString(jm.status())},
+          {"start-time", jm.startTimeMs()},
+          {"end-time", jm.endTimeMs()},
+          {"duration", duration(jm.startTimeMs(), jm.endTimeMs(), now)},
+          {"maxParallelism", maxP},
+          {"now", now},
+          {"timestamps", timestamps},
+          {"vertices", vertices},
+          {"status-counts", counts},
+          {"plan", plan(jm)}};
+}
+
+json jobConfig(const JobMaster& jm) {
+  json user = json::object();
+  for (const auto& [k, v] : jm.userConfig()) user[k] = v;
+  auto p = jm.submission().config.getInt(options::kParallelismDefault, 1);
+  return json{{"jid", jm.jobId()},
+              {"name", jm.name()},
+              {"execution-config",
+               {{"execution-mode", "PIPELINED"},
+                {"restart-strategy", jm.restartStrategyDescription()},
+                {"job-parallelism", p.ok() ? *p : 1},
+                {"object-reuse-mode", false},
+                {"user-config", user}}}};
+}
+
+json jobExceptions(const JobMaster& jm) {
+  json history = json::array();
+  json all = json::array();
+  for (auto it = jm.exceptions().rbegin(); it != jm.exceptions().rend(); ++it) {
+    json e = {{"exceptionName", "org.apache.flink.runtime.JobException"},
+              {"stacktrace", it->message},
+              {"timestamp", it->timestampMs},
+              {"taskName", it->taskName.empty() ? json() : json(it->taskName)},
+              {"location", it->endpoint.empty() ? json() : json(it->endpoint)},
+              {"failureLabels", json::object()}};
+    all.push_back({{"exception", it->message}, {"task", it->taskName}, {"location", it->endpoint},
+                   {"timestamp", it->timestampMs}});
+    e["concurrentExceptions"] = json::array();
+    history.push_back(e);
+  }
+  json body = {{"all-exceptions", all}, {"truncated", false}};
+  if (!jm.rootCause().empty()) {
+    body["root-exception"] = jm.rootCause();
+    body["timestamp"] = jm.rootCauseTimeMs();
+  }
+  body["exceptionHistory"] = {{"entries", history}, {"truncated", false}};
+  return body;
+}
+
+}  // namespace
+
+void registerJobHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox) {
+  server.Get("/jobs", [&](const Req&, Res& res) {
+    reply(res, 200, mailbox.call([&] {
+      json jobs = json::array();
+      for (const JobMaster* jm : view.jobs()) jobs.push_back({{"id", jm->jobId()}, {"status", toString(jm->status())}});
+      return json{{"jobs", jobs}};
+    }));
+  });
+
+  server.Get("/jobs/overview", [&](const Req&, Res& res) {
+    reply(res, 200, mailbox.call([&] {
+      json jobs = json::array();
+      int64_t now = nowMs();
+      for (const JobMaster* jm : view.jobs()) jobs.push_back(jobOverview(*jm, now));
+      return json{{"jobs", jobs}};
+    }));
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+    replyForJob(res, view, mailbox, req.matches[1], [](const JobMaster& jm) { return jobDetails(jm, nowMs()); });
+  });
+
+  server.Patch(R"(/jobs/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1];
+    std::string mode = param(req, "mode", "cancel");
+    if (mode != "cancel") return reply(res, 400, {{"errors", {"mode '" + mode + "' is not supported; use 'cancel'"}}});
+    bool found = mailbox.call([&] { return view.cancelJob(id); });
+    found ? reply(res, 202, json::object()) : notFound(res, "Job " + id + " not found");
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/config)", [&](const Req& req, Res& res) {
+    replyForJob(res, view, mailbox, req.matches[1], jobConfig);
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/plan)", [&](const Req& req, Res& res) {
+    replyForJob(res, view, mailbox, req.matches[1], [](const JobMaster& jm) { return json{{"plan", plan(jm)}}; });
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/exceptions)", [&](const Req& req, Res& res) {
+    replyForJob(res, view, mailbox, req.matches[1], jobExceptions);
+  });
+}
+
+}  // namespace flink

@@ -1,0 +1,66 @@
+// What the REST handler groups (jobmanager/rest/*_handlers.h) share: JSON replies, the 404
+// shape, query parameters, and the lookups of a job (and a vertex of it) on the JobManager's
+// main thread. The reply helpers run on httplib's threads; the `build` callbacks they take
+// run on the JobManager's main thread through the Mailbox, where JobManagerView may be read.
+#pragma once
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+#include "core/mailbox.h"
+#include "jobmanager/rest_handlers.h"
+
+namespace flink::rest {
+
+using json = nlohmann::json;
+using Req = httplib::Request;
+using Res = httplib::Response;
+
+/// REST API level we answer as, and the revision we report.
+inline constexpr const char* kFlinkVersion = "1.19.0";
+inline constexpr const char* kRevision = "flink-cpp-" FLINK_CPP_VERSION;
+
+/// `res` gets `status` and `body` as application/json.
+void reply(Res& res, int status, const json& body);
+/// 404 with Flink's error shape: {"errors": [what]}.
+void notFound(Res& res, const std::string& what);
+/// The query parameter `name`, or `fallback` when the request has none.
+std::string param(const Req& req, const char* name, const std::string& fallback = "");
+/// The vertex of `jm` with JobVertex id `id`, or nullptr.
+const ExecutionJobVertex* findVertex(const JobMaster& jm, const std::string& id);
+
+/// Runs `build` (-> std::optional<json>) on the main thread; replies 200 with its result, or
+/// 404 with `missing` when it returns nothing.
+template <class Build>
+void replyOrNotFound(Res& res, Mailbox& mailbox, const std::string& missing, Build build) {
+  std::optional<json> body = mailbox.call(build);
+  body ? reply(res, 200, *body) : notFound(res, missing);
+}
+
+/// Replies with `build(const JobMaster&)` (-> json) for job `id`, or 404 "Job <id> not found".
+template <class Build>
+void replyForJob(Res& res, JobManagerView& view, Mailbox& mailbox, const std::string& id, Build build) {
+  replyOrNotFound(res, mailbox, "Job " + id + " not found", [&]() -> std::optional<json> {
+    const JobMaster* jm = view.job(id);
+    if (!jm) return std::nullopt;
+    return build(*jm);
+  });
+}
+
+/// Replies with `build(const ExecutionJobVertex&)` (-> json) for vertex `vid` of job `id`, or
+/// 404 "Job <id> or vertex <vid> not found".
+template <class Build>
+void replyForVertex(Res& res, JobManagerView& view, Mailbox& mailbox, const std::string& id, const std::string& vid,
+                    Build build) {
+  replyOrNotFound(res, mailbox, "Job " + id + " or vertex " + vid + " not found", [&]() -> std::optional<json> {
+    const JobMaster* jm = view.job(id);
+    const ExecutionJobVertex* ejv = jm ? findVertex(*jm, vid) : nullptr;
+    if (!ejv) return std::nullopt;
+    return build(*ejv);
+  });
+}
+
+}  // namespace flink::rest

@@ -12,9 +12,9 @@
 #include <iostream>
 #include <thread>
 
+#include "controller/controller.h"
 #include "controller/flink_deployment_controller.h"
 #include "controller/leader_election.h"
-#include "controller/workqueue.h"
 #include "flink/common/log.h"
 #include "flink/common/ids.h"
 #include "flink/common/strings.h"
@@ -25,6 +25,8 @@ using namespace flink::k8s;
 using nlohmann::json;
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 struct Metrics {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -54,16 +56,19 @@ struct Metrics {
       prometheus::BuildGauge().Name("flink_operator_is_leader").Help("1 while this replica leads").Register(*registry).Add({});
 };
 
-}  // namespace
-
-int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* stop) {
-  log::setComponent("operator");
+// The operator's command line (see operator.h), over WATCH_NAMESPACES and OPERATOR_NAMESPACE.
+struct OperatorOptions {
   std::string kubeconfig, leaseNs, leaseName = "flink-operator-lock", defaultImage = "flink-cpp:latest";
-  std::vector<std::string> namespaces;
-  if (const char* env = std::getenv("WATCH_NAMESPACES")) namespaces = splitList(env);
-  if (const char* env = std::getenv("OPERATOR_NAMESPACE")) leaseNs = env;
+  std::vector<std::string> namespaces;  // empty: all namespaces
   int workers = 4, metricsPort = 9999, resyncSeconds = 60;
   bool leaderElect = false;
+};
+
+// nullopt after printing the error (exit code 2); a flag without its value exits the process.
+std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>& args) {
+  OperatorOptions o;
+  if (const char* env = std::getenv("WATCH_NAMESPACES")) o.namespaces = splitList(env);
+  if (const char* env = std::getenv("OPERATOR_NAMESPACE")) o.leaseNs = env;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string {
@@ -74,31 +79,238 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
       return args[++i];
     };
     try {
-      if (a == "--kubeconfig") kubeconfig = value();
-      else if (a == "--namespaces") namespaces = splitList(value());
-      else if (a == "--workers") workers = std::stoi(value());
-      else if (a == "--metrics-port") metricsPort = std::stoi(value());
-      else if (a == "--resync-seconds") resyncSeconds = std::stoi(value());
-      else if (a == "--leader-elect") leaderElect = true;
-      else if (a == "--lease-namespace") leaseNs = value();
-      else if (a == "--lease-name") leaseName = value();
-      else if (a == "--default-image") defaultImage = value();
+      if (a == "--kubeconfig") o.kubeconfig = value();
+      else if (a == "--namespaces") o.namespaces = splitList(value());
+      else if (a == "--workers") o.workers = std::stoi(value());
+      else if (a == "--metrics-port") o.metricsPort = std::stoi(value());
+      else if (a == "--resync-seconds") o.resyncSeconds = std::stoi(value());
+      else if (a == "--leader-elect") o.leaderElect = true;
+      else if (a == "--lease-namespace") o.leaseNs = value();
+      else if (a == "--lease-name") o.leaseName = value();
+      else if (a == "--default-image") o.defaultImage = value();
       else {
         std::cerr << "error: unknown operator option '" << a << "'\n";
-        return 2;
+        return std::nullopt;
       }
     } catch (const std::exception&) {
       std::cerr << "error: " << a << " expects a number\n";
-      return 2;
+      return std::nullopt;
     }
   }
-  if (workers < 1) workers = 1;
-  auto config = KubeConfig::load(kubeconfig);
+  if (o.workers < 1) o.workers = 1;
+  return o;
+}
+
+// The Helm chart's defaultConfiguration: $FLINK_CONF_DIR/config.yaml, applied under every
+// FlinkDeployment's flinkConfiguration (as the Apache operator does).
+Result<OperatorConfig> loadOperatorConfig(const std::string& defaultImage) {
+  OperatorConfig config;
+  config.defaultImage = defaultImage;
+  if (const char* confDir = std::getenv("FLINK_CONF_DIR")) {
+    auto defaults = Configuration::loadFromDirectory(confDir);
+    if (!defaults.ok()) return defaults.status();
+    config.defaultConfiguration = defaults->entries();
+  }
+  return config;
+}
+
+// The Reconciler of FlinkDeployments: hands a key to the FlinkDeploymentController of its
+// namespace (the only one when the operator watches all namespaces).
+class FlinkDeploymentReconciler : public Reconciler {
+ public:
+  // ns "" stands for all namespaces.
+  void add(const std::string& ns, FlinkDeploymentController* controller) { byNamespace_.emplace(ns, controller); }
+
+  Result reconcile(const std::string& ns, const std::string& name) override {
+    auto it = byNamespace_.find("");
+    if (it == byNamespace_.end()) it = byNamespace_.find(ns);
+    if (it == byNamespace_.end()) return {};
+    ReconcileResult r = it->second->reconcile(ns, name);
+    return {r.ok, r.error, r.requeueAfter};
+  }
+
+ private:
+  std::map<std::string, FlinkDeploymentController*> byNamespace_;  // filled before the workers start
+};
+
+// The operator process: informers per watched namespace feeding one Controller, the metrics
+// and health endpoints, and optional leader election (the controller's workers run only while
+// this replica leads).
+class Operator {
+ public:
+  Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, OperatorConfig config, Metrics& metrics);
+  ~Operator() { stop(); }
+
+  // Binds the metrics endpoint (the only error), starts the informers, then the workers
+  // (at once, or once elected).
+  Status start();
+  // Stops the workers, the elector, the informers and the endpoint, in that order. Idempotent.
+  void stop();
+  // Updates readiness and enqueues every FlinkDeployment every resyncSeconds; call every 100 ms.
+  void poll();
+  bool lostLeadership() const { return lostLeadership_.load(); }
+
+ private:
+  struct NamespaceSet {
+    std::unique_ptr<Informer> fds, deployments, services, configMaps;
+    std::unique_ptr<FlinkDeploymentController> controller;
+    std::vector<Informer*> informers() const { return {fds.get(), deployments.get(), services.get(), configMaps.get()}; }
+  };
+  void watchNamespace(const std::string& ns, const OperatorConfig& config);
+  void routeEndpoints();
+  void startWorkers();
+  void startLeaderElection();
+
+  OperatorOptions options_;
+  std::shared_ptr<KubeClient> client_;
+  Metrics& metrics_;
+  FlinkDeploymentReconciler reconciler_;
+  Controller controller_;
+  std::vector<NamespaceSet> sets_;
+  httplib::Server http_;
+  std::thread httpThread_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<LeaderElector> elector_;
+  std::atomic<bool> lostLeadership_{false};
+  Clock::time_point lastResync_;
+};
+
+Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, OperatorConfig config, Metrics& metrics)
+    : options_(std::move(options)),
+      client_(std::move(client)),
+      metrics_(metrics),
+      controller_(reconciler_,
+                  Controller::Options{
+                      options_.workers,
+                      [&metrics](double seconds) { metrics.queueLatency.Observe(seconds); },
+                      [&metrics](double seconds, bool ok) {
+                        metrics.reconcileDuration.Observe(seconds);
+                        metrics.reconciles.Add({{"result", ok ? "success" : "error"}}).Increment();
+                      }}) {
+  if (options_.namespaces.empty()) options_.namespaces.push_back("");  // all namespaces
+  for (const auto& ns : options_.namespaces) watchNamespace(ns, config);
+  routeEndpoints();
+}
+
+void Operator::watchNamespace(const std::string& ns, const OperatorConfig& config) {
+  NamespaceSet set;
+  set.fds = std::make_unique<Informer>(client_, types::kFlinkDeployment, ns);
+  set.deployments = std::make_unique<Informer>(client_, types::kDeployment, ns, "app");
+  set.services = std::make_unique<Informer>(client_, types::kService, ns, "app");
+  set.configMaps = std::make_unique<Informer>(client_, types::kConfigMap, ns, "app");
+  set.controller = std::make_unique<FlinkDeploymentController>(
+      client_,
+      FlinkDeploymentController::Informers{set.fds.get(), set.deployments.get(), set.services.get(), set.configMaps.get()},
+      config);
+  controller_.watch(*set.fds);
+  for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get()}) {
+    controller_.watchOwned(*child, &FlinkDeploymentController::ownerKey);
+  }
+  for (Informer* inf : set.informers()) {
+    std::string plural = inf->type().plural;
+    inf->onWatchRestart([this, plural](const std::string& reason) {
+      metrics_.watchRestarts.Add({{"resource", plural}, {"reason", reason}}).Increment();
+    });
+  }
+  reconciler_.add(ns, set.controller.get());
+  sets_.push_back(std::move(set));
+}
+
+// Metrics and health endpoints.
+void Operator::routeEndpoints() {
+  http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    metrics_.queueDepth.Set(static_cast<double>(controller_.queueDepth()));
+    std::map<std::string, int> states;
+    for (auto& s : sets_) {
+      for (const auto& [k, v] : s.controller->lifecycleStates()) states[k] += v;
+    }
+    for (const auto& [k, v] : states) metrics_.lifecycle.Add({{"lifecycle_state", k}}).Set(v);
+    prometheus::TextSerializer serializer;
+    res.set_content(serializer.Serialize(metrics_.registry->Collect()), "text/plain; version=0.0.4");
+  });
+  http_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+  http_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    res.status = ready_ ? 200 : 503;
+    res.set_content(ready_ ? "ok" : "informers not synced", "text/plain");
+  });
+}
+
+Status Operator::start() {
+  int port = options_.metricsPort;
+  int boundPort = port == 0 ? http_.bind_to_any_port("0.0.0.0") : (http_.bind_to_port("0.0.0.0", port) ? port : -1);
+  if (boundPort < 0) return Status::Error(fmt::format("cannot listen on metrics port {}", port));
+  httpThread_ = std::thread([this] { http_.listen_after_bind(); });
+  const auto& namespaces = options_.namespaces;
+  log::info("operator started: watching {}, {} workers, metrics on :{}{}",
+            namespaces[0].empty() ? std::string("all namespaces") : fmt::format("namespaces {}", fmt::join(namespaces, ",")),
+            options_.workers, boundPort,
+            options_.leaderElect ? ", leader election on Lease " + options_.leaseNs + "/" + options_.leaseName : "");
+  for (auto& s : sets_) {
+    for (Informer* inf : s.informers()) inf->start();
+  }
+  if (options_.leaderElect) {
+    startLeaderElection();
+  } else {
+    startWorkers();
+  }
+  lastResync_ = Clock::now();
+  return Status::Ok();
+}
+
+void Operator::startWorkers() {
+  metrics_.leader.Set(1);
+  controller_.start();
+}
+
+void Operator::startLeaderElection() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  LeaderElectionConfig lc;
+  lc.ns = options_.leaseNs.empty() ? "default" : options_.leaseNs;
+  lc.leaseName = options_.leaseName;
+  lc.identity = std::string(host) + "_" + randomId().substr(0, 8);
+  elector_ = std::make_unique<LeaderElector>(client_, lc);
+  elector_->start([this] { startWorkers(); }, [this] { lostLeadership_ = true; });
+}
+
+void Operator::poll() {
+  bool synced = true;
+  for (auto& s : sets_) {
+    for (Informer* inf : s.informers()) synced = synced && inf->synced();
+  }
+  ready_ = synced;
+  if (Clock::now() - lastResync_ > std::chrono::seconds(options_.resyncSeconds)) {
+    lastResync_ = Clock::now();
+    for (auto& s : sets_) {
+      for (const auto& o : s.fds->list()) controller_.enqueue(objectKey(o));
+    }
+  }
+}
+
+void Operator::stop() {
+  controller_.stop();
+  if (elector_) elector_->stop();
+  for (auto& s : sets_) {
+    for (Informer* inf : s.informers()) inf->stop();
+  }
+  if (httpThread_.joinable()) {
+    http_.stop();
+    httpThread_.join();
+  }
+}
+
+}  // namespace
+
+int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* stop) {
+  log::setComponent("operator");
+  auto options = parseOperatorArgs(args);
+  if (!options) return 2;
+  auto config = KubeConfig::load(options->kubeconfig);
   if (!config.ok()) {
     log::error("{}", config.status().message());
     return 1;
   }
-  if (leaseNs.empty()) leaseNs = config->defaultNamespace;
+  if (options->leaseNs.empty()) options->leaseNs = config->defaultNamespace;
   auto client = KubeClient::create(*config);
   if (!client.ok()) {
     log::error("{}", client.status().message());
@@ -108,175 +320,23 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
   (*client)->setObserver([&metrics](const std::string& verb, int code) {
     metrics.apiRequests.Add({{"verb", verb}, {"code", std::to_string(code)}}).Increment();
   });
-
-  OperatorConfig opConfig;
-  opConfig.defaultImage = defaultImage;
-  // The Helm chart's defaultConfiguration: $FLINK_CONF_DIR/config.yaml, applied under every
-  // FlinkDeployment's flinkConfiguration (as the Apache operator does).
-  if (const char* confDir = std::getenv("FLINK_CONF_DIR")) {
-    auto defaults = Configuration::loadFromDirectory(confDir);
-    if (!defaults.ok()) {
-      log::error("{}", defaults.status().message());
-      return 1;
-    }
-    opConfig.defaultConfiguration = defaults->entries();
-  }
-  WorkQueue queue;
-  if (namespaces.empty()) namespaces.push_back("");  // all namespaces
-
-  struct NamespaceSet {
-    std::unique_ptr<Informer> fds, deployments, services, configMaps;
-    std::unique_ptr<FlinkDeploymentController> controller;
-  };
-  std::vector<NamespaceSet> sets;
-  for (const auto& ns : namespaces) {
-    NamespaceSet set;
-    set.fds = std::make_unique<Informer>(*client, types::kFlinkDeployment, ns);
-    set.deployments = std::make_unique<Informer>(*client, types::kDeployment, ns, "app");
-    set.services = std::make_unique<Informer>(*client, types::kService, ns, "app");
-    set.configMaps = std::make_unique<Informer>(*client, types::kConfigMap, ns, "app");
-    set.controller = std::make_unique<FlinkDeploymentController>(
-        *client,
-        FlinkDeploymentController::Informers{set.fds.get(), set.deployments.get(), set.services.get(), set.configMaps.get()},
-        opConfig);
-    set.fds->addHandler([&queue](Informer::EventType, const json& o) {
-      queue.add(o["metadata"].value("namespace", "") + "/" + o["metadata"].value("name", ""));
-    });
-    for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get()}) {
-      child->addHandler([&queue](Informer::EventType, const json& o) {
-        if (auto owner = FlinkDeploymentController::ownerKey(o)) queue.add(*owner);
-      });
-    }
-    for (Informer* inf : {set.fds.get(), set.deployments.get(), set.services.get(), set.configMaps.get()}) {
-      std::string plural = inf->type().plural;
-      inf->onWatchRestart([&metrics, plural](const std::string& reason) {
-        metrics.watchRestarts.Add({{"resource", plural}, {"reason", reason}}).Increment();
-      });
-    }
-    sets.push_back(std::move(set));
-  }
-  auto controllerFor = [&](const std::string& ns) -> FlinkDeploymentController* {
-    for (auto& s : sets) {
-      if (namespaces.size() == 1 && namespaces[0].empty()) return s.controller.get();
-    }
-    for (size_t i = 0; i < sets.size(); ++i) {
-      if (namespaces[i] == ns) return sets[i].controller.get();
-    }
-    return nullptr;
-  };
-
-  // Metrics and health endpoints.
-  httplib::Server http;
-  std::atomic<bool> ready{false};
-  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    metrics.queueDepth.Set(static_cast<double>(queue.depth()));
-    std::map<std::string, int> states;
-    for (auto& s : sets) {
-      for (const auto& [k, v] : s.controller->lifecycleStates()) states[k] += v;
-    }
-    for (const auto& [k, v] : states) metrics.lifecycle.Add({{"lifecycle_state", k}}).Set(v);
-    prometheus::TextSerializer serializer;
-    res.set_content(serializer.Serialize(metrics.registry->Collect()), "text/plain; version=0.0.4");
-  });
-  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
-  http.Get("/readyz", [&](const httplib::Request&, httplib::Response& res) {
-    res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ok" : "informers not synced", "text/plain");
-  });
-  int boundPort = metricsPort == 0 ? http.bind_to_any_port("0.0.0.0") : (http.bind_to_port("0.0.0.0", metricsPort) ? metricsPort : -1);
-  if (boundPort < 0) {
-    log::error("cannot listen on metrics port {}", metricsPort);
+  auto opConfig = loadOperatorConfig(options->defaultImage);
+  if (!opConfig.ok()) {
+    log::error("{}", opConfig.status().message());
     return 1;
   }
-  std::thread httpThread([&http] { http.listen_after_bind(); });
-  log::info("operator started: watching {}, {} workers, metrics on :{}{}",
-            namespaces[0].empty() ? std::string("all namespaces") : fmt::format("namespaces {}", fmt::join(namespaces, ",")),
-            workers, boundPort, leaderElect ? ", leader election on Lease " + leaseNs + "/" + leaseName : "");
-
-  for (auto& s : sets) {
-    for (Informer* inf : {s.fds.get(), s.deployments.get(), s.services.get(), s.configMaps.get()}) inf->start();
+  Operator op(std::move(*options), *client, std::move(*opConfig), metrics);
+  if (Status st = op.start(); !st.ok()) {
+    log::error("{}", st.message());
+    return 1;
   }
-
-  std::vector<std::thread> pool;
-  std::atomic<bool> running{false};
-  auto startWorkers = [&] {
-    if (running.exchange(true)) return;
-    metrics.leader.Set(1);
-    for (int w = 0; w < workers; ++w) {
-      pool.emplace_back([&] {
-        std::string key;
-        WorkQueue::Clock::duration waited{};
-        while (queue.get(&key, &waited)) {
-          metrics.queueLatency.Observe(std::chrono::duration<double>(waited).count());
-          auto slash = key.find('/');
-          std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
-          auto start = std::chrono::steady_clock::now();
-          ReconcileResult r;
-          if (auto* c = controllerFor(ns)) {
-            try {
-              r = c->reconcile(ns, name);
-            } catch (const std::exception& e) {
-              r = {false, std::string("unexpected error: ") + e.what(), std::nullopt};
-            }
-          }
-          metrics.reconcileDuration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-          if (r.ok) {
-            metrics.reconciles.Add({{"result", "success"}}).Increment();
-            queue.forget(key);
-            if (r.requeueAfter) queue.addAfter(key, *r.requeueAfter);
-          } else {
-            metrics.reconciles.Add({{"result", "error"}}).Increment();
-            log::warn("reconcile {} failed (retry {}): {}", key, queue.failures(key) + 1, r.error);
-            queue.addRateLimited(key);
-          }
-          queue.done(key);
-        }
-      });
-    }
-  };
-
-  std::unique_ptr<LeaderElector> elector;
-  std::atomic<bool> lostLeadership{false};
-  if (leaderElect) {
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    LeaderElectionConfig lc;
-    lc.ns = leaseNs.empty() ? "default" : leaseNs;
-    lc.leaseName = leaseName;
-    lc.identity = std::string(host) + "_" + randomId().substr(0, 8);
-    elector = std::make_unique<LeaderElector>(*client, lc);
-    elector->start(startWorkers, [&] { lostLeadership = true; });
-  } else {
-    startWorkers();
-  }
-
-  auto lastResync = std::chrono::steady_clock::now();
-  while (!stop->load() && !lostLeadership) {
-    bool synced = true;
-    for (auto& s : sets) {
-      for (Informer* inf : {s.fds.get(), s.deployments.get(), s.services.get(), s.configMaps.get()}) {
-        synced = synced && inf->synced();
-      }
-    }
-    ready = synced;
-    if (std::chrono::steady_clock::now() - lastResync > std::chrono::seconds(resyncSeconds)) {
-      lastResync = std::chrono::steady_clock::now();
-      for (auto& s : sets) {
-        for (const auto& o : s.fds->list()) queue.add(o["metadata"].value("namespace", "") + "/" + o["metadata"].value("name", ""));
-      }
-    }
+  while (!stop->load() && !op.lostLeadership()) {
+    op.poll();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  log::info("operator stopping{}", lostLeadership ? " (leadership lost)" : "");
-  queue.shutdown();
-  for (auto& t : pool) t.join();
-  if (elector) elector->stop();
-  for (auto& s : sets) {
-    for (Informer* inf : {s.fds.get(), s.deployments.get(), s.services.get(), s.configMaps.get()}) inf->stop();
-  }
-  http.stop();
-  httpThread.join();
-  return lostLeadership ? 1 : 0;
+  log::info("operator stopping{}", op.lostLeadership() ? " (leadership lost)" : "");
+  op.stop();
+  return op.lostLeadership() ? 1 : 0;
 }
 
 }  // namespace flink

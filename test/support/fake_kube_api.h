@@ -1,0 +1,204 @@
+// The one fake of KubeApi (operator/src/k8s/client.h) for controller unit tests: an in-memory
+// object store with the API server's behaviour that the operator relies on: create (409 when the
+// name exists), get of objects and of collections (a List with a resourceVersion), replace and
+// the status subresource (409 on a stale resourceVersion), JSON merge patch, delete, a
+// resourceVersion per write, metadata.generation bumped on spec changes, and watches from a
+// resourceVersion that stream every later change of the collection. It is not the test API
+// server (test/apiserver/, for end-to-end tests): no validation, no garbage collection, no
+// selectors. Thread-safe. Counts the writes, so tests can assert that a reconcile was a no-op.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "k8s/client.h"
+
+namespace flink::k8s::testing {
+
+class FakeKubeApi final : public KubeApi {
+ public:
+  ApiResponse get(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string p = stripQuery(path);
+    auto it = objects_.find(p);
+    if (it != objects_.end()) return {200, it->second, ""};
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& [k, v] : objects_) {
+      if (inCollection(k, p)) items.push_back(v);
+    }
+    if (items.empty() && !isCollection(p)) return notFound(p);
+    return {200, {{"kind", "List"}, {"items", items}, {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}, ""};
+  }
+
+  ApiResponse post(const std::string& path, const nlohmann::json& body) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string key = stripQuery(path) + "/" + body["metadata"].value("name", "");
+    if (objects_.count(key)) return {409, {{"reason", "AlreadyExists"}}, "already exists: " + key};
+    nlohmann::json obj = body;
+    obj["metadata"]["uid"] = "uid-" + std::to_string(++uid_);
+    obj["metadata"]["generation"] = 1;
+    return store(key, std::move(obj), "ADDED");
+  }
+
+  ApiResponse put(const std::string& path, const nlohmann::json& body) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool statusOnly = path.size() > 7 && path.compare(path.size() - 7, 7, "/status") == 0;
+    std::string key = statusOnly ? path.substr(0, path.size() - 7) : stripQuery(path);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return notFound(key);
+    std::string expected = body["metadata"].value("resourceVersion", "");
+    if (!expected.empty() && expected != it->second["metadata"].value("resourceVersion", "")) {
+      return {409, {{"reason", "Conflict"}}, "the object has been modified"};
+    }
+    nlohmann::json obj = it->second;
+    if (statusOnly) {
+      obj["status"] = body.value("status", nlohmann::json::object());
+    } else {
+      nlohmann::json status = obj.value("status", nlohmann::json());
+      bool specChanged = obj.value("spec", nlohmann::json()) != body.value("spec", nlohmann::json());
+      nlohmann::json meta = obj["metadata"];
+      obj = body;
+      obj["metadata"]["uid"] = meta["uid"];
+      obj["metadata"]["generation"] = meta.value("generation", 1) + (specChanged ? 1 : 0);
+      if (!status.is_null()) obj["status"] = status;
+    }
+    return store(key, std::move(obj), "MODIFIED");
+  }
+
+  ApiResponse patch(const std::string& path, const nlohmann::json& body, const std::string& = "") override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string key = stripQuery(path);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return notFound(key);
+    nlohmann::json obj = it->second;
+    nlohmann::json before = obj.value("spec", nlohmann::json());
+    obj.merge_patch(body);
+    if (obj.value("spec", nlohmann::json()) != before) obj["metadata"]["generation"] = obj["metadata"].value("generation", 1) + 1;
+    return store(key, std::move(obj), "MODIFIED");
+  }
+
+  ApiResponse del(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string key = stripQuery(path);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return notFound(key);
+    nlohmann::json obj = it->second;
+    objects_.erase(it);
+    obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
+    events_.push_back({rv_, key, {{"type", "DELETED"}, {"object", obj}}});
+    cv_.notify_all();
+    return {200, obj, ""};
+  }
+
+  ApiResponse watch(const std::string& path, const std::function<bool(const nlohmann::json&)>& onEvent,
+                    const std::atomic<bool>* stop, std::function<void()>* cancel = nullptr,
+                    std::mutex* cancelMu = nullptr) override {
+    std::string collection = stripQuery(path);
+    int64_t from = std::stoll(queryValue(path, "resourceVersion", "0"));
+    bool cancelled = false;
+    if (cancel) {
+      std::lock_guard<std::mutex> lock(*cancelMu);
+      *cancel = [this, &cancelled] {
+        std::lock_guard<std::mutex> l(mu_);
+        cancelled = true;
+        cv_.notify_all();
+      };
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    size_t next = 0;
+    for (;;) {
+      for (; next < events_.size(); ++next) {
+        const Event& e = events_[next];
+        if (e.rv <= from || !inCollection(e.key, collection)) continue;
+        nlohmann::json ev = e.event;
+        lock.unlock();
+        bool more = onEvent(ev);
+        lock.lock();
+        if (!more) return finishWatch(cancel, cancelMu, lock, {200, {}, ""});
+      }
+      if (cancelled || stop->load()) return finishWatch(cancel, cancelMu, lock, {200, {}, ""});
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+  }
+
+  /// Every object whose path is in `collection` (e.g. types::kDeployment.collectionPath(ns)).
+  std::vector<nlohmann::json> list(const std::string& collection) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<nlohmann::json> out;
+    for (const auto& [k, v] : objects_) {
+      if (inCollection(k, collection)) out.push_back(v);
+    }
+    return out;
+  }
+  /// Number of writes (post, put, patch) so far.
+  int writes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return writes_;
+  }
+
+ private:
+  struct Event {
+    int64_t rv;
+    std::string key;
+    nlohmann::json event;
+  };
+
+  ApiResponse store(const std::string& key, nlohmann::json obj, const char* type) {
+    obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
+    objects_[key] = obj;
+    events_.push_back({rv_, key, {{"type", type}, {"object", obj}}});
+    ++writes_;
+    cv_.notify_all();
+    return {type[0] == 'A' ? 201 : 200, obj, ""};
+  }
+  ApiResponse finishWatch(std::function<void()>* cancel, std::mutex* cancelMu, std::unique_lock<std::mutex>& lock,
+                          ApiResponse r) {
+    lock.unlock();
+    if (cancel) {
+      std::lock_guard<std::mutex> l(*cancelMu);
+      *cancel = nullptr;
+    }
+    return r;
+  }
+  static ApiResponse notFound(const std::string& key) { return {404, {{"reason", "NotFound"}}, "not found: " + key}; }
+  static std::string stripQuery(const std::string& path) { return path.substr(0, path.find('?')); }
+  static std::string queryValue(const std::string& path, const std::string& key, const std::string& def) {
+    auto q = path.find('?');
+    if (q == std::string::npos) return def;
+    std::string query = "&" + path.substr(q + 1);
+    auto at = query.find("&" + key + "=");
+    if (at == std::string::npos) return def;
+    auto start = at + key.size() + 2;
+    std::string v = query.substr(start, query.find('&', start) - start);
+    return v.empty() ? def : v;
+  }
+  // Collections are the paths whose last segment is a resource plural (no object name after it).
+  static bool isCollection(const std::string& p) {
+    auto n = p.find("/namespaces/");
+    if (n == std::string::npos) return false;
+    return std::count(p.begin() + static_cast<std::ptrdiff_t>(n), p.end(), '/') == 3;
+  }
+  static bool inCollection(const std::string& key, const std::string& collection) {
+    return key.size() > collection.size() + 1 && key.compare(0, collection.size(), collection) == 0 &&
+           key[collection.size()] == '/' && key.find('/', collection.size() + 1) == std::string::npos;
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, nlohmann::json> objects_;  // object path -> object
+  std::vector<Event> events_;
+  int64_t rv_ = 0;
+  int uid_ = 0;
+  int writes_ = 0;
+};
+
+}  // namespace flink::k8s::testing

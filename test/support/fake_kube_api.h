@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ class FakeKubeApi final : public KubeApi {
 
   ApiResponse post(const std::string& path, const nlohmann::json& body) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto refused = refusal(path)) return *refused;
     std::string key = stripQuery(path) + "/" + body["metadata"].value("name", "");
     if (objects_.count(key)) return {409, {{"reason", "AlreadyExists"}}, "already exists: " + key};
     nlohmann::json obj = body;
@@ -52,6 +54,7 @@ class FakeKubeApi final : public KubeApi {
   ApiResponse put(const std::string& path, const nlohmann::json& body) override {
     std::lock_guard<std::mutex> lock(mu_);
     bool statusOnly = path.size() > 7 && path.compare(path.size() - 7, 7, "/status") == 0;
+    if (auto refused = refusal(path)) return *refused;
     std::string key = statusOnly ? path.substr(0, path.size() - 7) : stripQuery(path);
     auto it = objects_.find(key);
     if (it == objects_.end()) return notFound(key);
@@ -76,6 +79,7 @@ class FakeKubeApi final : public KubeApi {
 
   ApiResponse patch(const std::string& path, const nlohmann::json& body, const std::string& = "") override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto refused = refusal(path)) return *refused;
     std::string key = stripQuery(path);
     auto it = objects_.find(key);
     if (it == objects_.end()) return notFound(key);
@@ -139,6 +143,16 @@ class FakeKubeApi final : public KubeApi {
     }
     return out;
   }
+  /// Writes (post, put, patch) to paths starting with `prefix` are refused with `status` and
+  /// `message`, as an API server refuses an object it cannot decode; an empty message lifts it.
+  void refuseWrites(const std::string& prefix, int status, const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (message.empty()) {
+      refusals_.erase(prefix);
+    } else {
+      refusals_[prefix] = ApiResponse{status, {{"message", message}}, message};
+    }
+  }
   /// Number of writes (post, put, patch) so far.
   int writes() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -152,6 +166,12 @@ class FakeKubeApi final : public KubeApi {
     nlohmann::json event;
   };
 
+  std::optional<ApiResponse> refusal(const std::string& path) const {
+    for (const auto& [prefix, r] : refusals_) {
+      if (path.compare(0, prefix.size(), prefix) == 0) return r;
+    }
+    return std::nullopt;
+  }
   ApiResponse store(const std::string& key, nlohmann::json obj, const char* type) {
     obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
     objects_[key] = obj;
@@ -196,6 +216,7 @@ class FakeKubeApi final : public KubeApi {
   std::condition_variable cv_;
   std::map<std::string, nlohmann::json> objects_;  // object path -> object
   std::vector<Event> events_;
+  std::map<std::string, ApiResponse> refusals_;  // path prefix -> the answer to a write
   int64_t rv_ = 0;
   int uid_ = 0;
   int writes_ = 0;

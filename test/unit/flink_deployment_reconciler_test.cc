@@ -80,7 +80,7 @@ struct Cluster {
 
 }  // namespace
 
-TEST_CASE("Reconciling a new FlinkDeployment creates its children and records the status; again, it writes nothing",
+TEST_CASE("Reconciling a new FlinkDeployment creates its children and records the status, and again writes nothing",
           "[reconciler]") {
   Cluster c;
   REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
@@ -113,7 +113,7 @@ TEST_CASE("Reconciling a new FlinkDeployment creates its children and records th
   CHECK(c.api->writes() == writes);
 }
 
-TEST_CASE("An invalid spec ends in status.error and one Warning event; the last valid spec keeps its children",
+TEST_CASE("An invalid spec ends in status.error and one Warning event while the last valid spec keeps its children",
           "[reconciler]") {
   Cluster c;
   REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
@@ -148,4 +148,65 @@ TEST_CASE("A child deleted by hand is created again by the next reconcile", "[re
   REQUIRE(c.api->del(types::kService.objectPath(kNs, "flight-delays-rest")).ok());
   REQUIRE(c.reconcile("flight-delays").ok);
   CHECK(c.api->get(types::kService.objectPath(kNs, "flight-delays-rest")).ok());
+}
+
+TEST_CASE("Children the API server refuses: status.error and jobManagerDeploymentStatus say so, no hot loop, cleared after",
+          "[reconciler]") {
+  Cluster c;
+  const std::string refused = "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal number";
+  c.api->refuseWrites(types::kDeployment.collectionPath(kNs), 400, refused);
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
+  CHECK_FALSE(c.reconcile("flight-delays").ok);
+  json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK_THAT(status.value("error", ""), Catch::Contains("cannot unmarshal number"));
+  CHECK(status["jobManagerDeploymentStatus"] == "ERROR");
+  // Retried (the Controller backs off): the same failure does not rewrite the status, and it is
+  // one event (counted) rather than one event per retry.
+  json version = c.get(types::kFlinkDeployment, "flight-delays")["metadata"]["resourceVersion"];
+  CHECK_FALSE(c.reconcile("flight-delays").ok);
+  CHECK_FALSE(c.reconcile("flight-delays").ok);
+  CHECK(c.get(types::kFlinkDeployment, "flight-delays")["metadata"]["resourceVersion"] == version);
+  auto reasons = c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "ReconcileError") == 1);
+  // The API server accepts them again: the next reconcile writes them and clears the error.
+  c.api->refuseWrites(types::kDeployment.collectionPath(kNs), 0, "");
+  REQUIRE(c.reconcile("flight-delays").ok);
+  status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK_FALSE(status.contains("error"));
+  CHECK(status["jobManagerDeploymentStatus"] != "ERROR");
+  CHECK(c.api->get(types::kDeployment.objectPath(kNs, "flight-delays")).ok());
+}
+
+TEST_CASE("Malformed pod templates are validation errors naming the field, and nothing is deployed", "[reconciler]") {
+  struct Case {
+    const char* where;  // JSON pointer of the template's field in the object
+    json value;
+    const char* field;  // what status.error must name
+  };
+  const std::vector<Case> cases = {
+      {"/spec/podTemplate/spec/containers", "not-a-list", "spec.podTemplate.spec.containers: expected a list"},
+      {"/spec/podTemplate/spec/containers", json::array({1, 2}), "spec.podTemplate.spec.containers[0]: expected a map"},
+      {"/spec/taskManager/podTemplate/spec/containers", json::array({{{"name", 5}}}),
+       "spec.taskManager.podTemplate.spec.containers[0].name: expected a string"},
+      {"/spec/jobManager/podTemplate/spec/volumes", json{{"a", 1}}, "spec.jobManager.podTemplate.spec.volumes: expected a list"},
+      {"/spec/podTemplate/spec/containers", json::array({{{"name", "c"}, {"env", "X=1"}}}),
+       "spec.podTemplate.spec.containers[0].env: expected a list"},
+      {"/spec/podTemplate/metadata/labels", json{{"a", json{{"b", 1}}}}, "spec.podTemplate.metadata.labels.a: expected a string"},
+      {"/spec/podTemplate", json::array({1}), "spec.podTemplate: expected a map"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.where << " = " << k.value.dump());
+    Cluster c;
+    json fd = flightDelays();
+    fd[json::json_pointer(k.where)] = k.value;
+    REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
+    REQUIRE(c.reconcile("flight-delays").ok);
+    REQUIRE(c.reconcile("flight-delays").ok);
+    json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+    CHECK_THAT(status.value("error", ""), Catch::Contains(k.field));
+    CHECK(status["lifecycleState"] == "FAILED");
+    CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+    auto reasons = c.eventReasons();
+    CHECK(std::count(reasons.begin(), reasons.end(), "ValidationError") == 1);
+  }
 }

@@ -11,7 +11,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -284,6 +287,7 @@ class Cluster {
          << "taskmanager.numberOfTaskSlots: 1\n"
          << "parallelism.default: " << parallelism << "\n"
          << "execution.shutdown-on-application-finish: false\n"
+         << "rest.server.max-content-length: 65536\n"
          << "$internal.local.port-file: " << yamlQuote(portFile_.string()) << "\n"
          << "$internal.pipeline.job-id: " << yamlQuote(jobId_) << "\n"
          << "$internal.application.main: " << kEntryClass << "\n"
@@ -619,5 +623,129 @@ TEST_CASE("REST API of a standalone-job cluster running a job across two TaskMan
   REQUIRE(fired.body.size() == 1);
   CHECK(fired.body[0].at("id") == "numFiredWindows");
   CHECK(fired.body[0].at("value") == std::to_string(lines));
+  c.stopAll();
+}
+
+namespace {
+
+struct RawResponse {
+  int status = 0;  // 0: no complete answer before the timeout
+  std::string body;
+  std::chrono::milliseconds elapsed{0};
+};
+
+// Sends `request` as raw bytes (so that malformed framing can be sent) and reads one response
+// (headers and Content-Length body), giving up after `timeout`.
+RawResponse rawRequest(int port, const std::string& request, std::chrono::milliseconds timeout = 5000ms) {
+  RawResponse out;
+  auto start = Clock::now();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may close early (a refused body): read what it answered
+    sent += static_cast<size_t>(n);
+  }
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    auto headerEnd = data.find("\r\n\r\n");
+    if (headerEnd != std::string::npos) {
+      auto cl = data.find("Content-Length: ");
+      size_t length = cl != std::string::npos && cl < headerEnd ? std::stoul(data.substr(cl + 16)) : 0;
+      if (data.size() >= headerEnd + 4 + length) {
+        out.status = std::stoi(data.substr(9, 3));
+        out.body = data.substr(headerEnd + 4, length);
+        break;
+      }
+    }
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return out;
+}
+
+std::string withBody(const std::string& method, const std::string& path, const std::string& body) {
+  return method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("REST API answers malformed and edge-case requests at once with Flink's error shape, and the job keeps running",
+          "[process][rest]") {
+  Cluster c(/*parallelism=*/2);  // no TaskManager: the job stays RUNNING, tasks SCHEDULED
+  c.startJobManager();
+  c.waitForJobState("RUNNING");
+  const std::string jid = c.jobId(), other = std::string(32, 'a');
+  const std::string big(100 * 1024, 'x');  // over the cluster's rest.server.max-content-length (64 KiB)
+  std::string chunked = "POST /jobs/" + jid + "/savepoints HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) chunked += "8000\r\n" + std::string(0x8000, 'y') + "\r\n";
+  chunked += "0\r\n\r\n";
+  struct Case {
+    const char* what;
+    std::string request;
+    int status;
+    const char* mentions;  // the error names this (field, id, limit)
+  };
+  const std::vector<Case> cases = {
+      {"PATCH without a body, unknown job", "PATCH /jobs/" + other + "?mode=cancel HTTP/1.1\r\nHost: x\r\n\r\n", 404, "aaaa"},
+      {"PATCH with an unknown mode", "PATCH /jobs/" + jid + "?mode=stop HTTP/1.1\r\nHost: x\r\n\r\n", 400, "stop"},
+      {"PATCH with a body that is not an object", withBody("PATCH", "/jobs/" + jid + "?mode=cancel", "[1]"), 400, "object"},
+      {"stop: targetDirectory of the wrong type", withBody("POST", "/jobs/" + jid + "/stop", R"({"targetDirectory": 12})"), 400,
+       "targetDirectory"},
+      {"stop: drain of the wrong type", withBody("POST", "/jobs/" + jid + "/stop", R"({"drain": "yes"})"), 400, "drain"},
+      {"savepoint: cancel-job of the wrong type", withBody("POST", "/jobs/" + jid + "/savepoints", R"({"cancel-job": 1})"), 400,
+       "cancel-job"},
+      {"savepoint: unknown formatType", withBody("POST", "/jobs/" + jid + "/savepoints", R"({"formatType": "BOGUS"})"), 400,
+       "formatType"},
+      {"savepoint: invalid JSON", withBody("POST", "/jobs/" + jid + "/savepoints", "{"), 400, "JSON"},
+      {"savepoint: empty body, no target directory", withBody("POST", "/jobs/" + jid + "/savepoints", ""), 409,
+       "target-directory"},
+      {"savepoint: no body at all", "POST /jobs/" + jid + "/savepoints HTTP/1.1\r\nHost: x\r\n\r\n", 409,
+       "target-directory"},
+      {"savepoint: Content-Length over the limit, body never sent",
+       "POST /jobs/" + jid + "/savepoints HTTP/1.1\r\nHost: x\r\nContent-Length: 52428800\r\n\r\n", 413,
+       "max-content-length"},
+      {"savepoint: body over the limit", withBody("POST", "/jobs/" + jid + "/savepoints", big), 413, "max-content-length"},
+      {"savepoint: chunked body over the limit", chunked, 413, "max-content-length"},
+      {"savepoint of an unknown job", withBody("POST", "/jobs/" + other + "/savepoints", "{}"), 404, "aaaa"},
+      {"malformed job id", withBody("POST", "/jobs/xyz/savepoints", "{}"), 404, "xyz"},
+      {"checkpoints of an unknown job", "GET /jobs/" + other + "/checkpoints HTTP/1.1\r\nHost: x\r\n\r\n", 404, "aaaa"},
+      {"metrics of an unknown vertex", "GET /jobs/" + jid + "/vertices/" + other + "/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+       404, "aaaa"},
+      {"unknown savepoint trigger", "GET /jobs/" + jid + "/savepoints/" + other + " HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+       "aaaa"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.what);
+    RawResponse r = rawRequest(c.restPort(), k.request);
+    INFO("status " << r.status << " after " << r.elapsed.count() << " ms: " << r.body);
+    CHECK(r.status == k.status);
+    json body = json::parse(r.body, nullptr, false);
+    REQUIRE(body.is_object());
+    REQUIRE(body.size() == 1);
+    REQUIRE(body.contains("errors"));
+    REQUIRE(body["errors"].is_array());
+    REQUIRE_FALSE(body["errors"].empty());
+    CHECK(body["errors"][0].is_string());
+    CHECK_THAT(body["errors"][0].get<std::string>(), Catch::Contains(k.mentions));
+    json state = c.getValid("/jobs/" + jid, "/jobs/{jobid}");
+    CHECK(state.at("state") == "RUNNING");
+  }
+  // A PATCH cancel without a body (as curl -X PATCH sends it) is answered at once and cancels.
+  RawResponse cancel = rawRequest(c.restPort(), "PATCH /jobs/" + jid + "?mode=cancel HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(cancel.status == 202);
+  c.waitForJobState("CANCELED");
   c.stopAll();
 }

@@ -115,6 +115,13 @@ ApiResponse FlinkDeploymentController::writeStatus(const json& fd, const FlinkDe
                       obj);
 }
 
+ApiResponse FlinkDeploymentController::writeLatestStatus(const std::string& ns, const std::string& name,
+                                                         const FlinkDeploymentStatus& status) {
+  auto latest = client_->get(types::kFlinkDeployment.objectPath(ns, name));
+  if (!latest.ok()) return latest;
+  return writeStatus(latest.body, status);
+}
+
 ReconcileResult FlinkDeploymentController::reconcileCanary(const json& fd) {
   // Canary resources (as in the Apache operator) only prove that reconciliation is alive:
   // nothing is deployed; the status records the reconcile.
@@ -158,7 +165,7 @@ FlinkDeploymentController::Validation FlinkDeploymentController::validate(const 
 void FlinkDeploymentController::recordSpecDecision(const json& fd, const Validation& v, FlinkDeploymentStatus* status) {
   ReconciliationStatus recon = status->reconciliationStatus.value_or(ReconciliationStatus{});
   if (!v.error) {
-    status->error.reset();
+    if (v.specChanged) status->error.reset();  // a new attempt; otherwise cleared once the children are written
     if (v.specChanged) {
       bool first = !recon.lastReconciledSpec;
       recon.lastReconciledSpec = fd["spec"].dump();
@@ -241,15 +248,19 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
 
   bool anyChanged = false;
   Status applied = applyChildren(fd, *v.target, &anyChanged);
-  if (!applied.ok()) return {false, applied.message(), std::nullopt};
+  if (!applied.ok()) {
+    // Users see it in the status (and a Warning event); the Controller retries with back-off.
+    status.error = applied.message();
+    status.jobManagerDeploymentStatus = "ERROR";
+    if (!(status == intent)) writeLatestStatus(ns, name, status);
+    return {false, applied.message(), std::nullopt};
+  }
+  if (!v.error) status.error.reset();  // the children are written: a deployment error is over
 
   std::string jmStatus = observeCluster(*v.target, &status);
   if (!(status == intent)) {
-    auto latest = client_->get(types::kFlinkDeployment.objectPath(ns, name));
-    if (latest.ok()) {
-      ApiResponse r = writeStatus(latest.body, status);
-      if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
-    }
+    ApiResponse r = writeLatestStatus(ns, name, status);
+    if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
   }
   // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise.
   return {true, "", jmStatus == "READY" ? std::chrono::milliseconds(60000) : std::chrono::milliseconds(anyChanged ? 2000 : 5000)};

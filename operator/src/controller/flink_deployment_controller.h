@@ -75,6 +75,8 @@ class FlinkDeploymentController {
   std::string observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const;
   ReconcileResult reconcileCanary(const nlohmann::json& fd);
   ApiResponse writeStatus(const nlohmann::json& fd, const FlinkDeploymentStatus& status);
+  /// writeStatus on the object as the API server has it now (its latest resourceVersion).
+  ApiResponse writeLatestStatus(const std::string& ns, const std::string& name, const FlinkDeploymentStatus& status);
 
   std::shared_ptr<KubeApi> client_;
   Informers informers_;

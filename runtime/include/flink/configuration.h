@@ -60,6 +60,10 @@ inline constexpr const char* kRpcPort = "jobmanager.rpc.port";                 /
 inline constexpr const char* kRestAddress = "rest.address";                    // default localhost
 inline constexpr const char* kRestBindAddress = "rest.bind-address";           // default 0.0.0.0
 inline constexpr const char* kRestPort = "rest.port";                          // default 8081
+/// Largest request body the REST API accepts (bytes). Flink's key; our default is 1 MiB, not
+/// Flink's 100 MiB: every body our endpoints take is a small JSON object (a savepoint or stop
+/// request is under 1 KB), and the limit bounds the memory a request can take.
+inline constexpr const char* kRestMaxContentLength = "rest.server.max-content-length";  // default 1 MiB
 inline constexpr const char* kHeartbeatInterval = "heartbeat.interval";        // default 10 s
 inline constexpr const char* kHeartbeatTimeout = "heartbeat.timeout";          // default 50 s
 inline constexpr const char* kTaskManagerHost = "taskmanager.host";

@@ -16,9 +16,27 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
   registerCheckpointHandlers(server, view, mailbox);
   registerSavepointHandlers(server, view, mailbox);
 
+  // Backstop for any body read by httplib itself; our POST and PATCH handlers read their own.
+  server.set_payload_max_length(rest::maxContentLength(view));
+  // Whatever a handler throws is a 500 with Flink's error shape, never an empty answer.
+  server.set_exception_handler([](const rest::Req&, rest::Res& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    rest::reply(res, 500, {{"errors", {"Internal server error: " + what}}});
+  });
   server.set_error_handler([](const rest::Req& req, rest::Res& res) {
-    if (res.status == 404 && res.body.empty()) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) {
       rest::reply(res, 404, {{"errors", {"Not found: " + req.path}}});
+    } else if (res.status == 413) {
+      rest::reply(res, 413, {{"errors", {std::string("request body exceeds ") + options::kRestMaxContentLength}}});
+    } else if (res.status >= 400) {
+      rest::reply(res, res.status, {{"errors", {"HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path}}});
     }
   });
 }

@@ -5,6 +5,7 @@
 
 #include "controller/resources/cluster_config.h"
 #include "controller/resources/component_resources.h"
+#include "controller/resources/pod_template_validation.h"
 #include "controller/resources/quantities.h"
 #include "flink/common/strings.h"
 
@@ -143,6 +144,9 @@ Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment*
   if (s.ok()) s = validateResources(fd, true);
   if (s.ok()) s = validateResources(fd, false);
   if (s.ok()) s = validateReplicas(fd);
+  if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.podTemplate, "spec.podTemplate");
+  if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.jobManager.podTemplate, "spec.jobManager.podTemplate");
+  if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.taskManager.podTemplate, "spec.taskManager.podTemplate");
   if (s.ok()) s = validateModeSwitch(fd, lastValid);
   return s;
 }

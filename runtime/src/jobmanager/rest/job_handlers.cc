@@ -210,7 +210,9 @@ void registerJobHandlers(httplib::Server& server, JobManagerView& view, Mailbox&
     replyForJob(res, view, mailbox, req.matches[1], [](const JobMaster& jm) { return jobDetails(jm, nowMs()); });
   });
 
-  server.Patch(R"(/jobs/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+  // PATCH /jobs/{jobid}?mode=cancel: no body expected (one that is sent must be a JSON object).
+  registerJsonBodyHandler(server, "PATCH", R"(/jobs/([0-9a-f]{32}))", maxContentLength(view),
+                          [&](const Req& req, Res& res, const Body&) {
     std::string id = req.matches[1];
     std::string mode = param(req, "mode", "cancel");
     if (mode != "cancel") return reply(res, 400, {{"errors", {"mode '" + mode + "' is not supported; use 'cancel'"}}});

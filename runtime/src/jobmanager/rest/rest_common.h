@@ -7,8 +7,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/mailbox.h"
 #include "jobmanager/rest_handlers.h"
@@ -29,6 +31,34 @@ void reply(Res& res, int status, const json& body);
 void notFound(Res& res, const std::string& what);
 /// The query parameter `name`, or `fallback` when the request has none.
 std::string param(const Req& req, const char* name, const std::string& fallback = "");
+/// A JSON request body as the handlers see it, already checked: a JSON object (`{}` when the
+/// request has no body).
+using Body = json;
+using BodyHandler = std::function<void(const Req&, Res&, const Body&)>;
+
+/// Registers a POST or PATCH handler that reads its body itself, as HTTP/1.1 says (RFC 9112
+/// section 6.3): no Content-Length and no Transfer-Encoding means no body (answered at once); a
+/// Content-Length over `maxBytes` is refused with 413 before anything is read; a chunked body is
+/// read up to `maxBytes` and refused with 413 beyond; a body that is not a JSON object gets 400.
+/// Errors have Flink's shape {"errors": [...]}; after a refused body the connection is closed.
+void registerJsonBodyHandler(httplib::Server& server, const std::string& method, const std::string& pattern,
+                             size_t maxBytes, BodyHandler handler);
+/// rest.server.max-content-length of the JobManager's configuration (bytes, default 1 MiB; an
+/// unparseable value falls back to the default). Main thread only, as JobManagerView.
+size_t maxContentLength(const JobManagerView& view);
+
+/// Expected JSON type of a request field.
+enum class FieldType { kString, kBoolean, kInteger };
+struct FieldSpec {
+  const char* name;
+  FieldType type;
+  std::vector<std::string> allowed = {};  // for strings: the accepted values, when an enum
+};
+/// Checks the fields of `body` that are present (unknown fields are ignored, as Flink does);
+/// on the first field of the wrong type or an unknown enum value answers 400 naming the field
+/// and returns false.
+bool checkFields(const Body& body, const std::vector<FieldSpec>& fields, Res& res);
+
 /// The vertex of `jm` with JobVertex id `id`, or nullptr.
 const ExecutionJobVertex* findVertex(const JobMaster& jm, const std::string& id);
 

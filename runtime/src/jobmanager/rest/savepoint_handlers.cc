@@ -8,16 +8,17 @@ namespace {
 using namespace rest;
 
 // POST /jobs/{jobid}/savepoints (stop = false) or /jobs/{jobid}/stop (stop = true).
-void triggerSavepoint(JobManagerView& view, Mailbox& mailbox, const Req& req, Res& res, bool stop) {
+// Bodies as Flink's SavepointTriggerRequestBody and StopWithSavepointRequestBody.
+void triggerSavepoint(JobManagerView& view, Mailbox& mailbox, const Req& req, Res& res, const Body& request, bool stop) {
   std::string id = req.matches[1];
-  json request = json::object();
-  if (!req.body.empty()) {
-    try {
-      request = json::parse(req.body);
-    } catch (const std::exception& e) {
-      return reply(res, 400, {{"errors", {std::string("request body is not valid JSON: ") + e.what()}}});
-    }
-  }
+  const std::vector<std::string> formats = {"CANONICAL", "NATIVE"};
+  bool valid = stop ? checkFields(request, {{"targetDirectory", FieldType::kString}, {"drain", FieldType::kBoolean},
+                                            {"triggerId", FieldType::kString}, {"formatType", FieldType::kString, formats}},
+                                  res)
+                    : checkFields(request, {{"target-directory", FieldType::kString}, {"cancel-job", FieldType::kBoolean},
+                                            {"triggerId", FieldType::kString}, {"formatType", FieldType::kString, formats}},
+                                  res);
+  if (!valid) return;
   std::string target = request.value(stop ? "targetDirectory" : "target-directory", std::string());
   bool cancelJob = request.value("cancel-job", false);
   bool drain = request.value("drain", false);
@@ -44,10 +45,11 @@ json savepointStatus(const SavepointOperation& op) {
 }  // namespace
 
 void registerSavepointHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox) {
-  server.Post(R"(/jobs/([0-9a-f]{32})/savepoints)",
-              [&](const Req& req, Res& res) { triggerSavepoint(view, mailbox, req, res, false); });
-  server.Post(R"(/jobs/([0-9a-f]{32})/stop)",
-              [&](const Req& req, Res& res) { triggerSavepoint(view, mailbox, req, res, true); });
+  size_t maxBytes = maxContentLength(view);
+  registerJsonBodyHandler(server, "POST", R"(/jobs/([0-9a-f]{32})/savepoints)", maxBytes,
+                          [&](const Req& req, Res& res, const Body& body) { triggerSavepoint(view, mailbox, req, res, body, false); });
+  registerJsonBodyHandler(server, "POST", R"(/jobs/([0-9a-f]{32})/stop)", maxBytes,
+                          [&](const Req& req, Res& res, const Body& body) { triggerSavepoint(view, mailbox, req, res, body, true); });
 
   server.Get(R"(/jobs/([0-9a-f]{32})/savepoints/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
     std::string id = req.matches[1], trigger = req.matches[2];

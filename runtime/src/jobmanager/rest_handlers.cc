@@ -1,5 +1,6 @@
 #include "jobmanager/rest_handlers.h"
 
+#include "flink/common/http.h"
 #include "jobmanager/rest/checkpoint_handlers.h"
 #include "jobmanager/rest/cluster_handlers.h"
 #include "jobmanager/rest/job_handlers.h"
@@ -16,6 +17,10 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
   registerCheckpointHandlers(server, view, mailbox);
   registerSavepointHandlers(server, view, mailbox);
 
+  // Any other POST, PUT, PATCH or DELETE: 404 at once, the body (if any) left unread.
+  answerUnroutedWithoutBody(server, [](const rest::Req& req, rest::Res& res) {
+    rest::reply(res, 404, {{"errors", {"Not found: " + req.path}}});
+  });
   // Backstop for any body read by httplib itself; our POST and PATCH handlers read their own.
   server.set_payload_max_length(rest::maxContentLength(view));
   // Whatever a handler throws is a 500 with Flink's error shape, never an empty answer.

@@ -71,10 +71,6 @@ TIMEOUT=${E2E_TIMEOUT:-300}
 SEED=${E2E_SEED:-20240601}
 
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
-show() {
-  echo "--- last lines of $1 ---" >&2
-  tail -n "${2:-25}" "$1" >&2 || true
-}
 
 command -v sqlite3 >/dev/null || die "sqlite3 not found"
 [ -r "$DATA" ] || die "input data not found: $DATA"
@@ -99,7 +95,6 @@ CASE_START=$(date +%s%3N)
 
 # --- helpers -----------------------------------------------------------------
 
-now_ms() { date +%s%3N; }
 secs_since() {  # START_MS -> seconds with two decimals
   local d=$(( $(now_ms) - $1 ))
   printf '%d.%02d' $((d / 1000)) $(((d % 1000) / 10))
@@ -125,13 +120,7 @@ http_get() {
   echo "${status:-000}"
 }
 
-# jget FILE JSONPATH: json_extract of FILE's JSON (empty for a missing value or invalid JSON).
-jget() {
-  local f=${1//\'/\'\'}
-  sqlite3 -batch :memory: "SELECT json_extract(CAST(readfile('$f') AS TEXT), '$2');" 2>/dev/null || true
-}
 
-q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 
 # manifest NAME PARALLELISM CONFIG_LINES ARG...: a FlinkDeployment (the shape of
 # examples/flight-delays.yaml) running the flight-delay job; CONFIG_LINES are extra

@@ -59,11 +59,6 @@ die() {
   exit 1
 }
 
-# Shows the last lines of a log on stderr.
-show() {
-  echo "--- last lines of $1 ---" >&2
-  tail -n "${2:-25}" "$1" >&2 || true
-}
 
 # Stops every background process still running: SIGTERM, then SIGKILL after 5 s.
 cleanup() {
@@ -86,7 +81,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now_ms() { date +%s%3N; }
 
 secs_since() {  # START_MS -> seconds with one decimal
   local d=$(( $(now_ms) - $1 ))
@@ -112,11 +106,6 @@ http_get() {
   echo "${status:-000}"
 }
 
-# jget FILE JSONPATH: json_extract of FILE's JSON (empty for a missing value or invalid JSON).
-jget() {
-  local f=${1//\'/\'\'}
-  sqlite3 -batch :memory: "SELECT json_extract(CAST(readfile('$f') AS TEXT), '$2');" 2>/dev/null || true
-}
 
 # Processes (pids) whose FLINK_CONF_DIR lies under $DIR: what run-local or this script started.
 leftover_processes() {
@@ -163,7 +152,6 @@ expect_output() {
   done
 }
 
-q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 
 # manifest NAME ARG...: a FlinkDeployment (the shape of examples/flight-delays.yaml) running the
 # flight-delay job with the given arguments, parallelism 2 on 2 TaskManagers of 1 slot.

@@ -14,6 +14,8 @@
 # Environment: FLIGHTS_DATA (default examples/data/flights-3m.csv.gz next to this
 # repo), E2E_TIMEOUT (seconds for the run, default 900), E2E_SEED (shuffle seed).
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 die() { echo "FAIL ${CASE:-?}: $*" >&2; exit 1; }
 
@@ -162,7 +164,6 @@ if [ "$CASE" = example-3m ]; then
   sed -e "s|^      - examples/data/flights-3m.csv.gz\$|      - $INPUT|" \
       -e "s|^      - out/flight-delays\$|      - $OUTDIR|" "$EXAMPLE" > "$MANIFEST"
 fi
-q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 [ "$CASE" = example-3m ] || cat > "$MANIFEST" <<EOF
 apiVersion: flink.apache.org/v1beta1
 kind: FlinkDeployment

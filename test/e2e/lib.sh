@@ -27,3 +27,22 @@ raw_http() {
   out=$(cut -d ' ' -f 2 <<< "$out")
   echo "${out:-000}"
 }
+
+# q STRING: STRING as a double-quoted YAML/JSON string.
+q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+
+# now_ms: milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# show FILE [N]: the last N (25) lines of FILE on stderr.
+show() {
+  echo "--- last lines of $1 ---" >&2
+  tail -n "${2:-25}" "$1" >&2 || true
+}
+
+# jget FILE JSONPATH: json_extract of FILE's JSON through sqlite3 (empty for a missing value or invalid JSON).
+jget() {
+  local f=${1//\'/\'\'}
+  sqlite3 -batch :memory: "SELECT json_extract(CAST(readfile('$f') AS TEXT), '$2');" 2>/dev/null || true
+}
+

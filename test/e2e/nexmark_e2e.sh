@@ -19,6 +19,8 @@
 # Environment: NEXMARK_E2E_EVENTS (default 100000), NEXMARK_E2E_SEED (default 0),
 # E2E_TIMEOUT (seconds per run-local, default 300).
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 die() { echo "FAIL nexmark ${CASE:-?}: $*" >&2; exit 1; }
 
@@ -67,7 +69,6 @@ export TMPDIR=$DIR/tmp   # run-local's configuration and logs
 
 GEN_ARGS=("--events.num" "$EVENTS" "--tps" "$TPS" "--seed" "$SEED")
 
-q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 yaml_list() { local out="" a; for a in "$@"; do out+="${out:+, }$(q "$a")"; done; printf '[%s]' "$out"; }
 
 # manifest EXAMPLE OUT PARALLELISM ARGS...: the example manifest with its args (and parallelism)

@@ -26,6 +26,8 @@
 # Environment: E2E_BOUND (seconds allowed for each reconciliation, default 60), E2E_DOWNTIME
 # (seconds the server stays down, default 5).
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ $# = 4 ] || { echo "usage: $0 BIN APISERVER ROOT WORKDIR" >&2; exit 2; }
 abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 BIN=$(abs "$1") APISERVER=$(abs "$2") ROOT=$(abs "$3") WORK=$(abs "$4")
@@ -73,7 +75,6 @@ wait_for() {
 k() { kubectl -n "$NS" "$@"; }
 jp() { k get "$1" "$2" -o "jsonpath=$3"; }
 replicas_are() { [ "$(jp deployment flight-delays-taskmanager '{.spec.replicas}')" = "$1" ]; }
-now_ms() { date +%s%3N; }
 
 # start_server: the first start picks a free port, later ones reuse it (and --dir, the state).
 start_server() {

@@ -82,10 +82,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 
-secs_since() {  # START_MS -> seconds with one decimal
-  local d=$(( $(now_ms) - $1 ))
-  printf '%d.%d' $((d / 1000)) $(((d % 1000) / 100))
-}
 
 # http_get PORT PATH OUT: GET http://127.0.0.1:PORT/PATH; the body goes to OUT, the status code
 # to stdout ("000" when nothing answered).

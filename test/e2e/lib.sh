@@ -46,3 +46,99 @@ jget() {
   sqlite3 -batch :memory: "SELECT json_extract(CAST(readfile('$f') AS TEXT), '$2');" 2>/dev/null || true
 }
 
+# secs_since START_MS: seconds since START_MS, two decimals.
+secs_since() {
+  local d=$(( $(now_ms) - $1 ))
+  printf '%d.%02d' $((d / 1000)) $(((d % 1000) / 10))
+}
+ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+# sleep_ms MS: sleeps MS milliseconds (nothing for MS <= 0).
+sleep_ms() { [ "$1" -le 0 ] || sleep "$(ms_to_s "$1")"; }
+
+# --- the flight-delay job's input and its sqlite3 oracle (key origin, 1 h windows) -------------
+
+# prepare_input ROWS: sets INPUT (the 3 M rows: the .gz itself; fewer: the first ROWS rows as
+# plain CSV) and EXPECTED (sorted sqlite3 aggregate per 1 h window and origin). The oracle is
+# computed once and cached in WORKDIR/flights-oracle (keyed by the data file, the row count
+# and this file). Uses the caller's DATA (flights-3m.csv.gz), DIR (scratch), WORKDIR and die.
+prepare_input() {
+  local rows=$1 clean cache stamp rc=0 good
+  if [ "$rows" -eq 3000000 ]; then
+    INPUT=$DATA
+  else
+    INPUT=$DIR/input-$rows.csv
+  fi
+  cache=$WORKDIR/flights-oracle
+  stamp="$(stat -c '%s %Y' "$DATA") $rows $(cksum < "${BASH_SOURCE[0]}")"
+  EXPECTED=$cache/expected-$rows.txt
+  if [ "$INPUT" != "$DATA" ]; then
+    gzip -dc "$DATA" | head -n "$((rows + 1))" > "$INPUT" || rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 141 ] || die "could not read $DATA (exit $rc)"
+    [ "$(wc -l < "$INPUT")" -eq "$((rows + 1))" ] || die "expected $((rows + 1)) lines from $DATA"
+  fi
+  if [ -s "$EXPECTED" ] && [ "$(cat "$EXPECTED.stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "  oracle: $(wc -l < "$EXPECTED") rows (cached $EXPECTED)"
+    return 0
+  fi
+  mkdir -p "$cache"
+  local t0 tmp=$cache/tmp.$$
+  t0=$(now_ms)
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  clean=$tmp/clean.csv
+  rc=0
+  gzip -dc "$DATA" | head -n "$((rows + 1))" > "$clean" || rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 141 ] || die "could not read $DATA (exit $rc)"
+  [ "$(head -n 1 "$clean")" = "date,delay,distance,origin,destination" ] || die "unexpected header in $DATA"
+  # The same oracle as flight_delays_e2e.sh (key origin, 1 h windows).
+  sqlite3 "$tmp/oracle.db" <<EOF || die "sqlite3 failed to import $clean"
+CREATE TABLE f(date TEXT, delay INTEGER, distance INTEGER, origin TEXT, destination TEXT);
+.import --csv --skip 1 "$clean" f
+CREATE VIEW good AS
+  SELECT rowid AS seq, CAST(strftime('%s', date) AS INTEGER) AS ts, delay, origin, destination
+  FROM f
+  WHERE length(date) = 16 AND strftime('%s', date) IS NOT NULL
+    AND typeof(delay) = 'integer' AND destination IS NOT NULL;
+EOF
+  good=$(sqlite3 "$tmp/oracle.db" 'SELECT count(*) FROM good;')
+  [ "$good" -eq "$rows" ] || die "oracle sees $good good rows, expected $rows"
+  sqlite3 -batch -noheader -list -separator , "$tmp/oracle.db" > "$tmp/expected.unsorted" <<EOF \
+    || die "sqlite3 oracle query failed"
+SELECT strftime('%Y-%m-%dT%H:%M', ws, 'unixepoch'),
+       strftime('%Y-%m-%dT%H:%M', ws + 3600, 'unixepoch'),
+       k, count(*), sum(delay), max(delay)
+FROM (SELECT (ts / 3600) * 3600 AS ws, origin AS k, delay FROM good)
+GROUP BY ws, k;
+EOF
+  sort "$tmp/expected.unsorted" > "$tmp/expected.txt"
+  [ -s "$tmp/expected.txt" ] || die "oracle produced no rows"
+  mv "$tmp/expected.txt" "$EXPECTED"
+  echo "$stamp" > "$EXPECTED.stamp"
+  rm -rf "$tmp"
+  echo "  oracle: $(wc -l < "$EXPECTED") rows for $rows input rows (sqlite3, $(secs_since "$t0")s)"
+}
+
+# compare_output OUTDIR LABEL [OUTDIR2]: the committed part files (sorted, of one or two output
+# directories) equal the oracle; sets ACTUAL_ROWS.
+compare_output() {
+  local out=$1 label=$2 actual=$DIR/$2.actual.txt
+  shopt -s nullglob
+  local parts=("$out"/part-*) hidden=("$out"/.part-*)
+  shopt -u nullglob
+  [ "${#parts[@]}" -gt 0 ] || die "$label: no part files in $out"
+  [ "${#hidden[@]}" -eq 0 ] \
+    || die "$label: ${#hidden[@]} uncommitted part file(s) left in $out after the job FINISHED: $(cd "$out" && ls -d .part-* | head -n 5 | paste -s -d ' ' -)"
+  cat "${parts[@]}" | sort > "$actual"
+  ACTUAL_ROWS=$(wc -l < "$actual")
+  if ! diff -u "$EXPECTED" "$actual" > "$DIR/$label.diff"; then
+    local dups
+    dups=$(uniq -d "$actual" | wc -l)
+    {
+      echo "$label: output differs from the sqlite3 oracle: expected $(wc -l < "$EXPECTED") rows, got $ACTUAL_ROWS ($dups rows more than once; ${#parts[@]} part files in $out)"
+      echo "(- expected/oracle, + actual/job; full diff in $DIR/$label.diff)"
+      sed -n '3,$p' "$DIR/$label.diff" | grep -E '^[-+]' | head -n 20 || true  # SIGPIPE from head
+    } >&2
+    die "$label: output mismatch"
+  fi
+}
+

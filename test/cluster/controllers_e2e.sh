@@ -5,7 +5,7 @@
 # Endpoints, scaling, a deleted pod's replacement, a Recreate rollout, and exit 0 on SIGTERM.
 # usage: controllers_e2e.sh KUBE_TEST_CONTROLLERS KUBE_TEST_APISERVER
 # Exit 77 (skipped) without kubectl, or against a real cluster (E2E_KUBECONFIG): it has its own
-# controllers.
+# controllers. KTC_KEEP_LOG=FILE keeps the controllers' log there.
 set -euo pipefail
 CONTROLLERS=$1 APISERVER=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +20,7 @@ LOG=$WORK/controllers.log
 die() { echo "FAIL: $*" >&2; echo "--- controllers log ---" >&2; tail -n 40 "$LOG" >&2 || true; exit 1; }
 "$CONTROLLERS" --namespaces default --node test-node > "$LOG" 2>&1 &
 PID=$!
-cleanup() { kill -TERM "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill -TERM "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; [ -z "${KTC_KEEP_LOG:-}" ] || cp "$LOG" "$KTC_KEEP_LOG"; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # until SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it succeeds, else FAILs.

@@ -5,7 +5,9 @@
 // resourceVersion per write, metadata.generation bumped on spec changes, and watches from a
 // resourceVersion that stream every later change of the collection. It is not the test API
 // server (test/apiserver/, for end-to-end tests): no validation, no garbage collection, no
-// selectors. Thread-safe. Counts the writes, so tests can assert that a reconcile was a no-op.
+// selectors. Thread-safe. Counts the writes and deletes, so tests can assert that a reconcile was
+// a no-op, and tells whether an informer has caught up with it (caughtUp). eventually() polls a
+// condition for tests that wait on informers.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -19,9 +21,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "k8s/client.h"
+#include "k8s/informer.h"
 
 namespace flink::k8s::testing {
 
@@ -97,6 +101,7 @@ class FakeKubeApi final : public KubeApi {
     if (it == objects_.end()) return notFound(key);
     nlohmann::json obj = it->second;
     objects_.erase(it);
+    ++deletes_;
     obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
     events_.push_back({rv_, key, {{"type", "DELETED"}, {"object", obj}}});
     cv_.notify_all();
@@ -157,6 +162,22 @@ class FakeKubeApi final : public KubeApi {
   int writes() const {
     std::lock_guard<std::mutex> lock(mu_);
     return writes_;
+  }
+  /// Number of successful deletes so far.
+  int deletes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return deletes_;
+  }
+  /// True when the informer's cache holds exactly the objects of its type in namespace ns, at
+  /// their current resourceVersions.
+  bool caughtUp(const Informer& informer, const std::string& ns) const {
+    auto want = list(informer.type().collectionPath(ns));
+    if (want.size() != informer.list().size()) return false;
+    for (const auto& w : want) {
+      auto h = informer.get(ns, w["metadata"]["name"].get<std::string>());
+      if (!h || (*h)["metadata"]["resourceVersion"] != w["metadata"]["resourceVersion"]) return false;
+    }
+    return true;
   }
 
  private:
@@ -220,6 +241,17 @@ class FakeKubeApi final : public KubeApi {
   int64_t rv_ = 0;
   int uid_ = 0;
   int writes_ = 0;
+  int deletes_ = 0;
 };
+
+/// Polls pred every 10 ms for up to 5 s; its last answer.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 500; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
 
 }  // namespace flink::k8s::testing

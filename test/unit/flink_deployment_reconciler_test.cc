@@ -30,14 +30,7 @@ json flightDelays() {
   return obj;
 }
 
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 500; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
+using testing::eventually;
 
 struct Cluster {
   std::shared_ptr<testing::FakeKubeApi> api = std::make_shared<testing::FakeKubeApi>();
@@ -56,19 +49,11 @@ struct Cluster {
   }
   /// Waits until every informer has seen the fake's latest state, then reconciles.
   ReconcileResult reconcile(const std::string& name) {
-    REQUIRE(eventually([&] { return caught(fds, types::kFlinkDeployment) && caught(deployments, types::kDeployment) &&
-                                    caught(services, types::kService) && caught(configMaps, types::kConfigMap); }));
+    REQUIRE(eventually([&] {
+      return api->caughtUp(fds, kNs) && api->caughtUp(deployments, kNs) && api->caughtUp(services, kNs) &&
+             api->caughtUp(configMaps, kNs);
+    }));
     return controller.reconcile(kNs, name);
-  }
-  bool caught(const Informer& inf, const ResourceType& type) const {
-    auto want = api->list(type.collectionPath(kNs));
-    auto have = inf.list();
-    if (want.size() != have.size()) return false;
-    for (const auto& w : want) {
-      auto h = inf.get(kNs, w["metadata"]["name"].get<std::string>());
-      if (!h || (*h)["metadata"]["resourceVersion"] != w["metadata"]["resourceVersion"]) return false;
-    }
-    return true;
   }
   json get(const ResourceType& type, const std::string& name) { return api->get(type.objectPath(kNs, name)).body; }
   std::vector<std::string> eventReasons() {

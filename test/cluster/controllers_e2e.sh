@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# kube-test-controllers against kube-test-apiserver with the real kubectl: a Deployment applied
+# with kubectl gets a ReplicaSet and Pods (bound to test-node); the script then plays the kubelet
+# (pod status through the status subresource) and checks `kubectl rollout status`, the Service's
+# Endpoints, scaling, a deleted pod's replacement, a Recreate rollout, and exit 0 on SIGTERM.
+# usage: controllers_e2e.sh KUBE_TEST_CONTROLLERS KUBE_TEST_APISERVER
+# Exit 77 (skipped) without kubectl, or against a real cluster (E2E_KUBECONFIG): it has its own
+# controllers. KTC_KEEP_LOG=FILE keeps the controllers' log there.
+set -euo pipefail
+CONTROLLERS=$1 APISERVER=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+command -v kubectl > /dev/null || { echo "SKIP: kubectl not installed"; exit 77; }
+[ -z "${E2E_KUBECONFIG:-}" ] || { echo "SKIP: a real cluster runs its own controllers"; exit 77; }
+if [ -z "${KTC_INSIDE:-}" ]; then
+  KTC_INSIDE=1 exec bash "$HERE/../apiserver/with-apiserver.sh" --server "$APISERVER" -- bash "$0" "$@"
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/controllers-e2e.XXXXXX")
+LOG=$WORK/controllers.log
+die() { echo "FAIL: $*" >&2; echo "--- controllers log ---" >&2; tail -n 40 "$LOG" >&2 || true; exit 1; }
+"$CONTROLLERS" --namespaces default --node test-node > "$LOG" 2>&1 &
+PID=$!
+cleanup() { kill -TERM "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; [ -z "${KTC_KEEP_LOG:-}" ] || cp "$LOG" "$KTC_KEEP_LOG"; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# until SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it succeeds, else FAILs.
+until_ok() {
+  local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
+  until "$@" > /dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "$what"
+    sleep 0.2
+  done
+}
+pod_names() { kubectl get pods -l app=web --field-selector status.phase!=Failed -o jsonpath='{.items[*].metadata.name}'; }
+count_pods() { [ "$(pod_names | wc -w)" -eq "$1" ]; }
+# The kubelet's part: every pod of app=web Running and Ready with an IP.
+run_pods() {
+  local n=0 p
+  for p in $(pod_names); do
+    n=$((n + 1))
+    kubectl patch pod "$p" --subresource=status --type=merge \
+      -p "{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.0.$n\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" > /dev/null
+  done
+}
+
+kubectl apply -f - > /dev/null << 'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1
+        ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: web, port: 80, targetPort: http}]
+YAML
+
+until_ok 30 "no ReplicaSet for deployment web" kubectl get rs -l app=web -o name
+kubectl get rs -l app=web
+RS=$(kubectl get rs -l app=web -o jsonpath='{.items[0].metadata.name}')
+HASH=$(kubectl get rs "$RS" -o jsonpath='{.metadata.labels.pod-template-hash}')
+[ "$RS" = "web-$HASH" ] || die "ReplicaSet $RS is not web-<pod-template-hash $HASH>"
+[ "$(kubectl get rs "$RS" -o jsonpath='{.metadata.ownerReferences[0].kind}')" = Deployment ] || die "$RS has no Deployment owner"
+until_ok 30 "deployment web did not get 2 pods" count_pods 2
+kubectl get pods -o wide
+for p in $(pod_names); do
+  [ "$(kubectl get pod "$p" -o jsonpath='{.spec.nodeName}')" = test-node ] || die "pod $p is not on test-node"
+  [ "$(kubectl get pod "$p" -o jsonpath='{.metadata.ownerReferences[0].name}')" = "$RS" ] || die "pod $p is not owned by $RS"
+done
+
+run_pods
+kubectl rollout status deployment/web --timeout=30s
+until_ok 30 "deployment web not Available" kubectl wait --for=condition=Available deployment/web --timeout=1s
+ips() { kubectl get endpoints web -o jsonpath='{.subsets[0].addresses[*].ip}'; }
+until_ok 30 "endpoints web do not list the 2 ready pods" bash -c "[ \"\$(kubectl get endpoints web -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)\" -eq 2 ]"
+[ "$(kubectl get endpoints web -o jsonpath='{.subsets[0].ports[0].port}')" = 8080 ] || die "endpoints port is not the resolved targetPort 8080"
+kubectl get endpoints web
+
+# A merge patch of spec.replicas rather than `kubectl scale`: kube-test-apiserver crashes on
+# PATCH .../deployments/web/scale at the time of writing.
+kubectl patch deployment web --type=merge -p '{"spec":{"replicas":3}}' > /dev/null
+until_ok 30 "scaling to 3 did not add a pod" count_pods 3
+VICTIM=$(pod_names | cut -d ' ' -f 1)
+kubectl delete pod "$VICTIM" --wait=false > /dev/null
+until_ok 30 "deleted pod $VICTIM was not replaced" bash -c "[ \"\$(kubectl get pods -l app=web -o jsonpath='{.items[*].metadata.name}' | wc -w)\" -eq 3 ] && ! kubectl get pod $VICTIM"
+
+kubectl patch deployment web --type=merge \
+  -p '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null},"template":{"metadata":{"annotations":{"v":"2"}}}}}' > /dev/null
+until_ok 30 "Recreate did not create a second ReplicaSet" bash -c "[ \"\$(kubectl get rs -l app=web -o name | wc -l)\" -eq 2 ]"
+until_ok 30 "Recreate did not scale the old ReplicaSet $RS to 0" bash -c "[ \"\$(kubectl get rs $RS -o jsonpath='{.spec.replicas}')\" = 0 ]"
+until_ok 30 "the new ReplicaSet did not get 3 pods" count_pods 3
+for p in $(pod_names); do [[ $p != "$RS"-* ]] || die "pod $p of the old ReplicaSet survived the Recreate"; done
+run_pods
+kubectl rollout status deployment/web --timeout=30s
+kubectl get deploy,rs,pods
+
+kill -TERM "$PID"
+status=0
+wait "$PID" || status=$?
+[ "$status" -eq 0 ] || die "kube-test-controllers exited with $status on SIGTERM"
+echo "PASS"

@@ -81,7 +81,11 @@ void PodRunner::setWaiting(std::vector<Slot>& slots, const std::string& reason, 
 }
 
 void PodRunner::run() {
-  if (prepare() && runInitContainers(initSlots_)) superviseContainers(slots_);
+  try {
+    if (prepare() && runInitContainers(initSlots_)) superviseContainers(slots_);
+  } catch (const std::exception& e) {  // a malformed pod spec: log it, keep the kubelet alive
+    log::error("pod {}: {}", podDir_, e.what());
+  }
   while (!stop_) std::this_thread::sleep_for(kTick);  // ended (or never started): wait for deletion
   terminateAll();
   if (!podIP_.empty()) {

@@ -31,10 +31,9 @@ flink::Status writeKeys(const json& source, const std::string& kind, const fs::p
     return source.value("optional", false) ? flink::Status::Ok() : flink::Status::Error(kind + " " + name + " not found");
   }
   std::map<std::string, std::string> data;
-  for (const auto& [k, v] : obj->value("data", json::object()).items()) {
-    data[k] = kind == "Secret" ? base64Decode(v.get<std::string>()) : v.get<std::string>();
-  }
-  for (const auto& [k, v] : obj->value("binaryData", json::object()).items()) data[k] = base64Decode(v.get<std::string>());
+  const json text = obj->value("data", json::object()), binary = obj->value("binaryData", json::object());
+  for (const auto& [k, v] : text.items()) data[k] = kind == "Secret" ? base64Decode(v.get<std::string>()) : v.get<std::string>();
+  for (const auto& [k, v] : binary.items()) data[k] = base64Decode(v.get<std::string>());
   int mode = source.value("defaultMode", 0644);
   const json items = source.value("items", json::array());
   if (items.empty()) {
@@ -56,7 +55,8 @@ flink::Status writeDownwardAPI(const json& source, const json& pod, const fs::pa
     std::string path = item.value("fieldRef", json::object()).value("fieldPath", "");
     std::string value;
     if (path == "metadata.labels" || path == "metadata.annotations") {
-      for (const auto& [k, v] : pod["metadata"].value(path.substr(9), json::object()).items()) {
+      const json map = pod["metadata"].value(path.substr(9), json::object());
+      for (const auto& [k, v] : map.items()) {
         value += k + "=" + v.dump() + "\n";
       }
     } else if (auto v = podField(pod, path, podIP)) {

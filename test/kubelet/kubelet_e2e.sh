@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# kube-test-kubelet end to end: kube-test-apiserver + kube-test-kubelet + the real kubectl.
+# usage: kubelet_e2e.sh KUBELET APISERVER FLINK_CPP WORK_DIR
+# Exit 77 (skipped) when network namespaces cannot be created here or kubectl is missing.
+set -euo pipefail
+KUBELET=$1 APISERVER=$2 FLINK_CPP=$3 WORK=$4/kubelet-e2e
+PREFIX=kte
+die() { echo "FAIL: $*" >&2; show "$WORK/kubelet.err" 40; exit 1; }
+# shellcheck source=../e2e/lib.sh
+source "$(dirname "$0")/../e2e/lib.sh"
+
+command -v kubectl >/dev/null || { echo "SKIP: kubectl not installed"; exit 77; }
+probe_ns=kte-probe-$$
+ip netns add "$probe_ns" 2>/dev/null || { echo "SKIP: ip netns add not permitted"; exit 77; }
+ip netns del "$probe_ns"
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+APIPID="" KPID=""
+cleanup() {
+  [ -n "$KPID" ] && kill -TERM "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null || true
+  [ -n "$APIPID" ] && kill -TERM "$APIPID" 2>/dev/null && wait "$APIPID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$APISERVER" --port 0 --dir "$WORK/api" > "$WORK/api.out" 2> "$WORK/api.err" & APIPID=$!
+for _ in $(seq 100); do grep -q '^ready' "$WORK/api.out" && break; sleep 0.1; done
+grep -q '^ready' "$WORK/api.out" || die "the API server did not start"
+export KUBECONFIG=$WORK/api/kubeconfig KUBECACHEDIR=$WORK/kubecache
+
+"$KUBELET" --flink-cpp "$FLINK_CPP" --work-dir "$WORK/pods" --prefix $PREFIX \
+  > "$WORK/kubelet.out" 2> "$WORK/kubelet.err" & KPID=$!
+for _ in $(seq 100); do grep -q '^ready' "$WORK/kubelet.out" && break; sleep 0.1; done
+grep -q '^ready' "$WORK/kubelet.out" || die "the kubelet did not start"
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
+wait_for() {
+  local limit=$(( $(now_ms) + $1 * 1000 )) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ "$(now_ms)" -lt "$limit" ] || { kubectl get pods -o wide >&2 || true; die "timed out: $what"; }
+    sleep 0.2
+  done
+}
+field() { kubectl get pod "$1" -o jsonpath="$2"; }
+
+[ "$(kubectl get node test-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
+  die "node test-node not Ready"
+
+kubectl apply -f - > /dev/null <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: jm-conf}
+data: {config.yaml: "rest.port: 8081\n"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: jm, labels: {app: jm}}
+spec:
+  nodeName: test-node
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: jobmanager
+    image: flink-cpp:latest
+    args: ["jobmanager"]
+    readinessProbe: {httpGet: {path: /config, port: 8081}, periodSeconds: 1}
+    volumeMounts: [{name: conf, mountPath: /opt/flink/conf}]
+  volumes: [{name: conf, configMap: {name: jm-conf}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: jobmanager}
+spec: {selector: {app: jm}, ports: [{port: 8081}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tm}
+spec:
+  nodeName: test-node
+  containers:
+  - name: taskmanager
+    image: registry.example/flink-cpp:1.0
+    args: ["taskmanager", "-D", "jobmanager.rpc.address=$(JM_HOST)"]
+    env: [{name: JM_HOST, value: jobmanager.default.svc.cluster.local}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: pull}
+spec:
+  nodeName: test-node
+  containers: [{name: c, image: busybox, command: [sleep, "60"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  nodeName: test-node
+  restartPolicy: Always
+  containers: [{name: c, image: flink-cpp, command: [flink-cpp, no-such-role]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  nodeName: test-node
+  restartPolicy: Never
+  initContainers: [{name: init, image: flink-cpp, command: [flink-cpp, list-jobs]}]
+  containers: [{name: c, image: flink-cpp, command: [flink-cpp, list-jobs]}]
+YAML
+
+ready() { [ "$(field "$1" '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+wait_for 30 "jm Running and Ready" ready jm
+[ "$(field jm '{.status.phase}')" = Running ] || die "jm not Running"
+JM_IP=$(field jm '{.status.podIP}')
+[[ $JM_IP =~ ^198\.1[89]\. ]] || die "jm podIP $JM_IP not in 198.18.0.0/15"
+kubectl get pods -o wide
+
+wait_for 30 "tm registered at the JobManager by its Service name" \
+  grep -q "Registered at the ResourceManager" "$WORK/pods/default/tm/taskmanager.log"
+grep -q "jobmanager.default.svc.cluster.local" /etc/netns/$PREFIX-default-tm/hosts || die "no Service in tm's hosts file"
+
+waiting_reason() { field "$1" '{.status.containerStatuses[0].state.waiting.reason}'; }
+wait_for 15 "pull: ErrImagePull" test "$(waiting_reason pull)" = ErrImagePull
+[ "$(field pull '{.status.phase}')" = Pending ] || die "pull not Pending"
+
+crashing() { [ "$(field crash '{.status.containerStatuses[0].restartCount}')" -gt 0 ] && [ "$(waiting_reason crash)" = CrashLoopBackOff ]; }
+wait_for 20 "crash: restartCount > 0 and CrashLoopBackOff" crashing
+[ "$(field crash '{.status.containerStatuses[0].lastState.terminated.reason}')" = Error ] || die "crash: lastState not Error"
+
+wait_for 20 "once: Succeeded" test "$(field once '{.status.phase}')" = Succeeded
+grep -q . "$WORK/pods/default/once/c.log" || die "once: no output in its log"
+
+JM_PID=$(pgrep -f -- "$FLINK_CPP jobmanager" || true)
+[ -n "$JM_PID" ] || die "no jobmanager process"
+kubectl delete pod jm --wait=true > /dev/null
+wait_for 15 "jm's process ends" bash -c "! kill -0 $JM_PID 2>/dev/null"
+wait_for 15 "jm's namespace removed" bash -c "! ip netns list | grep -q '^$PREFIX-default-jm '"
+
+kill -TERM "$KPID"
+wait "$KPID" || die "the kubelet exited with $?"
+KPID=""
+leftover=$(ip netns list | grep "^$PREFIX-" || true)
+[ -z "$leftover" ] || die "namespaces left: $leftover"
+! ip -o link show | grep -q ": $PREFIX" || die "links left behind"
+! pgrep -f -- "$FLINK_CPP (jobmanager|taskmanager)" > /dev/null || die "processes left behind"
+echo "PASS: kubelet e2e"

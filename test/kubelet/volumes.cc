@@ -1,0 +1,142 @@
+#include "volumes.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace kubelet {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+flink::Status writeFile(const fs::path& path, const std::string& content, int mode) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return flink::Status::Error("cannot write " + path.string());
+  chmod(path.c_str(), static_cast<mode_t>(mode));
+  return flink::Status::Ok();
+}
+
+// configMap or secret volume: all keys, or the items given.
+flink::Status writeKeys(const json& source, const std::string& kind, const fs::path& dir, const ObjectLookup& lookup) {
+  std::string name = source.value(kind == "Secret" ? "secretName" : "name", "");
+  auto obj = lookup(kind, name);
+  if (!obj) {
+    return source.value("optional", false) ? flink::Status::Ok() : flink::Status::Error(kind + " " + name + " not found");
+  }
+  std::map<std::string, std::string> data;
+  const json text = obj->value("data", json::object()), binary = obj->value("binaryData", json::object());
+  for (const auto& [k, v] : text.items()) data[k] = kind == "Secret" ? base64Decode(v.get<std::string>()) : v.get<std::string>();
+  for (const auto& [k, v] : binary.items()) data[k] = base64Decode(v.get<std::string>());
+  int mode = source.value("defaultMode", 0644);
+  const json items = source.value("items", json::array());
+  if (items.empty()) {
+    for (const auto& [k, v] : data) {
+      if (auto s = writeFile(dir / k, v, mode); !s.ok()) return s;
+    }
+    return flink::Status::Ok();
+  }
+  for (const json& item : items) {
+    std::string key = item.value("key", "");
+    if (!data.count(key)) return flink::Status::Error(kind + " " + name + " has no key " + key);
+    if (auto s = writeFile(dir / item.value("path", key), data[key], item.value("mode", mode)); !s.ok()) return s;
+  }
+  return flink::Status::Ok();
+}
+
+flink::Status writeDownwardAPI(const json& source, const json& pod, const fs::path& dir, const std::string& podIP) {
+  for (const json& item : source.value("items", json::array())) {
+    std::string path = item.value("fieldRef", json::object()).value("fieldPath", "");
+    std::string value;
+    if (path == "metadata.labels" || path == "metadata.annotations") {
+      const json map = pod["metadata"].value(path.substr(9), json::object());
+      for (const auto& [k, v] : map.items()) {
+        value += k + "=" + v.dump() + "\n";
+      }
+    } else if (auto v = podField(pod, path, podIP)) {
+      value = *v;
+    } else {
+      return flink::Status::Error("unsupported downwardAPI fieldPath " + path);
+    }
+    if (auto s = writeFile(dir / item.value("path", ""), value, source.value("defaultMode", 0644)); !s.ok()) return s;
+  }
+  return flink::Status::Ok();
+}
+
+}  // namespace
+
+flink::Status materializeVolumes(const json& pod, const std::string& podDir, const std::string& podIP,
+                                 const ObjectLookup& lookup) {
+  for (const json& v : pod.value("spec", json::object()).value("volumes", json::array())) {
+    const std::string name = v.value("name", "");
+    const fs::path dir = fs::path(podDir) / "volumes" / name;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    fs::create_directories(dir, ec);
+    flink::Status s;
+    if (v.contains("configMap")) {
+      s = writeKeys(v["configMap"], "ConfigMap", dir, lookup);
+    } else if (v.contains("secret")) {
+      s = writeKeys(v["secret"], "Secret", dir, lookup);
+    } else if (v.contains("downwardAPI")) {
+      s = writeDownwardAPI(v["downwardAPI"], pod, dir, podIP);
+    } else if (!v.contains("emptyDir")) {
+      s = flink::Status::Error("unsupported volume type");
+    }
+    if (!s.ok()) return s.withContext("volume " + name);
+  }
+  return flink::Status::Ok();
+}
+
+std::vector<Mount> containerMounts(const json& container, const std::string& podDir) {
+  std::vector<Mount> mounts;
+  for (const json& m : container.value("volumeMounts", json::array())) {
+    fs::path source = fs::path(podDir) / "volumes" / m.value("name", "");
+    if (!m.value("subPath", "").empty()) source /= m.value("subPath", "");
+    mounts.push_back({source.string(), m.value("mountPath", ""), m.value("readOnly", false)});
+  }
+  return mounts;
+}
+
+flink::Status prepareMountPoints(const std::vector<Mount>& mounts) {
+  for (const Mount& m : mounts) {
+    std::error_code ec;
+    if (fs::exists(m.target, ec)) continue;
+    if (fs::is_directory(m.source, ec) || !fs::exists(m.source, ec)) {
+      fs::create_directories(m.target, ec);
+    } else {
+      fs::create_directories(fs::path(m.target).parent_path(), ec);
+      std::ofstream touch(m.target);
+    }
+    if (!fs::exists(m.target)) return flink::Status::Error("cannot create mount point " + m.target);
+  }
+  return flink::Status::Ok();
+}
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::vector<std::string> mountWrapper(const std::vector<Mount>& mounts, const std::string& workingDir,
+                                      const std::vector<std::string>& argv) {
+  std::string script;
+  for (const Mount& m : mounts) {
+    script += "mount --bind " + shellQuote(m.source) + " " + shellQuote(m.target) + " || exit 121; ";
+    if (m.readOnly) script += "mount -o remount,bind,ro " + shellQuote(m.target) + " || exit 121; ";
+  }
+  if (!workingDir.empty()) script += "cd " + shellQuote(workingDir) + " || exit 122; ";
+  script += "exec \"$@\"";
+  std::vector<std::string> out = {"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+}  // namespace kubelet

@@ -1,0 +1,132 @@
+// Pure parts of the test kubelet (test/kubelet): $(VAR) expansion, image mapping, addresses,
+// hosts files and pod status.
+#include <catch2/catch.hpp>
+
+#include "addresses.h"
+#include "container_spec.h"
+#include "hosts.h"
+#include "netns.h"
+#include "status.h"
+
+using nlohmann::json;
+using namespace kubelet;
+
+TEST_CASE("$(VAR) expansion follows Kubernetes", "[kubelet]") {
+  std::map<std::string, std::string> vars = {{"A", "x"}, {"B", "y"}};
+  CHECK(expandVars("$(A)-$(B)", vars) == "x-y");
+  CHECK(expandVars("$(MISSING)", vars) == "$(MISSING)");
+  CHECK(expandVars("$$(A)", vars) == "$(A)");
+  CHECK(expandVars("$(A", vars) == "$(A");
+  CHECK(expandVars("cost $5", vars) == "cost $5");
+}
+
+TEST_CASE("images map to the flink-cpp executable", "[kubelet]") {
+  CHECK(imageRepository("ghcr.io/org/flink-cpp:1.0@sha256:ab") == "flink-cpp");
+  CHECK(imageRepository("localhost:5000/flink-cpp-operator") == "flink-cpp-operator");
+  CHECK(isRunnableImage("flink-cpp:latest"));
+  CHECK(isRunnableImage("registry.example/x/flink-cpp-operator:2"));
+  CHECK_FALSE(isRunnableImage("busybox"));
+  CHECK_FALSE(isRunnableImage("flink-cpp-other:1"));
+  json c = {{"image", "flink-cpp"}, {"args", {"taskmanager", "-D", "a=$(X)"}}};
+  CHECK(containerArgv(c, "/bin/fc", {{"X", "1"}}) == std::vector<std::string>{"/bin/fc", "taskmanager", "-D", "a=1"});
+  c["command"] = {"/opt/flink/bin/flink-cpp", "jobmanager"};
+  CHECK(containerArgv(c, "/bin/fc", {})[0] == "/bin/fc");
+  c["command"] = {"sh", "-c"};
+  CHECK(containerArgv(c, "/bin/fc", {})[0] == "sh");
+}
+
+TEST_CASE("container env: values, fieldRef, configMapKeyRef, secretKeyRef", "[kubelet]") {
+  json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}}, {"spec", {{"nodeName", "test-node"}}}};
+  json c = {{"image", "flink-cpp"},
+            {"env",
+             {{{"name", "IP"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "status.podIP"}}}}}},
+              {{"name", "ADDR"}, {"value", "$(IP):8081"}},
+              {{"name", "CM"}, {"valueFrom", {{"configMapKeyRef", {{"name", "cm"}, {"key", "k"}}}}}},
+              {{"name", "S"}, {"valueFrom", {{"secretKeyRef", {{"name", "s"}, {"key", "k"}}}}}}}}};
+  ObjectLookup lookup = [](const std::string& kind, const std::string&) -> std::optional<json> {
+    return kind == "ConfigMap" ? json{{"data", {{"k", "v"}}}} : json{{"data", {{"k", "aGVsbG8="}}}};
+  };
+  auto env = containerEnv(pod, c, "198.18.0.2", lookup);
+  REQUIRE(env.ok());
+  CHECK(env->at("ADDR") == "198.18.0.2:8081");
+  CHECK(env->at("CM") == "v");
+  CHECK(env->at("S") == "hello");
+  CHECK(env->at("FLINK_CONF_DIR") == "/opt/flink/conf");
+  auto missing = containerEnv(pod, c, "ip", [](const std::string&, const std::string&) { return std::optional<json>(); });
+  CHECK_FALSE(missing.ok());
+}
+
+TEST_CASE("addresses: lowest free in 198.18.0.0/15", "[kubelet]") {
+  AddressPool pool;
+  CHECK(pool.allocate() == "198.18.0.2");
+  CHECK(pool.allocate() == "198.18.0.3");
+  CHECK(pool.allocate() == "198.18.0.4");
+  pool.release("198.18.0.3");
+  CHECK(pool.allocate() == "198.18.0.3");
+  CHECK(inPodRange("198.19.255.254"));
+  CHECK_FALSE(inPodRange("198.20.0.1"));
+  CHECK_FALSE(parseIPv4("1.2.3").has_value());
+  PodNetNames n = podNetNames("kta", "default", std::string(80, 'p'), "uid");
+  CHECK(n.netns.size() <= 48);
+  CHECK(n.hostVeth.size() <= 15);
+}
+
+namespace {
+json pod(const std::string& name, const std::string& ip, bool ready, json labels) {
+  return {{"metadata", {{"name", name}, {"namespace", "ns"}, {"labels", labels}}},
+          {"status", {{"podIP", ip}, {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}}}}}};
+}
+}  // namespace
+
+TEST_CASE("hosts file from Services, Endpoints and ready pods", "[kubelet]") {
+  json self = pod("tm", "198.18.0.3", false, json::object());
+  std::vector<json> pods = {self, pod("jm-b", "198.18.0.5", true, {{"app", "jm"}}),
+                            pod("jm-a", "198.18.0.4", false, {{"app", "jm"}})};
+  json svc = {{"metadata", {{"name", "jobmanager"}, {"namespace", "ns"}}}, {"spec", {{"selector", {{"app", "jm"}}}}}};
+  json other = {{"metadata", {{"name", "x"}, {"namespace", "other"}}}, {"spec", {{"selector", {{"app", "jm"}}}}}};
+  std::string hosts = hostsFile(self, "198.18.0.3", {svc, other}, {}, pods);
+  CHECK(hosts.find("127.0.0.1\tlocalhost\n") != std::string::npos);
+  CHECK(hosts.find("198.18.0.3\ttm\n") != std::string::npos);
+  CHECK(hosts.find("198.18.0.5\tjobmanager jobmanager.ns jobmanager.ns.svc jobmanager.ns.svc.cluster.local\n") !=
+        std::string::npos);
+  CHECK(hosts.find("x.other") == std::string::npos);
+  json ep = {{"metadata", {{"name", "jobmanager"}, {"namespace", "ns"}}},
+             {"subsets", {{{"addresses", {{{"ip", "198.18.0.9"}}}}}}}};
+  CHECK(serviceAddress(svc, {ep}, pods) == "198.18.0.9");
+  ep.erase("subsets");
+  CHECK_FALSE(serviceAddress(svc, {ep}, pods).has_value());
+  pods[1]["status"]["conditions"][0]["status"] = "False";
+  CHECK(hostsFile(self, "198.18.0.3", {svc}, {}, pods).find("jobmanager") == std::string::npos);
+}
+
+TEST_CASE("pod status from container states", "[kubelet]") {
+  PodView v;
+  v.podIP = "198.18.0.2";
+  v.containers.push_back({"c", "flink-cpp"});
+  CHECK(podPhase(v) == "Pending");
+  v.containers[0].state = {ContainerState::kRunning, "", "", 0, "t0"};
+  v.containers[0].ready = true;
+  json s = podStatus(v, json::object(), "t1");
+  CHECK(s["phase"] == "Running");
+  CHECK(s["conditions"][3]["type"] == "Ready");
+  CHECK(s["conditions"][3]["status"] == "True");
+  CHECK(s["podIPs"][0]["ip"] == "198.18.0.2");
+  CHECK(podStatus(v, s, "t2")["conditions"][3]["lastTransitionTime"] == "t1");
+  v.containers[0].ready = false;
+  v.containers[0].lastTerminated = ContainerState{ContainerState::kTerminated, terminatedReason(1), "", 1, "t0", "t1"};
+  v.containers[0].state = ContainerState{ContainerState::kWaiting, "CrashLoopBackOff"};
+  json crash = podStatus(v, s, "t3");
+  CHECK(crash["phase"] == "Running");
+  CHECK(crash["conditions"][3]["lastTransitionTime"] == "t3");
+  CHECK(crash["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "Error");
+  CHECK(crash["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff");
+  v.containers[0].state = ContainerState{ContainerState::kTerminated, "Completed", "", 0, "t0", "t1"};
+  CHECK(podPhase(v) == "Succeeded");
+  v.containers[0].state.exitCode = 2;
+  CHECK(podPhase(v) == "Failed");
+  v.restartPolicy = "Never";
+  v.initContainers.push_back({"init", "flink-cpp", ContainerState{ContainerState::kTerminated, "Error", "", 1}});
+  CHECK(podPhase(v) == "Failed");
+  v.initContainers[0].state = ContainerState{};
+  CHECK(podPhase(v) == "Pending");
+}

@@ -626,27 +626,6 @@ ack_after_end_config() {
     "flink-cpp.testing.delay-checkpoint-ack: \"1:$1\""
 }
 
-# expect_race JMLOG TMLOG...: the race was really run (a task's input ended while the
-# acknowledgement of checkpoint 1 was held back: some TaskManager log has "reached the end of its
-# input" before "acknowledging checkpoint 1 after the injected delay"), and the JobManager settled
-# checkpoint 1 (completed or aborted) before the job went FINISHED.
-expect_race() {
-  local jm=$1 tm ended acked raced=0 settled finished
-  shift
-  for tm in "$@"; do
-    ended=$(grep -n -m 1 "reached the end of its input" "$tm" | cut -d: -f1)
-    acked=$(grep -n "acknowledging checkpoint 1 after the injected delay" "$tm" | tail -n 1 | cut -d: -f1)
-    [ -n "$ended" ] && [ -n "$acked" ] && [ "$ended" -lt "$acked" ] && raced=1
-  done
-  [ "$raced" = 1 ] || { show "$tm" 40; die "no task's input ended while checkpoint 1 was held back: the race was not run (input too short?)"; }
-  settled=$(grep -n -m 1 -E "Completed checkpoint 1 for job|Checkpoint 1 of job [0-9a-f]+ aborted" "$jm" | cut -d: -f1)
-  finished=$(grep -n -m 1 "switched from state RUNNING to FINISHED" "$jm" | cut -d: -f1)
-  [ -n "$finished" ] || { show "$jm" 40; die "the JobManager log has no FINISHED"; }
-  [ -n "$settled" ] && [ "$settled" -lt "$finished" ] \
-    || { show "$jm" 40; die "the job went FINISHED before checkpoint 1 was completed or aborted"; }
-  RACE_OUTCOME=$(grep -m 1 -o -E "Completed checkpoint 1|Checkpoint 1 of job [0-9a-f]+ aborted" "$jm" | sed -E 's/ of job [0-9a-f]+//')
-}
-
 case_ack_after_end() {
   local rows=200000 rate=50000 name=ack-after-end delay
   RANDOM=$SEED

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The operator on a test cluster whose pods really run (test/cluster: kube-test-apiserver,
+# kube-test-controllers, kube-test-kubelet). `kubectl apply` of a FlinkDeployment of the
+# flight-delay job: the operator writes the ConfigMap, Services and Deployments; the controllers
+# make Pods of them; the kubelet runs them as flink-cpp processes in their own network
+# namespaces; the TaskManagers find the JobManager through its Service name; the job runs to the
+# end and its committed output equals the sqlite3 oracle, with no uncommitted file left. In the
+# middle of the job one TaskManager's process gets SIGKILL (seeded moment): its container
+# restarts (restartCount >= 1), the job restarts from its latest checkpoint, and the output is
+# still exact.
+#
+# Case ack-after-end: instead of the kill, the acknowledgements of checkpoint 1 are held back
+# past the end of input (flink-cpp.testing.delay-checkpoint-ack, as checkpoint_e2e.sh's case of
+# that name): output = oracle, the race really ran (a TaskManager pod's log shows its end of
+# input before the held-back acknowledgement), checkpoint 1 settled before FINISHED.
+#
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end]
+#   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
+# Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
+# Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
+set -euo pipefail
+BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CASE=cluster-$VARIANT
+case "$VARIANT" in kill|ack-after-end) ;; *) echo "unknown case '$VARIANT' (kill, ack-after-end)" >&2; exit 2 ;; esac
+die() { echo "FAIL $CASE: $*" >&2; exit 1; }
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+# shellcheck source=../cluster/cluster.sh
+. "$HERE/../cluster/cluster.sh"
+export LC_ALL=C
+SEED=${E2E_SEED:-20240601}
+TIMEOUT=${E2E_TIMEOUT:-180}
+DATA=$ROOT/examples/data/flights-3m.csv.gz
+
+command -v kubectl > /dev/null || { echo "SKIP: kubectl not installed"; exit 77; }
+cluster_netns_permitted || { echo "SKIP: ip netns add is not permitted here"; exit 77; }
+
+mkdir -p "$WORKDIR"
+WORKDIR=$(cd "$WORKDIR" && pwd)
+DIR=$WORKDIR/cluster-e2e-$VARIANT
+rm -rf "$DIR"
+mkdir -p "$DIR"
+CASE_START=$(now_ms)
+OPERATOR_PID=""
+finish() {
+  if [ -n "$OPERATOR_PID" ]; then kill -TERM "$OPERATOR_PID" 2>/dev/null || true; wait "$OPERATOR_PID" 2>/dev/null || true; fi
+  cluster_down
+}
+trap finish EXIT
+
+# wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s.
+wait_for() {
+  local limit=$(( $(now_ms) + $1 * 1000 )) what=$2
+  shift 2
+  until "$@" > /dev/null 2>&1; do
+    if [ "$(now_ms)" -ge "$limit" ]; then
+      kubectl get pods -o wide >&2 || true
+      show "$DIR/operator.log" 15
+      die "timed out after $((limit / 1000 - CASE_START / 1000))s: $what"
+    fi
+    sleep 0.2
+  done
+}
+
+cluster_up "$BIN_DIR" "$DIR/cluster"
+kubectl apply -f "$ROOT/crds/" > /dev/null
+wait_for 30 "the FlinkDeployment API" kubectl get flinkdeployments
+"$BIN_DIR/flink-cpp" operator --namespaces default --metrics-port 0 > "$DIR/operator.log" 2>&1 &
+OPERATOR_PID=$!
+wait_for 30 "the operator" grep -q 'operator started' "$DIR/operator.log"
+
+# 200 k rows, throttled so that the job runs for several seconds and checkpoints complete.
+prepare_input 200000
+EXTRA_CONF=""
+if [ "$VARIANT" = ack-after-end ]; then
+  RANDOM=$SEED
+  ACK_DELAY=$((2500 + RANDOM % 2000))
+  EXTRA_CONF="    flink-cpp.testing.delay-checkpoint-ack: \"1:$ACK_DELAY\""
+  echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${ACK_DELAY} ms"
+fi
+cat > "$DIR/flight-delays.yaml" <<EOF
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: flight-delays
+spec:
+  image: flink-cpp:latest
+  flinkVersion: v1_19
+  flinkConfiguration:
+    taskmanager.numberOfTaskSlots: "1"
+    execution.checkpointing.interval: "1 s"
+    state.checkpoints.dir: $(q "file://$DIR/checkpoints")
+    restart-strategy.type: fixed-delay
+    restart-strategy.fixed-delay.delay: "1 s"
+    heartbeat.interval: "1 s"
+    heartbeat.timeout: "5 s"
+$EXTRA_CONF
+  serviceAccount: flink
+  jobManager:
+    resource: {memory: "1024m", cpu: 1}
+  taskManager:
+    resource: {memory: "1024m", cpu: 1}
+  job:
+    jarURI: builtin://flink-cpp-examples
+    entryClass: flinkcpp.examples.FlightDelays
+    args: ["--input", $(q "$INPUT"), "--output", $(q "$DIR/out"), "--key", "origin", "--window", "1 h",
+           "--records-per-second", "$([ "$VARIANT" = kill ] && echo 20000 || echo 50000)"]
+    parallelism: 2
+    upgradeMode: stateless
+EOF
+kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
+
+ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready
+  [ "$(kubectl get pods -l "app=flight-delays,component=$1" \
+        -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$2" ]
+}
+wait_for "$TIMEOUT" "the JobManager pod Ready" ready_pods jobmanager 1
+wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
+JM_IP=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].status.podIP}')
+[[ "$JM_IP" == 198.1[89].* ]] || die "JobManager pod IP '$JM_IP' is not in 198.18.0.0/15"
+REST=http://$JM_IP:8081
+echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST (pod network)"
+
+rest_get() { curl -sf --max-time 2 "$REST$1" > "$DIR/rest.json"; }
+job_field() { rest_get /jobs/overview && jget "$DIR/rest.json" "\$.jobs[0].$1"; }
+job_running_with_checkpoint() {
+  [ "$(job_field state)" = RUNNING ] || return 1
+  local jid
+  jid=$(job_field jid)
+  rest_get "/jobs/$jid/checkpoints" && [ "$(jget "$DIR/rest.json" '$.counts.completed')" -ge 1 ]
+}
+
+finished() { [ "$(job_field state)" = FINISHED ]; }
+POD_LOGS=$DIR/cluster/pods/default
+if [ "$VARIANT" = ack-after-end ]; then
+  wait_for "$TIMEOUT" "the job FINISHED" finished
+  compare_output "$DIR/out" "$CASE"
+  JM_POD=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
+  expect_race "$POD_LOGS/$JM_POD/flink-main-container.log" \
+    "$POD_LOGS"/flight-delays-taskmanager-*/*.log
+  echo "PASS $CASE: FlinkDeployment on test-cluster pods, checkpoint 1 acknowledged ${ACK_DELAY} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+  exit 0
+fi
+
+wait_for "$TIMEOUT" "the job RUNNING through the Service name, with a completed checkpoint" job_running_with_checkpoint
+JOB_ID=$(job_field jid)
+# SIGKILL one TaskManager's process at a seeded moment after the first checkpoint.
+RANDOM=$SEED
+sleep_ms $((RANDOM % 1500))
+TM_POD=$(kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{.items[0].metadata.name}')
+TM_IP=$(kubectl get pod "$TM_POD" -o jsonpath='{.status.podIP}')
+TM_PID=$(pgrep -f "flink-cpp taskmanager -Dtaskmanager.host=$TM_IP\$" | head -n 1 || true)
+[ -n "$TM_PID" ] || die "no TaskManager process for pod $TM_POD ($TM_IP)"
+STATE_AT_KILL=$(job_field state)
+kill -KILL "$TM_PID"
+echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $TM_PID) with the job $STATE_AT_KILL"
+restarted() { [ "$(kubectl get pod "$TM_POD" -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ]; }
+wait_for 60 "restartCount >= 1 on $TM_POD" restarted
+
+wait_for "$TIMEOUT" "the job FINISHED" finished
+rest_get "/jobs/$JOB_ID/metrics?get=numRestarts" || die "no numRestarts"
+RESTARTS=$(jget "$DIR/rest.json" '$[0].value')
+[ "${RESTARTS:-0}" -ge 1 ] || [ "$STATE_AT_KILL" != RUNNING ] || die "the job did not restart after the TaskManager was killed (numRestarts ${RESTARTS:-?})"
+compare_output "$DIR/out" "$CASE"
+kubectl get pods -l app=flight-delays > "$DIR/pods.txt"
+echo "PASS $CASE: FlinkDeployment on test-cluster pods, TaskManager killed and restarted (restartCount >= 1, job restarts ${RESTARTS:-?}), $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"

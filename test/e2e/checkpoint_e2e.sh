@@ -116,38 +116,6 @@ http_get() {
 
 
 
-# manifest NAME PARALLELISM CONFIG_LINES ARG...: a FlinkDeployment (the shape of
-# examples/flight-delays.yaml) running the flight-delay job; CONFIG_LINES are extra
-# flinkConfiguration entries ("key: value" lines).
-manifest() {
-  local name=$1 p=$2 conf=$3 args="" a
-  shift 3
-  for a in "$@"; do args+="${args:+, }$(q "$a")"; done
-  cat <<EOF
-apiVersion: flink.apache.org/v1beta1
-kind: FlinkDeployment
-metadata:
-  name: $name
-spec:
-  image: flink-cpp:latest
-  flinkVersion: v1_19
-  flinkConfiguration:
-    taskmanager.numberOfTaskSlots: "1"
-$(sed 's/^/    /' <<< "$conf")
-  serviceAccount: flink
-  jobManager:
-    resource: {memory: "1024m", cpu: 1}
-  taskManager:
-    resource: {memory: "1024m", cpu: 1}
-  job:
-    jarURI: builtin://flink-cpp-examples
-    entryClass: flinkcpp.examples.FlightDelays
-    args: [$args]
-    parallelism: $p
-    upgradeMode: stateless
-EOF
-}
-
 # Processes whose FLINK_CONF_DIR lies under $DIR: what this case's run-local started.
 leftover_processes() {
   local e p
@@ -324,7 +292,7 @@ case_kill_recovery() {
   local run kills first second restarts ckpts summary="" restored_any=0
   for run in 0 1 2; do
     local name=kill-run$((run + 1))
-    manifest "$name" 2 "execution.checkpointing.interval: \"1 s\"
+    flight_delays_manifest "$name" 2 "execution.checkpointing.interval: \"1 s\"
 state.checkpoints.dir: $(q "file://$DIR/$name/checkpoints")" \
       --input "$INPUT" --output "$DIR/$name/out" --key origin --window "1 h" --records-per-second "$rate" \
       > "$DIR/$name.yaml"
@@ -385,7 +353,7 @@ state.checkpoints.dir: $(q "file://$DIR/$name/checkpoints")" \
 case_savepoint_rescale() {
   local rate=300000 rows=3000000 name=rescale-p2 sp out=$DIR/out
   prepare_input "$rows"
-  manifest savepoint-rescale 2 "execution.checkpointing.interval: \"1 s\"
+  flight_delays_manifest savepoint-rescale 2 "execution.checkpointing.interval: \"1 s\"
 state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
     --input "$INPUT" --output "$out" --key origin --window "1 h" --records-per-second "$rate" > "$DIR/manifest.yaml"
   start_run "$name" "$DIR/manifest.yaml"
@@ -452,7 +420,7 @@ case_corrupt_metadata() {
   for attempt in 1 2 3; do
     name=corrupt-attempt$attempt
     local chkroot=$DIR/$name/checkpoints
-    manifest "$name" 2 "execution.checkpointing.interval: \"500 ms\"
+    flight_delays_manifest "$name" 2 "execution.checkpointing.interval: \"500 ms\"
 state.checkpoints.num-retained: \"2\"
 state.checkpoints.dir: $(q "file://$chkroot")" \
       --input "$INPUT" --output "$DIR/$name/out" --key origin --window "1 h" --records-per-second "$rate" \
@@ -507,7 +475,7 @@ case_unwritable_dir() {
   local rows=200000 rate=25000 name=unwritable
   prepare_input "$rows"
   echo "a regular file, not a directory" > "$DIR/blocker"
-  manifest "$name" 2 "execution.checkpointing.interval: \"500 ms\"
+  flight_delays_manifest "$name" 2 "execution.checkpointing.interval: \"500 ms\"
 execution.checkpointing.tolerable-failed-checkpoints: \"1000000\"
 restart-strategy.type: none
 state.checkpoints.dir: $(q "file://$DIR/blocker/checkpoints")" \
@@ -536,7 +504,7 @@ case_bad_savepoint() {
   prepare_input "$rows"
 
   # 1. A savepoint path that does not exist.
-  manifest bad-savepoint 2 "" --input "$INPUT" --output "$DIR/out-missing" > "$DIR/flight-delays.yaml"
+  flight_delays_manifest bad-savepoint 2 "" --input "$INPUT" --output "$DIR/out-missing" > "$DIR/flight-delays.yaml"
   local missing=/nonexistent/savepoint-x rc=0
   timeout "$TIMEOUT" "$BIN" run-local "$DIR/flight-delays.yaml" --quiet --fromSavepoint "$missing" > "$DIR/missing.log" 2>&1 || rc=$?
   [ "$rc" -ne 124 ] || die "run-local --fromSavepoint $missing timed out"
@@ -547,7 +515,7 @@ case_bad_savepoint() {
   expect_no_leftovers "the missing-savepoint run"
 
   # 2. A savepoint of the flight-delay job (taken while it runs; the job then finishes).
-  manifest flight-delays-sp 2 "" --input "$INPUT" --output "$DIR/out-fd" --records-per-second "$rate" > "$DIR/fd.yaml"
+  flight_delays_manifest flight-delays-sp 2 "" --input "$INPUT" --output "$DIR/out-fd" --records-per-second "$rate" > "$DIR/fd.yaml"
   start_run fd "$DIR/fd.yaml"
   wait_all_running "before the savepoint"
   sleep 1
@@ -632,7 +600,7 @@ case_ack_after_end() {
   delay=$((2500 + RANDOM % 2000))
   echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${delay} ms"
   prepare_input "$rows"
-  manifest "$name" 2 "$(ack_after_end_config "$delay")" \
+  flight_delays_manifest "$name" 2 "$(ack_after_end_config "$delay")" \
     --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" --records-per-second "$rate" > "$DIR/$name.yaml"
   start_run "$name" "$DIR/$name.yaml"
   finish_run

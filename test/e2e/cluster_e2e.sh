@@ -76,39 +76,17 @@ EXTRA_CONF=""
 if [ "$VARIANT" = ack-after-end ]; then
   RANDOM=$SEED
   ACK_DELAY=$((2500 + RANDOM % 2000))
-  EXTRA_CONF="    flink-cpp.testing.delay-checkpoint-ack: \"1:$ACK_DELAY\""
+  EXTRA_CONF="flink-cpp.testing.delay-checkpoint-ack: \"1:$ACK_DELAY\""
   echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${ACK_DELAY} ms"
 fi
-cat > "$DIR/flight-delays.yaml" <<EOF
-apiVersion: flink.apache.org/v1beta1
-kind: FlinkDeployment
-metadata:
-  name: flight-delays
-spec:
-  image: flink-cpp:latest
-  flinkVersion: v1_19
-  flinkConfiguration:
-    taskmanager.numberOfTaskSlots: "1"
-    execution.checkpointing.interval: "1 s"
-    state.checkpoints.dir: $(q "file://$DIR/checkpoints")
-    restart-strategy.type: fixed-delay
-    restart-strategy.fixed-delay.delay: "1 s"
-    heartbeat.interval: "1 s"
-    heartbeat.timeout: "5 s"
-$EXTRA_CONF
-  serviceAccount: flink
-  jobManager:
-    resource: {memory: "1024m", cpu: 1}
-  taskManager:
-    resource: {memory: "1024m", cpu: 1}
-  job:
-    jarURI: builtin://flink-cpp-examples
-    entryClass: flinkcpp.examples.FlightDelays
-    args: ["--input", $(q "$INPUT"), "--output", $(q "$DIR/out"), "--key", "origin", "--window", "1 h",
-           "--records-per-second", "$([ "$VARIANT" = kill ] && echo 20000 || echo 50000)"]
-    parallelism: 2
-    upgradeMode: stateless
-EOF
+flight_delays_manifest flight-delays 2 "execution.checkpointing.interval: \"1 s\"
+state.checkpoints.dir: $(q "file://$DIR/checkpoints")
+restart-strategy.type: fixed-delay
+restart-strategy.fixed-delay.delay: \"1 s\"
+heartbeat.interval: \"1 s\"
+heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
+$EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
+  --records-per-second "$([ "$VARIANT" = kill ] && echo 20000 || echo 50000)" > "$DIR/flight-delays.yaml"
 kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
 ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready

@@ -162,3 +162,35 @@ expect_race() {
     || { show "$jm" 40; die "the job went FINISHED before checkpoint 1 was completed or aborted"; }
   RACE_OUTCOME=$(grep -m 1 -o -E "Completed checkpoint 1|Checkpoint 1 of job [0-9a-f]+ aborted" "$jm" | sed -E 's/ of job [0-9a-f]+//')
 }
+
+# flight_delays_manifest NAME PARALLELISM CONFIG_LINES ARG...: a FlinkDeployment (the shape of
+# examples/flight-delays.yaml) running the flight-delay job; CONFIG_LINES are extra
+# flinkConfiguration entries ("key: value" lines).
+flight_delays_manifest() {
+  local name=$1 p=$2 conf=$3 args="" a
+  shift 3
+  for a in "$@"; do args+="${args:+, }$(q "$a")"; done
+  cat <<EOF
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkDeployment
+metadata:
+  name: $name
+spec:
+  image: flink-cpp:latest
+  flinkVersion: v1_19
+  flinkConfiguration:
+    taskmanager.numberOfTaskSlots: "1"
+$(sed 's/^/    /' <<< "$conf")
+  serviceAccount: flink
+  jobManager:
+    resource: {memory: "1024m", cpu: 1}
+  taskManager:
+    resource: {memory: "1024m", cpu: 1}
+  job:
+    jarURI: builtin://flink-cpp-examples
+    entryClass: flinkcpp.examples.FlightDelays
+    args: [$args]
+    parallelism: $p
+    upgradeMode: stateless
+EOF
+}

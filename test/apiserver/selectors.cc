@@ -76,8 +76,9 @@ Result<LabelSelector> LabelSelector::parse(const std::string& text) {
 Result<LabelSelector> LabelSelector::fromObject(const json& s) {
   LabelSelector sel;
   if (!s.is_object()) return sel;
-  for (const auto& [k, v] : s.value("matchLabels", json::object()).items())
-    sel.reqs_.push_back({k, Op::Eq, {fieldString(v)}});
+  // A named copy: items() of the temporary value() returns would outlive it in the loop.
+  const json matchLabels = s.value("matchLabels", json::object());
+  for (const auto& [k, v] : matchLabels.items()) sel.reqs_.push_back({k, Op::Eq, {fieldString(v)}});
   for (const auto& e : s.value("matchExpressions", json::array())) {
     std::string op = e.value("operator", "");
     std::vector<std::string> values;

@@ -87,9 +87,8 @@ until_ok 30 "endpoints web do not list the 2 ready pods" bash -c "[ \"\$(kubectl
 [ "$(kubectl get endpoints web -o jsonpath='{.subsets[0].ports[0].port}')" = 8080 ] || die "endpoints port is not the resolved targetPort 8080"
 kubectl get endpoints web
 
-# A merge patch of spec.replicas rather than `kubectl scale`: kube-test-apiserver crashes on
-# PATCH .../deployments/web/scale at the time of writing.
-kubectl patch deployment web --type=merge -p '{"spec":{"replicas":3}}' > /dev/null
+# Through the scale subresource, as kubectl scale does it.
+kubectl scale deployment web --replicas=3 > /dev/null
 until_ok 30 "scaling to 3 did not add a pod" count_pods 3
 VICTIM=$(pod_names | cut -d ' ' -f 1)
 kubectl delete pod "$VICTIM" --wait=false > /dev/null

@@ -143,7 +143,7 @@ struct TestCluster {
 
 }  // namespace
 
-TEST_CASE("A Deployment gets a ReplicaSet with its pods; ready pods make it Available; a second reconcile writes nothing",
+TEST_CASE("A Deployment gets a ReplicaSet with its pods, ready pods make it Available, a second reconcile writes nothing",
           "[cluster]") {
   TestCluster c;
   REQUIRE(c.api->post(types::kDeployment.collectionPath(kNs), deployment("web", 2)).ok());
@@ -302,7 +302,7 @@ TEST_CASE("A deleted pod and a Failed pod are replaced", "[cluster]") {
   CHECK(c.list(ktc::kPod).size() == 3);  // the Failed one stays for inspection
 }
 
-TEST_CASE("A Service gets Endpoints with the ready pods' IPs and resolved ports; a deleted Service loses them", "[cluster]") {
+TEST_CASE("A Service gets Endpoints with the ready pods' IPs and resolved ports, a deleted Service loses them", "[cluster]") {
   TestCluster c;
   REQUIRE(c.api->post(types::kDeployment.collectionPath(kNs), deployment("web", 2)).ok());
   REQUIRE(c.api->post(types::kService.collectionPath(kNs), service("web", "web")).ok());

@@ -60,6 +60,7 @@ struct Metrics {
 // The operator's command line (see operator.h), over WATCH_NAMESPACES and OPERATOR_NAMESPACE.
 struct OperatorOptions {
   std::string kubeconfig, leaseNs, leaseName = "flink-operator-lock", defaultImage = "flink-cpp:latest";
+  std::string jobManagerAddress = "service";  // see OperatorConfig::jobManagerAddress
   std::vector<std::string> namespaces;  // empty: all namespaces
   int workers = 4, metricsPort = 9999, resyncSeconds = 60;
   bool leaderElect = false;
@@ -89,6 +90,13 @@ std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>&
       else if (a == "--lease-namespace") o.leaseNs = value();
       else if (a == "--lease-name") o.leaseName = value();
       else if (a == "--default-image") o.defaultImage = value();
+      else if (a == "--jobmanager-address") {
+        o.jobManagerAddress = value();
+        if (o.jobManagerAddress != "service" && o.jobManagerAddress != "pod-ip") {
+          std::cerr << "error: --jobmanager-address expects 'service' or 'pod-ip', got '" << o.jobManagerAddress << "'\n";
+          return std::nullopt;
+        }
+      }
       else {
         std::cerr << "error: unknown operator option '" << a << "'\n";
         return std::nullopt;
@@ -331,6 +339,7 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
     log::error("{}", opConfig.status().message());
     return 1;
   }
+  opConfig->jobManagerAddress = options->jobManagerAddress;
   Operator op(std::move(*options), *client, std::move(*opConfig), metrics);
   if (Status st = op.start(); !st.ok()) {
     log::error("{}", st.message());

@@ -4,7 +4,7 @@
 //
 //   flink-cpp operator [--kubeconfig PATH] [--namespaces a,b] [--workers N] [--metrics-port P]
 //                      [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
-//                      [--resync-seconds S] [--default-image IMAGE]
+//                      [--resync-seconds S] [--default-image IMAGE] [--jobmanager-address service|pod-ip]
 // Environment: WATCH_NAMESPACES (comma separated, as the Apache operator's watchNamespaces),
 // OPERATOR_NAMESPACE (Lease namespace), KUBECONFIG.
 #pragma once

@@ -66,7 +66,7 @@ wait_for() {
 cluster_up "$BIN_DIR" "$DIR/cluster"
 kubectl apply -f "$ROOT/crds/" > /dev/null
 wait_for 30 "the FlinkDeployment API" kubectl get flinkdeployments
-"$BIN_DIR/flink-cpp" operator --namespaces default --metrics-port 0 > "$DIR/operator.log" 2>&1 &
+"$BIN_DIR/flink-cpp" operator --namespaces default --metrics-port 0 --jobmanager-address pod-ip > "$DIR/operator.log" 2>&1 &
 OPERATOR_PID=$!
 wait_for 30 "the operator" grep -q 'operator started' "$DIR/operator.log"
 
@@ -110,10 +110,22 @@ job_running_with_checkpoint() {
 }
 
 finished() { [ "$(job_field state)" = FINISHED ]; }
+fd_status() { kubectl get flinkdeployment flight-delays -o "jsonpath=$1"; }
+# The operator observed the job through the JobManager's REST API: status.jobStatus says
+# FINISHED with the job's id, and the lifecycle is STABLE (kubectl get shows both).
+expect_operator_status() {
+  operator_saw_finished() { [ "$(fd_status '{.status.jobStatus.state}')" = FINISHED ]; }
+  wait_for 60 "status.jobStatus.state FINISHED (the operator's observer)" operator_saw_finished
+  [ "$(fd_status '{.status.jobStatus.jobId}')" = "$(job_field jid)" ] || die "status.jobStatus.jobId is not the job's id"
+  [ "$(fd_status '{.status.lifecycleState}')" = STABLE ] || die "lifecycleState $(fd_status '{.status.lifecycleState}'), expected STABLE"
+  [ -n "$(fd_status '{.status.reconciliationStatus.lastStableSpec}')" ] || die "no lastStableSpec"
+  kubectl get flinkdeployment flight-delays > "$DIR/flinkdeployment.txt"
+}
 POD_LOGS=$DIR/cluster/pods/default
 if [ "$VARIANT" = ack-after-end ]; then
   wait_for "$TIMEOUT" "the job FINISHED" finished
   compare_output "$DIR/out" "$CASE"
+  expect_operator_status
   JM_POD=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
   expect_race "$POD_LOGS/$JM_POD/flink-main-container.log" \
     "$POD_LOGS"/flight-delays-taskmanager-*/*.log
@@ -141,5 +153,6 @@ rest_get "/jobs/$JOB_ID/metrics?get=numRestarts" || die "no numRestarts"
 RESTARTS=$(jget "$DIR/rest.json" '$[0].value')
 [ "${RESTARTS:-0}" -ge 1 ] || [ "$STATE_AT_KILL" != RUNNING ] || die "the job did not restart after the TaskManager was killed (numRestarts ${RESTARTS:-?})"
 compare_output "$DIR/out" "$CASE"
+expect_operator_status
 kubectl get pods -l app=flight-delays > "$DIR/pods.txt"
 echo "PASS $CASE: FlinkDeployment on test-cluster pods, TaskManager killed and restarted (restartCount >= 1, job restarts ${RESTARTS:-?}), $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"

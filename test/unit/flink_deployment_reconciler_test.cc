@@ -14,6 +14,8 @@
 #include "k8s/informer.h"
 #include "openapi_validator.h"
 
+#include <httplib.h>
+
 using namespace flink::k8s;
 using nlohmann::json;
 
@@ -38,9 +40,10 @@ struct Cluster {
   Informer deployments{api, types::kDeployment, kNs};
   Informer services{api, types::kService, kNs};
   Informer configMaps{api, types::kConfigMap, kNs};
-  FlinkDeploymentController controller{api, {&fds, &deployments, &services, &configMaps}, OperatorConfig{}};
+  FlinkDeploymentController controller;
 
-  Cluster() {
+  explicit Cluster(OperatorConfig config = {})
+      : controller(api, {&fds, &deployments, &services, &configMaps}, std::move(config)) {
     for (Informer* i : {&fds, &deployments, &services, &configMaps}) i->start();
     REQUIRE(eventually([&] { return fds.synced() && deployments.synced() && services.synced() && configMaps.synced(); }));
   }
@@ -194,4 +197,76 @@ TEST_CASE("Malformed pod templates are validation errors naming the field, and n
     auto reasons = c.eventReasons();
     CHECK(std::count(reasons.begin(), reasons.end(), "ValidationError") == 1);
   }
+}
+
+TEST_CASE("The observer records the job the JobManager's REST API reports: jobStatus, clusterInfo, STABLE, then FAILED",
+          "[reconciler]") {
+  // A JobManager REST API stand-in on loopback; the operator finds it through the rest
+  // Service's Endpoints (--jobmanager-address pod-ip).
+  std::string state = "RUNNING";
+  std::mutex mu;
+  httplib::Server jm;
+  jm.Get("/jobs/overview", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    json jobs = {{"jobs", {{{"jid", std::string(32, 'a')}, {"name", "flight-delays"}, {"state", state}, {"start-time", 1700000000000}}}}};
+    res.set_content(jobs.dump(), "application/json");
+  });
+  jm.Get("/config", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"flink-version":"1.19.0","flink-revision":"flink-cpp-0.1.0"})", "application/json");
+  });
+  int port = jm.bind_to_any_port("127.0.0.1");
+  std::thread server([&] { jm.listen_after_bind(); });
+  struct Stop {
+    httplib::Server& s;
+    std::thread& t;
+    ~Stop() {
+      s.stop();
+      t.join();
+    }
+  } stop{jm, server};
+
+  OperatorConfig config;
+  config.jobManagerAddress = "pod-ip";
+  Cluster c(config);
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  // What the workload controllers and the kubelet would report: the JobManager ready, the rest
+  // Service's endpoint.
+  json dep = c.get(types::kDeployment, "flight-delays");
+  dep["status"] = {{"replicas", 1}, {"readyReplicas", 1}};
+  REQUIRE(c.api->put(types::kDeployment.objectPath(kNs, "flight-delays") + "/status", dep).ok());
+  json endpoints = {{"apiVersion", "v1"},
+                    {"kind", "Endpoints"},
+                    {"metadata", {{"name", "flight-delays-rest"}, {"namespace", kNs}}},
+                    {"subsets", {{{"addresses", {{{"ip", "127.0.0.1"}}}}, {"ports", {{{"name", "rest"}, {"port", port}}}}}}}};
+  REQUIRE(c.api->post("/api/v1/namespaces/" + std::string(kNs) + "/endpoints", endpoints).ok());
+
+  auto r = c.reconcile("flight-delays");
+  REQUIRE(r.ok);
+  CHECK(r.requeueAfter == std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(10000)));  // a running job
+  json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK(status["jobManagerDeploymentStatus"] == "READY");
+  CHECK(status["jobStatus"]["state"] == "RUNNING");
+  CHECK(status["jobStatus"]["jobId"] == std::string(32, 'a'));
+  CHECK(status["jobStatus"]["startTime"] == "1700000000000");
+  CHECK(status["clusterInfo"]["flink-version"] == "1.19.0");
+  CHECK(status["lifecycleState"] == "STABLE");
+  CHECK(status["reconciliationStatus"]["lastStableSpec"] == status["reconciliationStatus"]["lastReconciledSpec"]);
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    state = "FAILED";
+  }
+  r = c.reconcile("flight-delays");
+  REQUIRE(r.ok);
+  CHECK(r.requeueAfter == std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(60000)));
+  status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK(status["jobStatus"]["state"] == "FAILED");
+  CHECK(status["lifecycleState"] == "FAILED");
+
+  // Unreachable JobManager: what the status says is kept (no flapping back to RECONCILING).
+  jm.stop();
+  r = c.reconcile("flight-delays");
+  REQUIRE(r.ok);
+  CHECK(c.get(types::kFlinkDeployment, "flight-delays")["status"]["jobStatus"]["state"] == "FAILED");
 }

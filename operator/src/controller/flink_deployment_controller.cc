@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "api/json_yaml.h"
+#include "controller/resources/cluster_config.h"
 #include "flink/common/log.h"
 
 namespace flink::k8s {
@@ -219,6 +220,47 @@ std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& tar
   return jmStatus;
 }
 
+std::optional<std::pair<std::string, int>> FlinkDeploymentController::restAddress(const FlinkDeployment& target) const {
+  if (config_.jobManagerAddress != "pod-ip") {
+    detail::Ports ports;
+    (void)detail::clusterConfiguration(target, config_, &ports);
+    return std::make_pair(restServiceName(target) + "." + target.namespace_ + ".svc", ports.rest);
+  }
+  auto ep = client_->get("/api/v1/namespaces/" + target.namespace_ + "/endpoints/" + restServiceName(target));
+  if (!ep.ok()) return std::nullopt;
+  for (const auto& subset : ep.body.value("subsets", json::array())) {
+    auto addresses = subset.value("addresses", json::array());
+    auto ports = subset.value("ports", json::array());
+    if (addresses.empty() || ports.empty()) continue;
+    return std::make_pair(addresses[0].value("ip", ""), ports[0].value("port", 0));
+  }
+  return std::nullopt;
+}
+
+bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkDeploymentStatus* status) {
+  auto address = restAddress(target);
+  auto job = address ? jobs_.observe(address->first, address->second) : std::nullopt;
+  if (!job) return true;  // not reachable yet: keep what the status says, look again soon
+  JobStatusInfo js = status->jobStatus.value_or(JobStatusInfo{});
+  if (js.state != job->state) js.extra["updateTime"] = std::to_string(nowMillis());
+  js.state = job->state;
+  js.extra["jobId"] = job->jobId;
+  js.extra["jobName"] = job->name;
+  js.extra["startTime"] = std::to_string(job->startTimeMs);
+  status->jobStatus = std::move(js);
+  if (!job->flinkVersion.empty()) {
+    status->extra["clusterInfo"] = {{"flink-version", job->flinkVersion}, {"flink-revision", job->flinkRevision}};
+  }
+  bool healthy = job->state == "RUNNING" || job->state == "FINISHED";
+  if (!status->error && healthy && status->lifecycleState == "DEPLOYED") {
+    status->lifecycleState = "STABLE";
+    status->reconciliationStatus->lastStableSpec = status->reconciliationStatus->lastReconciledSpec;
+  } else if (job->state == "FAILED") {
+    status->lifecycleState = "FAILED";
+  }
+  return job->state != "FINISHED" && job->state != "FAILED" && job->state != "CANCELED";
+}
+
 ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, const std::string& name) {
   auto obj = informers_.flinkDeployments->get(ns, name);
   if (!obj) return {};  // deleted: the garbage collector removes the children
@@ -258,12 +300,16 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
   if (!v.error) status.error.reset();  // the children are written: a deployment error is over
 
   std::string jmStatus = observeCluster(*v.target, &status);
+  bool jobActive = v.target->spec.job && jmStatus == "READY" && v.target->spec.job->state != "suspended" &&
+                   observeJob(*v.target, &status);
   if (!(status == intent)) {
     ApiResponse r = writeLatestStatus(ns, name, status);
     if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
   }
   // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise.
-  return {true, "", jmStatus == "READY" ? std::chrono::milliseconds(60000) : std::chrono::milliseconds(anyChanged ? 2000 : 5000)};
+  // A running job is observed every 10 s (the Apache operator's observer polls the same way).
+  if (jmStatus == "READY") return {true, "", std::chrono::milliseconds(jobActive ? 10000 : 60000)};
+  return {true, "", std::chrono::milliseconds(anyChanged ? 2000 : 5000)};
 }
 
 }  // namespace flink::k8s

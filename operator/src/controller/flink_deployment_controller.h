@@ -27,6 +27,7 @@
 
 #include "api/flink_deployment_status.h"
 #include "controller/event_recorder.h"
+#include "controller/job_observer.h"
 #include "controller/resources.h"
 #include "k8s/client.h"
 #include "k8s/informer.h"
@@ -74,6 +75,12 @@ class FlinkDeploymentController {
   /// Reads the JobManager Deployment's readiness into `status`; returns it (READY, DEPLOYING, MISSING).
   std::string observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const;
   ReconcileResult reconcileCanary(const nlohmann::json& fd);
+  /// The JobManager's REST address (host, port) per OperatorConfig::jobManagerAddress.
+  std::optional<std::pair<std::string, int>> restAddress(const FlinkDeployment& target) const;
+  /// Records the job the JobManager reports in status.jobStatus, clusterInfo and the lifecycle
+  /// state (STABLE once the job runs or finished, FAILED when it failed); true while the job is
+  /// not in a globally terminal state (the reconcile then comes back sooner).
+  bool observeJob(const FlinkDeployment& target, FlinkDeploymentStatus* status);
   ApiResponse writeStatus(const nlohmann::json& fd, const FlinkDeploymentStatus& status);
   /// writeStatus on the object as the API server has it now (its latest resourceVersion).
   ApiResponse writeLatestStatus(const std::string& ns, const std::string& name, const FlinkDeploymentStatus& status);
@@ -82,6 +89,7 @@ class FlinkDeploymentController {
   Informers informers_;
   OperatorConfig config_;
   EventRecorder events_;
+  JobObserver jobs_;
 };
 
 }  // namespace flink::k8s

@@ -37,6 +37,11 @@ namespace flink::k8s {
 struct OperatorConfig {
   std::string defaultImage = "flink-cpp:latest";
   std::map<std::string, std::string> defaultConfiguration;  // applied under each flinkConfiguration
+  /// How the operator reaches a JobManager's REST API: "service" (the `<name>-rest` Service's
+  /// DNS name and rest.port, as in a cluster with DNS) or "pod-ip" (the ready address and port
+  /// of the Service's Endpoints: for operators running outside the cluster network's DNS, such
+  /// as on the project's test cluster).
+  std::string jobManagerAddress = "service";
 };
 
 std::string configMapName(const FlinkDeployment& fd);     // flink-config-<name>

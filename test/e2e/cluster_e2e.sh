@@ -14,7 +14,11 @@
 # that name): output = oracle, the race really ran (a TaskManager pod's log shows its end of
 # input before the held-back acknowledgement), checkpoint 1 settled before FINISHED.
 #
-# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end]
+# Case suspend: while the job runs, `job.state: suspended` (upgradeMode stateless): the
+# JobManager and TaskManager pods go away and the status says SUSPENDED; `job.state: running`
+# again: new pods run the job from the start to the end, output = oracle, lifecycle STABLE.
+#
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
 # Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
 # Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
@@ -22,7 +26,7 @@ set -euo pipefail
 BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
-case "$VARIANT" in kill|ack-after-end) ;; *) echo "unknown case '$VARIANT' (kill, ack-after-end)" >&2; exit 2 ;; esac
+case "$VARIANT" in kill|ack-after-end|suspend) ;; *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend)" >&2; exit 2 ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -86,7 +90,8 @@ restart-strategy.fixed-delay.delay: \"1 s\"
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
-  --records-per-second "$([ "$VARIANT" = kill ] && echo 20000 || echo 50000)" > "$DIR/flight-delays.yaml"
+  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; suspend) echo 10000 ;; *) echo 50000 ;; esac)" \
+  > "$DIR/flight-delays.yaml"
 kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
 ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready
@@ -95,9 +100,12 @@ ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready
 }
 wait_for "$TIMEOUT" "the JobManager pod Ready" ready_pods jobmanager 1
 wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
-JM_IP=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].status.podIP}')
-[[ "$JM_IP" == 198.1[89].* ]] || die "JobManager pod IP '$JM_IP' is not in 198.18.0.0/15"
-REST=http://$JM_IP:8081
+find_rest() {
+  JM_IP=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].status.podIP}')
+  [[ "$JM_IP" == 198.1[89].* ]] || die "JobManager pod IP '$JM_IP' is not in 198.18.0.0/15"
+  REST=http://$JM_IP:8081
+}
+find_rest
 echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST (pod network)"
 
 rest_get() { curl -sf --max-time 2 "$REST$1" > "$DIR/rest.json"; }
@@ -122,6 +130,25 @@ expect_operator_status() {
   kubectl get flinkdeployment flight-delays > "$DIR/flinkdeployment.txt"
 }
 POD_LOGS=$DIR/cluster/pods/default
+if [ "$VARIANT" = suspend ]; then
+  job_running() { [ "$(job_field state)" = RUNNING ]; }
+  wait_for "$TIMEOUT" "the job RUNNING" job_running
+  kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"suspended"}}}' > /dev/null
+  no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
+  wait_for 60 "the JobManager and TaskManager pods gone after the suspend" no_cluster_pods
+  lifecycle_is() { [ "$(fd_status '{.status.lifecycleState}')" = "$1" ]; }
+  wait_for 30 "lifecycleState SUSPENDED" lifecycle_is SUSPENDED
+  [ "$(fd_status '{.status.jobStatus.state}')" = SUSPENDED ] || die "jobStatus.state $(fd_status '{.status.jobStatus.state}') while suspended"
+  echo "  suspended at +$(secs_since "$CASE_START")s: no pods, lifecycle SUSPENDED"
+  kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"running"}}}' > /dev/null
+  wait_for "$TIMEOUT" "the JobManager pod Ready again" ready_pods jobmanager 1
+  find_rest
+  wait_for "$TIMEOUT" "the resumed job FINISHED" finished
+  compare_output "$DIR/out" "$CASE"
+  expect_operator_status
+  echo "PASS $CASE: suspended (pods deleted, SUSPENDED) and resumed (stateless: from the start), $ACTUAL_ROWS rows = oracle, lifecycle STABLE, $(secs_since "$CASE_START")s"
+  exit 0
+fi
 if [ "$VARIANT" = ack-after-end ]; then
   wait_for "$TIMEOUT" "the job FINISHED" finished
   compare_output "$DIR/out" "$CASE"

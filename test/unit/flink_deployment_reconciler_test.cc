@@ -270,3 +270,48 @@ TEST_CASE("The observer records the job the JobManager's REST API reports: jobSt
   REQUIRE(r.ok);
   CHECK(c.get(types::kFlinkDeployment, "flight-delays")["status"]["jobStatus"]["state"] == "FAILED");
 }
+
+TEST_CASE("Suspending a stateless job deletes its JobManager and TaskManagers, resuming deploys them again", "[reconciler]") {
+  Cluster c;
+  json fd = flightDelays();
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  REQUIRE(c.api->get(types::kDeployment.objectPath(kNs, "flight-delays")).ok());
+
+  REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"job", {{"state", "suspended"}}}}}}).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  REQUIRE(c.reconcile("flight-delays").ok);
+  CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  CHECK(c.api->get(types::kConfigMap.objectPath(kNs, "flink-config-flight-delays")).ok());
+  CHECK(c.api->get(types::kService.objectPath(kNs, "flight-delays-rest")).ok());
+  json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK(status["lifecycleState"] == "SUSPENDED");
+  CHECK(status["jobStatus"]["state"] == "SUSPENDED");
+  CHECK(status["jobManagerDeploymentStatus"] == "MISSING");
+  auto reasons = c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "Suspended") == 2);
+
+  REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"job", {{"state", "running"}}}}}}).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  CHECK(c.get(types::kFlinkDeployment, "flight-delays")["status"]["lifecycleState"] == "UPGRADING");
+}
+
+TEST_CASE("Suspending a savepoint or last-state job is refused for now: the job keeps running and the status says why",
+          "[reconciler]") {
+  for (const char* mode : {"savepoint", "last-state"}) {
+    INFO(mode);
+    Cluster c;
+    json fd = flightDelays();
+    fd["spec"]["job"]["upgradeMode"] = mode;
+    fd["spec"]["flinkConfiguration"]["state.checkpoints.dir"] = "file:///tmp/checkpoints";
+    REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
+    REQUIRE(c.reconcile("flight-delays").ok);
+    REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"job", {{"state", "suspended"}}}}}}).ok());
+    REQUIRE(c.reconcile("flight-delays").ok);
+    json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+    CHECK_THAT(status.value("error", ""), Catch::Contains("spec.job.state: suspending a job with upgradeMode"));
+    CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+    CHECK(status["lifecycleState"] != "SUSPENDED");
+  }
+}

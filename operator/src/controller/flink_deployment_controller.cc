@@ -183,10 +183,25 @@ void FlinkDeploymentController::recordSpecDecision(const json& fd, const Validat
   status->observedGeneration = fd["metadata"].value("generation", int64_t{0});
 }
 
+namespace {
+// job.state: suspended (validation allows it with upgradeMode stateless only, for now).
+bool suspended(const FlinkDeployment& fd) { return fd.spec.job && fd.spec.job->state == "suspended"; }
+}  // namespace
+
 Status FlinkDeploymentController::applyChildren(const json& fd, const FlinkDeployment& target, bool* anyChanged) {
   *anyChanged = false;
   for (const json& child : desiredResources(target, config_)) {
     bool changed = false;
+    if (suspended(target) && child.value("kind", "") == "Deployment") {
+      // Suspended: no JobManager and no TaskManagers; the ConfigMap and Services stay.
+      std::string name = child["metadata"].value("name", "");
+      if (!informers_.deployments->get(target.namespace_, name)) continue;
+      ApiResponse r = client_->del(types::kDeployment.objectPath(target.namespace_, name));
+      if (!r.ok() && !r.notFound()) return Status::Error(fmt::format("deleting Deployment {}: {}", name, r.error));
+      events_.record(fd, "Normal", "Suspended", fmt::format("Deleted Deployment {}: the job is suspended", name));
+      *anyChanged = true;
+      continue;
+    }
     Status s = applyChild(fd, child, &changed);
     if (!s.ok()) {
       events_.record(fd, "Warning", "ReconcileError", s.message());
@@ -211,7 +226,11 @@ std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& tar
     status->lifecycleState = "DEPLOYED";
     status->reconciliationStatus->state = "DEPLOYED";
   }
-  if (target.spec.job && target.spec.job->state == "suspended") status->lifecycleState = "SUSPENDED";
+  if (suspended(target)) {
+    status->lifecycleState = "SUSPENDED";
+    status->jobStatus = status->jobStatus.value_or(JobStatusInfo{});
+    status->jobStatus->state = "SUSPENDED";
+  }
   if (!status->jobStatus && target.spec.job) {
     // The job's own state comes from the JobManager's REST API (job lifecycle issue).
     status->jobStatus = JobStatusInfo{};

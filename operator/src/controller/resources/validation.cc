@@ -64,6 +64,13 @@ Status validatePositiveIntegers(const FlinkConf& conf) {
 /// The job: parallelism, jar URI, a checkpoint directory for the savepoint and last-state
 /// upgrade modes.
 Status validateJob(const JobSpec& job, const FlinkConf& conf) {
+  if (job.state == "suspended" && job.upgradeMode != "stateless") {
+    return Status::Error(fmt::format(
+        "spec.job.state: suspending a job with upgradeMode '{}' is not supported yet (the operator does not take the "
+        "savepoint or keep the last state yet): the job keeps running; use upgradeMode stateless, or stop it with a "
+        "savepoint (flink-cpp stop) and redeploy with initialSavepointPath",
+        job.upgradeMode));
+  }
   if (job.parallelism && *job.parallelism < 1) {
     return Status::Error(fmt::format("spec.job.parallelism: Job parallelism must be larger than 0, got {}", *job.parallelism));
   }

@@ -184,4 +184,17 @@ std::string Configuration::toYaml() const {
   return out;
 }
 
+Result<HeartbeatSettings> HeartbeatSettings::fromConfig(const Configuration& config) {
+  auto interval = config.getDurationMs(options::kHeartbeatInterval, 10000);
+  if (!interval.ok()) return interval.status();
+  auto timeout = config.getDurationMs(options::kHeartbeatTimeout, 50000);
+  if (!timeout.ok()) return timeout.status();
+  if (*interval <= 0) return Status::Error(std::string(options::kHeartbeatInterval) + " must be positive");
+  if (*timeout <= *interval) {
+    return Status::Error(std::string(options::kHeartbeatTimeout) + " (" + formatDurationMs(*timeout) +
+                         ") must be larger than " + options::kHeartbeatInterval + " (" + formatDurationMs(*interval) + ")");
+  }
+  return HeartbeatSettings{*interval, *timeout};
+}
+
 }  // namespace flink

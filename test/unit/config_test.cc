@@ -247,3 +247,30 @@ TEST_CASE("Configuration::loadFromDirectory prefers config.yaml over flink-conf.
   REQUIRE(missing.ok());
   CHECK(missing->entries().empty());
 }
+
+TEST_CASE("HeartbeatSettings: Flink's defaults, and a timeout not above the interval is an error naming both keys",
+          "[config]") {
+  Configuration defaults;
+  auto d = HeartbeatSettings::fromConfig(defaults);
+  REQUIRE(d.ok());
+  CHECK(d->intervalMs == 10000);
+  CHECK(d->timeoutMs == 50000);
+
+  Configuration fast;
+  fast.set("heartbeat.interval", "1 s");
+  fast.set("heartbeat.timeout", "5 s");
+  auto f = HeartbeatSettings::fromConfig(fast);
+  REQUIRE(f.ok());
+  CHECK(f->intervalMs == 1000);
+  CHECK(f->timeoutMs == 5000);
+
+  Configuration wrong;
+  wrong.set("heartbeat.timeout", "5 s");  // below the default interval of 10 s
+  auto w = HeartbeatSettings::fromConfig(wrong);
+  REQUIRE_FALSE(w.ok());
+  CHECK_THAT(w.status().message(), Catch::Contains("heartbeat.timeout") && Catch::Contains("heartbeat.interval"));
+
+  Configuration garbage;
+  garbage.set("heartbeat.interval", "soon");
+  CHECK_FALSE(HeartbeatSettings::fromConfig(garbage).ok());
+}

@@ -23,6 +23,16 @@ std::string formatDurationMs(int64_t ms);
 /// Parses a memory size ("1024m", "1g", "512 mb", "1gb", bare number = bytes) into bytes.
 Result<int64_t> parseMemoryBytes(const std::string& text);
 
+class Configuration;
+/// heartbeat.interval and heartbeat.timeout (ms; defaults 10 s and 50 s, as Flink's), checked
+/// as Flink checks them: both positive and the timeout larger than the interval (a timeout
+/// below the interval would declare every peer lost). Errors name the keys and values.
+struct HeartbeatSettings {
+  int64_t intervalMs = 10000;
+  int64_t timeoutMs = 50000;
+  static Result<HeartbeatSettings> fromConfig(const Configuration& config);
+};
+
 /// A set of configuration options. Value semantics; not synchronized (copy it per thread).
 class Configuration {
  public:

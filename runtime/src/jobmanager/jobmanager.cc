@@ -26,23 +26,22 @@ class JobManager : public JobManagerView {
   JobManager(Configuration config, const std::atomic<bool>* stop) : config_(std::move(config)), stop_(stop) {}
 
   int run(std::optional<JobSubmission> application) {
-    auto hbInterval = config_.getDurationMs(options::kHeartbeatInterval, 10000);
-    auto hbTimeout = config_.getDurationMs(options::kHeartbeatTimeout, 50000);
+    auto heartbeat = HeartbeatSettings::fromConfig(config_);
     auto shutdownOnFinish = config_.getBool(options::kShutdownOnFinish, true);
-    for (const Status& s : {hbInterval.status(), hbTimeout.status(), shutdownOnFinish.status()}) {
+    for (const Status& s : {heartbeat.status(), shutdownOnFinish.status()}) {
       if (!s.ok()) {
         log::error("invalid configuration: {}", s.message());
         return 1;
       }
     }
-    hbTimeoutMs_ = *hbTimeout;
+    hbTimeoutMs_ = heartbeat->timeoutMs;
     if (!startEndpoints()) return 1;
     std::string applicationJob;
     if (application) {
       applicationJob = application->jobId;
       mailbox_.post([this, app = *application]() mutable { submitJob(std::move(app)); });
     }
-    int exitCode = mainLoop(*hbInterval, *shutdownOnFinish ? applicationJob : std::string());
+    int exitCode = mainLoop(heartbeat->intervalMs, *shutdownOnFinish ? applicationJob : std::string());
     stopEndpoints();
     return exitCode;
   }

@@ -51,12 +51,11 @@ class TaskExecutor {
     host_ = config_.getString(options::kTaskManagerHost, "127.0.0.1");
     auto slots = config_.getInt(options::kNumTaskSlots, 1);
     auto dataPort = config_.getInt(options::kTaskManagerDataPort, 0);
-    auto hbInterval = config_.getDurationMs(options::kHeartbeatInterval, 10000);
-    auto hbTimeout = config_.getDurationMs(options::kHeartbeatTimeout, 50000);
+    auto heartbeat = HeartbeatSettings::fromConfig(config_);
     auto initialBackoff = config_.getDurationMs(options::kRegistrationInitialTimeout, 100);
     auto maxBackoff = config_.getDurationMs(options::kRegistrationMaxTimeout, 30000);
     auto rpcPort = config_.getInt(options::kRpcPort, 6123);
-    for (const Status& s : {slots.status(), dataPort.status(), hbInterval.status(), hbTimeout.status(),
+    for (const Status& s : {slots.status(), dataPort.status(), heartbeat.status(),
                             initialBackoff.status(), maxBackoff.status(), rpcPort.status()}) {
       if (!s.ok()) {
         log::error("invalid configuration: {}", s.message());
@@ -68,8 +67,8 @@ class TaskExecutor {
       return 1;
     }
     slots_ = static_cast<int>(*slots);
-    hbIntervalMs_ = *hbInterval;
-    hbTimeoutMs_ = *hbTimeout;
+    hbIntervalMs_ = heartbeat->intervalMs;
+    hbTimeoutMs_ = heartbeat->timeoutMs;
     Status s = network_.start(config_.getString("taskmanager.bind-host", "0.0.0.0"), static_cast<int>(*dataPort));
     if (!s.ok()) {
       log::error("{}", s.message());

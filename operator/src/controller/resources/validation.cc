@@ -147,6 +147,10 @@ Status validateModeSwitch(const FlinkDeployment& fd, const FlinkDeployment* last
 Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment* lastValid) {
   Status s = validateName(fd);
   if (s.ok()) s = validatePositiveIntegers(fd.spec.flinkConfiguration);
+  if (s.ok()) {
+    auto heartbeat = HeartbeatSettings::fromConfig(fd.effectiveConfiguration());
+    if (!heartbeat.ok()) s = Status::Error("spec.flinkConfiguration: " + heartbeat.status().message());
+  }
   if (s.ok() && fd.spec.job) s = validateJob(*fd.spec.job, fd.spec.flinkConfiguration);
   if (s.ok()) s = validateResources(fd, true);
   if (s.ok()) s = validateResources(fd, false);

@@ -127,7 +127,6 @@ TEST_CASE("SinkOperator checkpoints its uncommitted committables and a restore c
   RestoredState rs;
   rs.restored = true;
   rs.checkpointId = 2;
-  rs.jobId = restored.ctx.jobId;
   rs.operatorStates = {s2.operatorState, Buffer{0}};  // two subtasks wrote it; the second had nothing pending
   REQUIRE(restored.op.initializeState(rs).ok());
   REQUIRE(restored.op.open(restored.ctx).ok());
@@ -174,7 +173,7 @@ TEST_CASE("initializePartFileDirectory: a fresh start removes every part file bu
                         ".part-012345670-0-1-c2.pending", ".part-012345671-0-0.inprogress", "notes.txt"}) {
     touch(dir / n);
   }
-  SinkInitContext ctx{"0123456789abcdef0123456789abcdef", 1, 0, std::nullopt, ""};
+  SinkInitContext ctx{"0123456789abcdef0123456789abcdef", 1, 0, std::nullopt};
   REQUIRE(detail::initializePartFileDirectory(dir.string(), ctx).ok());
   REQUIRE(listDir(dir) == std::vector<std::string>{".part-012345671-0-0.inprogress", "notes.txt"});
   fs::remove_all(dir);
@@ -190,7 +189,7 @@ TEST_CASE("initializePartFileDirectory: a restore keeps what the checkpoint cove
     touch(dir / n);
   }
   // Attempt 2 restores checkpoint 3 of the same job.
-  SinkInitContext ctx{"0123456789abcdef0123456789abcdef", 2, 0, 3, "0123456789abcdef0123456789abcdef"};
+  SinkInitContext ctx{"0123456789abcdef0123456789abcdef", 2, 0, 3};
   REQUIRE(detail::initializePartFileDirectory(dir.string(), ctx).ok());
   REQUIRE(listDir(dir) == std::vector<std::string>{".part-012345672-0-0.inprogress", "part-012345670-0-0-c1",
                                                    "part-012345670-1-0-c3", "part-0123456712-0-0-c1",

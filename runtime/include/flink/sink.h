@@ -37,7 +37,6 @@ struct SinkInitContext {
   /// The checkpoint or savepoint restored (its committables are already committed), or
   /// nullopt when the job starts fresh (no completed checkpoint).
   std::optional<int64_t> restoredCheckpointId;
-  std::string restoredJobId;  // the job that wrote that checkpoint (another one for a savepoint)
 };
 
 /// A two-phase-commit sink (the shape of Flink's Sink V2 with a Committer): the writer

@@ -254,7 +254,7 @@ Status JobMaster::validateSavepoint(const std::string& path, nlohmann::json* res
     for (const auto& f : e.files) files.push_back(dir + "/" + f);
     ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
   }
-  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir}, {"jobId", meta->jobId}};
+  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir}};
   log::info("Job {} restores from savepoint {} (checkpoint {})", name_, dir, meta->checkpointId);
   return Status::Ok();
 }
@@ -306,7 +306,7 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       for (const auto& f : e.files) files.push_back(dir + "/" + f);
       ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
     }
-    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}, {"jobId", meta.jobId}};
+    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}};
   }
   if (!restore.is_null()) {
     log::info("Restoring job {} from checkpoint {} ({})", name_, restore.at("checkpointId").get<int64_t>(),

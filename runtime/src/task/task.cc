@@ -349,7 +349,6 @@ Status Task::restoreState(std::vector<std::unique_ptr<StreamOperatorBase>>& ops,
     RestoredState restored;
     restored.restored = true;
     restored.checkpointId = tdd_.restore.at("checkpointId").get<int64_t>();
-    restored.jobId = tdd_.restore.value("jobId", std::string());
     const std::string& opId = vertex.operatorIds[i];
     if (operators.contains(opId)) {
       for (const auto& file : operators[opId].at("files")) {

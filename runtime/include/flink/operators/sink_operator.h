@@ -24,7 +24,6 @@ class SinkOperator final : public OneInputOperator<T> {
   Status initializeState(const RestoredState& state) override {
     if (!state.restored) return Status::Ok();
     restoredCheckpointId_ = state.checkpointId;
-    restoredJobId_ = state.jobId;
     try {
       for (const Buffer& b : state.operatorStates) {
         DataInputView in(b.data(), b.size());
@@ -50,7 +49,7 @@ class SinkOperator final : public OneInputOperator<T> {
       if (!s.ok()) return s.withContext("committing the output of restored checkpoint " + std::to_string(*restoredCheckpointId_));
       restoredCommittables_.clear();
     }
-    Status s = sink_->initializeOutput({ctx.jobId, ctx.attemptNumber, ctx.subtaskIndex, restoredCheckpointId_, restoredJobId_});
+    Status s = sink_->initializeOutput({ctx.jobId, ctx.attemptNumber, ctx.subtaskIndex, restoredCheckpointId_});
     if (!s.ok()) return s;
     return writer_->open(ctx);
   }
@@ -104,7 +103,6 @@ class SinkOperator final : public OneInputOperator<T> {
   std::unique_ptr<SinkWriter<T>> writer_;
   std::vector<std::pair<int64_t, std::string>> pending_;  // (checkpoint id, committable), not yet committed
   std::optional<int64_t> restoredCheckpointId_;
-  std::string restoredJobId_;
   std::vector<std::string> restoredCommittables_;
 };
 

@@ -110,7 +110,6 @@ struct OperatorSnapshot {
 struct RestoredState {
   bool restored = false;
   int64_t checkpointId = 0;
-  std::string jobId;  // the job that wrote the checkpoint (another one when restoring a savepoint)
   std::vector<Buffer> operatorStates;  // one per subtask of the run that wrote the checkpoint
   std::vector<Buffer> keyedState;      // entries of the key groups in this subtask's range
 };

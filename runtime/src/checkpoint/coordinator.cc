@@ -1,5 +1,7 @@
 #include "checkpoint/coordinator.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "flink/common/log.h"
@@ -252,6 +254,34 @@ void CheckpointCoordinator::retain() {
     fs::remove_all(completed_.front().first, ec);
     completed_.pop_front();
   }
+}
+
+std::optional<std::pair<std::string, checkpoint::Metadata>> CheckpointCoordinator::recoverFromStorage() {
+  if (settings_.rootDir.empty()) return std::nullopt;
+  std::error_code ec;
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(jobDir(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("chk-", 0) != 0) continue;
+    char* end = nullptr;
+    long long id = std::strtoll(name.c_str() + 4, &end, 10);
+    if (end == name.c_str() + 4 || *end != '\0' || id <= 0) continue;
+    found.emplace_back(id, entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [id, dir] : found) {
+    nextId_ = std::max(nextId_, id + 1);
+    auto meta = checkpoint::readMetadata(dir);
+    if (meta.ok()) {
+      completed_.emplace_back(dir, std::move(*meta));
+    } else if (fs::exists(dir + "/_metadata", ec)) {
+      log::warn("skipping checkpoint {}: {}", dir, meta.status().message());
+    }
+  }
+  if (completed_.empty()) return std::nullopt;
+  log::info("Found {} completed checkpoint(s) of job {} in {}; the newest is {}; new checkpoints start at {}",
+            completed_.size(), jobId_, jobDir(), completed_.back().first, nextId_);
+  return completed_.back();
 }
 
 std::optional<std::pair<std::string, checkpoint::Metadata>> CheckpointCoordinator::latestCompleted() {

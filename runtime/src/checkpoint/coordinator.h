@@ -83,6 +83,13 @@ class CheckpointCoordinator {
 
   /// The checkpoint to restore from: the newest completed one that still verifies on disk.
   std::optional<std::pair<std::string, checkpoint::Metadata>> latestCompleted();
+  /// Picks up what an earlier JobManager of the same job ID left in the job's checkpoint
+  /// directory (a JobManager restart, a last-state upgrade): new checkpoints get ids after the
+  /// highest chk-N found (complete or not, so no directory or part file is reused), and the
+  /// completed ones (valid `_metadata`, oldest first) count against num-retained. Returns the
+  /// newest completed one (what the job restores from), or nullopt. Call once, before the first
+  /// trigger. Corrupt or unfinished checkpoints are skipped with a warning, never restored.
+  std::optional<std::pair<std::string, checkpoint::Metadata>> recoverFromStorage();
   /// Restores the counter so new checkpoints get ids after `id` (start from a savepoint).
   void setCheckpointIdCounter(int64_t next) { nextId_ = std::max(nextId_, next); }
 

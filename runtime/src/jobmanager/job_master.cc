@@ -195,6 +195,12 @@ void JobMaster::start() {
   };
   coordinator_ = std::make_unique<CheckpointCoordinator>(*settings, sub_.jobId, &artifacts_->jobGraph, std::move(cb));
   if (!initialRestore_.is_null()) coordinator_->setCheckpointIdCounter(initialRestore_.at("checkpointId").get<int64_t>() + 1);
+  // The job's own checkpoints (an earlier JobManager of this job ID) take precedence over
+  // execution.savepoint.path, as Flink's completed checkpoint store does on recovery: a restarted
+  // JobManager resumes where the job was, not at the savepoint it started from.
+  if (auto own = coordinator_->recoverFromStorage()) {
+    log::info("Job {} resumes from its own checkpoint {} ({})", name_, own->second.checkpointId, own->first);
+  }
 
   for (const auto& v : artifacts_->jobGraph.vertices) {
     ExecutionJobVertex ejv;

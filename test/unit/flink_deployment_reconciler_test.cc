@@ -11,6 +11,7 @@
 
 #include "controller/flink_deployment_controller.h"
 #include "fake_kube_api.h"
+#include "jobmanager_stand_in.h"
 #include "k8s/informer.h"
 #include "openapi_validator.h"
 
@@ -63,6 +64,61 @@ struct Cluster {
     std::vector<std::string> out;
     for (const auto& e : api->list(types::kEvent.collectionPath(kNs))) out.push_back(e.value("reason", ""));
     return out;
+  }
+};
+
+/// The flight-delay example with a stateful upgrade mode and its directories.
+json statefulFlightDelays(const std::string& mode) {
+  json fd = flightDelays();
+  fd["spec"]["job"]["upgradeMode"] = mode;
+  fd["spec"]["flinkConfiguration"]["state.checkpoints.dir"] = "file:///tmp/checkpoints";
+  fd["spec"]["flinkConfiguration"]["state.savepoints.dir"] = "file:///tmp/savepoints";
+  return fd;
+}
+
+/// A FlinkDeployment whose job runs: deployed, its JobManager Deployment ready (as the workload
+/// controllers would report it), its REST API the stand-in (through the rest Service's
+/// Endpoints, --jobmanager-address pod-ip), the job RUNNING under the job ID the operator chose,
+/// lifecycle STABLE.
+struct Lifecycle {
+  testing::JobManagerStandIn jm;
+  Cluster c;
+
+  static OperatorConfig podIp() {
+    OperatorConfig config;
+    config.jobManagerAddress = "pod-ip";
+    return config;
+  }
+  explicit Lifecycle(const json& fd) : c(podIp()) {
+    REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
+    REQUIRE(c.reconcile("flight-delays").ok);
+    json endpoints = {{"apiVersion", "v1"},
+                      {"kind", "Endpoints"},
+                      {"metadata", {{"name", "flight-delays-rest"}, {"namespace", kNs}}},
+                      {"subsets", {{{"addresses", {{{"ip", "127.0.0.1"}}}}, {"ports", {{{"name", "rest"}, {"port", jm.port}}}}}}}};
+    REQUIRE(c.api->post("/api/v1/namespaces/" + std::string(kNs) + "/endpoints", endpoints).ok());
+    markReady();
+    REQUIRE(jobId().size() == 32);
+    jm.set(jobId(), "RUNNING");
+    REQUIRE(c.reconcile("flight-delays").ok);
+    REQUIRE(status()["lifecycleState"] == "STABLE");
+  }
+  /// The JobManager Deployment reports one ready replica.
+  void markReady() {
+    json dep = c.get(types::kDeployment, "flight-delays");
+    dep["status"] = {{"replicas", 1}, {"readyReplicas", 1}};
+    REQUIRE(c.api->put(types::kDeployment.objectPath(kNs, "flight-delays") + "/status", dep).ok());
+  }
+  json status() { return c.get(types::kFlinkDeployment, "flight-delays")["status"]; }
+  std::string jobId() { return status()["jobStatus"].value("jobId", ""); }
+  void patchSpec(const json& spec) {
+    REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", spec}}).ok());
+  }
+  /// A key of the cluster configuration in the ConfigMap ("" when absent).
+  std::string conf(const std::string& key) {
+    json cm = c.get(types::kConfigMap, "flink-config-flight-delays");
+    YAML::Node conf = YAML::Load(cm["data"].value("config.yaml", ""));
+    return conf[key] ? conf[key].as<std::string>() : "";
   }
 };
 
@@ -201,74 +257,39 @@ TEST_CASE("Malformed pod templates are validation errors naming the field, and n
 
 TEST_CASE("The observer records the job the JobManager's REST API reports: jobStatus, clusterInfo, STABLE, then FAILED",
           "[reconciler]") {
-  // A JobManager REST API stand-in on loopback; the operator finds it through the rest
-  // Service's Endpoints (--jobmanager-address pod-ip).
-  std::string state = "RUNNING";
-  std::mutex mu;
-  httplib::Server jm;
-  jm.Get("/jobs/overview", [&](const httplib::Request&, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mu);
-    json jobs = {{"jobs", {{{"jid", std::string(32, 'a')}, {"name", "flight-delays"}, {"state", state}, {"start-time", 1700000000000}}}}};
-    res.set_content(jobs.dump(), "application/json");
-  });
-  jm.Get("/config", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"flink-version":"1.19.0","flink-revision":"flink-cpp-0.1.0"})", "application/json");
-  });
-  int port = jm.bind_to_any_port("127.0.0.1");
-  std::thread server([&] { jm.listen_after_bind(); });
-  struct Stop {
-    httplib::Server& s;
-    std::thread& t;
-    ~Stop() {
-      s.stop();
-      t.join();
-    }
-  } stop{jm, server};
-
-  OperatorConfig config;
-  config.jobManagerAddress = "pod-ip";
-  Cluster c(config);
-  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
-  REQUIRE(c.reconcile("flight-delays").ok);
-  // What the workload controllers and the kubelet would report: the JobManager ready, the rest
-  // Service's endpoint.
-  json dep = c.get(types::kDeployment, "flight-delays");
-  dep["status"] = {{"replicas", 1}, {"readyReplicas", 1}};
-  REQUIRE(c.api->put(types::kDeployment.objectPath(kNs, "flight-delays") + "/status", dep).ok());
-  json endpoints = {{"apiVersion", "v1"},
-                    {"kind", "Endpoints"},
-                    {"metadata", {{"name", "flight-delays-rest"}, {"namespace", kNs}}},
-                    {"subsets", {{{"addresses", {{{"ip", "127.0.0.1"}}}}, {"ports", {{{"name", "rest"}, {"port", port}}}}}}}};
-  REQUIRE(c.api->post("/api/v1/namespaces/" + std::string(kNs) + "/endpoints", endpoints).ok());
-
-  auto r = c.reconcile("flight-delays");
+  // The operator finds the stand-in through the rest Service's Endpoints (--jobmanager-address pod-ip).
+  Lifecycle l(flightDelays());
+  auto r = l.c.reconcile("flight-delays");
   REQUIRE(r.ok);
   CHECK(r.requeueAfter == std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(10000)));  // a running job
-  json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  json status = l.status();
   CHECK(status["jobManagerDeploymentStatus"] == "READY");
   CHECK(status["jobStatus"]["state"] == "RUNNING");
-  CHECK(status["jobStatus"]["jobId"] == std::string(32, 'a'));
+  CHECK(status["jobStatus"]["jobId"] == l.jobId());
+  CHECK(l.conf("$internal.pipeline.job-id") == l.jobId());
   CHECK(status["jobStatus"]["startTime"] == "1700000000000");
   CHECK(status["clusterInfo"]["flink-version"] == "1.19.0");
   CHECK(status["lifecycleState"] == "STABLE");
   CHECK(status["reconciliationStatus"]["lastStableSpec"] == status["reconciliationStatus"]["lastReconciledSpec"]);
 
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    state = "FAILED";
-  }
-  r = c.reconcile("flight-delays");
+  // A JobManager that runs another job (an old cluster) is not taken for ours.
+  l.jm.set(std::string(32, 'b'), "FAILED");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.status()["jobStatus"]["state"] == "RUNNING");
+
+  l.jm.set(l.jobId(), "FAILED");
+  r = l.c.reconcile("flight-delays");
   REQUIRE(r.ok);
   CHECK(r.requeueAfter == std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(60000)));
-  status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  status = l.status();
   CHECK(status["jobStatus"]["state"] == "FAILED");
   CHECK(status["lifecycleState"] == "FAILED");
 
   // Unreachable JobManager: what the status says is kept (no flapping back to RECONCILING).
-  jm.stop();
-  r = c.reconcile("flight-delays");
+  l.jm.stop();
+  r = l.c.reconcile("flight-delays");
   REQUIRE(r.ok);
-  CHECK(c.get(types::kFlinkDeployment, "flight-delays")["status"]["jobStatus"]["state"] == "FAILED");
+  CHECK(l.status()["jobStatus"]["state"] == "FAILED");
 }
 
 TEST_CASE("Suspending a stateless job deletes its JobManager and TaskManagers, resuming deploys them again", "[reconciler]") {
@@ -291,27 +312,195 @@ TEST_CASE("Suspending a stateless job deletes its JobManager and TaskManagers, r
   auto reasons = c.eventReasons();
   CHECK(std::count(reasons.begin(), reasons.end(), "Suspended") == 2);
 
+  const std::string jobId = status["jobStatus"]["jobId"];
   REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"job", {{"state", "running"}}}}}}).ok());
   REQUIRE(c.reconcile("flight-delays").ok);
   CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
-  CHECK(c.get(types::kFlinkDeployment, "flight-delays")["status"]["lifecycleState"] == "UPGRADING");
+  status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK(status["lifecycleState"] == "DEPLOYED");
+  CHECK(status["jobStatus"]["jobId"] != jobId);  // stateless: a new job
 }
 
-TEST_CASE("Suspending a savepoint or last-state job is refused for now: the job keeps running and the status says why",
-          "[reconciler]") {
-  for (const char* mode : {"savepoint", "last-state"}) {
-    INFO(mode);
-    Cluster c;
-    json fd = flightDelays();
-    fd["spec"]["job"]["upgradeMode"] = mode;
-    fd["spec"]["flinkConfiguration"]["state.checkpoints.dir"] = "file:///tmp/checkpoints";
-    REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
-    REQUIRE(c.reconcile("flight-delays").ok);
-    REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"job", {{"state", "suspended"}}}}}}).ok());
-    REQUIRE(c.reconcile("flight-delays").ok);
-    json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
-    CHECK_THAT(status.value("error", ""), Catch::Contains("spec.job.state: suspending a job with upgradeMode"));
-    CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
-    CHECK(status["lifecycleState"] != "SUSPENDED");
+TEST_CASE("A savepoint upgrade stops the job with a savepoint, then runs the new spec from it under a new job ID",
+          "[reconciler][lifecycle]") {
+  Lifecycle l(statefulFlightDelays("savepoint"));
+  const std::string oldJobId = l.jobId();
+  l.patchSpec({{"job", {{"parallelism", 3}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  // The stop is triggered and recorded before anything else happens; the cluster still runs.
+  REQUIRE(l.jm.numTriggers() == 1);
+  CHECK(l.jm.latest().path == "stop");
+  CHECK(l.jm.latest().body["targetDirectory"] == "file:///tmp/savepoints");
+  CHECK(l.jm.latest().body["drain"] == false);
+  json status = l.status();
+  CHECK(status["lifecycleState"] == "UPGRADING");
+  CHECK(status["reconciliationStatus"]["state"] == "UPGRADING");
+  CHECK(status["jobStatus"]["savepointInfo"]["triggerType"] == "UPGRADE");
+  CHECK(status["jobStatus"]["savepointInfo"]["triggerId"] == l.jm.order.back());
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+
+  // In progress: nothing changes, no second trigger.
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.jm.numTriggers() == 1);
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-1");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  status = l.status();
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  CHECK(status["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "file:///tmp/savepoints/savepoint-1");
+  CHECK(status["jobStatus"]["savepointInfo"]["lastSavepoint"]["triggerType"] == "UPGRADE");
+  CHECK_FALSE(status["jobStatus"]["savepointInfo"].contains("triggerId"));
+  json last = json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>());
+  CHECK(last["job"]["state"] == "suspended");
+  CHECK(last["job"]["upgradeMode"] == "savepoint");
+  CHECK(last["job"]["parallelism"] == 2);
+
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  status = l.status();
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  CHECK(status["lifecycleState"] == "DEPLOYED");
+  CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["parallelism"] == 3);
+  CHECK(status["jobStatus"]["upgradeSavepointPath"] == "file:///tmp/savepoints/savepoint-1");
+  CHECK(l.conf("execution.savepoint.path") == "file:///tmp/savepoints/savepoint-1");
+  CHECK(l.conf("parallelism.default") == "3");
+  CHECK(l.jobId() != oldJobId);
+  CHECK(l.conf("$internal.pipeline.job-id") == l.jobId());
+
+  // The new job runs: STABLE; a JobManager restart keeps the configuration (its own
+  // checkpoints take precedence over the savepoint in the runtime).
+  l.markReady();
+  l.jm.set(l.jobId(), "RUNNING");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.status()["lifecycleState"] == "STABLE");
+  auto reasons = l.c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "SavepointTriggered") == 1);
+  CHECK(std::count(reasons.begin(), reasons.end(), "SavepointCreated") == 1);
+}
+
+TEST_CASE("A last-state upgrade deletes the cluster without a savepoint and keeps the job ID", "[reconciler][lifecycle]") {
+  Lifecycle l(statefulFlightDelays("last-state"));
+  const std::string jobId = l.jobId();
+  {
+    std::lock_guard<std::mutex> lock(l.jm.mu);
+    l.jm.checkpointId = 7;
+  }
+  l.patchSpec({{"job", {{"parallelism", 3}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.jm.numTriggers() == 0);
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  json status = l.status();
+  CHECK(status["jobStatus"]["checkpointInfo"]["lastCheckpoint"]["id"] == 7);
+  CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["upgradeMode"] ==
+        "last-state");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  CHECK(l.jobId() == jobId);
+  CHECK(l.conf("$internal.pipeline.job-id") == jobId);
+  CHECK(l.conf("execution.savepoint.path").empty());
+  CHECK(l.conf("parallelism.default") == "3");
+}
+
+TEST_CASE("Suspend with a savepoint and resume from it", "[reconciler][lifecycle]") {
+  Lifecycle l(statefulFlightDelays("savepoint"));
+  l.patchSpec({{"job", {{"state", "suspended"}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.jm.numTriggers() == 1);
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-9");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json status = l.status();
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  CHECK(status["lifecycleState"] == "SUSPENDED");
+  CHECK(status["jobStatus"]["state"] == "SUSPENDED");
+  CHECK(status["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "file:///tmp/savepoints/savepoint-9");
+  CHECK(l.c.get(types::kConfigMap, "flink-config-flight-delays").is_object());  // kept while suspended
+
+  l.patchSpec({{"job", {{"state", "running"}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  CHECK(l.conf("execution.savepoint.path") == "file:///tmp/savepoints/savepoint-9");
+  CHECK(l.status()["lifecycleState"] == "DEPLOYED");
+}
+
+TEST_CASE("No savepoint can be taken: last-state fallback when allowed, else the upgrade waits and says why",
+          "[reconciler][lifecycle]") {
+  for (bool fallback : {true, false}) {
+    INFO("fallback " << fallback);
+    json fd = statefulFlightDelays("savepoint");
+    if (!fallback) fd["spec"]["flinkConfiguration"]["kubernetes.operator.job.upgrade.last-state-fallback.enabled"] = "false";
+    Lifecycle l(fd);
+    const std::string jobId = l.jobId();
+    l.jm.set(jobId, "RESTARTING");
+    l.patchSpec({{"job", {{"parallelism", 3}}}});
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    CHECK(l.jm.numTriggers() == 0);
+    json status = l.status();
+    auto reasons = l.c.eventReasons();
+    if (fallback) {
+      CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+      CHECK(std::count(reasons.begin(), reasons.end(), "UpgradeFallback") == 1);
+      CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["upgradeMode"] ==
+            "last-state");
+      REQUIRE(l.c.reconcile("flight-delays").ok);
+      CHECK(l.jobId() == jobId);
+    } else {
+      CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+      CHECK_THAT(status.value("error", ""), Catch::Contains("Cannot upgrade with a savepoint: the job is RESTARTING"));
+      CHECK(status["lifecycleState"] == "UPGRADING");
+      // Once the job runs again, the savepoint is taken.
+      l.jm.set(jobId, "RUNNING");
+      REQUIRE(l.c.reconcile("flight-delays").ok);
+      CHECK(l.jm.numTriggers() == 1);
+    }
   }
 }
+
+TEST_CASE("savepointTriggerNonce takes one savepoint per nonce without restarting the job", "[reconciler][lifecycle]") {
+  Lifecycle l(statefulFlightDelays("savepoint"));
+  l.patchSpec({{"job", {{"savepointTriggerNonce", 1}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.jm.numTriggers() == 1);
+  CHECK(l.jm.latest().path == "savepoints");
+  CHECK(l.jm.latest().body["cancel-job"] == false);
+  CHECK(l.status()["jobStatus"]["savepointInfo"]["triggerType"] == "MANUAL");
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-m1");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json info = l.status()["jobStatus"]["savepointInfo"];
+  CHECK(info["lastSavepoint"]["location"] == "file:///tmp/savepoints/savepoint-m1");
+  CHECK(info["lastSavepoint"]["triggerType"] == "MANUAL");
+  CHECK(info["lastSavepoint"]["triggerNonce"] == 1);
+  CHECK(info["savepointHistory"].size() == 1);
+  CHECK(l.jm.numTriggers() == 1);  // the same nonce again: nothing
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  CHECK(l.status()["lifecycleState"] == "STABLE");
+
+  // A failed savepoint is not retried for its nonce; a new nonce tries again.
+  l.patchSpec({{"job", {{"savepointTriggerNonce", 2}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.jm.numTriggers() == 2);
+  l.jm.failLatest();
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.jm.numTriggers() == 2);
+  auto reasons = l.c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "SavepointError") == 1);
+}
+
+TEST_CASE("Savepoint history keeps kubernetes.operator.savepoint.history.max.count entries", "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("savepoint");
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.savepoint.history.max.count"] = "2";
+  Lifecycle l(fd);
+  for (int n = 1; n <= 3; ++n) {
+    l.patchSpec({{"job", {{"savepointTriggerNonce", n}}}});
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    l.jm.completeLatest("file:///tmp/savepoints/savepoint-" + std::to_string(n));
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+  }
+  json history = l.status()["jobStatus"]["savepointInfo"]["savepointHistory"];
+  REQUIRE(history.size() == 2);
+  CHECK(history[0]["location"] == "file:///tmp/savepoints/savepoint-2");
+  CHECK(history[1]["location"] == "file:///tmp/savepoints/savepoint-3");
+}
+

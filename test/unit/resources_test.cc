@@ -690,6 +690,12 @@ TEST_CASE("validateFlinkDeployment accepts the examples and names the field of e
       std::string t = edit(text, "upgradeMode: stateless", "upgradeMode: " + mode);
       t = edit(t, "    taskmanager.numberOfTaskSlots: \"1\"\n",
                "    taskmanager.numberOfTaskSlots: \"1\"\n    state.checkpoints.dir: file:///ckpt\n");
+      if (mode == "savepoint") {
+        CHECK(error(parse(t)) == "spec.flinkConfiguration.state.savepoints.dir: Job could not be upgraded with "
+                                 "savepoint while config key[state.savepoints.dir] is not set");
+        t = edit(t, "    state.checkpoints.dir: file:///ckpt\n",
+                 "    state.checkpoints.dir: file:///ckpt\n    state.savepoints.dir: file:///sp\n");
+      }
       CHECK(validateFlinkDeployment(parse(t), nullptr).ok());
     }
   }

@@ -73,6 +73,12 @@ struct FlinkDeployment {
   std::map<std::string, std::string> labels;
   FlinkDeploymentSpec spec;
   YAML::Node specNode;  // spec as written, for status.lastReconciledSpec
+  /// Set by the operator for the cluster it deploys, never read from YAML: the fixed job ID
+  /// ($internal.pipeline.job-id, 32 hex digits) and where the job starts from
+  /// (execution.savepoint.path; nullopt = empty state). With no deployJobId the spec's
+  /// initialSavepointPath applies (the embedded runner).
+  std::string deployJobId;
+  std::optional<std::string> deployRestorePath;
 
   /// taskmanager.numberOfTaskSlots from flinkConfiguration (default 1).
   int taskSlots() const;

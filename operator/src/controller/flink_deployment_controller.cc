@@ -43,12 +43,12 @@ bool contains(const json& have, const json& want) {
   return have == want;
 }
 
-Result<FlinkDeployment> parseObject(const json& obj) {
+}  // namespace
+
+Result<FlinkDeployment> FlinkDeploymentController::parseObject(const json& obj) {
   std::string source = "FlinkDeployment " + obj["metadata"].value("namespace", "") + "/" + obj["metadata"].value("name", "");
   return parseFlinkDeployment(jsonToYaml(obj), source);
 }
-
-}  // namespace
 
 FlinkDeploymentController::FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers,
                                                      OperatorConfig config)
@@ -102,6 +102,15 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
   // Merge patch: sets every field we own, keeps what the server and others added
   // (a Service's clusterIP, annotations); lists we own are replaced whole.
   ApiResponse r = client_->patch(type.objectPath(ns, name), want);
+  if (r.notFound()) {
+    // Deleted after the informer's last event (e.g. by the job lifecycle): create it.
+    r = client_->post(type.collectionPath(ns), desired);
+    if (r.ok()) {
+      *changed = true;
+      events_.record(fd, "Normal", "Created", fmt::format("Created {} {}", kind, name));
+      return Status::Ok();
+    }
+  }
   if (!r.ok()) return Status::Error(fmt::format("updating {} {}: {}", kind, name, r.error));
   *changed = true;
   events_.record(fd, "Normal", "Updated", fmt::format("Updated {} {} to the desired state", kind, name));
@@ -150,6 +159,8 @@ FlinkDeploymentController::Validation FlinkDeploymentController::validate(const 
     }
   }
   Validation v;
+  v.lastReconciled = lastValid;
+  if (v.lastReconciled) v.lastReconciled->uid = fd["metadata"].value("uid", "");
   auto parsed = parseObject(fd);
   Status valid = parsed.ok() ? validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr) : parsed.status();
   if (valid.ok()) {
@@ -163,9 +174,12 @@ FlinkDeploymentController::Validation FlinkDeploymentController::validate(const 
   return v;
 }
 
-void FlinkDeploymentController::recordSpecDecision(const json& fd, const Validation& v, FlinkDeploymentStatus* status) {
+void FlinkDeploymentController::recordSpecDecision(const json& fd, const Validation& v, FlinkDeploymentStatus* status,
+                                                   bool recordSpec) {
   ReconciliationStatus recon = status->reconciliationStatus.value_or(ReconciliationStatus{});
-  if (!v.error) {
+  if (!v.error && !recordSpec) {
+    if (v.specChanged) status->error.reset();
+  } else if (!v.error) {
     if (v.specChanged) status->error.reset();  // a new attempt; otherwise cleared once the children are written
     if (v.specChanged) {
       bool first = !recon.lastReconciledSpec;
@@ -239,11 +253,11 @@ std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& tar
   return jmStatus;
 }
 
-std::optional<std::pair<std::string, int>> FlinkDeploymentController::restAddress(const FlinkDeployment& target) const {
+std::optional<RestAddress> FlinkDeploymentController::restAddress(const FlinkDeployment& target) const {
   if (config_.jobManagerAddress != "pod-ip") {
     detail::Ports ports;
     (void)detail::clusterConfiguration(target, config_, &ports);
-    return std::make_pair(restServiceName(target) + "." + target.namespace_ + ".svc", ports.rest);
+    return RestAddress{restServiceName(target) + "." + target.namespace_ + ".svc", ports.rest};
   }
   auto ep = client_->get("/api/v1/namespaces/" + target.namespace_ + "/endpoints/" + restServiceName(target));
   if (!ep.ok()) return std::nullopt;
@@ -251,16 +265,18 @@ std::optional<std::pair<std::string, int>> FlinkDeploymentController::restAddres
     auto addresses = subset.value("addresses", json::array());
     auto ports = subset.value("ports", json::array());
     if (addresses.empty() || ports.empty()) continue;
-    return std::make_pair(addresses[0].value("ip", ""), ports[0].value("port", 0));
+    return RestAddress{addresses[0].value("ip", ""), ports[0].value("port", 0)};
   }
   return std::nullopt;
 }
 
 bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkDeploymentStatus* status) {
   auto address = restAddress(target);
-  auto job = address ? jobs_.observe(address->first, address->second) : std::nullopt;
+  auto job = address ? jobs_.observe(*address) : std::nullopt;
   if (!job) return true;  // not reachable yet: keep what the status says, look again soon
   JobStatusInfo js = status->jobStatus.value_or(JobStatusInfo{});
+  // The job ID is fixed per deployment: a JobManager running another job is an old one.
+  if (!target.deployJobId.empty() && job->jobId != target.deployJobId) return true;
   if (js.state != job->state) js.extra["updateTime"] = std::to_string(nowMillis());
   js.state = job->state;
   js.extra["jobId"] = job->jobId;
@@ -269,6 +285,14 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
   status->jobStatus = std::move(js);
   if (!job->flinkVersion.empty()) {
     status->extra["clusterInfo"] = {{"flink-version", job->flinkVersion}, {"flink-revision", job->flinkRevision}};
+  }
+  if (job->state == "RUNNING") {
+    if (auto cp = jobs_.latestCheckpoint(*address, job->jobId)) {
+      json& info = status->jobStatus->extra["checkpointInfo"];
+      if (!info.is_object()) info = json::object();
+      info["lastCheckpoint"] = {{"timeStamp", cp->timestampMs}, {"triggerType", "PERIODIC"}, {"formatType", "FULL"},
+                                {"id", cp->id}, {"location", cp->externalPath}};
+    }
   }
   bool healthy = job->state == "RUNNING" || job->state == "FINISHED";
   if (!status->error && healthy && status->lifecycleState == "DEPLOYED") {
@@ -292,6 +316,8 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
   const auto written = status;
 
   Validation v = validate(fd, status);
+  bool application = (v.target && v.target->spec.job) || (v.lastReconciled && v.lastReconciled->spec.job);
+  if (application && v.target) return reconcileApplication(fd, v, std::move(status), written);
   recordSpecDecision(fd, v, &status);
   // Status is the write-ahead log: record the intent before touching the cluster.
   if (!(status == written)) {
@@ -305,10 +331,16 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
     }
   }
   if (!v.target) return {};  // nothing valid to deploy yet: wait for a spec change
-  const auto intent = status;
+  return applyAndObserve(fd, *v.target, v.error.has_value(), status, status);
+}
 
+ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const FlinkDeployment& target, bool specError,
+                                                           FlinkDeploymentStatus status,
+                                                           const FlinkDeploymentStatus& intent) {
+  const std::string& ns = target.namespace_;
+  const std::string& name = target.name;
   bool anyChanged = false;
-  Status applied = applyChildren(fd, *v.target, &anyChanged);
+  Status applied = applyChildren(fd, target, &anyChanged);
   if (!applied.ok()) {
     // Users see it in the status (and a Warning event); the Controller retries with back-off.
     status.error = applied.message();
@@ -316,17 +348,22 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
     if (!(status == intent)) writeLatestStatus(ns, name, status);
     return {false, applied.message(), std::nullopt};
   }
-  if (!v.error) status.error.reset();  // the children are written: a deployment error is over
+  if (!specError) status.error.reset();  // the children are written: a deployment error is over
 
-  std::string jmStatus = observeCluster(*v.target, &status);
-  bool jobActive = v.target->spec.job && jmStatus == "READY" && v.target->spec.job->state != "suspended" &&
-                   observeJob(*v.target, &status);
+  std::string jmStatus = observeCluster(target, &status);
+  bool jobActive = target.spec.job && jmStatus == "READY" && target.spec.job->state != "suspended" &&
+                   observeJob(target, &status);
+  if (jobActive && target.spec.job) reconcileManualSavepoint(fd, target, fd["spec"], &status);
   if (!(status == intent)) {
     ApiResponse r = writeLatestStatus(ns, name, status);
     if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
   }
   // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise.
-  // A running job is observed every 10 s (the Apache operator's observer polls the same way).
+  // A running job is observed every 10 s (the Apache operator's observer polls the same way);
+  // a savepoint in flight every second.
+  bool savepointPending = status.jobStatus && status.jobStatus->extra.value("savepointInfo", json::object()).is_object() &&
+                          !status.jobStatus->extra.value("savepointInfo", json::object()).value("triggerId", "").empty();
+  if (savepointPending) return {true, "", std::chrono::milliseconds(1000)};
   if (jmStatus == "READY") return {true, "", std::chrono::milliseconds(jobActive ? 10000 : 60000)};
   return {true, "", std::chrono::milliseconds(anyChanged ? 2000 : 5000)};
 }

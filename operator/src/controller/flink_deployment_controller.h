@@ -11,6 +11,12 @@
 //      desired state; a child deleted or edited by hand is restored; owner references let the
 //      garbage collector remove them with the FlinkDeployment;
 //   5. observeCluster(): report the JobManager Deployment's readiness and the lifecycle state.
+// Application clusters (spec.job) run the job lifecycle of the Apache operator instead of 3-4
+// (application_reconciler.cc): lastReconciledSpec is the spec the running cluster was made from;
+// a spec change, a suspend or a restartNonce first stops the job as spec.job.upgradeMode says
+// (stop-with-savepoint, keep the last checkpoint, or cancel), records that in lastReconciledSpec
+// (job.state suspended, job.upgradeMode the mode used) and then deploys the new spec with its
+// job ID and restore path, each step written to status before it is carried out.
 // Reconcile returns a requeue delay or an error; the caller's error policy backs off per key.
 // Thread-safe: workers may reconcile different keys concurrently (the queue never hands one
 // key to two workers).
@@ -27,7 +33,7 @@
 
 #include "api/flink_deployment_status.h"
 #include "controller/event_recorder.h"
-#include "controller/job_observer.h"
+#include "controller/jobmanager_client.h"
 #include "controller/resources.h"
 #include "k8s/client.h"
 #include "k8s/informer.h"
@@ -65,10 +71,41 @@ class FlinkDeploymentController {
     std::optional<FlinkDeployment> target;
     bool specChanged = false;           // a valid spec differs from lastReconciledSpec
     std::optional<std::string> error;   // the new spec is invalid
+    std::optional<FlinkDeployment> lastReconciled;  // lastReconciledSpec parsed, when valid
   };
   Validation validate(const nlohmann::json& fd, const FlinkDeploymentStatus& status) const;
+  /// A FlinkDeployment object (JSON, as the API server has it) to the model; errors name the field.
+  static Result<FlinkDeployment> parseObject(const nlohmann::json& obj);
   /// Records the spec decision in `status` (error, lastReconciledSpec, lifecycle state).
-  void recordSpecDecision(const nlohmann::json& fd, const Validation& v, FlinkDeploymentStatus* status);
+  /// (recordSpec false: only the error and observedGeneration; application clusters record the
+  /// spec through the job lifecycle.)
+  void recordSpecDecision(const nlohmann::json& fd, const Validation& v, FlinkDeploymentStatus* status,
+                          bool recordSpec = true);
+  /// The job lifecycle of an application cluster (application_reconciler.cc); `written` is the
+  /// status as the API server has it.
+  ReconcileResult reconcileApplication(const nlohmann::json& fd, const Validation& v, FlinkDeploymentStatus status,
+                                       const FlinkDeploymentStatus& written);
+  /// Steps 4-5 for `target` (the spec the cluster is made from), then writes the status if it
+  /// differs from `intent` (what the API server has) and picks the requeue delay. specError: the
+  /// new spec is invalid (keep status.error).
+  ReconcileResult applyAndObserve(const nlohmann::json& fd, const FlinkDeployment& target, bool specError,
+                                  FlinkDeploymentStatus status, const FlinkDeploymentStatus& intent);
+  struct StopOutcome {
+    bool stopped = false;       // the job is stopped and its Deployments deleted
+    std::string usedMode;       // how: stateless, savepoint or last-state
+    std::chrono::milliseconds requeue{1000};  // when not stopped: look again after
+  };
+  /// One step of stopping the running job of `deployed` as `mode` says (the Apache operator's
+  /// suspendJob): records every trigger and outcome in `status`.
+  StopOutcome stopJob(const nlohmann::json& fd, const FlinkDeployment& deployed, const std::string& mode,
+                      FlinkDeploymentStatus* status);
+  /// The manual savepoint of spec.job.savepointTriggerNonce: triggers or polls it.
+  void reconcileManualSavepoint(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
+                                FlinkDeploymentStatus* status);
+  /// Deletes the JobManager and TaskManager Deployments (the ConfigMap and Services stay).
+  Status deleteClusterDeployments(const nlohmann::json& fd, const FlinkDeployment& target, const std::string& reason);
+  /// True while pods of the cluster (app=<name>, a jobmanager or taskmanager component) exist.
+  bool clusterPodsExist(const FlinkDeployment& target) const;
   /// Creates or patches every child; *anyChanged when one was written.
   Status applyChildren(const nlohmann::json& fd, const FlinkDeployment& target, bool* anyChanged);
   Status applyChild(const nlohmann::json& fd, const nlohmann::json& desired, bool* changed);
@@ -76,7 +113,7 @@ class FlinkDeploymentController {
   std::string observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const;
   ReconcileResult reconcileCanary(const nlohmann::json& fd);
   /// The JobManager's REST address (host, port) per OperatorConfig::jobManagerAddress.
-  std::optional<std::pair<std::string, int>> restAddress(const FlinkDeployment& target) const;
+  std::optional<RestAddress> restAddress(const FlinkDeployment& target) const;
   /// Records the job the JobManager reports in status.jobStatus, clusterInfo and the lifecycle
   /// state (STABLE once the job runs or finished, FAILED when it failed); true while the job is
   /// not in a globally terminal state (the reconcile then comes back sooner).
@@ -89,7 +126,7 @@ class FlinkDeploymentController {
   Informers informers_;
   OperatorConfig config_;
   EventRecorder events_;
-  JobObserver jobs_;
+  JobManagerClient jobs_;
 };
 
 }  // namespace flink::k8s

@@ -44,6 +44,7 @@ class Configuration {
 
   void set(const std::string& key, const std::string& value) { values_[key] = value; }
   bool contains(const std::string& key) const { return values_.count(key) != 0; }
+  void remove(const std::string& key) { values_.erase(key); }
   std::optional<std::string> get(const std::string& key) const;
   std::string getString(const std::string& key, const std::string& def) const;
   /// Typed getters: the default when absent; an error naming the key when malformed.

@@ -65,6 +65,12 @@ Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConf
   c.set("kubernetes.namespace", fd.namespace_);
   if (highAvailabilityEnabled(c.entries())) c.set("high-availability.cluster-id", fd.name);
   c.set(options::kShutdownOnFinish, "false");
+  if (!fd.deployJobId.empty()) {
+    // The operator decides the job ID and the restore path per deployment (job lifecycle).
+    c.set(options::kJobId, fd.deployJobId);
+    c.remove("execution.savepoint.path");
+    if (fd.deployRestorePath) c.set("execution.savepoint.path", *fd.deployRestorePath);
+  }
   // As the Apache operator's standalone clusters: the job jar on the classpath (local:// is
   // native mode's scheme for a file in the image), remote execution target.
   c.set("execution.target", "remote");

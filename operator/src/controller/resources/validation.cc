@@ -64,13 +64,6 @@ Status validatePositiveIntegers(const FlinkConf& conf) {
 /// The job: parallelism, jar URI, a checkpoint directory for the savepoint and last-state
 /// upgrade modes.
 Status validateJob(const JobSpec& job, const FlinkConf& conf) {
-  if (job.state == "suspended" && job.upgradeMode != "stateless") {
-    return Status::Error(fmt::format(
-        "spec.job.state: suspending a job with upgradeMode '{}' is not supported yet (the operator does not take the "
-        "savepoint or keep the last state yet): the job keeps running; use upgradeMode stateless, or stop it with a "
-        "savepoint (flink-cpp stop) and redeploy with initialSavepointPath",
-        job.upgradeMode));
-  }
   if (job.parallelism && *job.parallelism < 1) {
     return Status::Error(fmt::format("spec.job.parallelism: Job parallelism must be larger than 0, got {}", *job.parallelism));
   }
@@ -86,6 +79,18 @@ Status validateJob(const JobSpec& job, const FlinkConf& conf) {
           "spec.flinkConfiguration.state.checkpoints.dir: Checkpoint directory[state.checkpoints.dir] must be defined "
           "for {} upgrade mode",
           job.upgradeMode));
+    }
+  }
+  if (job.upgradeMode == "savepoint") {
+    bool savepointDir = false;
+    for (const char* key : {"state.savepoints.dir", "execution.checkpointing.savepoint-dir"}) {
+      auto it = conf.find(key);
+      savepointDir = savepointDir || (it != conf.end() && !trim(it->second).empty());
+    }
+    if (!savepointDir) {
+      return Status::Error(
+          "spec.flinkConfiguration.state.savepoints.dir: Job could not be upgraded with savepoint while config "
+          "key[state.savepoints.dir] is not set");
     }
   }
   return Status::Ok();

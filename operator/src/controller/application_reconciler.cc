@@ -1,0 +1,426 @@
+// The job lifecycle of application clusters (FlinkDeployments with spec.job), as the Apache
+// operator's ApplicationReconciler: deploy, stop for an upgrade or a suspend as
+// spec.job.upgradeMode says, redeploy with the job ID and restore path that mode implies, and
+// manual savepoints. See flink_deployment_controller.h for the contract.
+//
+// The status is the write-ahead log of this state machine:
+//   reconciliationStatus.lastReconciledSpec  the spec the cluster was made from; once its job is
+//                                            stopped: job.state suspended, job.upgradeMode the
+//                                            mode that stopped it (how to resume)
+//   jobStatus.jobId                          the fixed job ID of the deployed cluster
+//   jobStatus.upgradeSavepointPath           the restore path it was deployed with
+//   jobStatus.savepointInfo.triggerId/...    a savepoint in flight (UPGRADE or MANUAL)
+//   jobStatus.savepointInfo.lastSavepoint    the newest savepoint, with savepointHistory
+// Each is written before the action it announces, so an operator that restarts at any point
+// finds the step it was in and carries on (a trigger in flight is polled, not triggered again).
+#include <fmt/format.h>
+
+#include "controller/flink_deployment_controller.h"
+#include "controller/resources/cluster_config.h"
+#include "flink/common/ids.h"
+#include "flink/common/log.h"
+#include "flink/common/strings.h"
+
+namespace flink::k8s {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool jobRunning(const json& spec) {
+  return spec.value("job", json::object()).value("state", "running") != "suspended";
+}
+
+/// The spec without the fields whose change needs no new cluster (the Apache operator's
+/// "ignored" diff): the job's state and upgradeMode, the savepoint and checkpoint nonces, the
+/// initial savepoint and allowNonRestoredState (they only matter when the job starts).
+json upgradeRelevant(json spec) {
+  if (spec.contains("job") && spec["job"].is_object()) {
+    for (const char* k : {"state", "upgradeMode", "savepointTriggerNonce", "checkpointTriggerNonce",
+                          "initialSavepointPath", "allowNonRestoredState"}) {
+      spec["job"].erase(k);
+    }
+  }
+  return spec;
+}
+
+json& objectField(json& parent, const char* key) {
+  json& v = parent[key];
+  if (!v.is_object()) v = json::object();
+  return v;
+}
+
+/// parent[key] when it is an object, else an empty object (never adds the field).
+json objectValue(const json& parent, const char* key) {
+  auto it = parent.find(key);
+  return it != parent.end() && it->is_object() ? *it : json::object();
+}
+
+/// A flinkConfiguration value of the deployed spec, else the operator's default.
+std::string option(const FlinkDeployment& fd, const OperatorConfig& config, const std::string& key, const std::string& def) {
+  auto it = fd.spec.flinkConfiguration.find(key);
+  if (it != fd.spec.flinkConfiguration.end()) return trim(it->second);
+  auto d = config.defaultConfiguration.find(key);
+  return d != config.defaultConfiguration.end() ? trim(d->second) : def;
+}
+
+std::string savepointDirectory(const FlinkDeployment& fd, const OperatorConfig& config) {
+  std::string dir = option(fd, config, "state.savepoints.dir", "");
+  return dir.empty() ? option(fd, config, "execution.checkpointing.savepoint-dir", "") : dir;
+}
+
+/// Records a completed savepoint as savepointInfo.lastSavepoint and in savepointHistory
+/// (at most kubernetes.operator.savepoint.history.max.count entries, default 10).
+void recordSavepoint(json& info, const std::string& location, const std::string& triggerType, const json& nonce,
+                     int maxHistory) {
+  json sp = {{"timeStamp", nowMs()}, {"location", location}, {"triggerType", triggerType}, {"formatType", "CANONICAL"}};
+  if (!nonce.is_null()) sp["triggerNonce"] = nonce;
+  info["lastSavepoint"] = sp;
+  json& history = info["savepointHistory"];
+  if (!history.is_array()) history = json::array();
+  history.push_back(sp);
+  while (maxHistory >= 0 && static_cast<int>(history.size()) > maxHistory) history.erase(history.begin());
+}
+
+void clearTrigger(json& info) {
+  for (const char* k : {"triggerId", "triggerTimestamp", "triggerType", "triggerNonce"}) info.erase(k);
+}
+
+}  // namespace
+
+Status FlinkDeploymentController::deleteClusterDeployments(const json& fd, const FlinkDeployment& target,
+                                                           const std::string& reason) {
+  for (const std::string& name : {jobManagerName(target), taskManagerName(target)}) {
+    if (!informers_.deployments->get(target.namespace_, name)) continue;
+    ApiResponse r = client_->del(types::kDeployment.objectPath(target.namespace_, name));
+    if (!r.ok() && !r.notFound()) return Status::Error(fmt::format("deleting Deployment {}: {}", name, r.error));
+    events_.record(fd, "Normal", "Suspended", fmt::format("Deleted Deployment {}: {}", name, reason));
+  }
+  return Status::Ok();
+}
+
+bool FlinkDeploymentController::clusterPodsExist(const FlinkDeployment& target) const {
+  auto pods = client_->get("/api/v1/namespaces/" + target.namespace_ + "/pods?labelSelector=app%3D" + target.name);
+  if (!pods.ok()) return true;  // cannot tell: assume they are still there
+  for (const auto& pod : pods.body.value("items", json::array())) {
+    json labels = pod.value("metadata", json::object()).value("labels", json::object());
+    std::string component = labels.value("component", "");
+    if (labels.value("app", "") == target.name && (component == "jobmanager" || component == "taskmanager")) return true;
+  }
+  return false;
+}
+
+FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const json& fd, const FlinkDeployment& deployed,
+                                                                          const std::string& requestedMode,
+                                                                          FlinkDeploymentStatus* status) {
+  StopOutcome out;
+  JobStatusInfo& js = *status->jobStatus;
+  json& info = objectField(js.extra, "savepointInfo");
+  const std::string jobId = js.extra.value("jobId", "");
+  std::string mode = requestedMode;
+  bool fallbackAllowed =
+      lower(option(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", "true")) == "true";
+  int maxHistory = 10;
+  try {
+    maxHistory = std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
+  } catch (...) {
+  }
+
+  if (mode == "savepoint") {
+    auto address = restAddress(deployed);
+    auto job = address ? jobs_.observe(*address) : std::nullopt;
+    if (job && !jobId.empty() && job->jobId != jobId) job.reset();  // not our job
+    std::string pendingType = info.value("triggerType", "");
+    std::string triggerId = info.value("triggerId", "");
+    std::string fallbackReason;
+    if (!triggerId.empty() && pendingType != "UPGRADE") {
+      // A manual savepoint in flight: let it finish first (one savepoint at a time).
+      reconcileManualSavepoint(fd, deployed, fd["spec"], status);
+      if (!info.value("triggerId", "").empty()) return out;
+      triggerId.clear();
+    }
+    if (!triggerId.empty()) {
+      auto st = address ? jobs_.savepointStatus(*address, jobId, triggerId)
+                        : Result<SavepointOperationStatus>(Status::Error("the JobManager has no address"));
+      if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return out;
+      if (st.ok() && st->state == SavepointOperationStatus::State::kCompleted) {
+        clearTrigger(info);
+        recordSavepoint(info, st->location, "UPGRADE", json(), maxHistory);
+        js.extra["upgradeSavepointPath"] = st->location;
+        events_.record(fd, "Normal", "SavepointCreated",
+                       fmt::format("Stopped job {} with savepoint {}", jobId, st->location));
+        Status s = deleteClusterDeployments(fd, deployed, "the job stopped with a savepoint");
+        if (!s.ok()) return out;
+        out.stopped = true;
+        out.usedMode = "savepoint";
+        return out;
+      }
+      clearTrigger(info);
+      std::string why = st.ok() ? (st->state == SavepointOperationStatus::State::kFailed ? st->failure
+                                                                                          : "the JobManager lost the trigger")
+                                : st.status().message();
+      events_.record(fd, "Warning", "SavepointError", "Stop with savepoint failed: " + why.substr(0, 500));
+      if (job && job->state == "RUNNING") {
+        out.requeue = std::chrono::milliseconds(5000);  // try again
+        return out;
+      }
+      fallbackReason = "the stop with savepoint failed (" + why.substr(0, 200) + ")";
+    } else if (job && job->state == "RUNNING") {
+      std::string dir = savepointDirectory(deployed, config_);
+      auto trigger = jobs_.triggerSavepoint(*address, job->jobId, dir, true);
+      if (!trigger.ok()) {
+        // E.g. not every task is running yet: not a failure of the upgrade, try again soon.
+        log::info("FlinkDeployment {}/{}: {}", deployed.namespace_, deployed.name, trigger.status().message());
+        out.requeue = std::chrono::milliseconds(1000);
+        return out;
+      }
+      info["triggerId"] = *trigger;
+      info["triggerTimestamp"] = nowMs();
+      info["triggerType"] = "UPGRADE";
+      info["formatType"] = "CANONICAL";
+      events_.record(fd, "Normal", "SavepointTriggered",
+                     fmt::format("Stopping job {} with a savepoint into {}", job->jobId, dir));
+      return out;
+    } else if (job && job->state == "FINISHED") {
+      // Nothing left to save: the job ended; the new spec starts it afresh.
+      mode = "stateless";
+    } else {
+      fallbackReason = job ? "the job is " + job->state : "the JobManager's REST API does not answer";
+    }
+    if (mode == "savepoint") {
+      if (!fallbackAllowed) {
+        status->error = "Cannot upgrade with a savepoint: " + fallbackReason +
+                        "; kubernetes.operator.job.upgrade.last-state-fallback.enabled is false, so the upgrade waits";
+        out.requeue = std::chrono::milliseconds(10000);
+        return out;
+      }
+      events_.record(fd, "Warning", "UpgradeFallback",
+                     "No savepoint can be taken (" + fallbackReason +
+                         "): upgrading with last-state, the job resumes from its latest checkpoint");
+      mode = "last-state";
+    }
+  }
+
+  if (mode == "last-state") {
+    if (auto address = restAddress(deployed); address && !jobId.empty()) {
+      if (auto cp = jobs_.latestCheckpoint(*address, jobId)) {
+        json& cinfo = objectField(js.extra, "checkpointInfo");
+        cinfo["lastCheckpoint"] = {{"timeStamp", cp->timestampMs}, {"triggerType", "PERIODIC"}, {"formatType", "FULL"},
+                                   {"id", cp->id}, {"location", cp->externalPath}};
+      }
+    }
+  }
+  std::string reason = mode == "last-state" ? "the job keeps its last state (its checkpoints)" : "the job is cancelled (stateless)";
+  if (!deleteClusterDeployments(fd, deployed, reason).ok()) return out;
+  out.stopped = true;
+  out.usedMode = mode;
+  return out;
+}
+
+void FlinkDeploymentController::reconcileManualSavepoint(const json& fd, const FlinkDeployment& deployed, const json& spec,
+                                                         FlinkDeploymentStatus* status) {
+  if (!status->jobStatus) return;
+  JobStatusInfo& js = *status->jobStatus;
+  // Works on a copy that goes back into the status only when it changed (no empty field added).
+  json info = objectValue(js.extra, "savepointInfo");
+  struct WriteBack {
+    json& info;
+    const json before;
+    json& extra;
+    ~WriteBack() {
+      if (info != before) extra["savepointInfo"] = info;
+    }
+  } writeBack{info, info, js.extra};
+  const std::string jobId = js.extra.value("jobId", "");
+  json nonce = spec.value("job", json::object()).value("savepointTriggerNonce", json());
+  auto address = restAddress(deployed);
+  if (!address || jobId.empty()) return;
+  std::string triggerId = info.value("triggerId", "");
+  if (!triggerId.empty()) {
+    if (info.value("triggerType", "") != "MANUAL") return;
+    auto st = jobs_.savepointStatus(*address, jobId, triggerId);
+    if (!st.ok() || st->state == SavepointOperationStatus::State::kInProgress) return;
+    json triggered = info.value("triggerNonce", json());
+    clearTrigger(info);
+    if (st->state == SavepointOperationStatus::State::kCompleted) {
+      int maxHistory = 10;
+      try {
+        maxHistory = std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
+      } catch (...) {
+      }
+      recordSavepoint(info, st->location, "MANUAL", triggered, maxHistory);
+      events_.record(fd, "Normal", "SavepointCreated", "Savepoint completed: " + st->location);
+    } else {
+      info["lastFailedTriggerNonce"] = triggered;
+      events_.record(fd, "Warning", "SavepointError",
+                     "Savepoint failed: " + (st->failure.empty() ? std::string("the JobManager lost the trigger") : st->failure.substr(0, 500)));
+    }
+    return;
+  }
+  if (nonce.is_null()) return;
+  json last = info.value("lastSavepoint", json::object());
+  if (last.is_object() && last.value("triggerNonce", json()) == nonce) return;  // done
+  if (info.value("lastFailedTriggerNonce", json()) == nonce) return;           // failed: a new nonce retries
+  auto trigger = jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false);
+  if (!trigger.ok()) {
+    log::info("FlinkDeployment {}/{}: manual savepoint not triggered yet: {}", deployed.namespace_, deployed.name,
+              trigger.status().message());
+    return;
+  }
+  info["triggerId"] = *trigger;
+  info["triggerTimestamp"] = nowMs();
+  info["triggerType"] = "MANUAL";
+  info["formatType"] = "CANONICAL";
+  info["triggerNonce"] = nonce;
+  events_.record(fd, "Normal", "SavepointTriggered", "Triggered a savepoint (savepointTriggerNonce " + nonce.dump() + ")");
+}
+
+ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, const Validation& v,
+                                                                FlinkDeploymentStatus status,
+                                                                const FlinkDeploymentStatus& written) {
+  const std::string ns = v.target->namespace_, name = v.target->name;
+  recordSpecDecision(fd, v, &status, /*recordSpec=*/false);
+  ReconciliationStatus& recon = *(status.reconciliationStatus = status.reconciliationStatus.value_or(ReconciliationStatus{}));
+  JobStatusInfo& js = *(status.jobStatus = status.jobStatus.value_or(JobStatusInfo{}));
+
+  // What the user wants (the last valid spec when the new one is invalid) and what runs.
+  json desired = v.error ? json::parse(recon.lastReconciledSpec.value_or("{}"), nullptr, false) : fd["spec"];
+  std::optional<json> deployed;
+  if (recon.lastReconciledSpec) deployed = json::parse(*recon.lastReconciledSpec, nullptr, false);
+  if (deployed && !deployed->is_object()) deployed.reset();
+
+  // Writes the status when it changed; false (with *err) when it could not be written, in
+  // which case nothing may be done to the cluster.
+  FlinkDeploymentStatus persisted = written;  // what the API server has now
+  auto persist = [&](std::string* err) {
+    ApiResponse r = writeLatestStatus(ns, name, status);
+    if (r.ok()) persisted = status;
+    if (r.ok()) return true;
+    *err = r.conflict() ? "status update conflict; retrying" : "writing status: " + r.error;
+    return false;
+  };
+  auto fail = [](const std::string& err) { return ReconcileResult{false, err, std::nullopt}; };
+
+  // Deploys `spec` (the new lastReconciledSpec) with a job ID and restore path: written first.
+  auto deploy = [&](const json& spec, const std::string& jobId, const std::optional<std::string>& restore,
+                    const std::string& why) -> std::optional<ReconcileResult> {
+    bool first = !recon.lastReconciledSpec;
+    recon.lastReconciledSpec = spec.dump();
+    recon.state = "DEPLOYED";
+    recon.reconciliationTimestamp = nowMs();
+    status.lifecycleState = jobRunning(spec) ? "DEPLOYED" : "SUSPENDED";
+    js.extra["jobId"] = jobId;
+    if (restore) {
+      js.extra["upgradeSavepointPath"] = *restore;
+    } else {
+      js.extra.erase("upgradeSavepointPath");
+    }
+    js.state = jobRunning(spec) ? "RECONCILING" : "SUSPENDED";
+    std::string err;
+    if (!persist(&err)) return fail(err);
+    events_.record(fd, "Normal", first ? "SpecChanged" : "Deploying", why);
+    deployed = spec;
+    return std::nullopt;
+  };
+
+  if (!deployed) {
+    // The first deployment: a new job ID, from initialSavepointPath if given.
+    std::optional<std::string> restore;
+    if (v.target->spec.job && v.target->spec.job->initialSavepointPath) restore = *v.target->spec.job->initialSavepointPath;
+    if (auto r = deploy(desired, randomId(), restore,
+                        restore ? "Deploying the FlinkDeployment from savepoint " + *restore : "Deploying the FlinkDeployment")) {
+      return *r;
+    }
+  } else if (jobRunning(*deployed) &&
+             (!jobRunning(desired) || upgradeRelevant(desired) != upgradeRelevant(*deployed) ||
+              objectValue(js.extra, "savepointInfo").value("triggerType", "") == "UPGRADE")) {
+    // (A stop-with-savepoint in flight ends the job whatever the spec says now: finish the cycle.)
+    // Stop the running job first, as the new spec's upgradeMode says.
+    std::string mode = desired.value("job", json::object()).value("upgradeMode", "stateless");
+    if (recon.state != "UPGRADING") {
+      recon.state = "UPGRADING";
+      status.lifecycleState = jobRunning(desired) ? "UPGRADING" : status.lifecycleState;
+      events_.record(fd, "Normal", "SpecChanged",
+                     jobRunning(desired) ? fmt::format("Spec changed: upgrading the job ({} mode)", mode)
+                                         : fmt::format("Suspending the job ({} mode)", mode));
+    }
+    FlinkDeployment running = v.lastReconciled ? *v.lastReconciled : *v.target;
+    running.deployJobId = js.extra.value("jobId", "");
+    StopOutcome stop = stopJob(fd, running, mode, &status);
+    if (!stop.stopped) {
+      std::string err;
+      if (!(status == persisted) && !persist(&err)) return fail(err);
+      return {true, "", stop.requeue};
+    }
+    json suspendedSpec = *deployed;
+    suspendedSpec["job"]["state"] = "suspended";
+    suspendedSpec["job"]["upgradeMode"] = stop.usedMode;
+    recon.lastReconciledSpec = suspendedSpec.dump();
+    recon.reconciliationTimestamp = nowMs();
+    if (!jobRunning(desired)) {
+      recon.state = "DEPLOYED";
+      status.lifecycleState = "SUSPENDED";
+      js.state = "SUSPENDED";
+    }
+    status.error.reset();
+    std::string err;
+    if (!persist(&err)) return fail(err);
+    // One step per reconcile: the next one sees the Deployments gone (informers caught up).
+    return {true, "", std::chrono::milliseconds(500)};
+  }
+
+  if (!jobRunning(*deployed) && jobRunning(desired)) {
+    // Resume (after a suspend or the stop of an upgrade) once the old pods are gone, as the
+    // job was stopped: from its savepoint, from its own checkpoints (same job ID), or afresh.
+    FlinkDeployment stopped = v.lastReconciled ? *v.lastReconciled : *v.target;
+    if (clusterPodsExist(stopped)) {
+      std::string err;
+      if (!(status == persisted) && !persist(&err)) return fail(err);
+      return {true, "", std::chrono::milliseconds(1000)};
+    }
+    std::string usedMode = deployed->value("job", json::object()).value("upgradeMode", "stateless");
+    std::string jobId = js.extra.value("jobId", "");
+    std::optional<std::string> restore;
+    json lastSavepoint = objectValue(js.extra, "savepointInfo").value("lastSavepoint", json::object());
+    std::string why;
+    if (usedMode == "savepoint" && lastSavepoint.is_object() && lastSavepoint.contains("location")) {
+      restore = lastSavepoint["location"].get<std::string>();
+      jobId = randomId();
+      why = "Starting the job from savepoint " + *restore;
+    } else if (usedMode == "last-state" && !jobId.empty()) {
+      if (js.extra.value("upgradeSavepointPath", json()).is_string()) restore = js.extra["upgradeSavepointPath"].get<std::string>();
+      why = "Starting the job from its last state (job " + jobId + ", its latest checkpoint)";
+    } else {
+      jobId = randomId();
+      why = "Starting the job without state (stateless)";
+    }
+    if (auto r = deploy(desired, jobId, restore, why)) return *r;
+  } else if (!jobRunning(*deployed) && !jobRunning(desired)) {
+    status.lifecycleState = "SUSPENDED";
+    js.state = "SUSPENDED";
+  } else if (jobRunning(*deployed) && desired.dump() != recon.lastReconciledSpec.value_or("")) {
+    // Only fields that need no new cluster changed (upgradeMode, a nonce): record them.
+    recon.lastReconciledSpec = desired.dump();
+    deployed = desired;
+  }
+
+  // The cluster as recorded: the deployed spec with its job ID and restore path.
+  json deployedObj = fd;
+  deployedObj["spec"] = *deployed;
+  auto target = parseObject(deployedObj);
+  if (!target.ok()) return fail("the last reconciled spec does not parse: " + target.status().message());
+  target->uid = fd["metadata"].value("uid", "");
+  if (js.extra.value("jobId", "").empty()) js.extra["jobId"] = randomId();  // a status of an older operator
+  target->deployJobId = js.extra.value("jobId", "");
+  if (js.extra.value("upgradeSavepointPath", json()).is_string()) {
+    target->deployRestorePath = js.extra["upgradeSavepointPath"].get<std::string>();
+  }
+  return applyAndObserve(fd, *target, v.error.has_value(), status, persisted);
+}
+
+}  // namespace flink::k8s

@@ -1,0 +1,124 @@
+#include "controller/jobmanager_client.h"
+
+#include <nlohmann/json.hpp>
+
+namespace flink::k8s {
+
+using nlohmann::json;
+
+namespace {
+
+std::string key(const RestAddress& at) { return at.host + ":" + std::to_string(at.port); }
+
+/// The body of a 2xx answer as JSON, else nullopt.
+std::optional<json> okJson(const httplib::Result& r) {
+  if (!r || r->status / 100 != 2) return std::nullopt;
+  auto body = json::parse(r->body, nullptr, false);
+  if (body.is_discarded()) return std::nullopt;
+  return body;
+}
+
+/// Flink's error answer {"errors": [...]} as one message.
+std::string errorOf(const httplib::Result& r) {
+  if (!r) return "the JobManager's REST API is not reachable (" + httplib::to_string(r.error()) + ")";
+  auto body = json::parse(r->body, nullptr, false);
+  std::string msg;
+  if (body.is_object() && body.value("errors", json()).is_array()) {
+    for (const auto& e : body["errors"]) msg += (msg.empty() ? "" : "; ") + (e.is_string() ? e.get<std::string>() : e.dump());
+  }
+  return "HTTP " + std::to_string(r->status) + (msg.empty() ? "" : ": " + msg);
+}
+
+}  // namespace
+
+httplib::Client& JobManagerClient::client(const RestAddress& at) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& c = clients_[key(at)];
+  if (!c) {
+    c = std::make_unique<httplib::Client>(at.host, at.port);
+    c->set_connection_timeout(2, 0);
+    c->set_read_timeout(2, 0);
+    c->set_write_timeout(2, 0);
+    c->set_keep_alive(true);
+  }
+  return *c;
+}
+
+void JobManagerClient::forget(const RestAddress& at) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clients_.erase(key(at));
+}
+
+std::optional<ObservedJob> JobManagerClient::observe(const RestAddress& at) {
+  httplib::Client& c = client(at);
+  auto body = okJson(c.Get("/jobs/overview"));
+  if (!body || !body->is_object() || !body->value("jobs", json()).is_array() || (*body)["jobs"].empty()) {
+    return std::nullopt;
+  }
+  const auto& j = (*body)["jobs"][0];
+  if (!j.is_object()) return std::nullopt;
+  ObservedJob out;
+  out.jobId = j.value("jid", "");
+  out.name = j.value("name", "");
+  out.state = j.value("state", "");
+  out.startTimeMs = j.value("start-time", int64_t{0});
+  if (out.jobId.empty() || out.state.empty()) return std::nullopt;
+  if (auto config = okJson(c.Get("/config")); config && config->is_object()) {
+    out.flinkVersion = config->value("flink-version", "");
+    out.flinkRevision = config->value("flink-revision", "");
+  }
+  return out;
+}
+
+std::optional<ObservedCheckpoint> JobManagerClient::latestCheckpoint(const RestAddress& at, const std::string& jobId) {
+  auto body = okJson(client(at).Get("/jobs/" + jobId + "/checkpoints"));
+  if (!body || !body->is_object()) return std::nullopt;
+  json latest = body->value("latest", json::object());
+  json completed = latest.is_object() ? latest.value("completed", json()) : json();
+  if (!completed.is_object()) return std::nullopt;
+  ObservedCheckpoint out;
+  out.id = completed.value("id", int64_t{0});
+  out.timestampMs = completed.value("trigger_timestamp", int64_t{0});
+  out.externalPath = completed.value("external_path", "");
+  out.savepoint = completed.value("is_savepoint", false);
+  if (out.id <= 0) return std::nullopt;
+  return out;
+}
+
+Result<std::string> JobManagerClient::triggerSavepoint(const RestAddress& at, const std::string& jobId,
+                                                       const std::string& targetDir, bool stop) {
+  json body = stop ? json{{"targetDirectory", targetDir}, {"drain", false}}
+                   : json{{"target-directory", targetDir}, {"cancel-job", false}};
+  auto r = client(at).Post("/jobs/" + jobId + (stop ? "/stop" : "/savepoints"), body.dump(), "application/json");
+  auto answer = okJson(r);
+  if (!answer || !answer->is_object() || !answer->value("request-id", json()).is_string()) {
+    return Status::Error((stop ? "stop with savepoint: " : "savepoint: ") + errorOf(r));
+  }
+  return (*answer)["request-id"].get<std::string>();
+}
+
+Result<SavepointOperationStatus> JobManagerClient::savepointStatus(const RestAddress& at, const std::string& jobId,
+                                                                   const std::string& triggerId) {
+  auto r = client(at).Get("/jobs/" + jobId + "/savepoints/" + triggerId);
+  SavepointOperationStatus out;
+  if (r && r->status == 404) {
+    out.state = SavepointOperationStatus::State::kUnknownTrigger;  // e.g. the JobManager restarted
+    return out;
+  }
+  auto body = okJson(r);
+  if (!body || !body->is_object()) return Status::Error("savepoint status: " + errorOf(r));
+  std::string id = body->value("status", json::object()).value("id", "");
+  if (id != "COMPLETED") return out;
+  json op = body->value("operation", json::object());
+  if (op.value("location", json()).is_string()) {
+    out.state = SavepointOperationStatus::State::kCompleted;
+    out.location = op["location"].get<std::string>();
+  } else {
+    out.state = SavepointOperationStatus::State::kFailed;
+    json cause = op.value("failure-cause", json::object());
+    out.failure = cause.is_object() ? cause.value("stack-trace", cause.dump()) : cause.dump();
+  }
+  return out;
+}
+
+}  // namespace flink::k8s

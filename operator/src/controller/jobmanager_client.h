@@ -1,0 +1,82 @@
+// The operator's client of a JobManager's REST API (Flink's REST API v1, rest_v1_dispatcher.yml):
+// it observes the job (GET /jobs/overview, /config, /jobs/{id}/checkpoints) and acts on it
+// (POST /jobs/{id}/stop and /jobs/{id}/savepoints, GET /jobs/{id}/savepoints/{triggerid}), as the
+// Apache operator's FlinkService does. One HTTP client per JobManager address, kept between
+// reconciles (never a new client per reconcile), with short timeouts so that an unreachable
+// JobManager costs a reconcile at most ~2 s per call; no call waits for a savepoint to finish
+// (triggers return the trigger id, the reconciler polls it on later reconciles).
+// Thread-safe: reconciles of different FlinkDeployments may call it at the same time (one key is
+// never reconciled twice at once, so one address is never used by two threads).
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "flink/status.h"
+
+namespace flink::k8s {
+
+/// A JobManager's REST address.
+struct RestAddress {
+  std::string host;
+  int port = 0;
+};
+
+/// What the JobManager reports of its job (the first job of /jobs/overview: an application
+/// cluster runs one).
+struct ObservedJob {
+  std::string jobId;
+  std::string name;
+  std::string state;        // Flink's JobStatus: RUNNING, FINISHED, FAILED, CANCELED, RESTARTING...
+  int64_t startTimeMs = 0;  // ms since the epoch
+  std::string flinkVersion;
+  std::string flinkRevision;
+};
+
+/// The newest completed checkpoint of a job (GET /jobs/{id}/checkpoints, latest.completed).
+struct ObservedCheckpoint {
+  int64_t id = 0;
+  int64_t timestampMs = 0;  // trigger time, ms since the epoch
+  std::string externalPath;
+  bool savepoint = false;
+};
+
+/// The state of an asynchronous savepoint operation (GET /jobs/{id}/savepoints/{triggerid}).
+struct SavepointOperationStatus {
+  enum class State { kInProgress, kCompleted, kFailed, kUnknownTrigger } state = State::kInProgress;
+  std::string location;  // kCompleted: the savepoint's path (file://...)
+  std::string failure;   // kFailed: Flink's failure cause
+};
+
+class JobManagerClient {
+ public:
+  /// nullopt when the JobManager does not answer, answers an error, or lists no job.
+  std::optional<ObservedJob> observe(const RestAddress& at);
+  /// nullopt when unreachable or no checkpoint completed yet.
+  std::optional<ObservedCheckpoint> latestCheckpoint(const RestAddress& at, const std::string& jobId);
+  /// POST /jobs/{id}/stop {targetDirectory, drain: false} (stop = true: the job ends once the
+  /// savepoint completes) or POST /jobs/{id}/savepoints {target-directory, cancel-job: false}.
+  /// Returns the trigger id; the error names the JobManager's reason (e.g. the job not RUNNING).
+  Result<std::string> triggerSavepoint(const RestAddress& at, const std::string& jobId, const std::string& targetDir,
+                                       bool stop);
+  /// Error when the JobManager cannot be reached.
+  Result<SavepointOperationStatus> savepointStatus(const RestAddress& at, const std::string& jobId,
+                                                   const std::string& triggerId);
+
+  /// Forgets the connection to `at` (a JobManager that went away).
+  void forget(const RestAddress& at);
+
+ private:
+  httplib::Client& client(const RestAddress& at);
+
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<httplib::Client>> clients_;  // "host:port"; guarded by mu_
+};
+
+}  // namespace flink::k8s

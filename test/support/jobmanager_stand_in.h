@@ -1,0 +1,137 @@
+// The one fake of a JobManager's REST API for operator unit tests (what
+// operator/src/controller/jobmanager_client.h talks to): an httplib server on loopback with one
+// job whose id and state the test sets, GET /jobs/overview, /config, /jobs/{id}/checkpoints (the
+// latest completed checkpoint the test sets), POST /jobs/{id}/stop and /jobs/{id}/savepoints
+// (recorded; answer a trigger id, or 409 while `refuseTriggers`), and GET
+// /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger).
+// Answers as Flink's REST API does (rest_v1_dispatcher.yml). Thread-safe: the server's threads
+// and the test share state under `mu`.
+#pragma once
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace flink::k8s::testing {
+
+class JobManagerStandIn {
+ public:
+  struct Trigger {
+    std::string jobId;
+    std::string path;  // "stop" or "savepoints"
+    nlohmann::json body;
+    std::string state = "IN_PROGRESS";  // IN_PROGRESS, COMPLETED (location) or FAILED
+    std::string location;
+  };
+
+  JobManagerStandIn() {
+    server_.Get("/jobs/overview", [this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      nlohmann::json jobs = nlohmann::json::array();
+      if (!jobId.empty()) {
+        jobs.push_back({{"jid", jobId}, {"name", "flight-delays"}, {"state", state}, {"start-time", 1700000000000}});
+      }
+      res.set_content(nlohmann::json{{"jobs", jobs}}.dump(), "application/json");
+    });
+    server_.Get("/config", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"flink-version":"1.19.0","flink-revision":"flink-cpp-0.1.0"})", "application/json");
+    });
+    server_.Get(R"(/jobs/([0-9a-f]{32})/checkpoints)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (req.matches[1] != jobId) return notFound(res);
+      nlohmann::json completed = nullptr;
+      if (checkpointId > 0) {
+        completed = {{"id", checkpointId}, {"trigger_timestamp", 1700000001000}, {"is_savepoint", false},
+                     {"external_path", "file:///checkpoints/" + jobId + "/chk-" + std::to_string(checkpointId)}};
+      }
+      res.set_content(nlohmann::json{{"latest", {{"completed", completed}}}}.dump(), "application/json");
+    });
+    for (const char* path : {"stop", "savepoints"}) {
+      server_.Post(std::string(R"(/jobs/([0-9a-f]{32})/)") + path,
+                   [this, path](const httplib::Request& req, httplib::Response& res) {
+                     std::lock_guard<std::mutex> lock(mu);
+                     if (req.matches[1] != jobId) return notFound(res);
+                     if (refuseTriggers) {
+                       res.status = 409;
+                       res.set_content(R"({"errors":["not all tasks are running"]})", "application/json");
+                       return;
+                     }
+                     std::string id = std::string(31, '0') + std::to_string(triggers.size() % 10);
+                     triggers[id] = Trigger{jobId, path, nlohmann::json::parse(req.body, nullptr, false)};
+                     order.push_back(id);
+                     res.status = 202;
+                     res.set_content(nlohmann::json{{"request-id", id}}.dump(), "application/json");
+                   });
+    }
+    server_.Get(R"(/jobs/([0-9a-f]{32})/savepoints/([0-9a-f]{32}))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard<std::mutex> lock(mu);
+                  auto it = triggers.find(req.matches[2]);
+                  if (it == triggers.end() || it->second.jobId != req.matches[1]) return notFound(res);
+                  const Trigger& t = it->second;
+                  nlohmann::json body = {{"status", {{"id", t.state == "IN_PROGRESS" ? "IN_PROGRESS" : "COMPLETED"}}}};
+                  if (t.state == "COMPLETED") body["operation"] = {{"location", t.location}};
+                  if (t.state == "FAILED") body["operation"] = {{"failure-cause", {{"stack-trace", "checkpoint declined"}}}};
+                  res.set_content(body.dump(), "application/json");
+                });
+    port = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~JobManagerStandIn() { stop(); }
+  void stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// Completes the newest trigger at `location` (a stop-with-savepoint also ends the job).
+  void completeLatest(const std::string& location) {
+    std::lock_guard<std::mutex> lock(mu);
+    Trigger& t = triggers.at(order.back());
+    t.state = "COMPLETED";
+    t.location = location;
+    if (t.path == "stop") state = "FINISHED";
+  }
+  void failLatest() {
+    std::lock_guard<std::mutex> lock(mu);
+    triggers.at(order.back()).state = "FAILED";
+  }
+  size_t numTriggers() {
+    std::lock_guard<std::mutex> lock(mu);
+    return order.size();
+  }
+  Trigger latest() {
+    std::lock_guard<std::mutex> lock(mu);
+    return triggers.at(order.back());
+  }
+  void set(const std::string& id, const std::string& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    jobId = id;
+    state = s;
+  }
+
+  std::mutex mu;
+  std::string jobId;             // guarded by mu; empty = no job
+  std::string state = "RUNNING";  // guarded by mu
+  int64_t checkpointId = 0;      // guarded by mu; 0 = none completed
+  bool refuseTriggers = false;   // guarded by mu
+  std::map<std::string, Trigger> triggers;  // guarded by mu
+  std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu
+  int port = 0;
+
+ private:
+  static void notFound(httplib::Response& res) {
+    res.status = 404;
+    res.set_content(R"({"errors":["Not found"]})", "application/json");
+  }
+  httplib::Server server_;
+  std::thread thread_;
+};
+
+}  // namespace flink::k8s::testing

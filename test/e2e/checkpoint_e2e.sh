@@ -7,7 +7,7 @@
 #   BIN      the flink-cpp binary (e.g. build/bin/flink-cpp)
 #   WORKDIR  scratch directory; the case works in WORKDIR/checkpoint-CASE (wiped first)
 #   CASE     kill-recovery | savepoint-rescale | corrupt-metadata | unwritable-dir | bad-savepoint |
-#            ack-after-end | ack-after-end-processes
+#            ack-after-end | ack-after-end-processes | jobmanager-restart
 #
 # Cases:
 #   kill-recovery      3 M rows, checkpoints every 1 s, sources throttled; 3 runs, each SIGKILLs a
@@ -40,6 +40,16 @@
 #                      was really run) and the JobManager settles checkpoint 1 before FINISHED.
 #   ack-after-end-processes  the same with a standalone-job JobManager and two TaskManager
 #                      processes (as the pods of a Kubernetes deployment run them).
+#   jobmanager-restart the JobManager restart of a last-state upgrade: standalone-job + two
+#                      TaskManager processes with a fixed job id, checkpoints every 500 ms, 200 k rows
+#                      throttled (~9 s). Once the job is RUNNING with >= 1 completed checkpoint (REST)
+#                      and a seeded 0-2 s later, all three processes get SIGKILL (the job must still be
+#                      RUNNING: one that FINISHED first fails the case), then start again with the same
+#                      configuration (job id, checkpoint and output directories). The new JobManager's
+#                      log says it resumes from its own checkpoint, the newest complete chk-N the
+#                      killed one left; its first completed checkpoint (REST history) has an id above
+#                      every chk-N on disk at the kill (so above the highest completed before it);
+#                      the job FINISHES with output = oracle.
 #
 # Every comparison with the oracle also requires that no uncommitted (hidden) part file is left
 # in the output directory of a FINISHED job.
@@ -51,7 +61,7 @@
 # ROUTE_COUNTS_SO (default BIN/../../lib/route-counts.so, i.e. build/lib next to build/bin).
 set -euo pipefail
 
-CASES="kill-recovery|savepoint-rescale|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes"
+CASES="kill-recovery|savepoint-rescale|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes|jobmanager-restart"
 if [ "$#" -ne 3 ]; then
   echo "usage: $0 BIN WORKDIR $CASES" >&2
   exit 2
@@ -139,8 +149,10 @@ expect_no_leftovers() {
 # --- run-local in the background ---------------------------------------------
 
 RUN_PID="" RUN_LOG="" RUN_NAME="" REST_PORT="" JOB_ID="" LOG_DIR=""
+CLUSTER_PIDS=()  # the standalone cluster's processes (stop_cluster)
 
 cleanup() {
+  stop_cluster
   if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
     # run-local cancels the job and stops its cluster on SIGTERM; its children die with it.
     kill -TERM "$RUN_PID" 2>/dev/null || true
@@ -611,61 +623,186 @@ case_ack_after_end() {
   echo "PASS $CASE: checkpoint 1 acknowledged ${delay} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
 }
 
-case_ack_after_end_processes() {
-  local rows=200000 rate=50000 delay jid ports=$DIR/jobmanager.ports rest="" rpc="" start
-  RANDOM=$SEED
-  delay=$((2500 + RANDOM % 2000))
-  echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${delay} ms"
-  prepare_input "$rows"
-  jid=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-  JOB_ID=$jid
+# --- a standalone cluster: `standalone-job` and two `taskmanager` processes ----------------------
+# (what the JobManager pod and the TaskManager pods of a Kubernetes application deployment run)
+
+# cluster_config CONFIG_LINES: writes $DIR/conf/config.yaml: JobManager and TaskManagers on
+# 127.0.0.1 with ephemeral ports (the JobManager writes its own to $DIR/jobmanager.ports), one
+# slot per TaskManager, parallelism 2, a fresh random job id (sets JOB_ID), plus CONFIG_LINES.
+cluster_config() {
+  JOB_ID=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   mkdir -p "$DIR/conf" "$DIR/log"
   { printf '%s\n' "jobmanager.rpc.address: 127.0.0.1" "jobmanager.rpc.port: 0" "jobmanager.bind-host: 127.0.0.1" \
       "rest.address: 127.0.0.1" "rest.bind-address: 127.0.0.1" "rest.port: 0" "taskmanager.host: 127.0.0.1" \
       "taskmanager.bind-host: 127.0.0.1" "taskmanager.numberOfTaskSlots: 1" "parallelism.default: 2" \
       "metrics.reporter.prom.port: 0" "execution.shutdown-on-application-finish: false" \
-      "\$internal.local.port-file: $(q "$ports")" "\$internal.pipeline.job-id: $jid"
-    ack_after_end_config "$delay"; } > "$DIR/conf/config.yaml"
-  local -a pids=()
-  stop_all() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    pids=()
-  }
-  trap 'stop_all; cleanup' EXIT
+      "\$internal.local.port-file: $(q "$DIR/jobmanager.ports")" "\$internal.pipeline.job-id: $JOB_ID"
+    printf '%s\n' "$1"; } > "$DIR/conf/config.yaml"
+}
+
+# start_cluster TAG RATE: starts `BIN standalone-job` on $DIR/conf running the flight-delay job
+# ($INPUT into $DIR/out, --records-per-second RATE; log $DIR/log/jobmanager-TAG.log), waits for
+# its ports, then starts two TaskManagers (log/taskmanager-TAG-{0,1}.log); sets CLUSTER_PIDS
+# (the JobManager first), REST_PORT and JM_LOG.
+start_cluster() {
+  local ports=$DIR/jobmanager.ports i
+  JM_LOG=$DIR/log/jobmanager-$1.log
+  rm -f "$ports"  # a restarted JobManager writes new ports
   FLINK_CONF_DIR=$DIR/conf "$BIN" standalone-job --job-classname flinkcpp.examples.FlightDelays \
-    --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" --records-per-second "$rate" \
-    > "$DIR/log/jobmanager.log" 2>&1 < /dev/null &
-  pids+=($!)
-  wait_jobmanager_ports "$ports" "${pids[0]}" "$DIR/log/jobmanager.log"
-  rest=$JM_REST_PORT rpc=$JM_RPC_PORT
-  local i
+    --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" --records-per-second "$2" \
+    > "$JM_LOG" 2>&1 < /dev/null &
+  CLUSTER_PIDS=($!)
+  wait_jobmanager_ports "$ports" "${CLUSTER_PIDS[0]}" "$JM_LOG"
+  REST_PORT=$JM_REST_PORT
   for i in 0 1; do
-    FLINK_CONF_DIR=$DIR/conf "$BIN" taskmanager -D "jobmanager.rpc.port=$rpc" > "$DIR/log/taskmanager-$i.log" 2>&1 < /dev/null &
-    pids+=($!)
+    FLINK_CONF_DIR=$DIR/conf "$BIN" taskmanager -D "jobmanager.rpc.port=$JM_RPC_PORT" \
+      > "$DIR/log/taskmanager-$1-$i.log" 2>&1 < /dev/null &
+    CLUSTER_PIDS+=($!)
   done
-  REST_PORT=$rest
-  local body=$DIR/job.json state=""
+}
+
+# stop_cluster [SIGNAL]: sends SIGNAL (default TERM) to every process of the cluster and reaps them.
+stop_cluster() {
+  local p
+  for p in "${CLUSTER_PIDS[@]}"; do kill "-${1:-TERM}" "$p" 2>/dev/null || true; done
+  for p in "${CLUSTER_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  CLUSTER_PIDS=()
+}
+
+# cluster_state: STATE of the job through the cluster's REST API ("" when it does not answer);
+# FAILs when the JobManager process is gone.
+cluster_state() {
+  STATE=""
+  [ "$(http_get "$REST_PORT" "/jobs/$JOB_ID" "$DIR/job.json")" = 200 ] && STATE=$(jget "$DIR/job.json" '$.state')
+  kill -0 "${CLUSTER_PIDS[0]}" 2>/dev/null || { show "$JM_LOG"; die "the JobManager exited (job ${STATE:-unknown})"; }
+}
+
+# wait_cluster_finished [HOOK]: polls until the job is FINISHED (FAILs when it ends FAILED or
+# CANCELED, or after E2E_TIMEOUT s); HOOK (a command) runs after every poll.
+wait_cluster_finished() {
+  local start
   start=$(now_ms)
   while :; do
-    if [ "$(http_get "$rest" "/jobs/$jid" "$body")" = 200 ]; then
-      state=$(jget "$body" '$.state')
-      case "$state" in FINISHED) break ;; FAILED|CANCELED) show "$DIR/log/jobmanager.log"; die "the job ended $state" ;; esac
-    fi
-    kill -0 "${pids[0]}" 2>/dev/null || { show "$DIR/log/jobmanager.log"; die "the JobManager exited before the job finished"; }
-    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$DIR/log/jobmanager.log"; die "the job is still ${state:-unknown} after ${TIMEOUT}s"; }
+    cluster_state
+    [ -z "${1:-}" ] || "$1"
+    case "$STATE" in FINISHED) return 0 ;; FAILED|CANCELED) show "$JM_LOG"; die "the job ended $STATE" ;; esac
+    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$JM_LOG"; die "the job is still ${STATE:-unknown} after ${TIMEOUT}s"; }
     sleep 0.1
   done
-  stop_all
+}
+
+case_ack_after_end_processes() {
+  local rows=200000 rate=50000 delay
+  RANDOM=$SEED
+  delay=$((2500 + RANDOM % 2000))
+  echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${delay} ms"
+  prepare_input "$rows"
+  cluster_config "$(ack_after_end_config "$delay")"
+  start_cluster 1 "$rate"
+  wait_cluster_finished
+  stop_cluster
   compare_output "$DIR/out" ack-after-end-processes
-  expect_race "$DIR/log/jobmanager.log" "$DIR"/log/taskmanager-*.log
+  expect_race "$JM_LOG" "$DIR"/log/taskmanager-1-*.log
+  expect_no_leftovers "the cluster was stopped"
   echo "PASS $CASE: standalone-job + 2 TaskManager processes, checkpoint 1 acknowledged ${delay} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+}
+
+# checkpoint_stats: GETs /jobs/JOB_ID/checkpoints into $DIR/checkpoints.json; sets COMPLETED
+# (.counts.completed), LATEST (.latest.completed.id) and OLDEST (the smallest id of a COMPLETED
+# checkpoint in .history, at most 10 entries); "" for what is missing.
+checkpoint_stats() {
+  local body=$DIR/checkpoints.json
+  COMPLETED="" LATEST="" OLDEST=""
+  [ "$(http_get "$REST_PORT" "/jobs/$JOB_ID/checkpoints" "$body")" = 200 ] || return 0
+  IFS='|' read -r COMPLETED LATEST OLDEST < <(sqlite3 -batch :memory: "
+    WITH j(t) AS (SELECT CAST(readfile('$body') AS TEXT))
+    SELECT json_extract(t, '\$.counts.completed'), json_extract(t, '\$.latest.completed.id'),
+           (SELECT min(json_extract(h.value, '\$.id')) FROM json_each(t, '\$.history') AS h
+            WHERE json_extract(h.value, '\$.status') = 'COMPLETED')
+    FROM j;" 2>/dev/null) || true
+}
+
+# track_first_checkpoint (a wait_cluster_finished hook): FIRST_NEW = the smallest checkpoint id
+# the current JobManager has completed (polled often enough that the 10-entry history never
+# drops it before it is seen).
+track_first_checkpoint() {
+  checkpoint_stats
+  if [ -n "$OLDEST" ] && { [ -z "$FIRST_NEW" ] || [ "$OLDEST" -lt "$FIRST_NEW" ]; }; then FIRST_NEW=$OLDEST; fi
+}
+
+case_jobmanager_restart() {
+  local rows=200000 rate=11000 delay start chkroot=$DIR/checkpoints
+  RANDOM=$SEED
+  delay=$((RANDOM % 2001))
+  echo "  seed $SEED: SIGKILL of the cluster ${delay} ms after the first completed checkpoint"
+  prepare_input "$rows"
+  cluster_config "execution.checkpointing.interval: \"500 ms\"
+state.checkpoints.dir: $(q "file://$chkroot")"
+  start_cluster 1 "$rate"
+  # RUNNING with >= 1 completed checkpoint, then the seeded delay.
+  start=$(now_ms)
+  while :; do
+    cluster_state
+    case "$STATE" in FINISHED|FAILED|CANCELED) show "$JM_LOG"; die "the job ended $STATE before its first checkpoint completed; slow the input (--records-per-second)" ;; esac
+    if [ "$STATE" = RUNNING ]; then
+      checkpoint_stats
+      if [ "${COMPLETED:-0}" -ge 1 ]; then break; fi
+    fi
+    [ $(( $(now_ms) - start )) -lt 60000 ] || { show "$JM_LOG"; die "no completed checkpoint of a RUNNING job after 60 s"; }
+    sleep 0.05
+  done
+  local first_ckpt
+  first_ckpt=$(secs_since "$start")
+  sleep_ms "$delay"
+  cluster_state
+  checkpoint_stats
+  [ "$STATE" = RUNNING ] \
+    || { show "$JM_LOG"; die "the job is ${STATE:-not answering} (not RUNNING) at the kill moment: it must still run when killed; slow the input (--records-per-second)"; }
+  local rest_latest=$LATEST
+  stop_cluster KILL
+  ! grep -q "switched from state RUNNING to FINISHED" "$JM_LOG" \
+    || die "the job went FINISHED before the SIGKILL reached the JobManager: the kill must hit a RUNNING job; slow the input (--records-per-second)"
+  # What the killed JobManager left on disk: the newest chk-N with a _metadata (what the next
+  # JobManager must restore) and the highest chk-N of any kind (no new checkpoint may reuse it).
+  local jobdir=$chkroot/$JOB_ID d newest=0 highest=0 n
+  for d in "$jobdir"/chk-*; do
+    [ -d "$d" ] || continue
+    n=${d##*/chk-}
+    if [ "$n" -gt "$highest" ]; then highest=$n; fi
+    if [ -f "$d/_metadata" ] && [ "$n" -gt "$newest" ]; then newest=$n; fi
+  done
+  if [ -z "$rest_latest" ] || [ "$newest" -lt "$rest_latest" ]; then
+    die "REST reported checkpoint ${rest_latest:-none} completed before the kill, but the newest complete chk-N in $jobdir is chk-$newest"
+  fi
+  local committed
+  committed=$(cat "$DIR"/out/part-* 2>/dev/null | wc -l)
+  echo "  job $JOB_ID: first checkpoint at +${first_ckpt}s; SIGKILL JobManager + 2 TaskManagers while RUNNING at +$(secs_since "$start")s ($committed rows committed; REST: checkpoint $rest_latest completed; on disk: newest complete chk-$newest, highest chk-$highest)"
+
+  # The same configuration again: the JobManager must resume from chk-$newest.
+  start=$(now_ms)
+  start_cluster 2 "$rate"
+  FIRST_NEW=""
+  wait_cluster_finished track_first_checkpoint
+  local rerun resumed
+  rerun=$(secs_since "$start")
+  resumed=$(sed -nE 's/.*resumes from its own checkpoint ([0-9]+) .*/\1/p' "$JM_LOG" | head -n 1)
+  stop_cluster
+  compare_output "$DIR/out" jobmanager-restart
+  [ -n "$resumed" ] || { show "$JM_LOG"; die "the restarted JobManager's log does not say it 'resumes from its own checkpoint'"; }
+  [ "$resumed" -eq "$newest" ] || die "the restarted JobManager resumed from checkpoint $resumed, not from the newest complete one, chk-$newest"
+  # Checkpoint ids continue: the restarted JobManager's first completed checkpoint (REST history)
+  # lies after every chk-N the killed one left (so also after the newest it completed).
+  [ -n "$FIRST_NEW" ] || die "the restarted JobManager completed no checkpoint (REST /jobs/$JOB_ID/checkpoints)"
+  [ "$FIRST_NEW" -gt "$highest" ] \
+    || die "the restarted JobManager's first completed checkpoint is $FIRST_NEW, not after chk-$highest of the killed one (checkpoint ids restarted?)"
+  expect_no_leftovers "the cluster was stopped"
+  echo "PASS $CASE: killed while RUNNING after checkpoint $newest, restarted JobManager resumed from chk-$resumed, FINISHED ${rerun}s later, first new checkpoint $FIRST_NEW > $highest; $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
 }
 
 case "$CASE" in
   ack-after-end) case_ack_after_end ;;
   ack-after-end-processes) case_ack_after_end_processes ;;
+  jobmanager-restart) case_jobmanager_restart ;;
   kill-recovery) case_kill_recovery ;;
   savepoint-rescale) case_savepoint_rescale ;;
   corrupt-metadata) case_corrupt_metadata ;;

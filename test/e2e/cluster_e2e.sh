@@ -18,7 +18,18 @@
 # JobManager and TaskManager pods go away and the status says SUSPENDED; `job.state: running`
 # again: new pods run the job from the start to the end, output = oracle, lifecycle STABLE.
 #
-# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend]
+# Cases savepoint-upgrade and last-state-upgrade (the job lifecycle): the job runs with that
+# upgradeMode; at a seeded moment after its first checkpoint the parallelism changes 2 -> 3. The
+# operator stops the job (stop-with-savepoint, or deletes the cluster keeping its checkpoints),
+# records that in status, and deploys the new spec: from the savepoint under a new job ID, or
+# under the same job ID from the job's own latest checkpoint. The job then runs on 3
+# TaskManagers to the end: the committed output across the upgrade equals the oracle (nothing
+# lost, nothing duplicated), the new JobManager's log names what it restored from, and status
+# shows the savepoint / checkpoint used.
+# Case savepoint-suspend: job.state suspended with upgradeMode savepoint: a savepoint in
+# status, no pods, SUSPENDED; resumed from that savepoint to output = oracle.
+#
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
 # Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
 # Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
@@ -26,7 +37,12 @@ set -euo pipefail
 BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
-case "$VARIANT" in kill|ack-after-end|suspend) ;; *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend)" >&2; exit 2 ;; esac
+case "$VARIANT" in
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend)" >&2; exit 2 ;;
+esac
+UPGRADE_MODE=stateless
+case "$VARIANT" in savepoint-*) UPGRADE_MODE=savepoint ;; last-state-*) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -85,13 +101,14 @@ if [ "$VARIANT" = ack-after-end ]; then
 fi
 flight_delays_manifest flight-delays 2 "execution.checkpointing.interval: \"1 s\"
 state.checkpoints.dir: $(q "file://$DIR/checkpoints")
+state.savepoints.dir: $(q "file://$DIR/savepoints")
 restart-strategy.type: fixed-delay
 restart-strategy.fixed-delay.delay: \"1 s\"
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
-  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; suspend) echo 10000 ;; *) echo 50000 ;; esac)" \
-  > "$DIR/flight-delays.yaml"
+  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; *) echo 10000 ;; esac)" \
+  | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
 kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
 ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready
@@ -119,6 +136,7 @@ job_running_with_checkpoint() {
 
 finished() { [ "$(job_field state)" = FINISHED ]; }
 fd_status() { kubectl get flinkdeployment flight-delays -o "jsonpath=$1"; }
+lifecycle_is() { [ "$(fd_status '{.status.lifecycleState}')" = "$1" ]; }
 # The operator observed the job through the JobManager's REST API: status.jobStatus says
 # FINISHED with the job's id, and the lifecycle is STABLE (kubectl get shows both).
 expect_operator_status() {
@@ -136,7 +154,6 @@ if [ "$VARIANT" = suspend ]; then
   kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"suspended"}}}' > /dev/null
   no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
   wait_for 60 "the JobManager and TaskManager pods gone after the suspend" no_cluster_pods
-  lifecycle_is() { [ "$(fd_status '{.status.lifecycleState}')" = "$1" ]; }
   wait_for 30 "lifecycleState SUSPENDED" lifecycle_is SUSPENDED
   [ "$(fd_status '{.status.jobStatus.state}')" = SUSPENDED ] || die "jobStatus.state $(fd_status '{.status.jobStatus.state}') while suspended"
   echo "  suspended at +$(secs_since "$CASE_START")s: no pods, lifecycle SUSPENDED"
@@ -149,6 +166,77 @@ if [ "$VARIANT" = suspend ]; then
   echo "PASS $CASE: suspended (pods deleted, SUSPENDED) and resumed (stateless: from the start), $ACTUAL_ROWS rows = oracle, lifecycle STABLE, $(secs_since "$CASE_START")s"
   exit 0
 fi
+# new_cluster_ready N: the operator deployed the stopped job's successor (lastReconciledSpec
+# not suspended, with parallelism N), its JobManager and N TaskManager pods are Ready; sets REST
+# to the new JobManager.
+new_cluster_ready() {
+  NEW_PARALLELISM=$1
+  redeployed() {
+    local spec
+    spec=$(fd_status '{.status.reconciliationStatus.lastReconciledSpec}')
+    ! grep -q '"suspended"' <<< "$spec" && grep -q "\"parallelism\":$NEW_PARALLELISM" <<< "$spec"
+  }
+  wait_for 90 "the operator deploying the new spec" redeployed
+  wait_for "$TIMEOUT" "the new JobManager pod Ready" ready_pods jobmanager 1
+  wait_for "$TIMEOUT" "$1 TaskManager pods Ready" ready_pods taskmanager "$1"
+  find_rest
+}
+# jm_log_says TEXT: the JobManager pod that runs now logged TEXT.
+jm_log_says() {
+  local pod
+  pod=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
+  grep -q "$1" "$POD_LOGS/$pod/flink-main-container.log"
+}
+case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend)
+  wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
+  OLD_JOB=$(job_field jid)
+  [ "$(fd_status '{.status.jobStatus.jobId}')" = "$OLD_JOB" ] || die "status.jobStatus.jobId is not the running job's id $OLD_JOB"
+  RANDOM=$SEED
+  sleep_ms $((RANDOM % 1500))
+  STATE_AT_CHANGE=$(job_field state)
+  [ "$STATE_AT_CHANGE" = RUNNING ] || die "the job was $STATE_AT_CHANGE before the change: slow the input (--records-per-second)"
+  CHANGE_AT=$(now_ms)
+  if [ "$VARIANT" = savepoint-suspend ]; then
+    kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"suspended"}}}' > /dev/null
+    echo "  seed $SEED: suspended at +$(secs_since "$CASE_START")s"
+    no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
+    wait_for 60 "the JobManager and TaskManager pods gone after the suspend" no_cluster_pods
+    wait_for 30 "lifecycleState SUSPENDED" lifecycle_is SUSPENDED
+    SAVEPOINT=$(fd_status '{.status.jobStatus.savepointInfo.lastSavepoint.location}')
+    [ -n "$SAVEPOINT" ] || die "no savepointInfo.lastSavepoint in status after the suspend"
+    [ -f "${SAVEPOINT#file://}/_metadata" ] || die "the savepoint $SAVEPOINT in status has no _metadata on disk"
+    echo "  suspended with savepoint $SAVEPOINT after $(secs_since "$CHANGE_AT")s: no pods, SUSPENDED"
+    kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"running"}}}' > /dev/null
+    new_cluster_ready 2
+  else
+    kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"parallelism":3}}}' > /dev/null
+    echo "  seed $SEED: parallelism 2 -> 3 ($UPGRADE_MODE) at +$(secs_since "$CASE_START")s"
+    new_cluster_ready 3
+  fi
+  NEW_JOB=$(fd_status '{.status.jobStatus.jobId}')
+  if [ "$UPGRADE_MODE" = savepoint ]; then
+    SAVEPOINT=$(fd_status '{.status.jobStatus.savepointInfo.lastSavepoint.location}')
+    [ -n "$SAVEPOINT" ] || die "no savepointInfo.lastSavepoint in status"
+    [ "$(fd_status '{.status.jobStatus.upgradeSavepointPath}')" = "$SAVEPOINT" ] || die "upgradeSavepointPath is not the savepoint $SAVEPOINT"
+    [ "$NEW_JOB" != "$OLD_JOB" ] || die "a savepoint redeploy kept the job id $OLD_JOB"
+    wait_for 30 "the new JobManager restoring savepoint $SAVEPOINT" jm_log_says "restores from savepoint ${SAVEPOINT#file://}"
+    USED="savepoint $SAVEPOINT"
+  else
+    [ "$NEW_JOB" = "$OLD_JOB" ] || die "a last-state upgrade changed the job id $OLD_JOB to $NEW_JOB"
+    CHECKPOINT=$(fd_status '{.status.jobStatus.checkpointInfo.lastCheckpoint.id}')
+    [ -n "$CHECKPOINT" ] || die "no checkpointInfo.lastCheckpoint in status"
+    wait_for 30 "the new JobManager resuming from its own checkpoint" jm_log_says "resumes from its own checkpoint"
+    USED="its own checkpoint (>= $CHECKPOINT, job id kept)"
+  fi
+  echo "  new cluster RUNNING $(secs_since "$CHANGE_AT")s after the change, from $USED"
+  wait_for "$TIMEOUT" "the upgraded job FINISHED" finished
+  [ "$(job_field jid)" = "$NEW_JOB" ] || die "the JobManager runs job $(job_field jid), status says $NEW_JOB"
+  compare_output "$DIR/out" "$CASE"
+  expect_operator_status
+  echo "PASS $CASE: $UPGRADE_MODE $( [ "$VARIANT" = savepoint-suspend ] && echo suspend/resume || echo "upgrade 2 -> 3" ) from $USED; $ACTUAL_ROWS rows = oracle, lifecycle STABLE, $(secs_since "$CASE_START")s"
+  exit 0
+  ;;
+esac
 if [ "$VARIANT" = ack-after-end ]; then
   wait_for "$TIMEOUT" "the job FINISHED" finished
   compare_output "$DIR/out" "$CASE"

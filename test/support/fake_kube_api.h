@@ -3,7 +3,8 @@
 // name exists), get of objects and of collections (a List with a resourceVersion), replace and
 // the status subresource (409 on a stale resourceVersion), JSON merge patch, delete, a
 // resourceVersion per write, metadata.generation bumped on spec changes, and watches from a
-// resourceVersion that stream every later change of the collection. It is not the test API
+// resourceVersion that stream every later change of the collection, finalizers (a delete marks
+// deletionTimestamp; the object goes with its last finalizer). It is not the test API
 // server (test/apiserver/, for end-to-end tests): no validation, no garbage collection, no
 // selectors. Thread-safe. Counts the writes and deletes, so tests can assert that a reconcile was
 // a no-op, and tells whether an informer has caught up with it (caughtUp). eventually() polls a
@@ -100,6 +101,14 @@ class FakeKubeApi final : public KubeApi {
     auto it = objects_.find(key);
     if (it == objects_.end()) return notFound(key);
     nlohmann::json obj = it->second;
+    if (!obj["metadata"].value("finalizers", nlohmann::json::array()).empty()) {
+      // As the API server: an object with finalizers is only marked; it goes when they are removed.
+      if (!obj["metadata"].contains("deletionTimestamp")) {
+        obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+        return store(key, std::move(obj), "MODIFIED");
+      }
+      return {200, obj, ""};
+    }
     objects_.erase(it);
     ++deletes_;
     obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
@@ -195,6 +204,14 @@ class FakeKubeApi final : public KubeApi {
   }
   ApiResponse store(const std::string& key, nlohmann::json obj, const char* type) {
     obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
+    if (obj["metadata"].contains("deletionTimestamp") &&
+        obj["metadata"].value("finalizers", nlohmann::json::array()).empty()) {
+      objects_.erase(key);  // the last finalizer removed: the object goes
+      ++deletes_;
+      events_.push_back({rv_, key, {{"type", "DELETED"}, {"object", obj}}});
+      cv_.notify_all();
+      return {200, obj, ""};
+    }
     objects_[key] = obj;
     events_.push_back({rv_, key, {{"type", type}, {"object", obj}}});
     ++writes_;

@@ -504,3 +504,125 @@ TEST_CASE("Savepoint history keeps kubernetes.operator.savepoint.history.max.cou
   CHECK(history[1]["location"] == "file:///tmp/savepoints/savepoint-3");
 }
 
+
+TEST_CASE("kubernetes.operator.periodic.savepoint.interval takes savepoints on schedule", "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("savepoint");
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.periodic.savepoint.interval"] = "1 ms";
+  Lifecycle l(fd);  // its first reconcile with the job running already triggered one
+  REQUIRE(l.jm.numTriggers() == 1);
+  CHECK(l.jm.latest().path == "savepoints");
+  CHECK(l.status()["jobStatus"]["savepointInfo"]["triggerType"] == "PERIODIC");
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-p1");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json info = l.status()["jobStatus"]["savepointInfo"];
+  CHECK(info["lastSavepoint"]["triggerType"] == "PERIODIC");
+  CHECK(info["lastPeriodicSavepointTimestamp"].get<int64_t>() > 0);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.jm.numTriggers() == 2);  // due again (1 ms)
+
+  // Without the option: none.
+  Lifecycle quiet(statefulFlightDelays("savepoint"));
+  REQUIRE(quiet.c.reconcile("flight-delays").ok);
+  CHECK(quiet.jm.numTriggers() == 0);
+}
+
+TEST_CASE("kubernetes.operator.job.restart.failed redeploys a failed job; without it the job stays FAILED",
+          "[reconciler][lifecycle]") {
+  for (bool restart : {true, false}) {
+    INFO("restart " << restart);
+    json fd = flightDelays();
+    if (restart) fd["spec"]["flinkConfiguration"]["kubernetes.operator.job.restart.failed"] = "true";
+    Lifecycle l(fd);
+    const std::string jobId = l.jobId();
+    l.jm.set(jobId, "FAILED");
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    auto reasons = l.c.eventReasons();
+    if (restart) {
+      CHECK(std::count(reasons.begin(), reasons.end(), "RestartFailedJob") == 1);
+      REQUIRE(l.c.reconcile("flight-delays").ok);
+      CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+      CHECK(l.jobId() != jobId);  // stateless: a new job
+      CHECK(l.status()["lifecycleState"] == "DEPLOYED");
+    } else {
+      CHECK(std::count(reasons.begin(), reasons.end(), "RestartFailedJob") == 0);
+      CHECK(l.status()["lifecycleState"] == "FAILED");
+      CHECK(l.jobId() == jobId);
+    }
+  }
+}
+
+TEST_CASE("An upgrade that does not become stable within the readiness timeout rolls back to lastStableSpec",
+          "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("savepoint");
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.deployment.rollback.enabled"] = "true";
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.deployment.readiness.timeout"] = "1 ms";
+  Lifecycle l(fd);
+  const std::string stableSpec = l.status()["reconciliationStatus"]["lastStableSpec"];
+  l.patchSpec({{"job", {{"parallelism", 3}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-1");
+  REQUIRE(l.c.reconcile("flight-delays").ok);  // stopped
+  REQUIRE(l.c.reconcile("flight-delays").ok);  // deployed with parallelism 3
+  CHECK(l.conf("parallelism.default") == "3");
+  CHECK(l.status()["lifecycleState"] == "DEPLOYED");
+  // The new JobManager never becomes ready (a bad image, say).
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json status = l.status();
+  CHECK(status["lifecycleState"] == "ROLLING_BACK");
+  CHECK(status["reconciliationStatus"]["state"] == "ROLLING_BACK");
+  REQUIRE(l.c.reconcile("flight-delays").ok);  // stops the failed job (no savepoint possible: last state)
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  REQUIRE(l.c.reconcile("flight-delays").ok);  // deploys the last stable spec
+  status = l.status();
+  CHECK(status["lifecycleState"] == "ROLLED_BACK");
+  CHECK(status["reconciliationStatus"]["state"] == "ROLLED_BACK");
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  CHECK(l.conf("parallelism.default") == "2");
+  CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["parallelism"] == 3);
+  CHECK(status["reconciliationStatus"]["lastStableSpec"] == stableSpec);
+  auto reasons = l.c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "Rollback") == 1);
+  // Rolled back: the failed spec is not tried again, the stable one keeps running.
+  l.markReady();
+  l.jm.set(l.jobId(), "RUNNING");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.status()["lifecycleState"] == "ROLLED_BACK");
+  CHECK(l.conf("parallelism.default") == "2");
+  // A new spec is an upgrade again.
+  l.patchSpec({{"job", {{"parallelism", 4}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.status()["lifecycleState"] == "UPGRADING");
+}
+
+TEST_CASE("Deletion waits for the finalizer: the job stops (with a savepoint when savepoint-on-deletion), the cluster goes, then the resource",
+          "[reconciler][lifecycle]") {
+  for (bool savepoint : {false, true}) {
+    INFO("savepoint-on-deletion " << savepoint);
+    json fd = statefulFlightDelays("savepoint");
+    if (savepoint) fd["spec"]["flinkConfiguration"]["kubernetes.operator.job.savepoint-on-deletion"] = "true";
+    Lifecycle l(fd);
+    json obj = l.c.get(types::kFlinkDeployment, "flight-delays");
+    REQUIRE(obj["metadata"]["finalizers"] == json::array({FlinkDeploymentController::kFinalizer}));
+    REQUIRE(l.c.api->del(types::kFlinkDeployment.objectPath(kNs, "flight-delays")).ok());
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    if (savepoint) {
+      // Still there, DELETING, while the savepoint is taken; the cluster runs.
+      REQUIRE(l.jm.numTriggers() == 1);
+      CHECK(l.jm.latest().path == "stop");
+      CHECK(l.status()["lifecycleState"] == "DELETING");
+      CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+      l.jm.completeLatest("file:///tmp/savepoints/savepoint-final");
+      REQUIRE(l.c.reconcile("flight-delays").ok);
+    } else {
+      CHECK(l.jm.numTriggers() == 0);
+    }
+    CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+    CHECK(l.c.api->list(types::kFlinkDeployment.collectionPath(kNs)).empty());
+    auto reasons = l.c.eventReasons();
+    CHECK(std::count(reasons.begin(), reasons.end(), "Cleanup") == 1);
+    CHECK(std::count(reasons.begin(), reasons.end(), "SavepointCreated") == (savepoint ? 1 : 0));
+  }
+}

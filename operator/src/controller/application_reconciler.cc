@@ -20,6 +20,7 @@
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "flink/common/strings.h"
+#include "flink/configuration.h"
 
 namespace flink::k8s {
 
@@ -125,11 +126,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   std::string mode = requestedMode;
   bool fallbackAllowed =
       lower(option(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", "true")) == "true";
-  int maxHistory = 10;
-  try {
-    maxHistory = std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
-  } catch (...) {
-  }
+  const int maxHistory = historyMaxCount(deployed);
 
   if (mode == "savepoint") {
     auto address = restAddress(deployed);
@@ -140,7 +137,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
     std::string fallbackReason;
     if (!triggerId.empty() && pendingType != "UPGRADE") {
       // A manual savepoint in flight: let it finish first (one savepoint at a time).
-      reconcileManualSavepoint(fd, deployed, fd["spec"], status);
+      reconcileSavepoints(fd, deployed, fd["spec"], status);
       if (!info.value("triggerId", "").empty()) return out;
       triggerId.clear();
     }
@@ -222,8 +219,8 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   return out;
 }
 
-void FlinkDeploymentController::reconcileManualSavepoint(const json& fd, const FlinkDeployment& deployed, const json& spec,
-                                                         FlinkDeploymentStatus* status) {
+void FlinkDeploymentController::reconcileSavepoints(const json& fd, const FlinkDeployment& deployed, const json& spec,
+                                                    FlinkDeploymentStatus* status) {
   if (!status->jobStatus) return;
   JobStatusInfo& js = *status->jobStatus;
   // Works on a copy that goes back into the status only when it changed (no empty field added).
@@ -242,42 +239,80 @@ void FlinkDeploymentController::reconcileManualSavepoint(const json& fd, const F
   if (!address || jobId.empty()) return;
   std::string triggerId = info.value("triggerId", "");
   if (!triggerId.empty()) {
-    if (info.value("triggerType", "") != "MANUAL") return;
+    std::string type = info.value("triggerType", "");
+    if (type != "MANUAL" && type != "PERIODIC") return;
     auto st = jobs_.savepointStatus(*address, jobId, triggerId);
     if (!st.ok() || st->state == SavepointOperationStatus::State::kInProgress) return;
     json triggered = info.value("triggerNonce", json());
     clearTrigger(info);
+    if (type == "PERIODIC") info["lastPeriodicSavepointTimestamp"] = nowMs();  // also after a failure: no hot retry
     if (st->state == SavepointOperationStatus::State::kCompleted) {
-      int maxHistory = 10;
-      try {
-        maxHistory = std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
-      } catch (...) {
-      }
-      recordSavepoint(info, st->location, "MANUAL", triggered, maxHistory);
-      events_.record(fd, "Normal", "SavepointCreated", "Savepoint completed: " + st->location);
+      recordSavepoint(info, st->location, type, triggered, historyMaxCount(deployed));
+      events_.record(fd, "Normal", "SavepointCreated", fmt::format("{} savepoint completed: {}", type == "MANUAL" ? "Manual" : "Periodic", st->location));
     } else {
-      info["lastFailedTriggerNonce"] = triggered;
+      if (type == "MANUAL") info["lastFailedTriggerNonce"] = triggered;
       events_.record(fd, "Warning", "SavepointError",
                      "Savepoint failed: " + (st->failure.empty() ? std::string("the JobManager lost the trigger") : st->failure.substr(0, 500)));
     }
     return;
   }
-  if (nonce.is_null()) return;
-  json last = info.value("lastSavepoint", json::object());
-  if (last.is_object() && last.value("triggerNonce", json()) == nonce) return;  // done
-  if (info.value("lastFailedTriggerNonce", json()) == nonce) return;           // failed: a new nonce retries
+  // A new nonce: a manual savepoint. Else a periodic one when due
+  // (kubernetes.operator.periodic.savepoint.interval, counted from the last periodic one or the
+  // job's deployment).
+  std::string type;
+  if (!nonce.is_null()) {
+    json last = info.value("lastSavepoint", json::object());
+    bool done = last.is_object() && last.value("triggerNonce", json()) == nonce;
+    if (!done && info.value("lastFailedTriggerNonce", json()) != nonce) type = "MANUAL";
+  }
+  if (type.empty()) {
+    int64_t interval = durationOptionMs(deployed, "kubernetes.operator.periodic.savepoint.interval");
+    int64_t since = info.value("lastPeriodicSavepointTimestamp", int64_t{0});
+    if (since == 0 && status->reconciliationStatus) since = status->reconciliationStatus->reconciliationTimestamp.value_or(0);
+    if (interval > 0 && nowMs() - since >= interval) type = "PERIODIC";
+  }
+  if (type.empty()) return;
   auto trigger = jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false);
   if (!trigger.ok()) {
-    log::info("FlinkDeployment {}/{}: manual savepoint not triggered yet: {}", deployed.namespace_, deployed.name,
+    log::info("FlinkDeployment {}/{}: {} savepoint not triggered yet: {}", deployed.namespace_, deployed.name, lower(type),
               trigger.status().message());
     return;
   }
   info["triggerId"] = *trigger;
   info["triggerTimestamp"] = nowMs();
-  info["triggerType"] = "MANUAL";
+  info["triggerType"] = type;
   info["formatType"] = "CANONICAL";
-  info["triggerNonce"] = nonce;
-  events_.record(fd, "Normal", "SavepointTriggered", "Triggered a savepoint (savepointTriggerNonce " + nonce.dump() + ")");
+  if (type == "MANUAL") info["triggerNonce"] = nonce;
+  events_.record(fd, "Normal", "SavepointTriggered",
+                 type == "MANUAL" ? "Triggered a savepoint (savepointTriggerNonce " + nonce.dump() + ")"
+                                  : std::string("Triggered a periodic savepoint"));
+}
+
+bool FlinkDeploymentController::shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
+                                               const std::optional<json>& lastStable, const json& deployedSpec) const {
+  if (lower(option(deployed, config_, "kubernetes.operator.deployment.rollback.enabled", "false")) != "true") return false;
+  const auto& recon = *status.reconciliationStatus;
+  if (recon.state != "DEPLOYED" || !lastStable) return false;
+  if (status.lifecycleState == "STABLE") return false;
+  if (upgradeRelevant(*lastStable) == upgradeRelevant(deployedSpec)) return false;  // nothing to roll back to
+  int64_t timeout = durationOptionMs(deployed, "kubernetes.operator.deployment.readiness.timeout");
+  if (timeout <= 0) timeout = 5 * 60 * 1000;  // the Apache operator's default, 5 min
+  return nowMs() - recon.reconciliationTimestamp.value_or(nowMs()) > timeout;
+}
+
+int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {
+  try {
+    return std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
+  } catch (...) {
+    return 10;
+  }
+}
+
+int64_t FlinkDeploymentController::durationOptionMs(const FlinkDeployment& deployed, const std::string& key) const {
+  Configuration c;
+  c.set(key, option(deployed, config_, key, "0"));
+  auto ms = c.getDurationMs(key, 0);
+  return ms.ok() ? *ms : 0;
 }
 
 ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, const Validation& v,
@@ -293,6 +328,13 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
   std::optional<json> deployed;
   if (recon.lastReconciledSpec) deployed = json::parse(*recon.lastReconciledSpec, nullptr, false);
   if (deployed && !deployed->is_object()) deployed.reset();
+  // Rolling back (kubernetes.operator.deployment.rollback.enabled): the failed spec's job is
+  // stopped and the cluster is made from lastStableSpec again; lastReconciledSpec keeps the
+  // failed spec (ROLLED_BACK), so it is not retried until the user changes the spec.
+  const bool rollingBack = recon.state == "ROLLING_BACK";
+  std::optional<json> lastStable;
+  if (recon.lastStableSpec) lastStable = json::parse(*recon.lastStableSpec, nullptr, false);
+  if (lastStable && !lastStable->is_object()) lastStable.reset();
 
   // Writes the status when it changed; false (with *err) when it could not be written, in
   // which case nothing may be done to the cluster.
@@ -311,9 +353,9 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
                     const std::string& why) -> std::optional<ReconcileResult> {
     bool first = !recon.lastReconciledSpec;
     recon.lastReconciledSpec = spec.dump();
-    recon.state = "DEPLOYED";
+    recon.state = rollingBack ? "ROLLED_BACK" : "DEPLOYED";
     recon.reconciliationTimestamp = nowMs();
-    status.lifecycleState = jobRunning(spec) ? "DEPLOYED" : "SUSPENDED";
+    status.lifecycleState = rollingBack ? "ROLLED_BACK" : jobRunning(spec) ? "DEPLOYED" : "SUSPENDED";
     js.extra["jobId"] = jobId;
     if (restore) {
       js.extra["upgradeSavepointPath"] = *restore;
@@ -336,18 +378,24 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
                         restore ? "Deploying the FlinkDeployment from savepoint " + *restore : "Deploying the FlinkDeployment")) {
       return *r;
     }
-  } else if (jobRunning(*deployed) &&
-             (!jobRunning(desired) || upgradeRelevant(desired) != upgradeRelevant(*deployed) ||
+  } else if (bool restartFailed = jobRunning(*deployed) && jobRunning(desired) && js.state == "FAILED" &&
+                                  v.lastReconciled &&
+                                  lower(option(*v.lastReconciled, config_, "kubernetes.operator.job.restart.failed",
+                                               "false")) == "true";
+             jobRunning(*deployed) &&
+             (!jobRunning(desired) || upgradeRelevant(desired) != upgradeRelevant(*deployed) || restartFailed ||
+              (rollingBack && lastStable) ||
               objectValue(js.extra, "savepointInfo").value("triggerType", "") == "UPGRADE")) {
     // (A stop-with-savepoint in flight ends the job whatever the spec says now: finish the cycle.)
     // Stop the running job first, as the new spec's upgradeMode says.
-    std::string mode = desired.value("job", json::object()).value("upgradeMode", "stateless");
-    if (recon.state != "UPGRADING") {
+    std::string mode = (rollingBack && lastStable ? *lastStable : desired).value("job", json::object()).value("upgradeMode", "stateless");
+    if (recon.state != "UPGRADING" && !rollingBack) {
       recon.state = "UPGRADING";
       status.lifecycleState = jobRunning(desired) ? "UPGRADING" : status.lifecycleState;
-      events_.record(fd, "Normal", "SpecChanged",
-                     jobRunning(desired) ? fmt::format("Spec changed: upgrading the job ({} mode)", mode)
-                                         : fmt::format("Suspending the job ({} mode)", mode));
+      std::string why = !jobRunning(desired) ? fmt::format("Suspending the job ({} mode)", mode)
+                        : restartFailed       ? fmt::format("The job failed: restarting it ({} mode, kubernetes.operator.job.restart.failed)", mode)
+                                              : fmt::format("Spec changed: upgrading the job ({} mode)", mode);
+      events_.record(fd, restartFailed ? "Warning" : "Normal", restartFailed ? "RestartFailedJob" : "SpecChanged", why);
     }
     FlinkDeployment running = v.lastReconciled ? *v.lastReconciled : *v.target;
     running.deployJobId = js.extra.value("jobId", "");
@@ -399,6 +447,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
       jobId = randomId();
       why = "Starting the job without state (stateless)";
     }
+    if (rollingBack) why = "Rolling back to the last stable spec. " + why;
     if (auto r = deploy(desired, jobId, restore, why)) return *r;
   } else if (!jobRunning(*deployed) && !jobRunning(desired)) {
     status.lifecycleState = "SUSPENDED";
@@ -407,11 +456,23 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     // Only fields that need no new cluster changed (upgradeMode, a nonce): record them.
     recon.lastReconciledSpec = desired.dump();
     deployed = desired;
+  } else if (jobRunning(*deployed) && v.lastReconciled && shouldRollBack(*v.lastReconciled, status, lastStable, *deployed)) {
+    recon.state = "ROLLING_BACK";
+    status.lifecycleState = "ROLLING_BACK";
+    status.error = fmt::format(
+        "The upgraded job did not become stable within kubernetes.operator.deployment.readiness.timeout ({} ms): "
+        "rolling back to the last stable spec",
+        durationOptionMs(*v.lastReconciled, "kubernetes.operator.deployment.readiness.timeout"));
+    events_.record(fd, "Warning", "Rollback", *status.error);
+    std::string err;
+    if (!persist(&err)) return fail(err);
+    return {true, "", std::chrono::milliseconds(200)};
   }
 
-  // The cluster as recorded: the deployed spec with its job ID and restore path.
+  // The cluster as recorded: the deployed spec (or, rolled back, the last stable one) with its
+  // job ID and restore path.
   json deployedObj = fd;
-  deployedObj["spec"] = *deployed;
+  deployedObj["spec"] = recon.state == "ROLLED_BACK" && lastStable ? *lastStable : *deployed;
   auto target = parseObject(deployedObj);
   if (!target.ok()) return fail("the last reconciled spec does not parse: " + target.status().message());
   target->uid = fd["metadata"].value("uid", "");

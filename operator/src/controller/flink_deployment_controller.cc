@@ -5,6 +5,7 @@
 #include "api/json_yaml.h"
 #include "controller/resources/cluster_config.h"
 #include "flink/common/log.h"
+#include "flink/common/strings.h"
 
 namespace flink::k8s {
 
@@ -304,14 +305,83 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
   return job->state != "FINISHED" && job->state != "FAILED" && job->state != "CANCELED";
 }
 
+bool FlinkDeploymentController::hasFinalizer(const json& fd) {
+  for (const auto& f : fd["metadata"].value("finalizers", json::array())) {
+    if (f == kFinalizer) return true;
+  }
+  return false;
+}
+
+ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
+  if (!hasFinalizer(fd)) return {};  // not ours (or done): the garbage collector removes the children
+  const std::string ns = fd["metadata"].value("namespace", ""), name = fd["metadata"].value("name", "");
+  auto status = FlinkDeploymentStatus::fromJson(fd.value("status", json::object()));
+  const auto written = status;
+  status.lifecycleState = "DELETING";
+  Validation v = validate(fd, status);
+  const FlinkDeployment* deployed = v.lastReconciled ? &*v.lastReconciled : v.target ? &*v.target : nullptr;
+  bool jobRuns = deployed && deployed->spec.job && deployed->spec.job->state != "suspended";
+  if (deployed) {
+    FlinkDeployment running = *deployed;
+    running.deployJobId = status.jobStatus ? status.jobStatus->extra.value("jobId", "") : "";
+    std::string mode = "stateless";
+    if (jobRuns && lower(trim(running.effectiveConfiguration().getString("kubernetes.operator.job.savepoint-on-deletion",
+                                                                           "false"))) == "true") {
+      mode = "savepoint";
+    }
+    if (mode == "savepoint") {
+      // Stop with a savepoint first, at most kubernetes.operator.resource.cleanup.timeout (5 min).
+      status.jobStatus = status.jobStatus.value_or(JobStatusInfo{});
+      json info = status.jobStatus->extra.value("savepointInfo", json::object());
+      int64_t started = info.is_object() ? info.value("triggerTimestamp", int64_t{0}) : 0;
+      Configuration c = running.effectiveConfiguration();
+      auto configured = c.getDurationMs("kubernetes.operator.resource.cleanup.timeout", 300000);
+      int64_t timeout = configured.ok() ? *configured : 300000;
+      if (started > 0 && nowMillis() - started > timeout) {
+        events_.record(fd, "Warning", "CleanupTimeout",
+                       "The savepoint on deletion did not complete within kubernetes.operator.resource.cleanup.timeout: "
+                       "deleting the cluster without it");
+        mode = "stateless";
+      }
+    }
+    StopOutcome stop = stopJob(fd, running, mode, &status);
+    if (!stop.stopped) {
+      if (!(status == written)) writeLatestStatus(ns, name, status);
+      return {true, "", stop.requeue};
+    }
+  }
+  if (!(status == written)) writeLatestStatus(ns, name, status);
+  json finalizers = json::array();
+  for (const auto& f : fd["metadata"].value("finalizers", json::array())) {
+    if (f != kFinalizer) finalizers.push_back(f);
+  }
+  ApiResponse r = client_->patch(types::kFlinkDeployment.objectPath(ns, name),
+                                 {{"metadata", {{"finalizers", finalizers}}}});
+  if (!r.ok() && !r.notFound()) return {false, "removing the finalizer: " + r.error, std::nullopt};
+  events_.record(fd, "Normal", "Cleanup", "Cleaned up: the job is stopped and the cluster deleted");
+  return {};
+}
+
 ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, const std::string& name) {
   auto obj = informers_.flinkDeployments->get(ns, name);
   if (!obj) return {};  // deleted: the garbage collector removes the children
-  const json& fd = *obj;
-  if (fd["metadata"].contains("deletionTimestamp")) return {};
-  if (fd["metadata"].value("labels", json::object()).value("flink.apache.org/canary", "") == "true") {
-    return reconcileCanary(fd);
+  if ((*obj)["metadata"].value("labels", json::object()).value("flink.apache.org/canary", "") == "true") {
+    if ((*obj)["metadata"].contains("deletionTimestamp")) return {};
+    return reconcileCanary(*obj);
   }
+  if ((*obj)["metadata"].contains("deletionTimestamp")) return reconcileDeletion(*obj);
+  if (!hasFinalizer(*obj)) {
+    // Ours before anything is deployed, so that a deletion waits for the cleanup.
+    json finalizers = (*obj)["metadata"].value("finalizers", json::array());
+    finalizers.push_back(kFinalizer);
+    ApiResponse r = client_->patch(types::kFlinkDeployment.objectPath(ns, name),
+                                   {{"metadata", {{"finalizers", finalizers},
+                                                  {"resourceVersion", (*obj)["metadata"].value("resourceVersion", "")}}}});
+    if (r.conflict()) return {false, "adding the finalizer: the resource changed; retrying", std::nullopt};
+    if (!r.ok()) return {false, "adding the finalizer: " + r.error, std::nullopt};
+    obj = r.body;
+  }
+  const json& fd = *obj;
   auto status = FlinkDeploymentStatus::fromJson(fd.value("status", json::object()));
   const auto written = status;
 
@@ -353,7 +423,7 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
   std::string jmStatus = observeCluster(target, &status);
   bool jobActive = target.spec.job && jmStatus == "READY" && target.spec.job->state != "suspended" &&
                    observeJob(target, &status);
-  if (jobActive && target.spec.job) reconcileManualSavepoint(fd, target, fd["spec"], &status);
+  if (jobActive && target.spec.job) reconcileSavepoints(fd, target, fd["spec"], &status);
   if (!(status == intent)) {
     ApiResponse r = writeLatestStatus(ns, name, status);
     if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};

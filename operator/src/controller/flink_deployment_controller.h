@@ -58,6 +58,11 @@ class FlinkDeploymentController {
 
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
 
+  /// The finalizer the operator puts on every FlinkDeployment (as the Apache operator): its
+  /// deletion waits until the job is stopped (with a savepoint when
+  /// kubernetes.operator.job.savepoint-on-deletion is true) and the cluster deleted.
+  static constexpr const char* kFinalizer = "flinkdeployments.flink.apache.org/finalizer";
+
   /// The owner FlinkDeployment key ("ns/name") of a child object, if it has one.
   static std::optional<std::string> ownerKey(const nlohmann::json& child);
 
@@ -99,9 +104,21 @@ class FlinkDeploymentController {
   /// suspendJob): records every trigger and outcome in `status`.
   StopOutcome stopJob(const nlohmann::json& fd, const FlinkDeployment& deployed, const std::string& mode,
                       FlinkDeploymentStatus* status);
-  /// The manual savepoint of spec.job.savepointTriggerNonce: triggers or polls it.
-  void reconcileManualSavepoint(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
-                                FlinkDeploymentStatus* status);
+  /// Manual (spec.job.savepointTriggerNonce) and periodic
+  /// (kubernetes.operator.periodic.savepoint.interval) savepoints of a running job: polls the one
+  /// in flight, or triggers one when due; completed ones go to savepointInfo.lastSavepoint and
+  /// savepointHistory.
+  void reconcileSavepoints(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
+                           FlinkDeploymentStatus* status);
+  /// Whether the deployed spec, not stable within kubernetes.operator.deployment.readiness.timeout
+  /// (default 5 min) of its deployment, is to be rolled back to lastStableSpec
+  /// (kubernetes.operator.deployment.rollback.enabled, default false).
+  bool shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
+                      const std::optional<nlohmann::json>& lastStable, const nlohmann::json& deployedSpec) const;
+  /// kubernetes.operator.savepoint.history.max.count (default 10).
+  int historyMaxCount(const FlinkDeployment& deployed) const;
+  /// A duration option of the deployed spec or the operator's defaults, in ms (0 when unset or malformed).
+  int64_t durationOptionMs(const FlinkDeployment& deployed, const std::string& key) const;
   /// Deletes the JobManager and TaskManager Deployments (the ConfigMap and Services stay).
   Status deleteClusterDeployments(const nlohmann::json& fd, const FlinkDeployment& target, const std::string& reason);
   /// True while pods of the cluster (app=<name>, a jobmanager or taskmanager component) exist.
@@ -112,6 +129,10 @@ class FlinkDeploymentController {
   /// Reads the JobManager Deployment's readiness into `status`; returns it (READY, DEPLOYING, MISSING).
   std::string observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const;
   ReconcileResult reconcileCanary(const nlohmann::json& fd);
+  static bool hasFinalizer(const nlohmann::json& fd);
+  /// A FlinkDeployment being deleted: stops its job (savepoint-on-deletion), deletes the
+  /// JobManager and TaskManager Deployments, then removes the finalizer; status DELETING.
+  ReconcileResult reconcileDeletion(const nlohmann::json& fd);
   /// The JobManager's REST address (host, port) per OperatorConfig::jobManagerAddress.
   std::optional<RestAddress> restAddress(const FlinkDeployment& target) const;
   /// Records the job the JobManager reports in status.jobStatus, clusterInfo and the lifecycle

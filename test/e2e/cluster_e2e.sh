@@ -28,6 +28,17 @@
 # shows the savepoint / checkpoint used.
 # Case savepoint-suspend: job.state suspended with upgradeMode savepoint: a savepoint in
 # status, no pods, SUSPENDED; resumed from that savepoint to output = oracle.
+# Case operator-kill: the savepoint upgrade with the operator SIGKILLed at a seeded moment of it
+# (0-1.5 s after the spec change, while it stops the job or redeploys) and started again: it finds the step it was in from the status
+# (a stop-with-savepoint in flight is polled, not triggered again) and finishes the upgrade;
+# output = oracle.
+# Case rollback: savepoint mode with kubernetes.operator.deployment.rollback.enabled and a 10 s
+# readiness timeout; an upgrade to an entry class that does not exist never becomes ready: the
+# operator rolls back to the last stable spec (ROLLED_BACK), which resumes from the upgrade's
+# savepoint: output = oracle.
+# Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
+# running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
+# directory with _metadata on disk), then the pods and the resource are gone.
 #
 # usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
@@ -38,11 +49,11 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
-case "$VARIANT" in savepoint-*) UPGRADE_MODE=savepoint ;; last-state-*) UPGRADE_MODE=last-state ;; esac
+case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint) UPGRADE_MODE=savepoint ;; last-state-*) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -86,9 +97,12 @@ wait_for() {
 cluster_up "$BIN_DIR" "$DIR/cluster"
 kubectl apply -f "$ROOT/crds/" > /dev/null
 wait_for 30 "the FlinkDeployment API" kubectl get flinkdeployments
-"$BIN_DIR/flink-cpp" operator --namespaces default --metrics-port 0 --jobmanager-address pod-ip > "$DIR/operator.log" 2>&1 &
-OPERATOR_PID=$!
-wait_for 30 "the operator" grep -q 'operator started' "$DIR/operator.log"
+start_operator() {
+  "$BIN_DIR/flink-cpp" operator --namespaces default --metrics-port 0 --jobmanager-address pod-ip >> "$DIR/operator.log" 2>&1 &
+  OPERATOR_PID=$!
+  wait_for 30 "the operator" grep -q 'operator started' "$DIR/operator.log"
+}
+start_operator
 
 # 200 k rows, throttled so that the job runs for several seconds and checkpoints complete.
 prepare_input 200000
@@ -99,6 +113,11 @@ if [ "$VARIANT" = ack-after-end ]; then
   EXTRA_CONF="flink-cpp.testing.delay-checkpoint-ack: \"1:$ACK_DELAY\""
   echo "  seed $SEED: acknowledgements of checkpoint 1 held back ${ACK_DELAY} ms"
 fi
+case "$VARIANT" in
+  rollback) EXTRA_CONF="kubernetes.operator.deployment.rollback.enabled: \"true\"
+kubernetes.operator.deployment.readiness.timeout: \"10 s\"" ;;
+  delete-savepoint) EXTRA_CONF="kubernetes.operator.job.savepoint-on-deletion: \"true\"" ;;
+esac
 flight_delays_manifest flight-delays 2 "execution.checkpointing.interval: \"1 s\"
 state.checkpoints.dir: $(q "file://$DIR/checkpoints")
 state.savepoints.dir: $(q "file://$DIR/savepoints")
@@ -187,7 +206,7 @@ jm_log_says() {
   pod=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
   grep -q "$1" "$POD_LOGS/$pod/flink-main-container.log"
 }
-case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend)
+case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint)
   wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
   OLD_JOB=$(job_field jid)
   [ "$(fd_status '{.status.jobStatus.jobId}')" = "$OLD_JOB" ] || die "status.jobStatus.jobId is not the running job's id $OLD_JOB"
@@ -208,9 +227,47 @@ case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend)
     echo "  suspended with savepoint $SAVEPOINT after $(secs_since "$CHANGE_AT")s: no pods, SUSPENDED"
     kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"running"}}}' > /dev/null
     new_cluster_ready 2
+  elif [ "$VARIANT" = delete-savepoint ]; then
+    kubectl delete flinkdeployment flight-delays --wait=false > /dev/null
+    echo "  seed $SEED: kubectl delete at +$(secs_since "$CASE_START")s"
+    fd_gone() { ! kubectl get flinkdeployment flight-delays > /dev/null 2>&1; }
+    wait_for 60 "the FlinkDeployment gone after its cleanup" fd_gone
+    no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
+    wait_for 60 "the JobManager and TaskManager pods gone" no_cluster_pods
+    SAVEPOINTS=$(find "$DIR/savepoints" -mindepth 2 -maxdepth 2 -name _metadata 2> /dev/null | wc -l)
+    [ "$SAVEPOINTS" = 1 ] || die "expected one savepoint with _metadata under $DIR/savepoints, found $SAVEPOINTS"
+    kubectl get events -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}' > "$DIR/events.txt"
+    grep -qx Cleanup "$DIR/events.txt" || die "no Cleanup event"
+    grep -qx SavepointCreated "$DIR/events.txt" || die "no SavepointCreated event"
+    echo "PASS $CASE: deleted with a savepoint ($(find "$DIR/savepoints" -mindepth 1 -maxdepth 1)), $(secs_since "$CHANGE_AT")s from kubectl delete to resource and pods gone; $(secs_since "$CASE_START")s"
+    exit 0
+  elif [ "$VARIANT" = rollback ]; then
+    kubectl patch flinkdeployment flight-delays --type=merge \
+      -p '{"spec":{"job":{"parallelism":3,"entryClass":"flinkcpp.examples.DoesNotExist"}}}' > /dev/null
+    echo "  seed $SEED: upgrade to a missing entry class at +$(secs_since "$CASE_START")s"
+    wait_for 90 "lifecycleState ROLLED_BACK" lifecycle_is ROLLED_BACK
+    echo "  ROLLED_BACK $(secs_since "$CHANGE_AT")s after the change"
+    wait_for "$TIMEOUT" "the rolled-back JobManager pod Ready" ready_pods jobmanager 1
+    wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
+    find_rest
+    grep -q '"parallelism":3' <<< "$(fd_status '{.status.reconciliationStatus.lastReconciledSpec}')" \
+      || die "lastReconciledSpec is not the failed spec"
+    wait_for "$TIMEOUT" "the rolled-back job FINISHED" finished
+    [ "$(job_field jid)" = "$(fd_status '{.status.jobStatus.jobId}')" ] || die "the JobManager runs another job than status says"
+    compare_output "$DIR/out" "$CASE"
+    [ "$(fd_status '{.status.lifecycleState}')" = ROLLED_BACK ] || die "lifecycleState $(fd_status '{.status.lifecycleState}') after the rollback, expected ROLLED_BACK"
+    echo "PASS $CASE: a broken upgrade rolled back to the last stable spec (ROLLED_BACK), resumed from the upgrade's savepoint; $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+    exit 0
   else
     kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"parallelism":3}}}' > /dev/null
     echo "  seed $SEED: parallelism 2 -> 3 ($UPGRADE_MODE) at +$(secs_since "$CASE_START")s"
+    if [ "$VARIANT" = operator-kill ]; then
+      sleep_ms $((RANDOM % 1500))
+      kill -KILL "$OPERATOR_PID"
+      wait "$OPERATOR_PID" 2> /dev/null || true
+      echo "  operator SIGKILLed $(secs_since "$CHANGE_AT")s after the change (lifecycle $(fd_status '{.status.lifecycleState}'), savepoint trigger '$(fd_status '{.status.jobStatus.savepointInfo.triggerId}')')"
+      start_operator
+    fi
     new_cluster_ready 3
   fi
   NEW_JOB=$(fd_status '{.status.jobStatus.jobId}')
@@ -233,6 +290,11 @@ case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend)
   [ "$(job_field jid)" = "$NEW_JOB" ] || die "the JobManager runs job $(job_field jid), status says $NEW_JOB"
   compare_output "$DIR/out" "$CASE"
   expect_operator_status
+  if [ "$VARIANT" = operator-kill ]; then
+    TRIGGERS=$(kubectl get events -o jsonpath='{range .items[?(@.reason=="SavepointTriggered")]}{.count}{"\n"}{end}' |
+      awk '{ n += $1 } END { print n + 0 }')
+    [ "$TRIGGERS" = 1 ] || die "the stop-with-savepoint was triggered $TRIGGERS times (SavepointTriggered events), expected once"
+  fi
   echo "PASS $CASE: $UPGRADE_MODE $( [ "$VARIANT" = savepoint-suspend ] && echo suspend/resume || echo "upgrade 2 -> 3" ) from $USED; $ACTUAL_ROWS rows = oracle, lifecycle STABLE, $(secs_since "$CASE_START")s"
   exit 0
   ;;

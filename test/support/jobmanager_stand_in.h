@@ -47,8 +47,9 @@ class JobManagerStandIn {
       if (req.matches[1] != jobId) return notFound(res);
       nlohmann::json completed = nullptr;
       if (checkpointId > 0) {
-        completed = {{"id", checkpointId}, {"trigger_timestamp", 1700000001000}, {"is_savepoint", false},
-                     {"external_path", "file:///checkpoints/" + jobId + "/chk-" + std::to_string(checkpointId)}};
+        completed = {{"id", checkpointId}, {"trigger_timestamp", 1700000001000}, {"is_savepoint", checkpointIsSavepoint},
+                     {"external_path", checkpointIsSavepoint ? "/savepoints/savepoint-" + std::to_string(checkpointId)
+                                                             : "/checkpoints/" + jobId + "/chk-" + std::to_string(checkpointId)}};
       }
       res.set_content(nlohmann::json{{"latest", {{"completed", completed}}}}.dump(), "application/json");
     });
@@ -120,6 +121,7 @@ class JobManagerStandIn {
   std::string jobId;             // guarded by mu; empty = no job
   std::string state = "RUNNING";  // guarded by mu
   int64_t checkpointId = 0;      // guarded by mu; 0 = none completed
+  bool checkpointIsSavepoint = false;  // guarded by mu; the latest completed one is a savepoint
   bool refuseTriggers = false;   // guarded by mu
   std::map<std::string, Trigger> triggers;  // guarded by mu
   std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu

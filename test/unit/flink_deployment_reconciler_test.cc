@@ -626,3 +626,26 @@ TEST_CASE("Deletion waits for the finalizer: the job stops (with a savepoint whe
     CHECK(std::count(reasons.begin(), reasons.end(), "SavepointCreated") == (savepoint ? 1 : 0));
   }
 }
+
+TEST_CASE("A job that a savepoint stopped resumes from that savepoint in any stateful mode (an operator restart between trigger and record)",
+          "[reconciler][lifecycle]") {
+  for (const char* mode : {"savepoint", "last-state"}) {
+    INFO(mode);
+    Lifecycle l(statefulFlightDelays(mode));
+    const std::string jobId = l.jobId();
+    {
+      std::lock_guard<std::mutex> lock(l.jm.mu);
+      l.jm.state = "FINISHED";
+      l.jm.checkpointId = 5;
+      l.jm.checkpointIsSavepoint = true;
+    }
+    l.patchSpec({{"job", {{"parallelism", 3}}}});
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    CHECK(l.jm.numTriggers() == 0);
+    CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+    REQUIRE(l.c.reconcile("flight-delays").ok);
+    CHECK(l.conf("execution.savepoint.path") == "/savepoints/savepoint-5");
+    CHECK(l.jobId() != jobId);
+    CHECK(l.status()["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "/savepoints/savepoint-5");
+  }
+}

@@ -128,6 +128,28 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       lower(option(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", "true")) == "true";
   const int maxHistory = historyMaxCount(deployed);
 
+  if (mode != "stateless" && info.value("triggerId", "").empty()) {
+    // A job that a savepoint stopped (this operator before a restart, between the trigger and
+    // its record in status; or someone through the REST API) resumes from that savepoint: its
+    // output up to the savepoint is committed, so its older checkpoints would produce it again.
+    auto address = restAddress(deployed);
+    auto job = address ? jobs_.observe(*address) : std::nullopt;
+    if (job && job->jobId == jobId && (job->state == "FINISHED" || job->state == "CANCELED")) {
+      auto latest = jobs_.latestCheckpoint(*address, jobId);
+      if (latest && latest->savepoint && !latest->externalPath.empty()) {
+        recordSavepoint(info, latest->externalPath, "UPGRADE", json(), maxHistory);
+        js.extra["upgradeSavepointPath"] = latest->externalPath;
+        events_.record(fd, "Normal", "SavepointCreated",
+                       fmt::format("Job {} was stopped with savepoint {}: the job resumes from it", jobId,
+                                   latest->externalPath));
+        if (!deleteClusterDeployments(fd, deployed, "the job stopped with a savepoint").ok()) return out;
+        out.stopped = true;
+        out.usedMode = "savepoint";
+        return out;
+      }
+    }
+  }
+
   if (mode == "savepoint") {
     auto address = restAddress(deployed);
     auto job = address ? jobs_.observe(*address) : std::nullopt;
@@ -481,7 +503,22 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
   if (js.extra.value("upgradeSavepointPath", json()).is_string()) {
     target->deployRestorePath = js.extra["upgradeSavepointPath"].get<std::string>();
   }
-  return applyAndObserve(fd, *target, v.error.has_value(), status, persisted);
+  bool rollbackWatch = recon.state == "DEPLOYED" && status.lifecycleState != "STABLE" && lastStable && v.lastReconciled &&
+                       lower(option(*v.lastReconciled, config_, "kubernetes.operator.deployment.rollback.enabled", "false")) == "true" &&
+                       upgradeRelevant(*lastStable) != upgradeRelevant(*deployed);
+  int64_t rollbackDueMs = 0;
+  if (rollbackWatch) {
+    int64_t timeout = durationOptionMs(*v.lastReconciled, "kubernetes.operator.deployment.readiness.timeout");
+    if (timeout <= 0) timeout = 5 * 60 * 1000;
+    rollbackDueMs = std::max<int64_t>(0, recon.reconciliationTimestamp.value_or(0) + timeout - nowMs());
+  }
+  ReconcileResult result = applyAndObserve(fd, *target, v.error.has_value(), status, persisted);
+  if (rollbackWatch && result.ok) {
+    // Come back when the rollback would be due, not only at the next resync.
+    auto due = std::chrono::milliseconds(rollbackDueMs + 100);
+    if (!result.requeueAfter || *result.requeueAfter > due) result.requeueAfter = due;
+  }
+  return result;
 }
 
 }  // namespace flink::k8s

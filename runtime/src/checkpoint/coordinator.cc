@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "flink/common/log.h"
 #include "core/rpc.h"
@@ -282,6 +283,50 @@ std::optional<std::pair<std::string, checkpoint::Metadata>> CheckpointCoordinato
   log::info("Found {} completed checkpoint(s) of job {} in {}; the newest is {}; new checkpoints start at {}",
             completed_.size(), jobId_, jobDir(), completed_.back().first, nextId_);
   return completed_.back();
+}
+
+int CheckpointCoordinator::attemptBase() const {
+  if (settings_.rootDir.empty()) return 0;
+  std::ifstream in(jobDir() + "/attempt");
+  long long recorded = -1;
+  if (!(in >> recorded) || recorded < 0 || recorded >= INT32_MAX) return 0;
+  return static_cast<int>(recorded) + 1;
+}
+
+namespace {
+/// Replaces `path` with `text` atomically (a temporary file renamed over it).
+Status writeFileAtomically(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return Status::Error("cannot write '" + tmp + "'");
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::Error("cannot write '" + path + "': " + ec.message());
+  return Status::Ok();
+}
+}  // namespace
+
+Status CheckpointCoordinator::recordAttempt(int attempt) {
+  if (settings_.rootDir.empty()) return Status::Ok();
+  return writeFileAtomically(jobDir() + "/attempt", std::to_string(attempt) + "\n");
+}
+
+std::optional<std::string> CheckpointCoordinator::jobResult() const {
+  if (settings_.rootDir.empty()) return std::nullopt;
+  std::ifstream in(jobDir() + "/job-result");
+  std::string state;
+  if (!(in >> state) || (state != "FINISHED" && state != "CANCELED")) return std::nullopt;
+  return state;
+}
+
+Status CheckpointCoordinator::recordJobResult(const std::string& state) {
+  if (settings_.rootDir.empty()) return Status::Ok();
+  return writeFileAtomically(jobDir() + "/job-result", state + "\n");
 }
 
 std::optional<std::pair<std::string, checkpoint::Metadata>> CheckpointCoordinator::latestCompleted() {

@@ -90,6 +90,23 @@ class CheckpointCoordinator {
   /// newest completed one (what the job restores from), or nullopt. Call once, before the first
   /// trigger. Corrupt or unfinished checkpoints are skipped with a warning, never restored.
   std::optional<std::pair<std::string, checkpoint::Metadata>> recoverFromStorage();
+  /// The first execution attempt number for this JobManager: one more than the highest attempt
+  /// an earlier JobManager of the same job ID recorded (recordAttempt), else 0. Attempt numbers
+  /// name the sinks' part files, so a new JobManager never reuses an old one's names and its
+  /// sinks can tell the old run's leftovers from their own.
+  int attemptBase() const;
+  /// Records (durably, before tasks of that attempt are deployed) that `attempt` is in use.
+  /// Returns an error naming the file when it cannot be written. No-op without a checkpoint
+  /// directory.
+  Status recordAttempt(int attempt);
+  /// The job result store (after Flink's JobResultStore, FLIP-194), kept as `job-result` in the
+  /// job's checkpoint directory: the state FINISHED or CANCELED that a JobManager of this job ID
+  /// reached, so that a later JobManager of the same job ID (a restarted pod, a last-state
+  /// redeploy) does not run the job again from its checkpoints (its output is committed).
+  /// FAILED is not recorded: a failed job may be restarted from its latest checkpoint.
+  std::optional<std::string> jobResult() const;
+  /// Records FINISHED or CANCELED; an error names the file. No-op without a checkpoint directory.
+  Status recordJobResult(const std::string& state);
   /// Restores the counter so new checkpoints get ids after `id` (start from a savepoint).
   void setCheckpointIdCounter(int64_t next) { nextId_ = std::max(nextId_, next); }
 

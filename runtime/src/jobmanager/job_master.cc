@@ -127,6 +127,10 @@ void JobMaster::transition(JobStatus s) {
   log::info("Job {} ({}) switched from state {} to {}.", name_, sub_.jobId, toString(status_), toString(s));
   status_ = s;
   stateTimestamps_[static_cast<int>(s)] = nowMs();
+  if ((s == JobStatus::kFinished || s == JobStatus::kCanceled) && coordinator_) {
+    Status recorded = coordinator_->recordJobResult(toString(s));
+    if (!recorded.ok()) log::warn("Job {}: the job result is not recorded: {}", name_, recorded.message());
+  }
   if (isGloballyTerminal(s)) {
     endTimeMs_ = stateTimestamps_[static_cast<int>(s)];
     if (coordinator_) coordinator_->abortPending("job " + std::string(toString(s)));
@@ -202,14 +206,24 @@ void JobMaster::start() {
     log::info("Job {} resumes from its own checkpoint {} ({})", name_, own->second.checkpointId, own->first);
   }
 
+  const int firstAttempt = coordinator_->attemptBase();  // after an earlier JobManager of this job
   for (const auto& v : artifacts_->jobGraph.vertices) {
     ExecutionJobVertex ejv;
     ejv.vertex = &v;
     ejv.subtasks.resize(v.parallelism);
-    for (int i = 0; i < v.parallelism; ++i) ejv.subtasks[i].subtask = i;
+    for (int i = 0; i < v.parallelism; ++i) {
+      ejv.subtasks[i].subtask = i;
+      ejv.subtasks[i].attempt = firstAttempt;
+    }
     ejvs_.push_back(std::move(ejv));
   }
   transition(JobStatus::kCreated);
+  if (auto done = coordinator_->jobResult()) {
+    log::info("Job {} ({}) already reached {} under an earlier JobManager ({}/job-result): it is not run again",
+              name_, sub_.jobId, *done, coordinator_->jobDir());
+    transition(*done == "FINISHED" ? JobStatus::kFinished : JobStatus::kCanceled);
+    return;
+  }
   transition(JobStatus::kRunning);
   schedulingSince_ = std::chrono::steady_clock::now();
   for (auto& ejv : ejvs_) {
@@ -319,6 +333,10 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
               restore.at("dir").get<std::string>());
   }
   finalCheckpointSent_ = false;
+  if (!ejvs_.empty() && !ejvs_[0].subtasks.empty()) {
+    Status recorded = coordinator_->recordAttempt(ejvs_[0].subtasks[0].attempt);
+    if (!recorded.ok()) log::warn("Job {}: {} (a later JobManager may reuse this attempt's file names)", name_, recorded.message());
+  }
   json job = {{"jobId", sub_.jobId},
               {"jarURI", sub_.spec.jarURI},
               {"entryClass", sub_.spec.entryClass},

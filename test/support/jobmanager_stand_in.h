@@ -1,9 +1,11 @@
 // The one fake of a JobManager's REST API for operator unit tests (what
 // operator/src/controller/jobmanager_client.h talks to): an httplib server on loopback with one
 // job whose id and state the test sets, GET /jobs/overview, /config, /jobs/{id}/checkpoints (the
-// latest completed checkpoint the test sets), POST /jobs/{id}/stop and /jobs/{id}/savepoints
-// (recorded; answer a trigger id, or 409 while `refuseTriggers`), and GET
-// /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger).
+// latest completed checkpoint the test sets), POST /jobs/{id}/stop, /jobs/{id}/savepoints and
+// /jobs/{id}/checkpoints (with GET /jobs/{id}/checkpoints/{trigger})
+// (recorded; answer a trigger id, or 409 while `refuseTriggers`), GET
+// /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger), and
+// POST /savepoint-disposal (recorded, always COMPLETED).
 // Answers as Flink's REST API does (rest_v1_dispatcher.yml). Thread-safe: the server's threads
 // and the test share state under `mu`.
 #pragma once
@@ -53,7 +55,7 @@ class JobManagerStandIn {
       }
       res.set_content(nlohmann::json{{"latest", {{"completed", completed}}}}.dump(), "application/json");
     });
-    for (const char* path : {"stop", "savepoints"}) {
+    for (const char* path : {"stop", "savepoints", "checkpoints"}) {
       server_.Post(std::string(R"(/jobs/([0-9a-f]{32})/)") + path,
                    [this, path](const httplib::Request& req, httplib::Response& res) {
                      std::lock_guard<std::mutex> lock(mu);
@@ -70,17 +72,33 @@ class JobManagerStandIn {
                      res.set_content(nlohmann::json{{"request-id", id}}.dump(), "application/json");
                    });
     }
-    server_.Get(R"(/jobs/([0-9a-f]{32})/savepoints/([0-9a-f]{32}))",
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  std::lock_guard<std::mutex> lock(mu);
-                  auto it = triggers.find(req.matches[2]);
-                  if (it == triggers.end() || it->second.jobId != req.matches[1]) return notFound(res);
-                  const Trigger& t = it->second;
-                  nlohmann::json body = {{"status", {{"id", t.state == "IN_PROGRESS" ? "IN_PROGRESS" : "COMPLETED"}}}};
-                  if (t.state == "COMPLETED") body["operation"] = {{"location", t.location}};
-                  if (t.state == "FAILED") body["operation"] = {{"failure-cause", {{"stack-trace", "checkpoint declined"}}}};
-                  res.set_content(body.dump(), "application/json");
-                });
+    for (bool savepoint : {true, false}) {
+      // GET /jobs/{id}/savepoints/{trigger} and /jobs/{id}/checkpoints/{trigger}.
+      server_.Get(std::string(R"(/jobs/([0-9a-f]{32})/)") + (savepoint ? "savepoints" : "checkpoints") + R"(/([0-9a-f]{32}))",
+                  [this, savepoint](const httplib::Request& req, httplib::Response& res) {
+                    std::lock_guard<std::mutex> lock(mu);
+                    auto it = triggers.find(req.matches[2]);
+                    if (it == triggers.end() || it->second.jobId != req.matches[1]) return notFound(res);
+                    const Trigger& t = it->second;
+                    nlohmann::json body = {{"status", {{"id", t.state == "IN_PROGRESS" ? "IN_PROGRESS" : "COMPLETED"}}}};
+                    if (t.state == "COMPLETED") {
+                      body["operation"] = savepoint ? nlohmann::json{{"location", t.location}}
+                                                    : nlohmann::json{{"checkpointId", std::stoll(t.location)}};
+                    }
+                    if (t.state == "FAILED") {
+                      body["operation"] = {{savepoint ? "failure-cause" : "failureCause", {{"stack-trace", "checkpoint declined"}}}};
+                    }
+                    res.set_content(body.dump(), "application/json");
+                  });
+    }
+    server_.Post("/savepoint-disposal", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      disposed.push_back(nlohmann::json::parse(req.body, nullptr, false).value("savepoint-path", ""));
+      res.set_content(nlohmann::json{{"request-id", std::string(32, 'd')}}.dump(), "application/json");
+    });
+    server_.Get(R"(/savepoint-disposal/([0-9a-f]{32}))", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":{"id":"COMPLETED"},"operation":{}})", "application/json");
+    });
     port = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -91,7 +109,8 @@ class JobManagerStandIn {
     if (thread_.joinable()) thread_.join();
   }
 
-  /// Completes the newest trigger at `location` (a stop-with-savepoint also ends the job).
+  /// Completes the newest trigger at `location` (a stop-with-savepoint also ends the job; for a
+  /// checkpoint trigger, `location` is the checkpoint id).
   void completeLatest(const std::string& location) {
     std::lock_guard<std::mutex> lock(mu);
     Trigger& t = triggers.at(order.back());
@@ -125,6 +144,7 @@ class JobManagerStandIn {
   bool refuseTriggers = false;   // guarded by mu
   std::map<std::string, Trigger> triggers;  // guarded by mu
   std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu
+  std::vector<std::string> disposed;        // POST /savepoint-disposal paths; guarded by mu
   int port = 0;
 
  private:

@@ -488,7 +488,8 @@ TEST_CASE("savepointTriggerNonce takes one savepoint per nonce without restartin
   CHECK(std::count(reasons.begin(), reasons.end(), "SavepointError") == 1);
 }
 
-TEST_CASE("Savepoint history keeps kubernetes.operator.savepoint.history.max.count entries", "[reconciler][lifecycle]") {
+TEST_CASE("Savepoint history keeps kubernetes.operator.savepoint.history.max.count entries and disposes the others",
+          "[reconciler][lifecycle]") {
   json fd = statefulFlightDelays("savepoint");
   fd["spec"]["flinkConfiguration"]["kubernetes.operator.savepoint.history.max.count"] = "2";
   Lifecycle l(fd);
@@ -502,6 +503,9 @@ TEST_CASE("Savepoint history keeps kubernetes.operator.savepoint.history.max.cou
   REQUIRE(history.size() == 2);
   CHECK(history[0]["location"] == "file:///tmp/savepoints/savepoint-2");
   CHECK(history[1]["location"] == "file:///tmp/savepoints/savepoint-3");
+  // The dropped one is disposed through the JobManager.
+  std::lock_guard<std::mutex> lock(l.jm.mu);
+  CHECK(l.jm.disposed == std::vector<std::string>{"file:///tmp/savepoints/savepoint-1"});
 }
 
 
@@ -648,4 +652,46 @@ TEST_CASE("A job that a savepoint stopped resumes from that savepoint in any sta
     CHECK(l.jobId() != jobId);
     CHECK(l.status()["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "/savepoints/savepoint-5");
   }
+}
+
+TEST_CASE("checkpointTriggerNonce takes one checkpoint per nonce; a periodic savepoint does not repeat a manual nonce",
+          "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("last-state");
+  Lifecycle l(fd);
+  l.patchSpec({{"job", {{"checkpointTriggerNonce", 7}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.jm.numTriggers() == 1);
+  CHECK(l.jm.latest().path == "checkpoints");
+  CHECK(l.status()["jobStatus"]["checkpointInfo"]["triggerType"] == "MANUAL");
+  l.jm.completeLatest("12");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json cp = l.status()["jobStatus"]["checkpointInfo"]["lastCheckpoint"];
+  CHECK(cp["id"] == 12);
+  CHECK(cp["triggerType"] == "MANUAL");
+  CHECK(cp["triggerNonce"] == 7);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  CHECK(l.jm.numTriggers() == 1);
+
+  // A manual savepoint, then other savepoints: the manual nonce is not acted on again.
+  l.patchSpec({{"job", {{"savepointTriggerNonce", 1}}}});
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.jm.numTriggers() == 2);
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-m");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json spec = l.c.get(types::kFlinkDeployment, "flight-delays")["spec"];
+  spec["flinkConfiguration"]["kubernetes.operator.periodic.savepoint.interval"] = "1 ms";
+  l.patchSpec({{"flinkConfiguration", spec["flinkConfiguration"]}});
+  // (a configuration change is an upgrade: last-state, the same job ID)
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  l.markReady();
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  REQUIRE(l.jm.numTriggers() == 3);
+  CHECK(l.jm.latest().path == "savepoints");
+  CHECK(l.status()["jobStatus"]["savepointInfo"]["triggerType"] == "PERIODIC");
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-p");
+  REQUIRE(l.c.reconcile("flight-delays").ok);
+  json info = l.status()["jobStatus"]["savepointInfo"];
+  CHECK(info["lastSavepoint"]["triggerType"] == "PERIODIC");
+  CHECK(info["handledTriggerNonce"] == 1);
 }

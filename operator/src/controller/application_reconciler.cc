@@ -75,17 +75,15 @@ std::string savepointDirectory(const FlinkDeployment& fd, const OperatorConfig& 
   return dir.empty() ? option(fd, config, "execution.checkpointing.savepoint-dir", "") : dir;
 }
 
-/// Records a completed savepoint as savepointInfo.lastSavepoint and in savepointHistory
-/// (at most kubernetes.operator.savepoint.history.max.count entries, default 10).
-void recordSavepoint(json& info, const std::string& location, const std::string& triggerType, const json& nonce,
-                     int maxHistory) {
+/// Records a completed savepoint as savepointInfo.lastSavepoint and in savepointHistory (trimmed
+/// by trimSavepointHistory).
+void recordSavepoint(json& info, const std::string& location, const std::string& triggerType, const json& nonce) {
   json sp = {{"timeStamp", nowMs()}, {"location", location}, {"triggerType", triggerType}, {"formatType", "CANONICAL"}};
   if (!nonce.is_null()) sp["triggerNonce"] = nonce;
   info["lastSavepoint"] = sp;
   json& history = info["savepointHistory"];
   if (!history.is_array()) history = json::array();
   history.push_back(sp);
-  while (maxHistory >= 0 && static_cast<int>(history.size()) > maxHistory) history.erase(history.begin());
 }
 
 void clearTrigger(json& info) {
@@ -126,7 +124,6 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   std::string mode = requestedMode;
   bool fallbackAllowed =
       lower(option(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", "true")) == "true";
-  const int maxHistory = historyMaxCount(deployed);
 
   if (mode != "stateless" && info.value("triggerId", "").empty()) {
     // A job that a savepoint stopped (this operator before a restart, between the trigger and
@@ -137,7 +134,8 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
     if (job && job->jobId == jobId && (job->state == "FINISHED" || job->state == "CANCELED")) {
       auto latest = jobs_.latestCheckpoint(*address, jobId);
       if (latest && latest->savepoint && !latest->externalPath.empty()) {
-        recordSavepoint(info, latest->externalPath, "UPGRADE", json(), maxHistory);
+        recordSavepoint(info, latest->externalPath, "UPGRADE", json());
+        trimSavepointHistory(fd, deployed, js, info);
         js.extra["upgradeSavepointPath"] = latest->externalPath;
         events_.record(fd, "Normal", "SavepointCreated",
                        fmt::format("Job {} was stopped with savepoint {}: the job resumes from it", jobId,
@@ -169,8 +167,9 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return out;
       if (st.ok() && st->state == SavepointOperationStatus::State::kCompleted) {
         clearTrigger(info);
-        recordSavepoint(info, st->location, "UPGRADE", json(), maxHistory);
+        recordSavepoint(info, st->location, "UPGRADE", json());
         js.extra["upgradeSavepointPath"] = st->location;
+        trimSavepointHistory(fd, deployed, js, info);
         events_.record(fd, "Normal", "SavepointCreated",
                        fmt::format("Stopped job {} with savepoint {}", jobId, st->location));
         Status s = deleteClusterDeployments(fd, deployed, "the job stopped with a savepoint");
@@ -243,71 +242,91 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
 
 void FlinkDeploymentController::reconcileSavepoints(const json& fd, const FlinkDeployment& deployed, const json& spec,
                                                     FlinkDeploymentStatus* status) {
+  reconcileSnapshots(fd, deployed, spec, status, /*savepoint=*/true);
+}
+
+void FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDeployment& deployed, const json& spec,
+                                                   FlinkDeploymentStatus* status, bool savepoint) {
   if (!status->jobStatus) return;
   JobStatusInfo& js = *status->jobStatus;
+  const char* field = savepoint ? "savepointInfo" : "checkpointInfo";
+  const std::string what = savepoint ? "savepoint" : "checkpoint";
   // Works on a copy that goes back into the status only when it changed (no empty field added).
-  json info = objectValue(js.extra, "savepointInfo");
+  json info = objectValue(js.extra, field);
   struct WriteBack {
     json& info;
     const json before;
     json& extra;
+    const char* field;
     ~WriteBack() {
-      if (info != before) extra["savepointInfo"] = info;
+      if (info != before) extra[field] = info;
     }
-  } writeBack{info, info, js.extra};
+  } writeBack{info, info, js.extra, field};
   const std::string jobId = js.extra.value("jobId", "");
-  json nonce = spec.value("job", json::object()).value("savepointTriggerNonce", json());
+  json nonce = spec.value("job", json::object()).value(savepoint ? "savepointTriggerNonce" : "checkpointTriggerNonce", json());
   auto address = restAddress(deployed);
   if (!address || jobId.empty()) return;
   std::string triggerId = info.value("triggerId", "");
   if (!triggerId.empty()) {
     std::string type = info.value("triggerType", "");
-    if (type != "MANUAL" && type != "PERIODIC") return;
-    auto st = jobs_.savepointStatus(*address, jobId, triggerId);
+    if (type != "MANUAL" && type != "PERIODIC") return;  // an upgrade's stop-with-savepoint: stopJob's
+    auto st = savepoint ? jobs_.savepointStatus(*address, jobId, triggerId) : jobs_.checkpointStatus(*address, jobId, triggerId);
     if (!st.ok() || st->state == SavepointOperationStatus::State::kInProgress) return;
     json triggered = info.value("triggerNonce", json());
     clearTrigger(info);
-    if (type == "PERIODIC") info["lastPeriodicSavepointTimestamp"] = nowMs();  // also after a failure: no hot retry
+    if (type == "PERIODIC") info[savepoint ? "lastPeriodicSavepointTimestamp" : "lastPeriodicCheckpointTimestamp"] = nowMs();
+    std::string label = type == "MANUAL" ? "Manual " + what : "Periodic " + what;
     if (st->state == SavepointOperationStatus::State::kCompleted) {
-      recordSavepoint(info, st->location, type, triggered, historyMaxCount(deployed));
-      events_.record(fd, "Normal", "SavepointCreated", fmt::format("{} savepoint completed: {}", type == "MANUAL" ? "Manual" : "Periodic", st->location));
+      if (savepoint) {
+        recordSavepoint(info, st->location, type, triggered);
+        trimSavepointHistory(fd, deployed, js, info);
+      } else {
+        json cp = {{"timeStamp", nowMs()}, {"triggerType", type}, {"formatType", "FULL"}, {"id", st->checkpointId}};
+        if (!triggered.is_null()) cp["triggerNonce"] = triggered;
+        info["lastCheckpoint"] = cp;
+      }
+      events_.record(fd, "Normal", savepoint ? "SavepointCreated" : "CheckpointCreated",
+                     label + " completed: " + (savepoint ? st->location : "checkpoint " + std::to_string(st->checkpointId)));
     } else {
-      if (type == "MANUAL") info["lastFailedTriggerNonce"] = triggered;
-      events_.record(fd, "Warning", "SavepointError",
-                     "Savepoint failed: " + (st->failure.empty() ? std::string("the JobManager lost the trigger") : st->failure.substr(0, 500)));
+      events_.record(fd, "Warning", savepoint ? "SavepointError" : "CheckpointError",
+                     label + " failed: " +
+                         (st->failure.empty() ? std::string("the JobManager lost the trigger") : st->failure.substr(0, 500)));
     }
     return;
   }
-  // A new nonce: a manual savepoint. Else a periodic one when due
-  // (kubernetes.operator.periodic.savepoint.interval, counted from the last periodic one or the
-  // job's deployment).
+  if (savepoint) trimSavepointHistory(fd, deployed, js, info);
+  // A new nonce: a manual one (each nonce once, whatever its outcome). Else a periodic one when
+  // due (kubernetes.operator.periodic.savepoint.interval / .checkpoint.interval, counted from
+  // the last periodic one or the job's deployment).
   std::string type;
-  if (!nonce.is_null()) {
-    json last = info.value("lastSavepoint", json::object());
-    bool done = last.is_object() && last.value("triggerNonce", json()) == nonce;
-    if (!done && info.value("lastFailedTriggerNonce", json()) != nonce) type = "MANUAL";
-  }
+  if (!nonce.is_null() && info.value("handledTriggerNonce", json()) != nonce) type = "MANUAL";
   if (type.empty()) {
-    int64_t interval = durationOptionMs(deployed, "kubernetes.operator.periodic.savepoint.interval");
-    int64_t since = info.value("lastPeriodicSavepointTimestamp", int64_t{0});
+    int64_t interval = durationOptionMs(deployed, savepoint ? "kubernetes.operator.periodic.savepoint.interval"
+                                                            : "kubernetes.operator.periodic.checkpoint.interval");
+    int64_t since = info.value(savepoint ? "lastPeriodicSavepointTimestamp" : "lastPeriodicCheckpointTimestamp", int64_t{0});
     if (since == 0 && status->reconciliationStatus) since = status->reconciliationStatus->reconciliationTimestamp.value_or(0);
     if (interval > 0 && nowMs() - since >= interval) type = "PERIODIC";
   }
   if (type.empty()) return;
-  auto trigger = jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false);
+  auto trigger = savepoint ? jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false)
+                           : jobs_.triggerCheckpoint(*address, jobId);
   if (!trigger.ok()) {
-    log::info("FlinkDeployment {}/{}: {} savepoint not triggered yet: {}", deployed.namespace_, deployed.name, lower(type),
+    log::info("FlinkDeployment {}/{}: {} {} not triggered yet: {}", deployed.namespace_, deployed.name, lower(type), what,
               trigger.status().message());
     return;
   }
   info["triggerId"] = *trigger;
   info["triggerTimestamp"] = nowMs();
   info["triggerType"] = type;
-  info["formatType"] = "CANONICAL";
-  if (type == "MANUAL") info["triggerNonce"] = nonce;
-  events_.record(fd, "Normal", "SavepointTriggered",
-                 type == "MANUAL" ? "Triggered a savepoint (savepointTriggerNonce " + nonce.dump() + ")"
-                                  : std::string("Triggered a periodic savepoint"));
+  info["formatType"] = savepoint ? "CANONICAL" : "FULL";
+  if (type == "MANUAL") {
+    info["triggerNonce"] = nonce;
+    info["handledTriggerNonce"] = nonce;
+  }
+  events_.record(fd, "Normal", savepoint ? "SavepointTriggered" : "CheckpointTriggered",
+                 type == "MANUAL" ? "Triggered a " + what + " (" + (savepoint ? "savepoint" : "checkpoint") +
+                                        "TriggerNonce " + nonce.dump() + ")"
+                                  : "Triggered a periodic " + what);
 }
 
 bool FlinkDeploymentController::shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
@@ -320,6 +339,44 @@ bool FlinkDeploymentController::shouldRollBack(const FlinkDeployment& deployed, 
   int64_t timeout = durationOptionMs(deployed, "kubernetes.operator.deployment.readiness.timeout");
   if (timeout <= 0) timeout = 5 * 60 * 1000;  // the Apache operator's default, 5 min
   return nowMs() - recon.reconciliationTimestamp.value_or(nowMs()) > timeout;
+}
+
+void FlinkDeploymentController::trimSavepointHistory(const json& fd, const FlinkDeployment& deployed,
+                                                    const JobStatusInfo& js, json& info) {
+  json& history = info["savepointHistory"];
+  if (!history.is_array()) return;
+  const int maxCount = std::max(1, historyMaxCount(deployed));
+  int64_t maxAge = durationOptionMs(deployed, "kubernetes.operator.savepoint.history.max.age");
+  if (maxAge <= 0) maxAge = 24 * 3600 * 1000;  // the Apache operator's default, 24 h
+  const std::string keepLast = info.value("lastSavepoint", json::object()).value("location", "");
+  const std::string keepRestore = js.extra.value("upgradeSavepointPath", json()).is_string()
+                                      ? js.extra["upgradeSavepointPath"].get<std::string>()
+                                      : std::string();
+  json kept = json::array(), evicted = json::array();
+  const int64_t now = nowMs();
+  for (size_t i = 0; i < history.size(); ++i) {
+    const json& sp = history[i];
+    bool newest = history.size() - i <= static_cast<size_t>(maxCount);
+    bool young = now - sp.value("timeStamp", now) <= maxAge;
+    bool protectedPath = sp.value("location", "") == keepLast || sp.value("location", "") == keepRestore;
+    ((newest && young) || protectedPath ? kept : evicted).push_back(sp);
+  }
+  if (evicted.empty()) return;
+  history = kept;
+  // Disposed through the JobManager (the storage is where the cluster runs), as the Apache
+  // operator does; the savepoint a restart would restore from is never disposed.
+  auto address = restAddress(deployed);
+  for (const auto& sp : evicted) {
+    std::string location = sp.value("location", "");
+    if (location.empty()) continue;
+    Status s = address ? jobs_.disposeSavepoint(*address, location) : Status::Error("the JobManager has no address");
+    if (s.ok()) {
+      events_.record(fd, "Normal", "SavepointDisposed", "Disposed savepoint " + location + " (savepoint history limits)");
+    } else {
+      log::warn("FlinkDeployment {}/{}: savepoint {} left on storage: {}", deployed.namespace_, deployed.name, location,
+                s.message());
+    }
+  }
 }
 
 int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {

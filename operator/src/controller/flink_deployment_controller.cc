@@ -288,11 +288,15 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
     status->extra["clusterInfo"] = {{"flink-version", job->flinkVersion}, {"flink-revision", job->flinkRevision}};
   }
   if (job->state == "RUNNING") {
-    if (auto cp = jobs_.latestCheckpoint(*address, job->jobId)) {
+    if (auto cp = jobs_.latestCheckpoint(*address, job->jobId); cp && !cp->savepoint) {
       json& info = status->jobStatus->extra["checkpointInfo"];
       if (!info.is_object()) info = json::object();
-      info["lastCheckpoint"] = {{"timeStamp", cp->timestampMs}, {"triggerType", "PERIODIC"}, {"formatType", "FULL"},
-                                {"id", cp->id}, {"location", cp->externalPath}};
+      json last = info.value("lastCheckpoint", json::object());
+      if (!last.is_object() || last.value("id", int64_t{0}) < cp->id) {
+        // The job's own newest checkpoint (the operator's manual ones keep their trigger type).
+        info["lastCheckpoint"] = {{"timeStamp", cp->timestampMs}, {"triggerType", "PERIODIC"}, {"formatType", "FULL"},
+                                  {"id", cp->id}, {"location", cp->externalPath}};
+      }
     }
   }
   bool healthy = job->state == "RUNNING" || job->state == "FINISHED";
@@ -423,7 +427,10 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
   std::string jmStatus = observeCluster(target, &status);
   bool jobActive = target.spec.job && jmStatus == "READY" && target.spec.job->state != "suspended" &&
                    observeJob(target, &status);
-  if (jobActive && target.spec.job) reconcileSavepoints(fd, target, fd["spec"], &status);
+  if (jobActive && target.spec.job) {
+    reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/true);
+    reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/false);
+  }
   if (!(status == intent)) {
     ApiResponse r = writeLatestStatus(ns, name, status);
     if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
@@ -431,8 +438,12 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
   // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise.
   // A running job is observed every 10 s (the Apache operator's observer polls the same way);
   // a savepoint in flight every second.
-  bool savepointPending = status.jobStatus && status.jobStatus->extra.value("savepointInfo", json::object()).is_object() &&
-                          !status.jobStatus->extra.value("savepointInfo", json::object()).value("triggerId", "").empty();
+  auto inFlight = [&](const char* field) {
+    if (!status.jobStatus) return false;
+    json info = status.jobStatus->extra.value(field, json::object());
+    return info.is_object() && !info.value("triggerId", "").empty();
+  };
+  bool savepointPending = inFlight("savepointInfo") || inFlight("checkpointInfo");
   if (savepointPending) return {true, "", std::chrono::milliseconds(1000)};
   if (jmStatus == "READY") return {true, "", std::chrono::milliseconds(jobActive ? 10000 : 60000)};
   return {true, "", std::chrono::milliseconds(anyChanged ? 2000 : 5000)};

@@ -110,11 +110,22 @@ class FlinkDeploymentController {
   /// savepointHistory.
   void reconcileSavepoints(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
                            FlinkDeploymentStatus* status);
+  /// reconcileSavepoints (savepoint true), or the same for checkpoints (checkpointTriggerNonce,
+  /// kubernetes.operator.periodic.checkpoint.interval; POST /jobs/{id}/checkpoints), recorded in
+  /// checkpointInfo.lastCheckpoint. Each nonce is acted on once (handledTriggerNonce).
+  void reconcileSnapshots(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
+                          FlinkDeploymentStatus* status, bool savepoint);
   /// Whether the deployed spec, not stable within kubernetes.operator.deployment.readiness.timeout
   /// (default 5 min) of its deployment, is to be rolled back to lastStableSpec
   /// (kubernetes.operator.deployment.rollback.enabled, default false).
   bool shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
                       const std::optional<nlohmann::json>& lastStable, const nlohmann::json& deployedSpec) const;
+  /// Keeps at most kubernetes.operator.savepoint.history.max.count (default 10) savepoints no
+  /// older than ...history.max.age (default 24 h) in info.savepointHistory and disposes the
+  /// others through the JobManager (POST /savepoint-disposal), never the last savepoint nor the
+  /// one the cluster was deployed from.
+  void trimSavepointHistory(const nlohmann::json& fd, const FlinkDeployment& deployed, const JobStatusInfo& js,
+                            nlohmann::json& info);
   /// kubernetes.operator.savepoint.history.max.count (default 10).
   int historyMaxCount(const FlinkDeployment& deployed) const;
   /// A duration option of the deployed spec or the operator's defaults, in ms (0 when unset or malformed).

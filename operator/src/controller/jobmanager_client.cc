@@ -97,6 +97,53 @@ Result<std::string> JobManagerClient::triggerSavepoint(const RestAddress& at, co
   return (*answer)["request-id"].get<std::string>();
 }
 
+Result<std::string> JobManagerClient::triggerCheckpoint(const RestAddress& at, const std::string& jobId) {
+  auto r = client(at).Post("/jobs/" + jobId + "/checkpoints", json{{"checkpointType", "FULL"}}.dump(), "application/json");
+  auto answer = okJson(r);
+  if (!answer || !answer->is_object() || !answer->value("request-id", json()).is_string()) {
+    return Status::Error("checkpoint: " + errorOf(r));
+  }
+  return (*answer)["request-id"].get<std::string>();
+}
+
+Result<SavepointOperationStatus> JobManagerClient::checkpointStatus(const RestAddress& at, const std::string& jobId,
+                                                                    const std::string& triggerId) {
+  auto r = client(at).Get("/jobs/" + jobId + "/checkpoints/" + triggerId);
+  SavepointOperationStatus out;
+  if (r && r->status == 404) {
+    out.state = SavepointOperationStatus::State::kUnknownTrigger;
+    return out;
+  }
+  auto body = okJson(r);
+  if (!body || !body->is_object()) return Status::Error("checkpoint status: " + errorOf(r));
+  if (body->value("status", json::object()).value("id", "") != "COMPLETED") return out;
+  json op = body->value("operation", json::object());
+  if (op.value("checkpointId", json()).is_number_integer()) {
+    out.state = SavepointOperationStatus::State::kCompleted;
+    out.checkpointId = op["checkpointId"].get<int64_t>();
+  } else {
+    out.state = SavepointOperationStatus::State::kFailed;
+    json cause = op.value("failureCause", json::object());
+    out.failure = cause.is_object() ? cause.value("stack-trace", cause.dump()) : cause.dump();
+  }
+  return out;
+}
+
+Status JobManagerClient::disposeSavepoint(const RestAddress& at, const std::string& path) {
+  httplib::Client& c = client(at);
+  auto r = c.Post("/savepoint-disposal", json{{"savepoint-path", path}}.dump(), "application/json");
+  auto answer = okJson(r);
+  if (!answer || !answer->is_object() || !answer->value("request-id", json()).is_string()) {
+    return Status::Error("savepoint disposal: " + errorOf(r));
+  }
+  auto st = c.Get("/savepoint-disposal/" + (*answer)["request-id"].get<std::string>());
+  auto body = okJson(st);
+  if (!body || !body->is_object()) return Status::Error("savepoint disposal status: " + errorOf(st));
+  json cause = body->value("operation", json::object()).value("failure-cause", json());
+  if (cause.is_object()) return Status::Error(cause.value("stack-trace", cause.dump()));
+  return Status::Ok();
+}
+
 Result<SavepointOperationStatus> JobManagerClient::savepointStatus(const RestAddress& at, const std::string& jobId,
                                                                    const std::string& triggerId) {
   auto r = client(at).Get("/jobs/" + jobId + "/savepoints/" + triggerId);

@@ -47,11 +47,13 @@ struct ObservedCheckpoint {
   bool savepoint = false;
 };
 
-/// The state of an asynchronous savepoint operation (GET /jobs/{id}/savepoints/{triggerid}).
+/// The state of an asynchronous savepoint or checkpoint operation
+/// (GET /jobs/{id}/savepoints/{triggerid}, GET /jobs/{id}/checkpoints/{triggerid}).
 struct SavepointOperationStatus {
   enum class State { kInProgress, kCompleted, kFailed, kUnknownTrigger } state = State::kInProgress;
-  std::string location;  // kCompleted: the savepoint's path (file://...)
-  std::string failure;   // kFailed: Flink's failure cause
+  std::string location;      // kCompleted savepoint: its path (file://...)
+  int64_t checkpointId = 0;  // kCompleted checkpoint: its id
+  std::string failure;       // kFailed: Flink's failure cause
 };
 
 class JobManagerClient {
@@ -65,9 +67,18 @@ class JobManagerClient {
   /// Returns the trigger id; the error names the JobManager's reason (e.g. the job not RUNNING).
   Result<std::string> triggerSavepoint(const RestAddress& at, const std::string& jobId, const std::string& targetDir,
                                        bool stop);
+  /// POST /jobs/{id}/checkpoints {checkpointType: FULL}: the trigger id, or the error.
+  Result<std::string> triggerCheckpoint(const RestAddress& at, const std::string& jobId);
+  /// Error when the JobManager cannot be reached.
+  Result<SavepointOperationStatus> checkpointStatus(const RestAddress& at, const std::string& jobId,
+                                                    const std::string& triggerId);
   /// Error when the JobManager cannot be reached.
   Result<SavepointOperationStatus> savepointStatus(const RestAddress& at, const std::string& jobId,
                                                    const std::string& triggerId);
+
+  /// POST /savepoint-disposal {savepoint-path}, then GET /savepoint-disposal/{triggerid} once:
+  /// ok when the JobManager removed it; the error names its reason (e.g. not a savepoint).
+  Status disposeSavepoint(const RestAddress& at, const std::string& path);
 
   /// Forgets the connection to `at` (a JobManager that went away).
   void forget(const RestAddress& at);

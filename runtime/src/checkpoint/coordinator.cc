@@ -72,6 +72,11 @@ Status CheckpointCoordinator::triggerSavepoint(const std::string& targetDir, con
   return trigger(targetDir, triggerId, drain);
 }
 
+Status CheckpointCoordinator::triggerCheckpoint(const std::string& triggerId, bool tasksRunning) {
+  if (!tasksRunning) return Status::Error("not all tasks are running: the checkpoint cannot be taken now");
+  return trigger("", triggerId);
+}
+
 bool CheckpointCoordinator::savepointPending() const {
   for (const auto& [id, p] : pending_) {
     if (p.stats.savepoint) return true;
@@ -192,6 +197,7 @@ void CheckpointCoordinator::complete(Pending& p) {
   } else {
     completed_.emplace_back(dir, std::move(p.metadata));
     retain();
+    if (!p.triggerId.empty() && cb_.checkpointDone) cb_.checkpointDone(p.triggerId, p.stats.id);
   }
 }
 
@@ -213,6 +219,7 @@ void CheckpointCoordinator::failPending(int64_t id, const std::string& reason) {
     if (cb_.savepointDone) cb_.savepointDone(p.triggerId, Status::Error(reason));
     return;
   }
+  if (!p.triggerId.empty() && cb_.checkpointDone) cb_.checkpointDone(p.triggerId, Status::Error(reason));
   if (++consecutiveFailures_ > settings_.tolerableFailures) {
     cb_.failJob("Exceeded checkpoint tolerable failure threshold (" + std::to_string(settings_.tolerableFailures) +
                 "): " + reason);
@@ -235,6 +242,7 @@ void CheckpointCoordinator::abortPending(const std::string& reason) {
     record(p.stats);
     log::info("{} {} of job {} aborted: {}", p.stats.savepoint ? "Savepoint" : "Checkpoint", id, jobId_, reason);
     if (p.stats.savepoint && cb_.savepointDone) cb_.savepointDone(p.triggerId, Status::Error(reason));
+    if (!p.stats.savepoint && !p.triggerId.empty() && cb_.checkpointDone) cb_.checkpointDone(p.triggerId, Status::Error(reason));
   }
 }
 

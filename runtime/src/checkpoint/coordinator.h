@@ -63,6 +63,8 @@ class CheckpointCoordinator {
     std::function<void(const std::string& reason)> failJob;
     /// Called when a savepoint completes or fails (trigger id, path or error).
     std::function<void(const std::string& triggerId, const Result<std::string>& location)> savepointDone;
+    /// Called when a checkpoint triggered through triggerCheckpoint completes or fails.
+    std::function<void(const std::string& triggerId, const Result<int64_t>& checkpointId)> checkpointDone;
   };
 
   CheckpointCoordinator(CheckpointSettings settings, std::string jobId, const JobGraph* graph, Callbacks callbacks);
@@ -74,6 +76,9 @@ class CheckpointCoordinator {
   /// drain: the sources emit the final watermark before the barrier and stop after it.
   Status triggerSavepoint(const std::string& targetDir, const std::string& triggerId, bool tasksRunning,
                           bool drain = false);
+  /// Starts a checkpoint now (Flink's POST /jobs/{id}/checkpoints), besides the periodic ones;
+  /// the result arrives through checkpointDone(triggerId). Error when not every task runs.
+  Status triggerCheckpoint(const std::string& triggerId, bool tasksRunning);
   /// True while a savepoint is in flight.
   bool savepointPending() const;
   void acknowledge(const nlohmann::json& msg);

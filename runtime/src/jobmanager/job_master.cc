@@ -179,6 +179,15 @@ void JobMaster::start() {
     for (const auto& tm : tms) send_(tm, {{"type", "notifyCheckpointComplete"}, {"jobId", sub_.jobId}, {"checkpointId", id}});
   };
   cb.failJob = [this](const std::string& reason) { handleFailure(reason, "", ""); };
+  cb.checkpointDone = [this](const std::string& triggerId, const Result<int64_t>& id) {
+    auto& op = checkpointOps_[triggerId];
+    op.done = true;
+    if (id.ok()) {
+      op.checkpointId = *id;
+    } else {
+      op.failure = id.status().message();
+    }
+  };
   cb.savepointDone = [this](const std::string& triggerId, const Result<std::string>& location) {
     auto& op = savepoints_[triggerId];
     op.done = true;
@@ -566,6 +575,22 @@ Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirecto
     draining_ = stop && drain;
   }
   return triggerId;
+}
+
+Result<std::string> JobMaster::triggerCheckpoint() {
+  if (status_ != JobStatus::kRunning || !coordinator_) {
+    return Status::Error(std::string("the job is ") + toString(status_) + ": checkpoints need a RUNNING job");
+  }
+  std::string triggerId = randomId();
+  Status s = coordinator_->triggerCheckpoint(triggerId, allTasksRunning());
+  if (!s.ok()) return s;
+  checkpointOps_[triggerId] = CheckpointOperation{};
+  return triggerId;
+}
+
+const CheckpointOperation* JobMaster::checkpointOperation(const std::string& triggerId) const {
+  auto it = checkpointOps_.find(triggerId);
+  return it == checkpointOps_.end() ? nullptr : &it->second;
 }
 
 const SavepointOperation* JobMaster::savepointOperation(const std::string& triggerId) const {

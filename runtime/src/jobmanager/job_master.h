@@ -73,6 +73,13 @@ struct SavepointOperation {
   std::string failure;
 };
 
+/// State of an asynchronous checkpoint operation (POST /jobs/{id}/checkpoints).
+struct CheckpointOperation {
+  bool done = false;
+  int64_t checkpointId = 0;
+  std::string failure;
+};
+
 struct ExecutionJobVertex {
   const JobVertex* vertex = nullptr;
   std::vector<ExecutionVertex> subtasks;
@@ -103,6 +110,9 @@ class JobMaster {
   /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error.
   Result<std::string> triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop, bool drain = false);
   const SavepointOperation* savepointOperation(const std::string& triggerId) const;
+  /// POST /jobs/{id}/checkpoints: returns the trigger id, or an error (the job not RUNNING).
+  Result<std::string> triggerCheckpoint();
+  const CheckpointOperation* checkpointOperation(const std::string& triggerId) const;
   const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
   int numRestarts() const { return numRestarts_; }
   std::string restartStrategyDescription() const { return restartStrategy_.describe(); }
@@ -158,6 +168,7 @@ class JobMaster {
   std::vector<JobException> exceptions_;
   nlohmann::json initialRestore_;  // from execution.savepoint.path
   std::map<std::string, SavepointOperation> savepoints_;
+  std::map<std::string, CheckpointOperation> checkpointOps_;
   std::string stopTrigger_;  // savepoint after which the job stops
   bool stopFinishes_ = false;  // stop-with-savepoint ends in FINISHED, cancel-job in CANCELED
   bool draining_ = false;      // stop with drain: the tasks end by themselves after the savepoint

@@ -90,6 +90,40 @@ void registerCheckpointHandlers(httplib::Server& server, JobManagerView& view, M
     replyForJob(res, view, mailbox, req.matches[1], checkpointingStatistics);
   });
 
+  registerJsonBodyHandler(server, "POST", R"(/jobs/([0-9a-f]{32})/checkpoints)", maxContentLength(view),
+                          [&](const Req& req, Res& res, const Body& body) {
+                            const std::vector<std::string> types = {"CONFIGURED", "FULL", "INCREMENTAL"};
+                            if (!checkFields(body, {{"checkpointType", FieldType::kString, types}, {"triggerId", FieldType::kString}}, res)) {
+                              return;
+                            }
+                            std::string id = req.matches[1];
+                            auto result = mailbox.call([&]() -> std::optional<Result<std::string>> {
+                              JobMaster* jm = view.mutableJob(id);
+                              if (!jm) return std::nullopt;
+                              return jm->triggerCheckpoint();
+                            });
+                            if (!result) return notFound(res, "Job " + id + " not found");
+                            if (!result->ok()) return reply(res, 409, {{"errors", {result->status().message()}}});
+                            reply(res, 202, {{"request-id", result->value()}});
+                          });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/checkpoints/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1], trigger = req.matches[2];
+    replyOrNotFound(res, mailbox, "Checkpoint trigger " + trigger + " of job " + id + " not found",
+                    [&]() -> std::optional<json> {
+                      const JobMaster* jm = view.job(id);
+                      const CheckpointOperation* op = jm ? jm->checkpointOperation(trigger) : nullptr;
+                      if (!op) return std::nullopt;
+                      if (!op->done) return json{{"status", {{"id", "IN_PROGRESS"}}}};
+                      json operation = op->failure.empty()
+                                           ? json{{"checkpointId", op->checkpointId}}
+                                           : json{{"failureCause", {{"class", "org.apache.flink.runtime.checkpoint.CheckpointException"},
+                                                                    {"stack-trace", op->failure},
+                                                                    {"serialized-throwable", op->failure}}}};
+                      return json{{"status", {{"id", "COMPLETED"}}}, {"operation", operation}};
+                    });
+  });
+
   server.Get(R"(/jobs/([0-9a-f]{32})/checkpoints/details/(\d+))", [&](const Req& req, Res& res) {
     std::string id = req.matches[1];
     int64_t cid = std::stoll(req.matches[2]);

@@ -1,7 +1,10 @@
 // REST handlers for checkpoint statistics (Flink's rest_v1_dispatcher.yml):
 // GET /jobs/{jobid}/checkpoints (counts, summary, latest and history, from the job's
-// CheckpointCoordinator) and GET /jobs/{jobid}/checkpoints/details/{checkpointid}. An unknown job
-// or checkpoint gets 404. Handlers run on httplib's threads and read the JobManagerView on the
+// CheckpointCoordinator), GET /jobs/{jobid}/checkpoints/details/{checkpointid}, POST
+// /jobs/{jobid}/checkpoints ({"checkpointType"}: a checkpoint now, 202 {"request-id"}; 409 when the
+// job's tasks do not all run) and GET /jobs/{jobid}/checkpoints/{triggerid} (IN_PROGRESS, or
+// COMPLETED with {"checkpointId"} or a failure cause). An unknown job, checkpoint or trigger gets
+// 404. Handlers run on httplib's threads and read the JobManagerView on the
 // JobManager's main thread through the Mailbox. `view` and `mailbox` must outlive `server`.
 #pragma once
 

@@ -36,6 +36,10 @@
 # readiness timeout; an upgrade to an entry class that does not exist never becomes ready: the
 # operator rolls back to the last stable spec (ROLLED_BACK), which resumes from the upgrade's
 # savepoint: output = oracle.
+# Case snapshots: savepointTriggerNonce 1, 2, 3 with kubernetes.operator.savepoint.history.max.count
+# 2: three savepoints, the oldest disposed through the JobManager (exactly 2 savepoint
+# directories left on disk, 2 in savepointHistory); checkpointTriggerNonce: a checkpoint
+# (CheckpointCreated); the job's output is still exact.
 # Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
@@ -49,11 +53,11 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
-case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint) UPGRADE_MODE=savepoint ;; last-state-*) UPGRADE_MODE=last-state ;; esac
+case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots) UPGRADE_MODE=savepoint ;; last-state-*) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -117,6 +121,7 @@ case "$VARIANT" in
   rollback) EXTRA_CONF="kubernetes.operator.deployment.rollback.enabled: \"true\"
 kubernetes.operator.deployment.readiness.timeout: \"10 s\"" ;;
   delete-savepoint) EXTRA_CONF="kubernetes.operator.job.savepoint-on-deletion: \"true\"" ;;
+  snapshots) EXTRA_CONF="kubernetes.operator.savepoint.history.max.count: \"2\"" ;;
 esac
 flight_delays_manifest flight-delays 2 "execution.checkpointing.interval: \"1 s\"
 state.checkpoints.dir: $(q "file://$DIR/checkpoints")
@@ -126,7 +131,7 @@ restart-strategy.fixed-delay.delay: \"1 s\"
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
-  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; *) echo 10000 ;; esac)" \
+  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots) echo 4000 ;; *) echo 10000 ;; esac)" \
   | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
 kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
@@ -206,7 +211,7 @@ jm_log_says() {
   pod=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
   grep -q "$1" "$POD_LOGS/$pod/flink-main-container.log"
 }
-case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint)
+case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots)
   wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
   OLD_JOB=$(job_field jid)
   [ "$(fd_status '{.status.jobStatus.jobId}')" = "$OLD_JOB" ] || die "status.jobStatus.jobId is not the running job's id $OLD_JOB"
@@ -227,6 +232,30 @@ case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operat
     echo "  suspended with savepoint $SAVEPOINT after $(secs_since "$CHANGE_AT")s: no pods, SUSPENDED"
     kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"running"}}}' > /dev/null
     new_cluster_ready 2
+  elif [ "$VARIANT" = snapshots ]; then
+    for n in 1 2 3; do
+      kubectl patch flinkdeployment flight-delays --type=merge -p "{\"spec\":{\"job\":{\"savepointTriggerNonce\":$n}}}" > /dev/null
+      savepoint_done() { [ "$(fd_status '{.status.jobStatus.savepointInfo.lastSavepoint.triggerNonce}')" = "$n" ]; }
+      wait_for 60 "the savepoint of savepointTriggerNonce $n" savepoint_done
+    done
+    kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"checkpointTriggerNonce":1}}}' > /dev/null
+    checkpoint_done() {
+      kubectl get events -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}' | grep -qx CheckpointCreated
+    }
+    wait_for 60 "the checkpoint of checkpointTriggerNonce 1 (a CheckpointCreated event)" checkpoint_done
+    echo "  3 savepoints and 1 checkpoint by nonce in $(secs_since "$CHANGE_AT")s"
+    [ "$(job_field state)" = RUNNING ] || die "the job is $(job_field state) after the savepoints: slow the input"
+    SAVEPOINTS=$(find "$DIR/savepoints" -mindepth 2 -maxdepth 2 -name _metadata | wc -l)
+    [ "$SAVEPOINTS" = 2 ] || die "expected 2 savepoint directories on disk (history max.count 2), found $SAVEPOINTS"
+    HISTORY=$(fd_status '{.status.jobStatus.savepointInfo.savepointHistory[*].location}' | wc -w)
+    [ "$HISTORY" = 2 ] || die "expected 2 entries in savepointHistory, found $HISTORY"
+    for loc in $(fd_status '{.status.jobStatus.savepointInfo.savepointHistory[*].location}'); do
+      [ -f "${loc#file://}/_metadata" ] || die "savepointHistory names $loc, which is not on disk"
+    done
+    wait_for "$TIMEOUT" "the job FINISHED" finished
+    compare_output "$DIR/out" "$CASE"
+    echo "PASS $CASE: 3 savepoints by nonce, the oldest disposed (2 on disk = history), a checkpoint by nonce; $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+    exit 0
   elif [ "$VARIANT" = delete-savepoint ]; then
     kubectl delete flinkdeployment flight-delays --wait=false > /dev/null
     echo "  seed $SEED: kubectl delete at +$(secs_since "$CASE_START")s"

@@ -15,6 +15,7 @@
 #include "controller/controller.h"
 #include "controller/flink_deployment_controller.h"
 #include "controller/leader_election.h"
+#include "controller/state_snapshot_controller.h"
 #include "flink/common/log.h"
 #include "flink/common/ids.h"
 #include "flink/common/http.h"
@@ -123,12 +124,14 @@ Result<OperatorConfig> loadOperatorConfig(const std::string& defaultImage) {
   return config;
 }
 
-// The Reconciler of FlinkDeployments: hands a key to the FlinkDeploymentController of its
-// namespace (the only one when the operator watches all namespaces).
-class FlinkDeploymentReconciler : public Reconciler {
+// The Reconciler of one resource kind: hands a key to the controller (FlinkDeploymentController,
+// FlinkStateSnapshotController) of its namespace (the only one when the operator watches all
+// namespaces).
+template <class C>
+class NamespacedReconciler : public Reconciler {
  public:
   // ns "" stands for all namespaces.
-  void add(const std::string& ns, FlinkDeploymentController* controller) { byNamespace_.emplace(ns, controller); }
+  void add(const std::string& ns, C* controller) { byNamespace_.emplace(ns, controller); }
 
   Result reconcile(const std::string& ns, const std::string& name) override {
     auto it = byNamespace_.find("");
@@ -139,7 +142,7 @@ class FlinkDeploymentReconciler : public Reconciler {
   }
 
  private:
-  std::map<std::string, FlinkDeploymentController*> byNamespace_;  // filled before the workers start
+  std::map<std::string, C*> byNamespace_;  // filled before the workers start
 };
 
 // The operator process: informers per watched namespace feeding one Controller, the metrics
@@ -161,9 +164,12 @@ class Operator {
 
  private:
   struct NamespaceSet {
-    std::unique_ptr<Informer> fds, deployments, services, configMaps;
+    std::unique_ptr<Informer> fds, deployments, services, configMaps, snapshots;
     std::unique_ptr<FlinkDeploymentController> controller;
+    std::unique_ptr<FlinkStateSnapshotController> snapshotController;
+    /// What readiness waits for (FlinkStateSnapshots are optional: their CRD may be missing).
     std::vector<Informer*> informers() const { return {fds.get(), deployments.get(), services.get(), configMaps.get()}; }
+    std::vector<Informer*> all() const { return {fds.get(), deployments.get(), services.get(), configMaps.get(), snapshots.get()}; }
   };
   void watchNamespace(const std::string& ns, const OperatorConfig& config);
   void routeEndpoints();
@@ -173,8 +179,10 @@ class Operator {
   OperatorOptions options_;
   std::shared_ptr<KubeClient> client_;
   Metrics& metrics_;
-  FlinkDeploymentReconciler reconciler_;
+  NamespacedReconciler<FlinkDeploymentController> reconciler_;
+  NamespacedReconciler<FlinkStateSnapshotController> snapshotReconciler_;
   Controller controller_;
+  Controller snapshotQueue_;  // FlinkStateSnapshots: their own queue and workers
   std::vector<NamespaceSet> sets_;
   httplib::Server http_;
   std::thread httpThread_;
@@ -195,7 +203,8 @@ Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, 
                       [&metrics](double seconds, bool ok) {
                         metrics.reconcileDuration.Observe(seconds);
                         metrics.reconciles.Add({{"result", ok ? "success" : "error"}}).Increment();
-                      }}) {
+                      }}),
+      snapshotQueue_(snapshotReconciler_, Controller::Options{1, nullptr, nullptr}) {
   if (options_.namespaces.empty()) options_.namespaces.push_back("");  // all namespaces
   for (const auto& ns : options_.namespaces) watchNamespace(ns, config);
   routeEndpoints();
@@ -222,6 +231,11 @@ void Operator::watchNamespace(const std::string& ns, const OperatorConfig& confi
     });
   }
   reconciler_.add(ns, set.controller.get());
+  set.snapshots = std::make_unique<Informer>(client_, types::kFlinkStateSnapshot, ns);
+  set.snapshotController =
+      std::make_unique<FlinkStateSnapshotController>(client_, set.snapshots.get(), set.fds.get(), config);
+  snapshotQueue_.watch(*set.snapshots);
+  snapshotReconciler_.add(ns, set.snapshotController.get());
   sets_.push_back(std::move(set));
 }
 
@@ -260,7 +274,7 @@ Status Operator::start() {
             options_.workers, boundPort,
             options_.leaderElect ? ", leader election on Lease " + options_.leaseNs + "/" + options_.leaseName : "");
   for (auto& s : sets_) {
-    for (Informer* inf : s.informers()) inf->start();
+    for (Informer* inf : s.all()) inf->start();
   }
   if (options_.leaderElect) {
     startLeaderElection();
@@ -274,6 +288,7 @@ Status Operator::start() {
 void Operator::startWorkers() {
   metrics_.leader.Set(1);
   controller_.start();
+  snapshotQueue_.start();
 }
 
 void Operator::startLeaderElection() {
@@ -297,15 +312,17 @@ void Operator::poll() {
     lastResync_ = Clock::now();
     for (auto& s : sets_) {
       for (const auto& o : s.fds->list()) controller_.enqueue(objectKey(o));
+      for (const auto& o : s.snapshots->list()) snapshotQueue_.enqueue(objectKey(o));
     }
   }
 }
 
 void Operator::stop() {
   controller_.stop();
+  snapshotQueue_.stop();
   if (elector_) elector_->stop();
   for (auto& s : sets_) {
-    for (Informer* inf : s.informers()) inf->stop();
+    for (Informer* inf : s.all()) inf->stop();
   }
   if (httpThread_.joinable()) {
     http_.stop();

@@ -198,8 +198,10 @@ const ruleDiff = (got, want) =>
   `extra: [${got.filter((t) => !want.includes(t)).join('; ')}] missing: [${want.filter((t) => !got.includes(t)).join('; ')}]`;
 const expand = (spec) => spec.flatMap(([g, res, verbs]) => res.flatMap((r) => verbs.map((v) => `${g} ${r} ${v}`))).sort();
 const OPERATOR_RULES = expand([
-  ['flink.apache.org', ['flinkdeployments', 'flinkdeployments/status', 'flinkdeployments/scale', 'flinkdeployments/finalizers'],
+  ['flink.apache.org', ['flinkdeployments', 'flinkdeployments/status', 'flinkdeployments/scale', 'flinkdeployments/finalizers',
+                        'flinkstatesnapshots', 'flinkstatesnapshots/status', 'flinkstatesnapshots/finalizers'],
    ['get', 'list', 'watch', 'update', 'patch']],
+  ['core', ['pods'], ['get', 'list', 'watch']],
   ['apps', ['deployments'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['services', 'configmaps'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['events'], ['create', 'patch']],

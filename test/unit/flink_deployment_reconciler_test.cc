@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "controller/flink_deployment_controller.h"
+#include "controller/state_snapshot_controller.h"
 #include "fake_kube_api.h"
 #include "jobmanager_stand_in.h"
 #include "k8s/informer.h"
@@ -110,6 +111,21 @@ struct Lifecycle {
     REQUIRE(c.api->put(types::kDeployment.objectPath(kNs, "flight-delays") + "/status", dep).ok());
   }
   json status() { return c.get(types::kFlinkDeployment, "flight-delays")["status"]; }
+  /// Reconciles until the stopped job's successor is deployed (the old Deployments go in one
+  /// step, the new ones come in the next).
+  void redeploy() {
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(c.reconcile("flight-delays").ok);
+      if (stoppedWith().empty() && c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2) return;
+    }
+    FAIL("the job was not redeployed within 3 reconciles");
+  }
+  /// The upgradeMode that stopped the job, as lastReconciledSpec records it ("" while it runs).
+  std::string stoppedWith() {
+    json last = json::parse(status()["reconciliationStatus"].value("lastReconciledSpec", "{}"));
+    json job = last.value("job", json::object());
+    return job.value("state", "") == "suspended" ? job.value("upgradeMode", "") : "";
+  }
   std::string jobId() { return status()["jobStatus"].value("jobId", ""); }
   void patchSpec(const json& spec) {
     REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", spec}}).ok());
@@ -300,8 +316,9 @@ TEST_CASE("Suspending a stateless job deletes its JobManager and TaskManagers, r
   REQUIRE(c.api->get(types::kDeployment.objectPath(kNs, "flight-delays")).ok());
 
   REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"job", {{"state", "suspended"}}}}}}).ok());
-  REQUIRE(c.reconcile("flight-delays").ok);
-  REQUIRE(c.reconcile("flight-delays").ok);
+  REQUIRE(c.reconcile("flight-delays").ok);  // the stop is recorded
+  REQUIRE(c.reconcile("flight-delays").ok);  // the Deployments go
+  REQUIRE(c.reconcile("flight-delays").ok);  // and are seen gone
   CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).empty());
   CHECK(c.api->get(types::kConfigMap.objectPath(kNs, "flink-config-flight-delays")).ok());
   CHECK(c.api->get(types::kService.objectPath(kNs, "flight-delays-rest")).ok());
@@ -347,7 +364,7 @@ TEST_CASE("A savepoint upgrade stops the job with a savepoint, then runs the new
   l.jm.completeLatest("file:///tmp/savepoints/savepoint-1");
   REQUIRE(l.c.reconcile("flight-delays").ok);
   status = l.status();
-  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  CHECK_FALSE(l.stoppedWith().empty());  // recorded first; the cluster goes in the next step
   CHECK(status["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "file:///tmp/savepoints/savepoint-1");
   CHECK(status["jobStatus"]["savepointInfo"]["lastSavepoint"]["triggerType"] == "UPGRADE");
   CHECK_FALSE(status["jobStatus"]["savepointInfo"].contains("triggerId"));
@@ -356,8 +373,10 @@ TEST_CASE("A savepoint upgrade stops the job with a savepoint, then runs the new
   CHECK(last["job"]["upgradeMode"] == "savepoint");
   CHECK(last["job"]["parallelism"] == 2);
 
-  REQUIRE(l.c.reconcile("flight-delays").ok);
+  const int deletes = l.c.api->deletes();
+  l.redeploy();
   status = l.status();
+  CHECK(l.c.api->deletes() == deletes + 2);  // the old JobManager and TaskManager Deployments
   CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
   CHECK(status["lifecycleState"] == "DEPLOYED");
   CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["parallelism"] == 3);
@@ -388,12 +407,12 @@ TEST_CASE("A last-state upgrade deletes the cluster without a savepoint and keep
   l.patchSpec({{"job", {{"parallelism", 3}}}});
   REQUIRE(l.c.reconcile("flight-delays").ok);
   CHECK(l.jm.numTriggers() == 0);
-  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+  CHECK_FALSE(l.stoppedWith().empty());  // recorded first; the cluster goes in the next step
   json status = l.status();
   CHECK(status["jobStatus"]["checkpointInfo"]["lastCheckpoint"]["id"] == 7);
   CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["upgradeMode"] ==
         "last-state");
-  REQUIRE(l.c.reconcile("flight-delays").ok);
+  l.redeploy();
   CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
   CHECK(l.jobId() == jobId);
   CHECK(l.conf("$internal.pipeline.job-id") == jobId);
@@ -438,7 +457,7 @@ TEST_CASE("No savepoint can be taken: last-state fallback when allowed, else the
     json status = l.status();
     auto reasons = l.c.eventReasons();
     if (fallback) {
-      CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
+      CHECK_FALSE(l.stoppedWith().empty());  // recorded first; the cluster goes in the next step
       CHECK(std::count(reasons.begin(), reasons.end(), "UpgradeFallback") == 1);
       CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["upgradeMode"] ==
             "last-state");
@@ -544,7 +563,7 @@ TEST_CASE("kubernetes.operator.job.restart.failed redeploys a failed job; withou
     auto reasons = l.c.eventReasons();
     if (restart) {
       CHECK(std::count(reasons.begin(), reasons.end(), "RestartFailedJob") == 1);
-      REQUIRE(l.c.reconcile("flight-delays").ok);
+      l.redeploy();
       CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
       CHECK(l.jobId() != jobId);  // stateless: a new job
       CHECK(l.status()["lifecycleState"] == "DEPLOYED");
@@ -567,7 +586,7 @@ TEST_CASE("An upgrade that does not become stable within the readiness timeout r
   REQUIRE(l.c.reconcile("flight-delays").ok);
   l.jm.completeLatest("file:///tmp/savepoints/savepoint-1");
   REQUIRE(l.c.reconcile("flight-delays").ok);  // stopped
-  REQUIRE(l.c.reconcile("flight-delays").ok);  // deployed with parallelism 3
+  l.redeploy();  // deployed with parallelism 3
   CHECK(l.conf("parallelism.default") == "3");
   CHECK(l.status()["lifecycleState"] == "DEPLOYED");
   // The new JobManager never becomes ready (a bad image, say).
@@ -577,8 +596,8 @@ TEST_CASE("An upgrade that does not become stable within the readiness timeout r
   CHECK(status["lifecycleState"] == "ROLLING_BACK");
   CHECK(status["reconciliationStatus"]["state"] == "ROLLING_BACK");
   REQUIRE(l.c.reconcile("flight-delays").ok);  // stops the failed job (no savepoint possible: last state)
-  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
-  REQUIRE(l.c.reconcile("flight-delays").ok);  // deploys the last stable spec
+  CHECK_FALSE(l.stoppedWith().empty());  // recorded first; the cluster goes in the next step
+  l.redeploy();  // deploys the last stable spec
   status = l.status();
   CHECK(status["lifecycleState"] == "ROLLED_BACK");
   CHECK(status["reconciliationStatus"]["state"] == "ROLLED_BACK");
@@ -646,8 +665,8 @@ TEST_CASE("A job that a savepoint stopped resumes from that savepoint in any sta
     l.patchSpec({{"job", {{"parallelism", 3}}}});
     REQUIRE(l.c.reconcile("flight-delays").ok);
     CHECK(l.jm.numTriggers() == 0);
-    CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
-    REQUIRE(l.c.reconcile("flight-delays").ok);
+    CHECK_FALSE(l.stoppedWith().empty());  // recorded first; the cluster goes in the next step
+    l.redeploy();
     CHECK(l.conf("execution.savepoint.path") == "/savepoints/savepoint-5");
     CHECK(l.jobId() != jobId);
     CHECK(l.status()["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "/savepoints/savepoint-5");
@@ -683,7 +702,7 @@ TEST_CASE("checkpointTriggerNonce takes one checkpoint per nonce; a periodic sav
   l.patchSpec({{"flinkConfiguration", spec["flinkConfiguration"]}});
   // (a configuration change is an upgrade: last-state, the same job ID)
   REQUIRE(l.c.reconcile("flight-delays").ok);
-  REQUIRE(l.c.reconcile("flight-delays").ok);
+  l.redeploy();
   l.markReady();
   REQUIRE(l.c.reconcile("flight-delays").ok);
   REQUIRE(l.jm.numTriggers() == 3);
@@ -694,4 +713,106 @@ TEST_CASE("checkpointTriggerNonce takes one checkpoint per nonce; a periodic sav
   json info = l.status()["jobStatus"]["savepointInfo"];
   CHECK(info["lastSavepoint"]["triggerType"] == "PERIODIC");
   CHECK(info["handledTriggerNonce"] == 1);
+}
+
+namespace {
+/// A FlinkStateSnapshotController beside a Lifecycle's FlinkDeployment controller.
+struct Snapshots {
+  Lifecycle& l;
+  Informer informer{l.c.api, types::kFlinkStateSnapshot, kNs};
+  FlinkStateSnapshotController controller{l.c.api, &informer, &l.c.fds, Lifecycle::podIp()};
+  explicit Snapshots(Lifecycle& lifecycle) : l(lifecycle) {
+    informer.start();
+    REQUIRE(eventually([&] { return informer.synced(); }));
+  }
+  ~Snapshots() { informer.stop(); }
+  ReconcileResult reconcile(const std::string& name) {
+    REQUIRE(eventually([&] { return l.c.api->caughtUp(informer, kNs) && l.c.api->caughtUp(l.c.fds, kNs); }));
+    return controller.reconcile(kNs, name);
+  }
+  void create(const std::string& name, const json& spec) {
+    json obj = {{"apiVersion", "flink.apache.org/v1beta1"},
+                {"kind", "FlinkStateSnapshot"},
+                {"metadata", {{"name", name}, {"namespace", kNs}}},
+                {"spec", spec}};
+    REQUIRE(l.c.api->post(types::kFlinkStateSnapshot.collectionPath(kNs), obj).ok());
+  }
+  json status(const std::string& name) { return l.c.get(types::kFlinkStateSnapshot, name).value("status", json::object()); }
+};
+}  // namespace
+
+TEST_CASE("FlinkStateSnapshot: a savepoint of a running job, TRIGGER_PENDING -> IN_PROGRESS -> COMPLETED, disposed on delete",
+          "[reconciler][snapshot]") {
+  Lifecycle l(statefulFlightDelays("savepoint"));
+  Snapshots s(l);
+  s.create("sp1", {{"jobReference", {{"kind", "FlinkDeployment"}, {"name", "flight-delays"}}},
+                   {"savepoint", {{"disposeOnDelete", true}}}});
+  REQUIRE(s.reconcile("sp1").ok);
+  CHECK(s.status("sp1")["state"] == "IN_PROGRESS");
+  REQUIRE(l.jm.numTriggers() == 1);
+  CHECK(l.jm.latest().path == "savepoints");
+  CHECK(l.jm.latest().body["target-directory"] == "file:///tmp/savepoints");
+  REQUIRE(s.reconcile("sp1").ok);
+  CHECK(s.status("sp1")["state"] == "IN_PROGRESS");
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-s1");
+  REQUIRE(s.reconcile("sp1").ok);
+  json st = s.status("sp1");
+  CHECK(st["state"] == "COMPLETED");
+  CHECK(st["path"] == "file:///tmp/savepoints/savepoint-s1");
+  CHECK(st.contains("resultTimestamp"));
+  REQUIRE(s.reconcile("sp1").ok);
+  CHECK(l.jm.numTriggers() == 1);  // done: nothing more
+
+  REQUIRE(l.c.api->del(types::kFlinkStateSnapshot.objectPath(kNs, "sp1")).ok());
+  CHECK(l.c.api->list(types::kFlinkStateSnapshot.collectionPath(kNs)).size() == 1);  // held by the finalizer
+  REQUIRE(s.reconcile("sp1").ok);
+  CHECK(l.c.api->list(types::kFlinkStateSnapshot.collectionPath(kNs)).empty());
+  std::lock_guard<std::mutex> lock(l.jm.mu);
+  CHECK(l.jm.disposed == std::vector<std::string>{"file:///tmp/savepoints/savepoint-s1"});
+}
+
+TEST_CASE("FlinkStateSnapshot: checkpoints, existing savepoints, failures up to backoffLimit, missing jobs",
+          "[reconciler][snapshot]") {
+  Lifecycle l(statefulFlightDelays("savepoint"));
+  Snapshots s(l);
+  s.create("cp", {{"jobReference", {{"kind", "FlinkDeployment"}, {"name", "flight-delays"}}}, {"checkpoint", json::object()}});
+  REQUIRE(s.reconcile("cp").ok);
+  REQUIRE(l.jm.numTriggers() == 1);
+  CHECK(l.jm.latest().path == "checkpoints");
+  {
+    std::lock_guard<std::mutex> lock(l.jm.mu);
+    l.jm.checkpointId = 9;
+  }
+  l.jm.completeLatest("9");
+  REQUIRE(s.reconcile("cp").ok);
+  CHECK(s.status("cp")["state"] == "COMPLETED");
+  CHECK(s.status("cp")["path"] == "/checkpoints/" + l.jobId() + "/chk-9");
+
+  s.create("old", {{"jobReference", {{"name", "flight-delays"}}},
+                   {"savepoint", {{"alreadyExists", true}, {"path", "file:///elsewhere/savepoint-x"}}}});
+  REQUIRE(s.reconcile("old").ok);
+  CHECK(s.status("old")["state"] == "COMPLETED");
+  CHECK(s.status("old")["path"] == "file:///elsewhere/savepoint-x");
+  CHECK(l.jm.numTriggers() == 1);
+
+  s.create("limited", {{"jobReference", {{"name", "flight-delays"}}}, {"savepoint", json::object()}, {"backoffLimit", 1}});
+  {
+    std::lock_guard<std::mutex> lock(l.jm.mu);
+    l.jm.refuseTriggers = true;
+  }
+  REQUIRE(s.reconcile("limited").ok);
+  CHECK(s.status("limited")["state"] == "TRIGGER_PENDING");
+  CHECK(s.status("limited")["failures"] == 1);
+  REQUIRE(s.reconcile("limited").ok);
+  CHECK(s.status("limited")["state"] == "FAILED");
+  CHECK_THAT(s.status("limited").value("error", ""), Catch::Contains("not all tasks are running"));
+
+  s.create("nojob", {{"jobReference", {{"name", "missing"}}}, {"savepoint", json::object()}, {"backoffLimit", 0}});
+  REQUIRE(s.reconcile("nojob").ok);
+  CHECK(s.status("nojob")["state"] == "FAILED");
+  CHECK_THAT(s.status("nojob").value("error", ""), Catch::Contains("FlinkDeployment ns/missing not found"));
+
+  s.create("neither", {{"jobReference", {{"name", "flight-delays"}}}});
+  REQUIRE(s.reconcile("neither").ok);
+  CHECK(s.status("neither")["state"] == "FAILED");
 }

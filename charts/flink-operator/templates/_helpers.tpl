@@ -80,9 +80,10 @@ release namespace when the operator watches all of them.
 
 {{/*
 What the operator may do to the resources it manages, in one namespace (Role) or all of them
-(ClusterRole). It reads FlinkDeployments and writes their status (and the scale and finalizer
-subresources), owns the JobManager/TaskManager Deployments, Services and ConfigMaps it creates,
-and records Events. Nothing else: no pods, secrets or CRDs.
+(ClusterRole). It reads FlinkDeployments and FlinkStateSnapshots and writes their status (and
+the scale and finalizer subresources), owns the JobManager/TaskManager Deployments, Services and
+ConfigMaps it creates, reads pods (an upgrade waits until the old cluster's pods are gone) and
+records Events. Nothing else: no pod writes, secrets or CRDs.
 */}}
 {{- define "flink-operator.operatorRules" -}}
 - apiGroups: ["flink.apache.org"]
@@ -91,7 +92,13 @@ and records Events. Nothing else: no pods, secrets or CRDs.
     - flinkdeployments/status
     - flinkdeployments/scale
     - flinkdeployments/finalizers
+    - flinkstatesnapshots
+    - flinkstatesnapshots/status
+    - flinkstatesnapshots/finalizers
   verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]

@@ -93,9 +93,11 @@ void clearTrigger(json& info) {
 }  // namespace
 
 Status FlinkDeploymentController::deleteClusterDeployments(const json& fd, const FlinkDeployment& target,
-                                                           const std::string& reason) {
+                                                           const std::string& reason, bool* deleted) {
+  if (deleted) *deleted = false;
   for (const std::string& name : {jobManagerName(target), taskManagerName(target)}) {
     if (!informers_.deployments->get(target.namespace_, name)) continue;
+    if (deleted) *deleted = true;
     ApiResponse r = client_->del(types::kDeployment.objectPath(target.namespace_, name));
     if (!r.ok() && !r.notFound()) return Status::Error(fmt::format("deleting Deployment {}: {}", name, r.error));
     events_.record(fd, "Normal", "Suspended", fmt::format("Deleted Deployment {}: {}", name, reason));
@@ -140,7 +142,6 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
         events_.record(fd, "Normal", "SavepointCreated",
                        fmt::format("Job {} was stopped with savepoint {}: the job resumes from it", jobId,
                                    latest->externalPath));
-        if (!deleteClusterDeployments(fd, deployed, "the job stopped with a savepoint").ok()) return out;
         out.stopped = true;
         out.usedMode = "savepoint";
         return out;
@@ -165,6 +166,11 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       auto st = address ? jobs_.savepointStatus(*address, jobId, triggerId)
                         : Result<SavepointOperationStatus>(Status::Error("the JobManager has no address"));
       if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return out;
+      if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) {
+        // The JobManager does not answer (restarting, say): keep the trigger a while.
+        out.requeue = std::chrono::milliseconds(2000);
+        return out;
+      }
       if (st.ok() && st->state == SavepointOperationStatus::State::kCompleted) {
         clearTrigger(info);
         recordSavepoint(info, st->location, "UPGRADE", json());
@@ -172,8 +178,6 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
         trimSavepointHistory(fd, deployed, js, info);
         events_.record(fd, "Normal", "SavepointCreated",
                        fmt::format("Stopped job {} with savepoint {}", jobId, st->location));
-        Status s = deleteClusterDeployments(fd, deployed, "the job stopped with a savepoint");
-        if (!s.ok()) return out;
         out.stopped = true;
         out.usedMode = "savepoint";
         return out;
@@ -233,8 +237,6 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       }
     }
   }
-  std::string reason = mode == "last-state" ? "the job keeps its last state (its checkpoints)" : "the job is cancelled (stateless)";
-  if (!deleteClusterDeployments(fd, deployed, reason).ok()) return out;
   out.stopped = true;
   out.usedMode = mode;
   return out;
@@ -505,7 +507,13 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     // Resume (after a suspend or the stop of an upgrade) once the old pods are gone, as the
     // job was stopped: from its savepoint, from its own checkpoints (same job ID), or afresh.
     FlinkDeployment stopped = v.lastReconciled ? *v.lastReconciled : *v.target;
-    if (clusterPodsExist(stopped)) {
+    // The stop is recorded (lastReconciledSpec suspended): now the cluster goes.
+    std::string usedBy = deployed->value("job", json::object()).value("upgradeMode", "stateless");
+    bool deleted = false;
+    if (Status s = deleteClusterDeployments(fd, stopped, "the job stopped (" + usedBy + ")", &deleted); !s.ok()) {
+      return fail(s.message());
+    }
+    if (deleted || clusterPodsExist(stopped)) {
       std::string err;
       if (!(status == persisted) && !persist(&err)) return fail(err);
       return {true, "", std::chrono::milliseconds(1000)};

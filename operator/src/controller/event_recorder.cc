@@ -6,7 +6,6 @@
 #include "flink/common/log.h"
 
 namespace flink::k8s {
-namespace {
 
 std::string nowRfc3339() {
   std::time_t t = std::time(nullptr);
@@ -16,8 +15,6 @@ std::string nowRfc3339() {
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-
-}  // namespace
 
 void EventRecorder::record(const nlohmann::json& involved, const std::string& type, const std::string& reason,
                            const std::string& message) {
@@ -46,8 +43,8 @@ void EventRecorder::record(const nlohmann::json& involved, const std::string& ty
                        {"kind", "Event"},
                        {"metadata", {{"name", name}, {"namespace", ns}}},
                        {"involvedObject",
-                        {{"apiVersion", "flink.apache.org/v1beta1"},
-                         {"kind", "FlinkDeployment"},
+                        {{"apiVersion", involved.value("apiVersion", "flink.apache.org/v1beta1")},
+                         {"kind", involved.value("kind", "FlinkDeployment")},
                          {"name", meta.value("name", "")},
                          {"namespace", ns},
                          {"uid", meta.value("uid", "")},

@@ -18,10 +18,14 @@
 
 namespace flink::k8s {
 
+/// The current time as Kubernetes writes timestamps (RFC 3339, UTC, seconds: 2026-12-07T10:00:00Z).
+std::string nowRfc3339();
+
 class EventRecorder {
  public:
   explicit EventRecorder(std::shared_ptr<KubeApi> client) : client_(std::move(client)) {}
-  /// `involved`: the FlinkDeployment object (its metadata names the event's involvedObject).
+  /// `involved`: the object the event is about (its apiVersion, kind and metadata name the
+  /// event's involvedObject; a FlinkDeployment when it has no kind).
   void record(const nlohmann::json& involved, const std::string& type, const std::string& reason,
               const std::string& message);
 

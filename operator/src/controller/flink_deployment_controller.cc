@@ -255,12 +255,17 @@ std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& tar
 }
 
 std::optional<RestAddress> FlinkDeploymentController::restAddress(const FlinkDeployment& target) const {
-  if (config_.jobManagerAddress != "pod-ip") {
+  return restAddressOf(*client_, target, config_);
+}
+
+std::optional<RestAddress> FlinkDeploymentController::restAddressOf(KubeApi& client, const FlinkDeployment& target,
+                                                                    const OperatorConfig& config) {
+  if (config.jobManagerAddress != "pod-ip") {
     detail::Ports ports;
-    (void)detail::clusterConfiguration(target, config_, &ports);
+    (void)detail::clusterConfiguration(target, config, &ports);
     return RestAddress{restServiceName(target) + "." + target.namespace_ + ".svc", ports.rest};
   }
-  auto ep = client_->get("/api/v1/namespaces/" + target.namespace_ + "/endpoints/" + restServiceName(target));
+  auto ep = client.get("/api/v1/namespaces/" + target.namespace_ + "/endpoints/" + restServiceName(target));
   if (!ep.ok()) return std::nullopt;
   for (const auto& subset : ep.body.value("subsets", json::array())) {
     auto addresses = subset.value("addresses", json::array());
@@ -348,13 +353,18 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
         mode = "stateless";
       }
     }
-    StopOutcome stop = stopJob(fd, running, mode, &status);
-    if (!stop.stopped) {
-      if (!(status == written)) writeLatestStatus(ns, name, status);
-      return {true, "", stop.requeue};
+    if (mode == "savepoint") {
+      StopOutcome stop = stopJob(fd, running, mode, &status);
+      if (!stop.stopped) {
+        if (!(status == written)) writeLatestStatus(ns, name, status);
+        return {true, "", stop.requeue};
+      }
+    }
+    if (!(status == written)) writeLatestStatus(ns, name, status);
+    if (Status s = deleteClusterDeployments(fd, running, "the FlinkDeployment is deleted"); !s.ok()) {
+      return {false, s.message(), std::nullopt};
     }
   }
-  if (!(status == written)) writeLatestStatus(ns, name, status);
   json finalizers = json::array();
   for (const auto& f : fd["metadata"].value("finalizers", json::array())) {
     if (f != kFinalizer) finalizers.push_back(f);

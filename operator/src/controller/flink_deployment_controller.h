@@ -66,6 +66,13 @@ class FlinkDeploymentController {
   /// The owner FlinkDeployment key ("ns/name") of a child object, if it has one.
   static std::optional<std::string> ownerKey(const nlohmann::json& child);
 
+  /// A FlinkDeployment object (JSON, as the API server has it) to the model; errors name the field.
+  static Result<FlinkDeployment> parseObject(const nlohmann::json& obj);
+  /// The JobManager's REST address (host, port) of a deployed cluster per
+  /// OperatorConfig::jobManagerAddress; nullopt when its Service has no ready endpoint yet.
+  static std::optional<RestAddress> restAddressOf(KubeApi& client, const FlinkDeployment& target,
+                                                  const OperatorConfig& config);
+
   /// Counts of FlinkDeployments by status.lifecycleState (from the cache).
   std::map<std::string, int> lifecycleStates() const;
 
@@ -79,8 +86,6 @@ class FlinkDeploymentController {
     std::optional<FlinkDeployment> lastReconciled;  // lastReconciledSpec parsed, when valid
   };
   Validation validate(const nlohmann::json& fd, const FlinkDeploymentStatus& status) const;
-  /// A FlinkDeployment object (JSON, as the API server has it) to the model; errors name the field.
-  static Result<FlinkDeployment> parseObject(const nlohmann::json& obj);
   /// Records the spec decision in `status` (error, lastReconciledSpec, lifecycle state).
   /// (recordSpec false: only the error and observedGeneration; application clusters record the
   /// spec through the job lifecycle.)
@@ -96,7 +101,7 @@ class FlinkDeploymentController {
   ReconcileResult applyAndObserve(const nlohmann::json& fd, const FlinkDeployment& target, bool specError,
                                   FlinkDeploymentStatus status, const FlinkDeploymentStatus& intent);
   struct StopOutcome {
-    bool stopped = false;       // the job is stopped and its Deployments deleted
+    bool stopped = false;       // the job is stopped (its Deployments go once that is recorded)
     std::string usedMode;       // how: stateless, savepoint or last-state
     std::chrono::milliseconds requeue{1000};  // when not stopped: look again after
   };
@@ -131,7 +136,9 @@ class FlinkDeploymentController {
   /// A duration option of the deployed spec or the operator's defaults, in ms (0 when unset or malformed).
   int64_t durationOptionMs(const FlinkDeployment& deployed, const std::string& key) const;
   /// Deletes the JobManager and TaskManager Deployments (the ConfigMap and Services stay).
-  Status deleteClusterDeployments(const nlohmann::json& fd, const FlinkDeployment& target, const std::string& reason);
+  /// *deleted (optional): whether there was one to delete.
+  Status deleteClusterDeployments(const nlohmann::json& fd, const FlinkDeployment& target, const std::string& reason,
+                                  bool* deleted = nullptr);
   /// True while pods of the cluster (app=<name>, a jobmanager or taskmanager component) exist.
   bool clusterPodsExist(const FlinkDeployment& target) const;
   /// Creates or patches every child; *anyChanged when one was written.

@@ -55,6 +55,7 @@ struct ResourceType {
 
 namespace types {
 extern const ResourceType kFlinkDeployment;
+extern const ResourceType kFlinkStateSnapshot;
 extern const ResourceType kDeployment;
 extern const ResourceType kService;
 extern const ResourceType kConfigMap;

@@ -324,6 +324,22 @@ Status CheckpointCoordinator::recordAttempt(int attempt) {
   return writeFileAtomically(jobDir() + "/attempt", std::to_string(attempt) + "\n");
 }
 
+std::optional<std::pair<int64_t, std::string>> CheckpointCoordinator::stopSavepoint() const {
+  if (settings_.rootDir.empty()) return std::nullopt;
+  std::ifstream in(jobDir() + "/stop-savepoint");
+  int64_t id = 0;
+  std::string dir;
+  if (!(in >> id) || id <= 0) return std::nullopt;
+  in >> std::ws;
+  if (!std::getline(in, dir) || dir.empty()) return std::nullopt;
+  return std::make_pair(id, dir);
+}
+
+Status CheckpointCoordinator::recordStopSavepoint(int64_t checkpointId, const std::string& dir) {
+  if (settings_.rootDir.empty()) return Status::Ok();
+  return writeFileAtomically(jobDir() + "/stop-savepoint", std::to_string(checkpointId) + " " + dir + "\n");
+}
+
 std::optional<std::string> CheckpointCoordinator::jobResult() const {
   if (settings_.rootDir.empty()) return std::nullopt;
   std::ifstream in(jobDir() + "/job-result");

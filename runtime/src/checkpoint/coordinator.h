@@ -112,6 +112,13 @@ class CheckpointCoordinator {
   std::optional<std::string> jobResult() const;
   /// Records FINISHED or CANCELED; an error names the file. No-op without a checkpoint directory.
   Status recordJobResult(const std::string& state);
+  /// The savepoint a stop-with-savepoint (without drain) ended the job with, kept as
+  /// `stop-savepoint` in the job's checkpoint directory: where a later JobManager of the same job
+  /// ID resumes (it is newer than every checkpoint; the job's output up to it is committed).
+  /// Returns (checkpoint id, savepoint directory), or nullopt.
+  std::optional<std::pair<int64_t, std::string>> stopSavepoint() const;
+  /// Records it; an error names the file. No-op without a checkpoint directory.
+  Status recordStopSavepoint(int64_t checkpointId, const std::string& dir);
   /// Restores the counter so new checkpoints get ids after `id` (start from a savepoint).
   void setCheckpointIdCounter(int64_t next) { nextId_ = std::max(nextId_, next); }
 

@@ -127,7 +127,7 @@ void JobMaster::transition(JobStatus s) {
   log::info("Job {} ({}) switched from state {} to {}.", name_, sub_.jobId, toString(status_), toString(s));
   status_ = s;
   stateTimestamps_[static_cast<int>(s)] = nowMs();
-  if ((s == JobStatus::kFinished || s == JobStatus::kCanceled) && coordinator_) {
+  if ((s == JobStatus::kFinished || s == JobStatus::kCanceled) && coordinator_ && !stoppedWithSavepoint_) {
     Status recorded = coordinator_->recordJobResult(toString(s));
     if (!recorded.ok()) log::warn("Job {}: the job result is not recorded: {}", name_, recorded.message());
   }
@@ -202,6 +202,12 @@ void JobMaster::start() {
         draining_ = false;
         checkTerminal();  // the drained tasks may all have finished already
       } else if (location.ok()) {
+        // The job stops to be resumed from this savepoint (an upgrade, a suspend): a later
+        // JobManager of this job ID resumes from it, and the job is not recorded as done.
+        stoppedWithSavepoint_ = true;
+        auto meta = checkpoint::readMetadata(*location);
+        Status s = meta.ok() ? coordinator_->recordStopSavepoint(meta->checkpointId, *location) : meta.status();
+        if (!s.ok()) log::warn("Job {}: the stop-with-savepoint is not recorded for a restart: {}", name_, s.message());
         cancel();
       }
     }
@@ -211,7 +217,16 @@ void JobMaster::start() {
   // The job's own checkpoints (an earlier JobManager of this job ID) take precedence over
   // execution.savepoint.path, as Flink's completed checkpoint store does on recovery: a restarted
   // JobManager resumes where the job was, not at the savepoint it started from.
-  if (auto own = coordinator_->recoverFromStorage()) {
+  auto own = coordinator_->recoverFromStorage();
+  if (auto stop = coordinator_->stopSavepoint(); stop && (!own || stop->first > own->second.checkpointId)) {
+    // Stopped with a savepoint by an earlier JobManager: newer than its checkpoints.
+    Status s = validateSavepoint(stop->second, &initialRestore_);
+    if (!s.ok()) return fail(s.message());
+    coordinator_->setCheckpointIdCounter(stop->first + 1);
+    own.reset();
+    log::info("Job {} resumes from the savepoint it was stopped with ({}, checkpoint {})", name_, stop->second, stop->first);
+  }
+  if (own) {
     log::info("Job {} resumes from its own checkpoint {} ({})", name_, own->second.checkpointId, own->first);
   }
 
@@ -327,7 +342,11 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
   // The sinks commit what the restored checkpoint prepared and clean their output themselves,
   // on the TaskManagers (where the output is).
   json restore = initialRestore_;
-  if (auto latest = coordinator_->latestCompleted()) {
+  auto latest = coordinator_->latestCompleted();
+  if (latest && !restore.is_null() && latest->second.checkpointId <= restore.at("checkpointId").get<int64_t>()) {
+    latest.reset();  // the savepoint is newer (a job stopped with it, then resumed)
+  }
+  if (latest) {
     const auto& [dir, meta] = *latest;
     json ops = json::object();
     for (const auto& [opId, e] : meta.operators) {

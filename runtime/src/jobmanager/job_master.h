@@ -170,6 +170,7 @@ class JobMaster {
   std::map<std::string, SavepointOperation> savepoints_;
   std::map<std::string, CheckpointOperation> checkpointOps_;
   std::string stopTrigger_;  // savepoint after which the job stops
+  bool stoppedWithSavepoint_ = false;  // ended by a stop-with-savepoint (to be resumed from it)
   bool stopFinishes_ = false;  // stop-with-savepoint ends in FINISHED, cancel-job in CANCELED
   bool draining_ = false;      // stop with drain: the tasks end by themselves after the savepoint
   bool finalCheckpointSent_ = false;  // this attempt's tasks were told to commit and finish

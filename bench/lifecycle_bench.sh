@@ -31,9 +31,7 @@ for seed in $(seq 1 "$N"); do
   add "upgrade (last-state)" "$(sed -n 's/.*new cluster RUNNING \([0-9.]*\)s after the change.*/\1/p' <<< "$out")"
   out=$(run savepoint-suspend "$seed")
   add "suspend (savepoint)" "$(sed -n 's/.*suspended with savepoint .* after \([0-9.]*\)s:.*/\1/p' <<< "$out")"
-  suspend=$(sed -n 's/.*suspended with savepoint .* after \([0-9.]*\)s:.*/\1/p' <<< "$out")
-  total=$(sed -n 's/.*new cluster RUNNING \([0-9.]*\)s after the change.*/\1/p' <<< "$out")
-  if [ -n "$suspend" ] && [ -n "$total" ]; then add "resume" "$(awk -v t="$total" -v s="$suspend" 'BEGIN { printf "%.2f", t - s }')"; fi
+  add "resume" "$(sed -n 's/.*resumed: pods Ready \([0-9.]*\)s after job.state running.*/\1/p' <<< "$out")"
 done
 printf '%-24s %8s %8s %8s %4s\n' step median min max n
 for step in "apply -> pods Ready" "upgrade (savepoint)" "upgrade (last-state)" "suspend (savepoint)" "resume"; do

@@ -39,7 +39,8 @@
 # Case snapshots: savepointTriggerNonce 1, 2, 3 with kubernetes.operator.savepoint.history.max.count
 # 2: three savepoints, the oldest disposed through the JobManager (exactly 2 savepoint
 # directories left on disk, 2 in savepointHistory); checkpointTriggerNonce: a checkpoint
-# (CheckpointCreated); the job's output is still exact.
+# (CheckpointCreated); a FlinkStateSnapshot resource (savepoint, disposeOnDelete): COMPLETED with
+# a path on disk, which goes when the resource is deleted; the job's output is still exact.
 # Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
@@ -230,8 +231,10 @@ case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operat
     [ -n "$SAVEPOINT" ] || die "no savepointInfo.lastSavepoint in status after the suspend"
     [ -f "${SAVEPOINT#file://}/_metadata" ] || die "the savepoint $SAVEPOINT in status has no _metadata on disk"
     echo "  suspended with savepoint $SAVEPOINT after $(secs_since "$CHANGE_AT")s: no pods, SUSPENDED"
+    RESUME_AT=$(now_ms)
     kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"running"}}}' > /dev/null
     new_cluster_ready 2
+    echo "  resumed: pods Ready $(secs_since "$RESUME_AT")s after job.state running"
   elif [ "$VARIANT" = snapshots ]; then
     for n in 1 2 3; do
       kubectl patch flinkdeployment flight-delays --type=merge -p "{\"spec\":{\"job\":{\"savepointTriggerNonce\":$n}}}" > /dev/null
@@ -244,6 +247,30 @@ case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operat
     }
     wait_for 60 "the checkpoint of checkpointTriggerNonce 1 (a CheckpointCreated event)" checkpoint_done
     echo "  3 savepoints and 1 checkpoint by nonce in $(secs_since "$CHANGE_AT")s"
+    # A FlinkStateSnapshot resource: a savepoint of the job, disposed when the resource is deleted.
+    cat > "$DIR/snapshot.yaml" <<'YAML'
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkStateSnapshot
+metadata:
+  name: flight-delays-snapshot
+spec:
+  backoffLimit: 3
+  jobReference:
+    kind: FlinkDeployment
+    name: flight-delays
+  savepoint:
+    disposeOnDelete: true
+YAML
+    kubectl apply -f "$DIR/snapshot.yaml" > /dev/null
+    snapshot_completed() { [ "$(kubectl get flinkstatesnapshot flight-delays-snapshot -o 'jsonpath={.status.state}')" = COMPLETED ]; }
+    wait_for 60 "the FlinkStateSnapshot COMPLETED" snapshot_completed
+    SNAPSHOT_PATH=$(kubectl get flinkstatesnapshot flight-delays-snapshot -o 'jsonpath={.status.path}')
+    [ -f "${SNAPSHOT_PATH#file://}/_metadata" ] || die "the FlinkStateSnapshot's path $SNAPSHOT_PATH has no _metadata"
+    kubectl delete flinkstatesnapshot flight-delays-snapshot --wait=false > /dev/null
+    snapshot_gone() { ! kubectl get flinkstatesnapshot flight-delays-snapshot > /dev/null 2>&1; }
+    wait_for 30 "the FlinkStateSnapshot gone after its disposal" snapshot_gone
+    [ ! -e "${SNAPSHOT_PATH#file://}" ] || die "the FlinkStateSnapshot was deleted but its savepoint $SNAPSHOT_PATH is still on disk"
+    echo "  FlinkStateSnapshot COMPLETED at $SNAPSHOT_PATH, disposed with the resource"
     [ "$(job_field state)" = RUNNING ] || die "the job is $(job_field state) after the savepoints: slow the input"
     SAVEPOINTS=$(find "$DIR/savepoints" -mindepth 2 -maxdepth 2 -name _metadata | wc -l)
     [ "$SAVEPOINTS" = 2 ] || die "expected 2 savepoint directories on disk (history max.count 2), found $SAVEPOINTS"

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -104,7 +105,12 @@ class FakeKubeApi final : public KubeApi {
     if (!obj["metadata"].value("finalizers", nlohmann::json::array()).empty()) {
       // As the API server: an object with finalizers is only marked; it goes when they are removed.
       if (!obj["metadata"].contains("deletionTimestamp")) {
-        obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+        std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char now[32];
+        std::strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        obj["metadata"]["deletionTimestamp"] = now;
         return store(key, std::move(obj), "MODIFIED");
       }
       return {200, obj, ""};

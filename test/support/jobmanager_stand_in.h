@@ -3,7 +3,8 @@
 // job whose id and state the test sets, GET /jobs/overview, /config, /jobs/{id}/checkpoints (the
 // latest completed checkpoint the test sets), POST /jobs/{id}/stop, /jobs/{id}/savepoints and
 // /jobs/{id}/checkpoints (with GET /jobs/{id}/checkpoints/{trigger})
-// (recorded; answer a trigger id, or 409 while `refuseTriggers`), GET
+// (recorded under the request's triggerId, once per id; answer it, or 409 while
+// `refuseTriggers`), GET
 // /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger), and
 // POST /savepoint-disposal (recorded, always COMPLETED).
 // Answers as Flink's REST API does (rest_v1_dispatcher.yml). Thread-safe: the server's threads
@@ -50,6 +51,7 @@ class JobManagerStandIn {
       nlohmann::json completed = nullptr;
       if (checkpointId > 0) {
         completed = {{"id", checkpointId}, {"trigger_timestamp", 1700000001000}, {"is_savepoint", checkpointIsSavepoint},
+                     {"checkpoint_type", checkpointIsSavepoint ? savepointType : std::string("CHECKPOINT")},
                      {"external_path", checkpointIsSavepoint ? "/savepoints/savepoint-" + std::to_string(checkpointId)
                                                              : "/checkpoints/" + jobId + "/chk-" + std::to_string(checkpointId)}};
       }
@@ -65,9 +67,13 @@ class JobManagerStandIn {
                        res.set_content(R"({"errors":["not all tasks are running"]})", "application/json");
                        return;
                      }
-                     std::string id = std::string(31, '0') + std::to_string(triggers.size() % 10);
-                     triggers[id] = Trigger{jobId, path, nlohmann::json::parse(req.body, nullptr, false)};
-                     order.push_back(id);
+                     nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+                     std::string id = body.is_object() ? body.value("triggerId", "") : "";
+                     if (id.empty()) id = std::string(31, '0') + std::to_string(triggers.size() % 10);
+                     if (!triggers.count(id)) {  // idempotent per triggerId, as Flink's REST API
+                       triggers[id] = Trigger{jobId, path, body};
+                       order.push_back(id);
+                     }
                      res.status = 202;
                      res.set_content(nlohmann::json{{"request-id", id}}.dump(), "application/json");
                    });
@@ -141,6 +147,7 @@ class JobManagerStandIn {
   std::string state = "RUNNING";  // guarded by mu
   int64_t checkpointId = 0;      // guarded by mu; 0 = none completed
   bool checkpointIsSavepoint = false;  // guarded by mu; the latest completed one is a savepoint
+  std::string savepointType = "SYNC_SAVEPOINT";  // guarded by mu; its checkpoint_type (SAVEPOINT: not a stop)
   bool refuseTriggers = false;   // guarded by mu
   std::map<std::string, Trigger> triggers;  // guarded by mu
   std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu

@@ -732,6 +732,8 @@ TEST_CASE("REST API answers malformed and edge-case requests at once with Flink'
        "aaaa"},
       {"checkpoint while the tasks do not run", withBody("POST", "/jobs/" + jid + "/checkpoints", "{}"), 409,
        "not all tasks are running"},
+      {"savepoint: triggerId not 32 hex digits", withBody("POST", "/jobs/" + jid + "/savepoints", R"({"triggerId": "xyz"})"),
+       400, "triggerId"},
       {"checkpoint: unknown checkpointType", withBody("POST", "/jobs/" + jid + "/checkpoints", R"({"checkpointType": "X"})"),
        400, "checkpointType"},
       {"checkpoint of an unknown job", withBody("POST", "/jobs/" + other + "/checkpoints", "{}"), 404, "aaaa"},

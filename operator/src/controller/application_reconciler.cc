@@ -135,7 +135,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
     auto job = address ? jobs_.observe(*address) : std::nullopt;
     if (job && job->jobId == jobId && (job->state == "FINISHED" || job->state == "CANCELED")) {
       auto latest = jobs_.latestCheckpoint(*address, jobId);
-      if (latest && latest->savepoint && !latest->externalPath.empty()) {
+      if (latest && latest->type == "SYNC_SAVEPOINT" && !latest->externalPath.empty()) {
         recordSavepoint(info, latest->externalPath, "UPGRADE", json());
         trimSavepointHistory(fd, deployed, js, info);
         js.extra["upgradeSavepointPath"] = latest->externalPath;
@@ -166,6 +166,20 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       auto st = address ? jobs_.savepointStatus(*address, jobId, triggerId)
                         : Result<SavepointOperationStatus>(Status::Error("the JobManager has no address"));
       if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return out;
+      if (st.ok() && st->state == SavepointOperationStatus::State::kUnknownTrigger && job && job->state == "RUNNING") {
+        // Recorded but not sent yet (or the JobManager restarted): send it, under its id.
+        std::string dir = savepointDirectory(deployed, config_);
+        Status sent = jobs_.triggerSavepoint(*address, jobId, dir, true, triggerId);
+        if (sent.ok()) {
+          events_.record(fd, "Normal", "SavepointTriggered", fmt::format("Stopping job {} with a savepoint into {}", jobId, dir));
+          out.requeue = std::chrono::milliseconds(300);
+        } else {
+          // E.g. not every task is running yet: not a failure of the upgrade, try again soon.
+          log::info("FlinkDeployment {}/{}: {}", deployed.namespace_, deployed.name, sent.message());
+          out.requeue = std::chrono::milliseconds(1000);
+        }
+        return out;
+      }
       if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) {
         // The JobManager does not answer (restarting, say): keep the trigger a while.
         out.requeue = std::chrono::milliseconds(2000);
@@ -193,20 +207,13 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       }
       fallbackReason = "the stop with savepoint failed (" + why.substr(0, 200) + ")";
     } else if (job && job->state == "RUNNING") {
-      std::string dir = savepointDirectory(deployed, config_);
-      auto trigger = jobs_.triggerSavepoint(*address, job->jobId, dir, true);
-      if (!trigger.ok()) {
-        // E.g. not every task is running yet: not a failure of the upgrade, try again soon.
-        log::info("FlinkDeployment {}/{}: {}", deployed.namespace_, deployed.name, trigger.status().message());
-        out.requeue = std::chrono::milliseconds(1000);
-        return out;
-      }
-      info["triggerId"] = *trigger;
+      // The trigger is recorded first, under an id of ours; the next step sends it (the
+      // JobManager takes the id, so sending it twice starts one savepoint).
+      info["triggerId"] = randomId();
       info["triggerTimestamp"] = nowMs();
       info["triggerType"] = "UPGRADE";
       info["formatType"] = "CANONICAL";
-      events_.record(fd, "Normal", "SavepointTriggered",
-                     fmt::format("Stopping job {} with a savepoint into {}", job->jobId, dir));
+      out.requeue = std::chrono::milliseconds(10);
       return out;
     } else if (job && job->state == "FINISHED") {
       // Nothing left to save: the job ended; the new spec starts it afresh.
@@ -244,12 +251,12 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
 
 void FlinkDeploymentController::reconcileSavepoints(const json& fd, const FlinkDeployment& deployed, const json& spec,
                                                     FlinkDeploymentStatus* status) {
-  reconcileSnapshots(fd, deployed, spec, status, /*savepoint=*/true);
+  (void)reconcileSnapshots(fd, deployed, spec, status, /*savepoint=*/true);
 }
 
-void FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDeployment& deployed, const json& spec,
+bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDeployment& deployed, const json& spec,
                                                    FlinkDeploymentStatus* status, bool savepoint) {
-  if (!status->jobStatus) return;
+  if (!status->jobStatus) return false;
   JobStatusInfo& js = *status->jobStatus;
   const char* field = savepoint ? "savepointInfo" : "checkpointInfo";
   const std::string what = savepoint ? "savepoint" : "checkpoint";
@@ -267,13 +274,30 @@ void FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
   const std::string jobId = js.extra.value("jobId", "");
   json nonce = spec.value("job", json::object()).value(savepoint ? "savepointTriggerNonce" : "checkpointTriggerNonce", json());
   auto address = restAddress(deployed);
-  if (!address || jobId.empty()) return;
+  if (!address || jobId.empty()) return false;
   std::string triggerId = info.value("triggerId", "");
   if (!triggerId.empty()) {
     std::string type = info.value("triggerType", "");
-    if (type != "MANUAL" && type != "PERIODIC") return;  // an upgrade's stop-with-savepoint: stopJob's
+    if (type != "MANUAL" && type != "PERIODIC") return false;  // an upgrade's stop-with-savepoint: stopJob's
     auto st = savepoint ? jobs_.savepointStatus(*address, jobId, triggerId) : jobs_.checkpointStatus(*address, jobId, triggerId);
-    if (!st.ok() || st->state == SavepointOperationStatus::State::kInProgress) return;
+    if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return false;
+    if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) return false;  // unreachable: a while
+    if (st.ok() && st->state == SavepointOperationStatus::State::kUnknownTrigger &&
+        nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) {
+      // Recorded but not sent yet (or the JobManager restarted): send it under its id.
+      Status sent = savepoint ? jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false, triggerId)
+                              : jobs_.triggerCheckpoint(*address, jobId, triggerId);
+      if (sent.ok()) {
+        events_.record(fd, "Normal", savepoint ? "SavepointTriggered" : "CheckpointTriggered",
+                       type == "MANUAL" ? "Triggered a " + what + " (" + what + "TriggerNonce " +
+                                              info.value("triggerNonce", json()).dump() + ")"
+                                        : "Triggered a periodic " + what);
+      } else {
+        log::info("FlinkDeployment {}/{}: {} {} not triggered yet: {}", deployed.namespace_, deployed.name, lower(type),
+                  what, sent.message());
+      }
+      return false;
+    }
     json triggered = info.value("triggerNonce", json());
     clearTrigger(info);
     if (type == "PERIODIC") info[savepoint ? "lastPeriodicSavepointTimestamp" : "lastPeriodicCheckpointTimestamp"] = nowMs();
@@ -294,7 +318,7 @@ void FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
                      label + " failed: " +
                          (st->failure.empty() ? std::string("the JobManager lost the trigger") : st->failure.substr(0, 500)));
     }
-    return;
+    return false;
   }
   if (savepoint) trimSavepointHistory(fd, deployed, js, info);
   // A new nonce: a manual one (each nonce once, whatever its outcome). Else a periodic one when
@@ -309,15 +333,9 @@ void FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
     if (since == 0 && status->reconciliationStatus) since = status->reconciliationStatus->reconciliationTimestamp.value_or(0);
     if (interval > 0 && nowMs() - since >= interval) type = "PERIODIC";
   }
-  if (type.empty()) return;
-  auto trigger = savepoint ? jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false)
-                           : jobs_.triggerCheckpoint(*address, jobId);
-  if (!trigger.ok()) {
-    log::info("FlinkDeployment {}/{}: {} {} not triggered yet: {}", deployed.namespace_, deployed.name, lower(type), what,
-              trigger.status().message());
-    return;
-  }
-  info["triggerId"] = *trigger;
+  if (type.empty()) return false;
+  // Recorded first under an id of ours, sent by the next reconcile (idempotent under that id).
+  info["triggerId"] = randomId();
   info["triggerTimestamp"] = nowMs();
   info["triggerType"] = type;
   info["formatType"] = savepoint ? "CANONICAL" : "FULL";
@@ -325,10 +343,7 @@ void FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
     info["triggerNonce"] = nonce;
     info["handledTriggerNonce"] = nonce;
   }
-  events_.record(fd, "Normal", savepoint ? "SavepointTriggered" : "CheckpointTriggered",
-                 type == "MANUAL" ? "Triggered a " + what + " (" + (savepoint ? "savepoint" : "checkpoint") +
-                                        "TriggerNonce " + nonce.dump() + ")"
-                                  : "Triggered a periodic " + what);
+  return true;
 }
 
 bool FlinkDeploymentController::shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
@@ -563,12 +578,17 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
   auto target = parseObject(deployedObj);
   if (!target.ok()) return fail("the last reconciled spec does not parse: " + target.status().message());
   target->uid = fd["metadata"].value("uid", "");
-  if (js.extra.value("jobId", "").empty()) js.extra["jobId"] = randomId();  // a status of an older operator
+  if (js.extra.value("jobId", "").empty()) {
+    js.extra["jobId"] = randomId();  // a status of an older operator: recorded before it is used
+    std::string err;
+    if (!persist(&err)) return fail(err);
+  }
   target->deployJobId = js.extra.value("jobId", "");
   if (js.extra.value("upgradeSavepointPath", json()).is_string()) {
     target->deployRestorePath = js.extra["upgradeSavepointPath"].get<std::string>();
   }
-  bool rollbackWatch = recon.state == "DEPLOYED" && status.lifecycleState != "STABLE" && lastStable && v.lastReconciled &&
+  bool rollbackWatch = jobRunning(*deployed) && recon.state == "DEPLOYED" && status.lifecycleState != "STABLE" &&
+                       lastStable && v.lastReconciled &&
                        lower(option(*v.lastReconciled, config_, "kubernetes.operator.deployment.rollback.enabled", "false")) == "true" &&
                        upgradeRelevant(*lastStable) != upgradeRelevant(*deployed);
   int64_t rollbackDueMs = 0;

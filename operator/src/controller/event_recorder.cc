@@ -16,6 +16,12 @@ std::string nowRfc3339() {
   return buf;
 }
 
+std::optional<int64_t> parseRfc3339Ms(const std::string& timestamp) {
+  std::tm tm{};
+  if (timestamp.size() < 19 || !strptime(timestamp.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
 void EventRecorder::record(const nlohmann::json& involved, const std::string& type, const std::string& reason,
                            const std::string& message) {
   const nlohmann::json& meta = involved["metadata"];

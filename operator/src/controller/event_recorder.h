@@ -8,9 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -20,6 +22,9 @@ namespace flink::k8s {
 
 /// The current time as Kubernetes writes timestamps (RFC 3339, UTC, seconds: 2026-12-07T10:00:00Z).
 std::string nowRfc3339();
+/// An RFC 3339 timestamp in UTC (2026-12-07T10:00:00Z, fractions ignored) as ms since the epoch;
+/// nullopt when it does not parse.
+std::optional<int64_t> parseRfc3339Ms(const std::string& timestamp);
 
 class EventRecorder {
  public:

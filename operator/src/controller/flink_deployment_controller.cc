@@ -341,12 +341,11 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
     if (mode == "savepoint") {
       // Stop with a savepoint first, at most kubernetes.operator.resource.cleanup.timeout (5 min).
       status.jobStatus = status.jobStatus.value_or(JobStatusInfo{});
-      json info = status.jobStatus->extra.value("savepointInfo", json::object());
-      int64_t started = info.is_object() ? info.value("triggerTimestamp", int64_t{0}) : 0;
+      int64_t started = parseRfc3339Ms(fd["metadata"].value("deletionTimestamp", "")).value_or(nowMillis());
       Configuration c = running.effectiveConfiguration();
       auto configured = c.getDurationMs("kubernetes.operator.resource.cleanup.timeout", 300000);
       int64_t timeout = configured.ok() ? *configured : 300000;
-      if (started > 0 && nowMillis() - started > timeout) {
+      if (nowMillis() - started > timeout) {
         events_.record(fd, "Warning", "CleanupTimeout",
                        "The savepoint on deletion did not complete within kubernetes.operator.resource.cleanup.timeout: "
                        "deleting the cluster without it");
@@ -369,8 +368,10 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
   for (const auto& f : fd["metadata"].value("finalizers", json::array())) {
     if (f != kFinalizer) finalizers.push_back(f);
   }
+  // With the resourceVersion read: a finalizer someone added meanwhile is not dropped (409, retried).
   ApiResponse r = client_->patch(types::kFlinkDeployment.objectPath(ns, name),
-                                 {{"metadata", {{"finalizers", finalizers}}}});
+                                 {{"metadata", {{"finalizers", finalizers},
+                                                {"resourceVersion", fd["metadata"].value("resourceVersion", "")}}}});
   if (!r.ok() && !r.notFound()) return {false, "removing the finalizer: " + r.error, std::nullopt};
   events_.record(fd, "Normal", "Cleanup", "Cleaned up: the job is stopped and the cluster deleted");
   return {};
@@ -382,6 +383,22 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
   if ((*obj)["metadata"].value("labels", json::object()).value("flink.apache.org/canary", "") == "true") {
     if ((*obj)["metadata"].contains("deletionTimestamp")) return {};
     return reconcileCanary(*obj);
+  }
+  {
+    // While a lifecycle step is in flight (an upgrade, a rollback, a stop recorded but not yet
+    // followed by the new deployment), decide from the object as the API server has it, never
+    // from a cache that may lag the last status written: a stale step would be carried out twice.
+    json st = obj->value("status", json::object());
+    json recon = st.is_object() ? st.value("reconciliationStatus", json::object()) : json::object();
+    std::string state = recon.is_object() ? recon.value("state", "") : "";
+    std::string last = recon.is_object() ? recon.value("lastReconciledSpec", "") : "";
+    if (state == "UPGRADING" || state == "ROLLING_BACK" || last.find("\"suspended\"") != std::string::npos ||
+        (*obj)["metadata"].contains("deletionTimestamp")) {
+      ApiResponse fresh = client_->get(types::kFlinkDeployment.objectPath(ns, name));
+      if (fresh.notFound()) return {};
+      if (!fresh.ok()) return {false, "reading the FlinkDeployment: " + fresh.error, std::nullopt};
+      obj = fresh.body;
+    }
   }
   if ((*obj)["metadata"].contains("deletionTimestamp")) return reconcileDeletion(*obj);
   if (!hasFinalizer(*obj)) {
@@ -437,9 +454,10 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
   std::string jmStatus = observeCluster(target, &status);
   bool jobActive = target.spec.job && jmStatus == "READY" && target.spec.job->state != "suspended" &&
                    observeJob(target, &status);
+  bool recordedTrigger = false;
   if (jobActive && target.spec.job) {
-    reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/true);
-    reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/false);
+    recordedTrigger = reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/true);
+    recordedTrigger = reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/false) || recordedTrigger;
   }
   if (!(status == intent)) {
     ApiResponse r = writeLatestStatus(ns, name, status);
@@ -447,14 +465,15 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
   }
   // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise.
   // A running job is observed every 10 s (the Apache operator's observer polls the same way);
-  // a savepoint in flight every second.
+  // a savepoint or checkpoint in flight every 300 ms.
   auto inFlight = [&](const char* field) {
     if (!status.jobStatus) return false;
     json info = status.jobStatus->extra.value(field, json::object());
     return info.is_object() && !info.value("triggerId", "").empty();
   };
   bool savepointPending = inFlight("savepointInfo") || inFlight("checkpointInfo");
-  if (savepointPending) return {true, "", std::chrono::milliseconds(1000)};
+  if (recordedTrigger) return {true, "", std::chrono::milliseconds(10)};  // recorded: send it now
+  if (savepointPending) return {true, "", std::chrono::milliseconds(300)};
   if (jmStatus == "READY") return {true, "", std::chrono::milliseconds(jobActive ? 10000 : 60000)};
   return {true, "", std::chrono::milliseconds(anyChanged ? 2000 : 5000)};
 }

@@ -117,8 +117,9 @@ class FlinkDeploymentController {
                            FlinkDeploymentStatus* status);
   /// reconcileSavepoints (savepoint true), or the same for checkpoints (checkpointTriggerNonce,
   /// kubernetes.operator.periodic.checkpoint.interval; POST /jobs/{id}/checkpoints), recorded in
-  /// checkpointInfo.lastCheckpoint. Each nonce is acted on once (handledTriggerNonce).
-  void reconcileSnapshots(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
+  /// checkpointInfo.lastCheckpoint. Each nonce is acted on once (handledTriggerNonce). A new
+  /// trigger is only recorded (an id of ours); the next call sends it. True when one was recorded.
+  bool reconcileSnapshots(const nlohmann::json& fd, const FlinkDeployment& deployed, const nlohmann::json& spec,
                           FlinkDeploymentStatus* status, bool savepoint);
   /// Whether the deployed spec, not stable within kubernetes.operator.deployment.readiness.timeout
   /// (default 5 min) of its deployment, is to be rolled back to lastStableSpec

@@ -81,29 +81,31 @@ std::optional<ObservedCheckpoint> JobManagerClient::latestCheckpoint(const RestA
   out.timestampMs = completed.value("trigger_timestamp", int64_t{0});
   out.externalPath = completed.value("external_path", "");
   out.savepoint = completed.value("is_savepoint", false);
+  out.type = completed.value("checkpoint_type", out.savepoint ? "SAVEPOINT" : "CHECKPOINT");
   if (out.id <= 0) return std::nullopt;
   return out;
 }
 
-Result<std::string> JobManagerClient::triggerSavepoint(const RestAddress& at, const std::string& jobId,
-                                                       const std::string& targetDir, bool stop) {
-  json body = stop ? json{{"targetDirectory", targetDir}, {"drain", false}}
-                   : json{{"target-directory", targetDir}, {"cancel-job", false}};
+Status JobManagerClient::triggerSavepoint(const RestAddress& at, const std::string& jobId, const std::string& targetDir,
+                                          bool stop, const std::string& triggerId) {
+  json body = stop ? json{{"targetDirectory", targetDir}, {"drain", false}, {"triggerId", triggerId}}
+                   : json{{"target-directory", targetDir}, {"cancel-job", false}, {"triggerId", triggerId}};
   auto r = client(at).Post("/jobs/" + jobId + (stop ? "/stop" : "/savepoints"), body.dump(), "application/json");
   auto answer = okJson(r);
   if (!answer || !answer->is_object() || !answer->value("request-id", json()).is_string()) {
     return Status::Error((stop ? "stop with savepoint: " : "savepoint: ") + errorOf(r));
   }
-  return (*answer)["request-id"].get<std::string>();
+  return Status::Ok();
 }
 
-Result<std::string> JobManagerClient::triggerCheckpoint(const RestAddress& at, const std::string& jobId) {
-  auto r = client(at).Post("/jobs/" + jobId + "/checkpoints", json{{"checkpointType", "FULL"}}.dump(), "application/json");
+Status JobManagerClient::triggerCheckpoint(const RestAddress& at, const std::string& jobId, const std::string& triggerId) {
+  auto r = client(at).Post("/jobs/" + jobId + "/checkpoints",
+                           json{{"checkpointType", "FULL"}, {"triggerId", triggerId}}.dump(), "application/json");
   auto answer = okJson(r);
   if (!answer || !answer->is_object() || !answer->value("request-id", json()).is_string()) {
     return Status::Error("checkpoint: " + errorOf(r));
   }
-  return (*answer)["request-id"].get<std::string>();
+  return Status::Ok();
 }
 
 Result<SavepointOperationStatus> JobManagerClient::checkpointStatus(const RestAddress& at, const std::string& jobId,

@@ -45,6 +45,7 @@ struct ObservedCheckpoint {
   int64_t timestampMs = 0;  // trigger time, ms since the epoch
   std::string externalPath;
   bool savepoint = false;
+  std::string type;  // checkpoint_type: CHECKPOINT, SAVEPOINT, or SYNC_SAVEPOINT (the job stopped after it)
 };
 
 /// The state of an asynchronous savepoint or checkpoint operation
@@ -63,12 +64,14 @@ class JobManagerClient {
   /// nullopt when unreachable or no checkpoint completed yet.
   std::optional<ObservedCheckpoint> latestCheckpoint(const RestAddress& at, const std::string& jobId);
   /// POST /jobs/{id}/stop {targetDirectory, drain: false} (stop = true: the job ends once the
-  /// savepoint completes) or POST /jobs/{id}/savepoints {target-directory, cancel-job: false}.
-  /// Returns the trigger id; the error names the JobManager's reason (e.g. the job not RUNNING).
-  Result<std::string> triggerSavepoint(const RestAddress& at, const std::string& jobId, const std::string& targetDir,
-                                       bool stop);
-  /// POST /jobs/{id}/checkpoints {checkpointType: FULL}: the trigger id, or the error.
-  Result<std::string> triggerCheckpoint(const RestAddress& at, const std::string& jobId);
+  /// savepoint completes) or POST /jobs/{id}/savepoints {target-directory, cancel-job: false},
+  /// with the caller's `triggerId` (32 hex digits, recorded in status before the call, so that
+  /// a repeated call after a crash is idempotent: the JobManager returns the operation it
+  /// already started). OK, or the error names the JobManager's reason (e.g. the job not RUNNING).
+  Status triggerSavepoint(const RestAddress& at, const std::string& jobId, const std::string& targetDir, bool stop,
+                          const std::string& triggerId);
+  /// POST /jobs/{id}/checkpoints {checkpointType: FULL, triggerId}, idempotent as triggerSavepoint.
+  Status triggerCheckpoint(const RestAddress& at, const std::string& jobId, const std::string& triggerId);
   /// Error when the JobManager cannot be reached.
   Result<SavepointOperationStatus> checkpointStatus(const RestAddress& at, const std::string& jobId,
                                                     const std::string& triggerId);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "flink/common/strings.h"
 
@@ -84,7 +85,7 @@ ReconcileResult FlinkStateSnapshotController::reconcileDeletion(const json& snap
   }
   ApiResponse r = client_->patch(
       types::kFlinkStateSnapshot.objectPath(meta.value("namespace", ""), meta.value("name", "")),
-      {{"metadata", {{"finalizers", finalizers}}}});
+      {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", meta.value("resourceVersion", "")}}}});
   if (!r.ok() && !r.notFound()) return {false, "removing the finalizer: " + r.error, std::nullopt};
   return {};
 }
@@ -189,10 +190,23 @@ ReconcileResult FlinkStateSnapshotController::reconcile(const std::string& ns, c
       return persist();
     }
     if (st->state == SavepointOperationStatus::State::kUnknownTrigger) {
-      status["state"] = "ABANDONED";
-      status["error"] = "the JobManager no longer knows trigger " + triggerId + " (it restarted)";
-      events_.record(snapshot, "Warning", "SnapshotAbandoned", status["error"]);
-      return persist();
+      // Recorded but not sent yet (or the JobManager restarted): send it under its id.
+      if (job->state != "RUNNING") {
+        status["state"] = "ABANDONED";
+        status["error"] = "the job is " + (job->state.empty() ? std::string("not running") : job->state) +
+                          " and its JobManager does not know trigger " + triggerId;
+        events_.record(snapshot, "Warning", "SnapshotAbandoned", status["error"]);
+        return persist();
+      }
+      std::string dir = isSavepoint ? savepoint.value("path", "") : "";
+      if (isSavepoint && dir.empty()) dir = job->savepointDir;
+      Status sent = isSavepoint ? jobs_.triggerSavepoint(job->address, job->jobId, dir, false, triggerId)
+                                : jobs_.triggerCheckpoint(job->address, job->jobId, triggerId);
+      if (!sent.ok()) return failAttempt(sent.message());
+      events_.record(snapshot, "Normal", "SnapshotTriggered", "Triggered a " + what + " of job " + job->jobId);
+      ReconcileResult r = persist();
+      if (r.ok) r.requeueAfter = std::chrono::milliseconds(300);
+      return r;
     }
     return failAttempt(st->failure.substr(0, 1000));
   }
@@ -201,17 +215,12 @@ ReconcileResult FlinkStateSnapshotController::reconcile(const std::string& ns, c
   status["state"] = "TRIGGER_PENDING";
   if (!job.ok()) return failAttempt(job.status().message());
   if (job->state != "RUNNING") return failAttempt("the job is " + (job->state.empty() ? "not running" : job->state));
-  std::string dir = isSavepoint ? savepoint.value("path", "") : "";
-  if (isSavepoint && dir.empty()) dir = job->savepointDir;
-  auto trigger = isSavepoint ? jobs_.triggerSavepoint(job->address, job->jobId, dir, false)
-                             : jobs_.triggerCheckpoint(job->address, job->jobId);
-  if (!trigger.ok()) return failAttempt(trigger.status().message());
+  // Recorded first under an id of ours; the next reconcile sends it (idempotent under that id).
   status["state"] = "IN_PROGRESS";
-  status["triggerId"] = *trigger;
+  status["triggerId"] = randomId();
   status["triggerTimestamp"] = nowRfc3339();
-  events_.record(snapshot, "Normal", "SnapshotTriggered", "Triggered a " + what + " of job " + job->jobId);
   ReconcileResult r = persist();
-  if (r.ok) r.requeueAfter = std::chrono::milliseconds(500);
+  if (r.ok) r.requeueAfter = std::chrono::milliseconds(10);
   return r;
 }
 

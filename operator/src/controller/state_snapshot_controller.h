@@ -3,8 +3,9 @@
 // (spec.jobReference), taken through its JobManager's REST API, or an existing savepoint
 // registered as one (spec.savepoint.alreadyExists).
 //
-// status.state: TRIGGER_PENDING -> IN_PROGRESS (status.triggerId, triggerTimestamp written
-// before polling) -> COMPLETED (status.path, resultTimestamp) | FAILED (status.error, after more
+// status.state: TRIGGER_PENDING -> IN_PROGRESS (status.triggerId, an id of ours, and
+// triggerTimestamp are written before the trigger is sent under that id, so a crash never
+// orphans a snapshot) -> COMPLETED (status.path, resultTimestamp) | FAILED (status.error, after more
 // than spec.backoffLimit failed attempts; -1, the default, retries without limit) | ABANDONED
 // (the job is gone or no longer runs: the snapshot can never complete). A savepoint goes to
 // spec.savepoint.path, else the deployment's state.savepoints.dir. With

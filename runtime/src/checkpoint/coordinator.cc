@@ -67,9 +67,9 @@ void CheckpointCoordinator::tick(bool tasksRunning) {
 }
 
 Status CheckpointCoordinator::triggerSavepoint(const std::string& targetDir, const std::string& triggerId,
-                                               bool tasksRunning, bool drain) {
+                                               bool tasksRunning, bool drain, bool synchronous) {
   if (!tasksRunning) return Status::Error("not all tasks are running: the savepoint cannot be taken now");
-  return trigger(targetDir, triggerId, drain);
+  return trigger(targetDir, triggerId, drain, synchronous);
 }
 
 Status CheckpointCoordinator::triggerCheckpoint(const std::string& triggerId, bool tasksRunning) {
@@ -84,12 +84,14 @@ bool CheckpointCoordinator::savepointPending() const {
   return false;
 }
 
-Status CheckpointCoordinator::trigger(const std::string& savepointTarget, const std::string& triggerId, bool drain) {
+Status CheckpointCoordinator::trigger(const std::string& savepointTarget, const std::string& triggerId, bool drain,
+                                      bool synchronous) {
   lastTrigger_ = std::chrono::steady_clock::now();
   int64_t id = nextId_++;
   Pending p;
   p.stats.id = id;
   p.stats.savepoint = !savepointTarget.empty();
+  p.stats.synchronous = p.stats.savepoint && synchronous;
   p.stats.status = "IN_PROGRESS";
   p.stats.triggerTimestampMs = wallMs();
   p.savepointTarget = savepointTarget;
@@ -189,8 +191,9 @@ void CheckpointCoordinator::complete(Pending& p) {
   log::info("Completed {} {} for job {} ({} bytes in {} ms).", p.stats.savepoint ? "savepoint" : "checkpoint",
             p.stats.id, jobId_, p.stats.stateSize, p.stats.durationMs);
   // The tasks hear of the completion (sinks commit) before anything the savepoint's caller
-  // does next, such as cancelling them for a stop-with-savepoint.
-  cb_.notifyComplete(p.stats.id);
+  // does next, such as cancelling them for a stop-with-savepoint. Not for other savepoints:
+  // a restore never goes back to one, so what they prepared waits for the next checkpoint.
+  if (!p.stats.savepoint || p.stats.synchronous) cb_.notifyComplete(p.stats.id);
   if (p.stats.savepoint) {
     latestSavepointStats_ = p.stats;
     if (cb_.savepointDone) cb_.savepointDone(p.triggerId, dir);

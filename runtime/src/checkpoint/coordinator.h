@@ -41,6 +41,7 @@ struct CheckpointSettings {
 struct CheckpointStats {
   int64_t id = 0;
   bool savepoint = false;
+  bool synchronous = false;  // a savepoint the job stops after (Flink's SYNC_SAVEPOINT)
   std::string status;  // IN_PROGRESS, COMPLETED, FAILED
   int64_t triggerTimestampMs = 0;
   int64_t latestAckTimestampMs = 0;
@@ -74,8 +75,12 @@ class CheckpointCoordinator {
   void tick(bool tasksRunning);
   /// Starts a savepoint into targetDir; the result arrives through savepointDone(triggerId).
   /// drain: the sources emit the final watermark before the barrier and stop after it.
+  /// synchronous: the job stops after it (stop-with-savepoint, cancel with savepoint): only such
+  /// a savepoint notifies the tasks of its completion (the sinks commit at it), as in Flink
+  /// since 1.15 (FLIP-193); the output of any other savepoint is committed by the next
+  /// checkpoint, so a restore from a checkpoint never withdraws output a savepoint committed.
   Status triggerSavepoint(const std::string& targetDir, const std::string& triggerId, bool tasksRunning,
-                          bool drain = false);
+                          bool drain = false, bool synchronous = false);
   /// Starts a checkpoint now (Flink's POST /jobs/{id}/checkpoints), besides the periodic ones;
   /// the result arrives through checkpointDone(triggerId). Error when not every task runs.
   Status triggerCheckpoint(const std::string& triggerId, bool tasksRunning);
@@ -142,7 +147,8 @@ class CheckpointCoordinator {
     std::set<std::pair<int, int>> waiting;  // (vertex, subtask)
     checkpoint::Metadata metadata;
   };
-  Status trigger(const std::string& savepointTarget, const std::string& triggerId, bool drain = false);
+  Status trigger(const std::string& savepointTarget, const std::string& triggerId, bool drain = false,
+                 bool synchronous = false);
   void complete(Pending& p);
   void failPending(int64_t id, const std::string& reason);
   void record(const CheckpointStats& s);

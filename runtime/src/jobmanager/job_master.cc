@@ -218,7 +218,8 @@ void JobMaster::start() {
   // execution.savepoint.path, as Flink's completed checkpoint store does on recovery: a restarted
   // JobManager resumes where the job was, not at the savepoint it started from.
   auto own = coordinator_->recoverFromStorage();
-  if (auto stop = coordinator_->stopSavepoint(); stop && (!own || stop->first > own->second.checkpointId)) {
+  const bool done = coordinator_->jobResult().has_value();  // then nothing is restored (below)
+  if (auto stop = coordinator_->stopSavepoint(); !done && stop && (!own || stop->first > own->second.checkpointId)) {
     // Stopped with a savepoint by an earlier JobManager: newer than its checkpoints.
     Status s = validateSavepoint(stop->second, &initialRestore_);
     if (!s.ok()) return fail(s.message());
@@ -576,7 +577,8 @@ void JobMaster::cancel() {
 }
 
 Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop,
-                                                bool drain) {
+                                                bool drain, const std::string& requestedTriggerId) {
+  if (!requestedTriggerId.empty() && savepoints_.count(requestedTriggerId)) return requestedTriggerId;
   if (status_ != JobStatus::kRunning || !coordinator_) {
     return Status::Error(std::string("the job is ") + toString(status_) + ": savepoints need a RUNNING job");
   }
@@ -584,8 +586,8 @@ Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirecto
   if (target.empty()) {
     return Status::Error("no target-directory given and state.savepoints.dir is not configured");
   }
-  std::string triggerId = randomId();
-  Status s = coordinator_->triggerSavepoint(target, triggerId, allTasksRunning(), stop && drain);
+  std::string triggerId = requestedTriggerId.empty() ? randomId() : requestedTriggerId;
+  Status s = coordinator_->triggerSavepoint(target, triggerId, allTasksRunning(), stop && drain, cancelJob || stop);
   if (!s.ok()) return s;
   savepoints_[triggerId] = SavepointOperation{};
   if (cancelJob || stop) {
@@ -596,11 +598,12 @@ Result<std::string> JobMaster::triggerSavepoint(const std::string& targetDirecto
   return triggerId;
 }
 
-Result<std::string> JobMaster::triggerCheckpoint() {
+Result<std::string> JobMaster::triggerCheckpoint(const std::string& requestedTriggerId) {
+  if (!requestedTriggerId.empty() && checkpointOps_.count(requestedTriggerId)) return requestedTriggerId;
   if (status_ != JobStatus::kRunning || !coordinator_) {
     return Status::Error(std::string("the job is ") + toString(status_) + ": checkpoints need a RUNNING job");
   }
-  std::string triggerId = randomId();
+  std::string triggerId = requestedTriggerId.empty() ? randomId() : requestedTriggerId;
   Status s = coordinator_->triggerCheckpoint(triggerId, allTasksRunning());
   if (!s.ok()) return s;
   checkpointOps_[triggerId] = CheckpointOperation{};

@@ -107,11 +107,15 @@ class JobMaster {
   void onTaskInputEnded(const nlohmann::json& msg);
   /// PATCH /jobs/{id}?mode=cancel.
   void cancel();
-  /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error.
-  Result<std::string> triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop, bool drain = false);
+  /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error. A client's
+  /// `requestedTriggerId` (Flink's triggerId field) makes the request idempotent: an operation
+  /// already started under that id is returned, not started again.
+  Result<std::string> triggerSavepoint(const std::string& targetDirectory, bool cancelJob, bool stop, bool drain = false,
+                                       const std::string& requestedTriggerId = "");
   const SavepointOperation* savepointOperation(const std::string& triggerId) const;
   /// POST /jobs/{id}/checkpoints: returns the trigger id, or an error (the job not RUNNING).
-  Result<std::string> triggerCheckpoint();
+  /// Idempotent per requestedTriggerId, as triggerSavepoint.
+  Result<std::string> triggerCheckpoint(const std::string& requestedTriggerId = "");
   const CheckpointOperation* checkpointOperation(const std::string& triggerId) const;
   const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
   int numRestarts() const { return numRestarts_; }

@@ -16,7 +16,7 @@ json checkpointJson(const CheckpointStats& s) {
             {"status", s.status},
             {"is_savepoint", s.savepoint},
             {"savepointFormat", s.savepoint ? json("CANONICAL") : json()},
-            {"checkpoint_type", s.savepoint ? "SAVEPOINT" : "CHECKPOINT"},
+            {"checkpoint_type", s.synchronous ? "SYNC_SAVEPOINT" : s.savepoint ? "SAVEPOINT" : "CHECKPOINT"},
             {"trigger_timestamp", s.triggerTimestampMs},
             {"latest_ack_timestamp", s.latestAckTimestampMs},
             {"checkpointed_size", s.stateSize},
@@ -93,14 +93,15 @@ void registerCheckpointHandlers(httplib::Server& server, JobManagerView& view, M
   registerJsonBodyHandler(server, "POST", R"(/jobs/([0-9a-f]{32})/checkpoints)", maxContentLength(view),
                           [&](const Req& req, Res& res, const Body& body) {
                             const std::vector<std::string> types = {"CONFIGURED", "FULL", "INCREMENTAL"};
-                            if (!checkFields(body, {{"checkpointType", FieldType::kString, types}, {"triggerId", FieldType::kString}}, res)) {
+                            if (!checkFields(body, {{"checkpointType", FieldType::kString, types}, {"triggerId", FieldType::kString}}, res) ||
+                                !checkTriggerId(body, res)) {
                               return;
                             }
                             std::string id = req.matches[1];
                             auto result = mailbox.call([&]() -> std::optional<Result<std::string>> {
                               JobMaster* jm = view.mutableJob(id);
                               if (!jm) return std::nullopt;
-                              return jm->triggerCheckpoint();
+                              return jm->triggerCheckpoint(body.value("triggerId", std::string()));
                             });
                             if (!result) return notFound(res, "Job " + id + " not found");
                             if (!result->ok()) return reply(res, 409, {{"errors", {result->status().message()}}});

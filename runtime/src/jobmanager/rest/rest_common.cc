@@ -136,4 +136,11 @@ const ExecutionJobVertex* findVertex(const JobMaster& jm, const std::string& id)
   return nullptr;
 }
 
+bool checkTriggerId(const json& body, Res& res) {
+  std::string id = body.value("triggerId", std::string());
+  bool ok = id.empty() || (id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  if (!ok) reply(res, 400, {{"errors", {"triggerId: expected 32 lowercase hexadecimal digits, got '" + id + "'"}}});
+  return ok;
+}
+
 }  // namespace flink::rest

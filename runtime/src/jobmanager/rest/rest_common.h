@@ -29,6 +29,9 @@ inline constexpr const char* kRevision = "flink-cpp-" FLINK_CPP_VERSION;
 void reply(Res& res, int status, const json& body);
 /// 404 with Flink's error shape: {"errors": [what]}.
 void notFound(Res& res, const std::string& what);
+/// A client's triggerId (Flink's request field): absent, or 32 lowercase hex digits. Answers 400
+/// naming the field and returns false otherwise.
+bool checkTriggerId(const json& body, Res& res);
 /// The query parameter `name`, or `fallback` when the request has none.
 std::string param(const Req& req, const char* name, const std::string& fallback = "");
 /// A JSON request body as the handlers see it, already checked: a JSON object (`{}` when the

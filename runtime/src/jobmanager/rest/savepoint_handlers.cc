@@ -24,14 +24,14 @@ void triggerSavepoint(JobManagerView& view, Mailbox& mailbox, const Req& req, Re
                     : checkFields(request, {{"target-directory", FieldType::kString}, {"cancel-job", FieldType::kBoolean},
                                             {"triggerId", FieldType::kString}, {"formatType", FieldType::kString, formats}},
                                   res);
-  if (!valid) return;
+  if (!valid || !checkTriggerId(request, res)) return;
   std::string target = request.value(stop ? "targetDirectory" : "target-directory", std::string());
   bool cancelJob = request.value("cancel-job", false);
   bool drain = request.value("drain", false);
   auto result = mailbox.call([&]() -> std::optional<Result<std::string>> {
     JobMaster* jm = view.mutableJob(id);
     if (!jm) return std::nullopt;
-    return jm->triggerSavepoint(target, cancelJob, stop, drain);
+    return jm->triggerSavepoint(target, cancelJob, stop, drain, request.value("triggerId", std::string()));
   });
   if (!result) return notFound(res, "Job " + id + " not found");
   if (!result->ok()) return reply(res, 409, {{"errors", {result->status().message()}}});

@@ -559,7 +559,7 @@ TEST_CASE("kubernetes.operator.periodic.savepoint.interval takes savepoints on s
   CHECK(quiet.jm.numTriggers() == 0);
 }
 
-TEST_CASE("kubernetes.operator.job.restart.failed redeploys a failed job; without it the job stays FAILED",
+TEST_CASE("kubernetes.operator.job.restart.failed redeploys a failed job, without it the job stays FAILED",
           "[reconciler][lifecycle]") {
   for (bool restart : {true, false}) {
     INFO("restart " << restart);
@@ -699,7 +699,7 @@ TEST_CASE("A job that a savepoint stopped resumes from that savepoint in any sta
   CHECK(l.jobId() == jobId);  // last-state: the same job (its result store keeps it FINISHED)
 }
 
-TEST_CASE("checkpointTriggerNonce takes one checkpoint per nonce; a periodic savepoint does not repeat a manual nonce",
+TEST_CASE("checkpointTriggerNonce takes one checkpoint per nonce, and a periodic savepoint does not repeat a manual nonce",
           "[reconciler][lifecycle]") {
   json fd = statefulFlightDelays("last-state");
   Lifecycle l(fd);

@@ -848,3 +848,37 @@ TEST_CASE("FlinkStateSnapshot: checkpoints, existing savepoints, failures up to 
   REQUIRE(s.reconcile("neither").ok);
   CHECK(s.status("neither")["state"] == "FAILED");
 }
+
+TEST_CASE("savepointRedeployNonce redeploys the job from initialSavepointPath without taking a savepoint",
+          "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("savepoint");
+  fd["spec"]["job"]["initialSavepointPath"] = "file:///tmp/savepoints/initial";
+  Lifecycle l(fd);
+  CHECK(l.conf("execution.savepoint.path") == "file:///tmp/savepoints/initial");  // the first deployment
+  const std::string jobId = l.jobId();
+  l.patchSpec({{"job", {{"savepointRedeployNonce", 1}}}});
+  REQUIRE(l.step().ok);
+  CHECK(l.jm.numTriggers() == 0);  // the job's state is replaced, not saved
+  CHECK(l.stoppedWith() == "stateless");
+  l.redeploy();
+  CHECK(l.conf("execution.savepoint.path") == "file:///tmp/savepoints/initial");
+  CHECK(l.jobId() != jobId);
+
+  // Without initialSavepointPath the nonce is a validation error; the job keeps running.
+  Lifecycle plain(statefulFlightDelays("savepoint"));
+  plain.patchSpec({{"job", {{"savepointRedeployNonce", 1}}}});
+  REQUIRE(plain.step().ok);
+  CHECK_THAT(plain.status().value("error", ""), Catch::Contains("spec.job.initialSavepointPath"));
+  CHECK(plain.stoppedWith().empty());
+  CHECK(plain.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+}
+
+TEST_CASE("kubernetes.operator.observer.progress-check.interval sets how often a running job is observed",
+          "[reconciler][lifecycle]") {
+  json fd = flightDelays();
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.observer.progress-check.interval"] = "3 s";
+  Lifecycle l(fd);
+  auto r = l.step();
+  REQUIRE(r.ok);
+  CHECK(r.requeueAfter == std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(3000)));
+}

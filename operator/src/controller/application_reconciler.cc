@@ -86,6 +86,13 @@ void recordSavepoint(json& info, const std::string& location, const std::string&
   history.push_back(sp);
 }
 
+/// savepointRedeployNonce set and different in `desired` from `deployed`.
+bool redeployNonceChanged(const json& desired, const json& deployed) {
+  json a = desired.value("job", json::object()).value("savepointRedeployNonce", json());
+  json b = deployed.value("job", json::object()).value("savepointRedeployNonce", json());
+  return !a.is_null() && a != b;
+}
+
 void clearTrigger(json& info) {
   for (const char* k : {"triggerId", "triggerTimestamp", "triggerType", "triggerNonce"}) info.erase(k);
 }
@@ -485,6 +492,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     // (A stop-with-savepoint in flight ends the job whatever the spec says now: finish the cycle.)
     // Stop the running job first, as the new spec's upgradeMode says.
     std::string mode = (rollingBack && lastStable ? *lastStable : desired).value("job", json::object()).value("upgradeMode", "stateless");
+    if (redeployNonceChanged(desired, *deployed)) mode = "stateless";  // no savepoint: the state is replaced
     if (recon.state != "UPGRADING" && !rollingBack) {
       recon.state = "UPGRADING";
       status.lifecycleState = jobRunning(desired) ? "UPGRADING" : status.lifecycleState;
@@ -538,7 +546,12 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     std::optional<std::string> restore;
     json lastSavepoint = objectValue(js.extra, "savepointInfo").value("lastSavepoint", json::object());
     std::string why;
-    if (usedMode == "savepoint" && lastSavepoint.is_object() && lastSavepoint.contains("location")) {
+    if (redeployNonceChanged(desired, *deployed) && desired.value("job", json::object()).value("initialSavepointPath", json()).is_string()) {
+      // savepointRedeployNonce: from initialSavepointPath, whatever the job's own state.
+      restore = desired["job"]["initialSavepointPath"].get<std::string>();
+      jobId = randomId();
+      why = "Redeploying the job from initialSavepointPath " + *restore + " (savepointRedeployNonce)";
+    } else if (usedMode == "savepoint" && lastSavepoint.is_object() && lastSavepoint.contains("location")) {
       restore = lastSavepoint["location"].get<std::string>();
       jobId = randomId();
       why = "Starting the job from savepoint " + *restore;

@@ -463,9 +463,10 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
     ApiResponse r = writeLatestStatus(ns, name, status);
     if (!r.ok() && !r.conflict()) return {false, "writing status: " + r.error, std::nullopt};
   }
-  // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise.
-  // A running job is observed every 10 s (the Apache operator's observer polls the same way);
-  // a savepoint or checkpoint in flight every 300 ms.
+  // Level-triggered: look again soon while the JobManager is not ready, and resync otherwise
+  // (kubernetes.operator.reconcile.interval, 60 s). A running job is observed every
+  // kubernetes.operator.observer.progress-check.interval (10 s, as the Apache operator's
+  // observer); a savepoint or checkpoint in flight every 300 ms.
   auto inFlight = [&](const char* field) {
     if (!status.jobStatus) return false;
     json info = status.jobStatus->extra.value(field, json::object());
@@ -474,7 +475,11 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
   bool savepointPending = inFlight("savepointInfo") || inFlight("checkpointInfo");
   if (recordedTrigger) return {true, "", std::chrono::milliseconds(10)};  // recorded: send it now
   if (savepointPending) return {true, "", std::chrono::milliseconds(300)};
-  if (jmStatus == "READY") return {true, "", std::chrono::milliseconds(jobActive ? 10000 : 60000)};
+  if (jmStatus == "READY") {
+    int64_t resync = durationOptionMs(target, "kubernetes.operator.reconcile.interval");
+    int64_t observe = durationOptionMs(target, "kubernetes.operator.observer.progress-check.interval");
+    return {true, "", std::chrono::milliseconds(jobActive ? (observe > 0 ? observe : 10000) : (resync > 0 ? resync : 60000))};
+  }
   return {true, "", std::chrono::milliseconds(anyChanged ? 2000 : 5000)};
 }
 

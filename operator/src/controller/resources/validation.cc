@@ -164,6 +164,17 @@ Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment*
   if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.jobManager.podTemplate, "spec.jobManager.podTemplate");
   if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.taskManager.podTemplate, "spec.taskManager.podTemplate");
   if (s.ok()) s = validateModeSwitch(fd, lastValid);
+  if (s.ok() && fd.spec.job && lastValid && !fd.spec.job->initialSavepointPath) {
+    // savepointRedeployNonce redeploys the job from initialSavepointPath (Apache operator).
+    auto nonce = [](const FlinkDeployment& d) {
+      YAML::Node n = d.specNode["job"] ? d.specNode["job"]["savepointRedeployNonce"] : YAML::Node();
+      return n && n.IsScalar() ? n.Scalar() : std::string();
+    };
+    if (nonce(fd) != nonce(*lastValid) && !nonce(fd).empty()) {
+      s = Status::Error("spec.job.initialSavepointPath: savepointRedeployNonce changed, which redeploys the job from "
+                        "initialSavepointPath: it must be set");
+    }
+  }
   return s;
 }
 

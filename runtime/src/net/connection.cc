@@ -1,6 +1,9 @@
 #include "net/connection.h"
 
 #include <poll.h>
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <sys/socket.h>
 
 #include "flink/common/log.h"
@@ -10,22 +13,63 @@ namespace flink::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Result<std::shared_ptr<Connection>> Connection::connect(const std::string& host, int port, int timeoutMs) {
+namespace {
+
+// Name resolution with a deadline. getaddrinfo cannot be interrupted and may wait for DNS
+// timeouts (5 s per attempt), which would keep a caller from seeing its stop flag (a
+// TaskManager asked to stop while its JobManager's name does not resolve): it runs on a
+// detached thread whose result is dropped when the deadline passes first.
+Result<tcp::resolver::results_type> resolveWithDeadline(const std::string& host, int port, int timeoutMs) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    boost::system::error_code ec;
+    tcp::resolver::results_type results;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::thread([shared, host, port] {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->ec = ec;
+    shared->results = std::move(results);
+    shared->done = true;
+    shared->cv.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock(shared->mu);
+  if (!shared->cv.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] { return shared->done; })) {
+    return Status::Error("cannot resolve " + host + ": no answer within " + std::to_string(timeoutMs) + " ms");
+  }
+  if (shared->ec) return Status::Error("cannot resolve " + host + ": " + shared->ec.message());
+  return shared->results;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Connection>> Connection::connect(const std::string& host, int port, int timeoutMs,
+                                                        const std::atomic<bool>* cancel) {
   auto conn = std::make_shared<Connection>();
   tcp::socket& socket = conn->socket_;
   boost::system::error_code ec;
-  tcp::resolver resolver(conn->io_);
-  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  if (ec) return Status::Error("cannot resolve " + host + ": " + ec.message());
+  auto endpoints = resolveWithDeadline(host, port, std::min(timeoutMs, kResolveTimeoutMs));
+  if (!endpoints.ok()) return endpoints.status();
   // Connect with a deadline: non-blocking connect + poll.
-  for (const auto& ep : endpoints) {
+  for (const auto& ep : *endpoints) {
     socket.open(ep.endpoint().protocol(), ec);
     if (ec) continue;
     socket.non_blocking(true);
     socket.connect(ep.endpoint(), ec);
     if (ec == asio::error::would_block || ec == asio::error::in_progress) {
+      // In slices, so that a cancel (a process asked to stop) ends the wait early.
       pollfd pfd{socket.native_handle(), POLLOUT, 0};
-      int r = ::poll(&pfd, 1, timeoutMs);
+      int r = 0;
+      for (int waited = 0; waited < timeoutMs && r == 0; waited += 100) {
+        if (cancel && cancel->load()) break;
+        r = ::poll(&pfd, 1, std::min(100, timeoutMs - waited));
+      }
       if (r <= 0) {
         ec = asio::error::timed_out;
       } else {

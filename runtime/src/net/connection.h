@@ -31,8 +31,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using FrameHandler = std::function<void(uint8_t type, Buffer&& payload)>;
   using CloseHandler = std::function<void(const std::string& reason)>;
 
-  /// Connects with a timeout; the error names host:port.
-  static Result<std::shared_ptr<Connection>> connect(const std::string& host, int port, int timeoutMs);
+  /// Connects with a timeout (ms); the error names host:port. `cancel` (optional) set to true
+  /// ends the wait for the TCP handshake early (checked every 100 ms).
+  static Result<std::shared_ptr<Connection>> connect(const std::string& host, int port, int timeoutMs,
+                                                     const std::atomic<bool>* cancel = nullptr);
+  /// Name resolution within connect() gets at most this long (ms), so that a caller retrying in a
+  /// loop sees its stop flag soon even while DNS does not answer.
+  static constexpr int kResolveTimeoutMs = 2000;
   Connection();
   ~Connection();
 

@@ -88,7 +88,7 @@ class TaskExecutor {
 
     int64_t backoff = *initialBackoff;
     while (!stop_->load()) {
-      auto conn = net::Connection::connect(jmHost, static_cast<int>(*rpcPort), 5000);
+      auto conn = net::Connection::connect(jmHost, static_cast<int>(*rpcPort), 5000, stop_);
       if (!conn.ok()) {
         log::warn("Could not connect to the JobManager at {}:{} ({}); retrying in {} ms", jmHost, *rpcPort,
                   conn.status().message(), backoff);

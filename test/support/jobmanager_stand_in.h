@@ -42,6 +42,13 @@ class JobManagerStandIn {
       }
       res.set_content(nlohmann::json{{"jobs", jobs}}.dump(), "application/json");
     });
+    server_.Get(R"(/jobs/([0-9a-f]{32})/exceptions)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (req.matches[1] != jobId) return notFound(res);
+      nlohmann::json body = {{"timestamp", 1700000002000}, {"truncated", false}};
+      if (state == "FAILED") body["root-exception"] = "java.lang.RuntimeException: the input file is gone\n\tat somewhere";
+      res.set_content(body.dump(), "application/json");
+    });
     server_.Get("/config", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(R"({"flink-version":"1.19.0","flink-revision":"flink-cpp-0.1.0"})", "application/json");
     });

@@ -309,6 +309,7 @@ TEST_CASE("The observer records the job the JobManager's REST API reports: jobSt
   status = l.status();
   CHECK(status["jobStatus"]["state"] == "FAILED");
   CHECK(status["lifecycleState"] == "FAILED");
+  CHECK(status.value("error", "") == "Job " + l.jobId() + " failed: java.lang.RuntimeException: the input file is gone");
 
   // Unreachable JobManager: what the status says is kept (no flapping back to RECONCILING).
   l.jm.stop();

@@ -310,6 +310,11 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
     status->reconciliationStatus->lastStableSpec = status->reconciliationStatus->lastReconciledSpec;
   } else if (job->state == "FAILED") {
     status->lifecycleState = "FAILED";
+    // Why, as the Apache operator reports it: the job's root exception (first line).
+    if (auto cause = jobs_.rootException(*address, job->jobId)) {
+      std::string line = cause->substr(0, cause->find('\n')).substr(0, 500);
+      status->error = "Job " + job->jobId + " failed: " + line;
+    }
   }
   return job->state != "FINISHED" && job->state != "FAILED" && job->state != "CANCELED";
 }

@@ -70,6 +70,14 @@ std::optional<ObservedJob> JobManagerClient::observe(const RestAddress& at) {
   return out;
 }
 
+std::optional<std::string> JobManagerClient::rootException(const RestAddress& at, const std::string& jobId) {
+  auto body = okJson(client(at).Get("/jobs/" + jobId + "/exceptions"));
+  if (!body || !body->is_object() || !body->value("root-exception", json()).is_string()) return std::nullopt;
+  std::string cause = (*body)["root-exception"].get<std::string>();
+  if (cause.empty()) return std::nullopt;
+  return cause;
+}
+
 std::optional<ObservedCheckpoint> JobManagerClient::latestCheckpoint(const RestAddress& at, const std::string& jobId) {
   auto body = okJson(client(at).Get("/jobs/" + jobId + "/checkpoints"));
   if (!body || !body->is_object()) return std::nullopt;

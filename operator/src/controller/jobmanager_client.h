@@ -61,6 +61,8 @@ class JobManagerClient {
  public:
   /// nullopt when the JobManager does not answer, answers an error, or lists no job.
   std::optional<ObservedJob> observe(const RestAddress& at);
+  /// GET /jobs/{id}/exceptions: the root exception, nullopt when unreachable or there is none.
+  std::optional<std::string> rootException(const RestAddress& at, const std::string& jobId);
   /// nullopt when unreachable or no checkpoint completed yet.
   std::optional<ObservedCheckpoint> latestCheckpoint(const RestAddress& at, const std::string& jobId);
   /// POST /jobs/{id}/stop {targetDirectory, drain: false} (stop = true: the job ends once the

@@ -152,35 +152,9 @@ expect_output() {
 # manifest NAME ARG...: a FlinkDeployment (the shape of examples/flight-delays.yaml) running the
 # flight-delay job with the given arguments, parallelism 2 on 2 TaskManagers of 1 slot.
 manifest() {
-  local name=$1 args="" a
+  local name=$1
   shift
-  for a in "$@"; do args+="${args:+, }$(q "$a")"; done
-  cat <<EOF
-apiVersion: flink.apache.org/v1beta1
-kind: FlinkDeployment
-metadata:
-  name: $name
-spec:
-  image: flink-cpp:latest
-  flinkVersion: v1_19
-  flinkConfiguration:
-    taskmanager.numberOfTaskSlots: "1"
-  serviceAccount: flink
-  jobManager:
-    resource:
-      memory: "1024m"
-      cpu: 1
-  taskManager:
-    resource:
-      memory: "1024m"
-      cpu: 1
-  job:
-    jarURI: builtin://flink-cpp-examples
-    entryClass: flinkcpp.examples.FlightDelays
-    args: [$args]
-    parallelism: 2
-    upgradeMode: stateless
-EOF
+  flight_delays_manifest "$name" 2 "" "$@"
 }
 
 # small_input FILE ROWS: header plus the first ROWS rows of DATA as plain CSV.

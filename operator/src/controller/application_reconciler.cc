@@ -28,11 +28,6 @@ using nlohmann::json;
 
 namespace {
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool jobRunning(const json& spec) {
   return spec.value("job", json::object()).value("state", "running") != "suspended";
 }

@@ -1,5 +1,6 @@
 #include "controller/event_recorder.h"
 
+#include <chrono>
 #include <ctime>
 
 #include "flink/common/ids.h"
@@ -14,6 +15,11 @@ std::string nowRfc3339() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::optional<int64_t> parseRfc3339Ms(const std::string& timestamp) {

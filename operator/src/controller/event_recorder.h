@@ -22,6 +22,8 @@ namespace flink::k8s {
 
 /// The current time as Kubernetes writes timestamps (RFC 3339, UTC, seconds: 2026-12-07T10:00:00Z).
 std::string nowRfc3339();
+/// Wall-clock time in ms since the epoch (status timestamps).
+int64_t nowMs();
 /// An RFC 3339 timestamp in UTC (2026-12-07T10:00:00Z, fractions ignored) as ms since the epoch;
 /// nullopt when it does not parse.
 std::optional<int64_t> parseRfc3339Ms(const std::string& timestamp);

@@ -13,11 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-int64_t nowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // True when every field of `want` is present with an equal value in `have` (objects compare
 // recursively; arrays and scalars compare whole). Fields the server or others add are ignored.
 bool contains(const json& have, const json& want) {
@@ -139,7 +134,7 @@ ReconcileResult FlinkDeploymentController::reconcileCanary(const json& fd) {
   auto status = FlinkDeploymentStatus::fromJson(fd.value("status", json::object()));
   status.observedGeneration = fd["metadata"].value("generation", int64_t{0});
   status.reconciliationStatus = ReconciliationStatus{};
-  status.reconciliationStatus->reconciliationTimestamp = nowMillis();
+  status.reconciliationStatus->reconciliationTimestamp = nowMs();
   status.reconciliationStatus->state = "DEPLOYED";
   ApiResponse r = writeStatus(fd, status);
   if (!r.ok() && !r.conflict()) return {false, "writing canary status: " + r.error, std::nullopt};
@@ -186,7 +181,7 @@ void FlinkDeploymentController::recordSpecDecision(const json& fd, const Validat
       bool first = !recon.lastReconciledSpec;
       recon.lastReconciledSpec = fd["spec"].dump();
       recon.state = first ? "DEPLOYED" : "UPGRADING";
-      recon.reconciliationTimestamp = nowMillis();
+      recon.reconciliationTimestamp = nowMs();
       status->lifecycleState = first ? "DEPLOYED" : "UPGRADING";
     }
   } else {
@@ -283,7 +278,7 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
   JobStatusInfo js = status->jobStatus.value_or(JobStatusInfo{});
   // The job ID is fixed per deployment: a JobManager running another job is an old one.
   if (!target.deployJobId.empty() && job->jobId != target.deployJobId) return true;
-  if (js.state != job->state) js.extra["updateTime"] = std::to_string(nowMillis());
+  if (js.state != job->state) js.extra["updateTime"] = std::to_string(nowMs());
   js.state = job->state;
   js.extra["jobId"] = job->jobId;
   js.extra["jobName"] = job->name;
@@ -346,11 +341,11 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
     if (mode == "savepoint") {
       // Stop with a savepoint first, at most kubernetes.operator.resource.cleanup.timeout (5 min).
       status.jobStatus = status.jobStatus.value_or(JobStatusInfo{});
-      int64_t started = parseRfc3339Ms(fd["metadata"].value("deletionTimestamp", "")).value_or(nowMillis());
+      int64_t started = parseRfc3339Ms(fd["metadata"].value("deletionTimestamp", "")).value_or(nowMs());
       Configuration c = running.effectiveConfiguration();
       auto configured = c.getDurationMs("kubernetes.operator.resource.cleanup.timeout", 300000);
       int64_t timeout = configured.ok() ? *configured : 300000;
-      if (nowMillis() - started > timeout) {
+      if (nowMs() - started > timeout) {
         events_.record(fd, "Warning", "CleanupTimeout",
                        "The savepoint on deletion did not complete within kubernetes.operator.resource.cleanup.timeout: "
                        "deleting the cluster without it");

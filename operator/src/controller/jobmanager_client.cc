@@ -116,28 +116,6 @@ Status JobManagerClient::triggerCheckpoint(const RestAddress& at, const std::str
   return Status::Ok();
 }
 
-Result<SavepointOperationStatus> JobManagerClient::checkpointStatus(const RestAddress& at, const std::string& jobId,
-                                                                    const std::string& triggerId) {
-  auto r = client(at).Get("/jobs/" + jobId + "/checkpoints/" + triggerId);
-  SavepointOperationStatus out;
-  if (r && r->status == 404) {
-    out.state = SavepointOperationStatus::State::kUnknownTrigger;
-    return out;
-  }
-  auto body = okJson(r);
-  if (!body || !body->is_object()) return Status::Error("checkpoint status: " + errorOf(r));
-  if (body->value("status", json::object()).value("id", "") != "COMPLETED") return out;
-  json op = body->value("operation", json::object());
-  if (op.value("checkpointId", json()).is_number_integer()) {
-    out.state = SavepointOperationStatus::State::kCompleted;
-    out.checkpointId = op["checkpointId"].get<int64_t>();
-  } else {
-    out.state = SavepointOperationStatus::State::kFailed;
-    json cause = op.value("failureCause", json::object());
-    out.failure = cause.is_object() ? cause.value("stack-trace", cause.dump()) : cause.dump();
-  }
-  return out;
-}
 
 Status JobManagerClient::disposeSavepoint(const RestAddress& at, const std::string& path) {
   httplib::Client& c = client(at);
@@ -154,25 +132,29 @@ Status JobManagerClient::disposeSavepoint(const RestAddress& at, const std::stri
   return Status::Ok();
 }
 
-Result<SavepointOperationStatus> JobManagerClient::savepointStatus(const RestAddress& at, const std::string& jobId,
-                                                                   const std::string& triggerId) {
-  auto r = client(at).Get("/jobs/" + jobId + "/savepoints/" + triggerId);
+Result<SavepointOperationStatus> JobManagerClient::operationStatus(const RestAddress& at, const std::string& jobId,
+                                                                   const std::string& triggerId, bool savepoint) {
+  const char* what = savepoint ? "savepoint" : "checkpoint";
+  auto r = client(at).Get("/jobs/" + jobId + "/" + what + "s/" + triggerId);
   SavepointOperationStatus out;
   if (r && r->status == 404) {
-    out.state = SavepointOperationStatus::State::kUnknownTrigger;  // e.g. the JobManager restarted
+    out.state = SavepointOperationStatus::State::kUnknownTrigger;  // never sent, or the JobManager restarted
     return out;
   }
   auto body = okJson(r);
-  if (!body || !body->is_object()) return Status::Error("savepoint status: " + errorOf(r));
-  std::string id = body->value("status", json::object()).value("id", "");
-  if (id != "COMPLETED") return out;
+  if (!body || !body->is_object()) return Status::Error(std::string(what) + " status: " + errorOf(r));
+  if (body->value("status", json::object()).value("id", "") != "COMPLETED") return out;
+  // Flink's shapes: SavepointInfo {location | failure-cause}, CheckpointInfo {checkpointId | failureCause}.
   json op = body->value("operation", json::object());
-  if (op.value("location", json()).is_string()) {
+  if (savepoint && op.value("location", json()).is_string()) {
     out.state = SavepointOperationStatus::State::kCompleted;
     out.location = op["location"].get<std::string>();
+  } else if (!savepoint && op.value("checkpointId", json()).is_number_integer()) {
+    out.state = SavepointOperationStatus::State::kCompleted;
+    out.checkpointId = op["checkpointId"].get<int64_t>();
   } else {
     out.state = SavepointOperationStatus::State::kFailed;
-    json cause = op.value("failure-cause", json::object());
+    json cause = op.value(savepoint ? "failure-cause" : "failureCause", json::object());
     out.failure = cause.is_object() ? cause.value("stack-trace", cause.dump()) : cause.dump();
   }
   return out;

@@ -74,12 +74,18 @@ class JobManagerClient {
                           const std::string& triggerId);
   /// POST /jobs/{id}/checkpoints {checkpointType: FULL, triggerId}, idempotent as triggerSavepoint.
   Status triggerCheckpoint(const RestAddress& at, const std::string& jobId, const std::string& triggerId);
-  /// Error when the JobManager cannot be reached.
-  Result<SavepointOperationStatus> checkpointStatus(const RestAddress& at, const std::string& jobId,
-                                                    const std::string& triggerId);
-  /// Error when the JobManager cannot be reached.
+  /// GET /jobs/{id}/savepoints/{triggerid} (savepoint) or /jobs/{id}/checkpoints/{triggerid};
+  /// kUnknownTrigger on 404. Error when the JobManager cannot be reached.
+  Result<SavepointOperationStatus> operationStatus(const RestAddress& at, const std::string& jobId,
+                                                   const std::string& triggerId, bool savepoint);
   Result<SavepointOperationStatus> savepointStatus(const RestAddress& at, const std::string& jobId,
-                                                   const std::string& triggerId);
+                                                   const std::string& triggerId) {
+    return operationStatus(at, jobId, triggerId, true);
+  }
+  Result<SavepointOperationStatus> checkpointStatus(const RestAddress& at, const std::string& jobId,
+                                                    const std::string& triggerId) {
+    return operationStatus(at, jobId, triggerId, false);
+  }
 
   /// POST /savepoint-disposal {savepoint-path}, then GET /savepoint-disposal/{triggerid} once:
   /// ok when the JobManager removed it; the error names its reason (e.g. not a savepoint).

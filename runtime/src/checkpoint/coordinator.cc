@@ -271,17 +271,7 @@ void CheckpointCoordinator::retain() {
 std::optional<std::pair<std::string, checkpoint::Metadata>> CheckpointCoordinator::recoverFromStorage() {
   if (settings_.rootDir.empty()) return std::nullopt;
   std::error_code ec;
-  std::vector<std::pair<int64_t, std::string>> found;
-  for (const auto& entry : fs::directory_iterator(jobDir(), ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.rfind("chk-", 0) != 0) continue;
-    char* end = nullptr;
-    long long id = std::strtoll(name.c_str() + 4, &end, 10);
-    if (end == name.c_str() + 4 || *end != '\0' || id <= 0) continue;
-    found.emplace_back(id, entry.path().string());
-  }
-  std::sort(found.begin(), found.end());
-  for (const auto& [id, dir] : found) {
+  for (const auto& [id, dir] : checkpoint::listCheckpointDirs(jobDir())) {
     nextId_ = std::max(nextId_, id + 1);
     auto meta = checkpoint::readMetadata(dir);
     if (meta.ok()) {
@@ -304,27 +294,10 @@ int CheckpointCoordinator::attemptBase() const {
   return static_cast<int>(recorded) + 1;
 }
 
-namespace {
-/// Replaces `path` with `text` atomically (a temporary file renamed over it).
-Status writeFileAtomically(const std::string& path, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return Status::Error("cannot write '" + tmp + "'");
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Error("cannot write '" + path + "': " + ec.message());
-  return Status::Ok();
-}
-}  // namespace
 
 Status CheckpointCoordinator::recordAttempt(int attempt) {
   if (settings_.rootDir.empty()) return Status::Ok();
-  return writeFileAtomically(jobDir() + "/attempt", std::to_string(attempt) + "\n");
+  return checkpoint::writeTextAtomically(jobDir() + "/attempt", std::to_string(attempt) + "\n");
 }
 
 std::optional<std::pair<int64_t, std::string>> CheckpointCoordinator::stopSavepoint() const {
@@ -340,7 +313,7 @@ std::optional<std::pair<int64_t, std::string>> CheckpointCoordinator::stopSavepo
 
 Status CheckpointCoordinator::recordStopSavepoint(int64_t checkpointId, const std::string& dir) {
   if (settings_.rootDir.empty()) return Status::Ok();
-  return writeFileAtomically(jobDir() + "/stop-savepoint", std::to_string(checkpointId) + " " + dir + "\n");
+  return checkpoint::writeTextAtomically(jobDir() + "/stop-savepoint", std::to_string(checkpointId) + " " + dir + "\n");
 }
 
 std::optional<std::string> CheckpointCoordinator::jobResult() const {
@@ -353,7 +326,7 @@ std::optional<std::string> CheckpointCoordinator::jobResult() const {
 
 Status CheckpointCoordinator::recordJobResult(const std::string& state) {
   if (settings_.rootDir.empty()) return Status::Ok();
-  return writeFileAtomically(jobDir() + "/job-result", state + "\n");
+  return checkpoint::writeTextAtomically(jobDir() + "/job-result", state + "\n");
 }
 
 std::optional<std::pair<std::string, checkpoint::Metadata>> CheckpointCoordinator::latestCompleted() {

@@ -3,7 +3,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,14 +21,13 @@ constexpr char kMetaMagic[4] = {'F', 'C', 'M', '1'};
 
 uint32_t crc(const Buffer& b) { return static_cast<uint32_t>(crc32(0L, b.data(), static_cast<uInt>(b.size()))); }
 
-Status writeAtomically(const std::string& path, const char magic[4], const Buffer& payload) {
+// Writes `path` through a temporary file renamed over it, after fsync; `write` writes the bytes.
+template <class WriteFn>
+Status replaceFile(const std::string& path, WriteFn write) {
   std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::Error("cannot write '" + tmp + "': " + std::strerror(errno));
-  uint32_t c = crc(payload);
-  uint64_t n = payload.size();
-  bool ok = std::fwrite(magic, 1, 4, f) == 4 && std::fwrite(&c, 4, 1, f) == 1 && std::fwrite(&n, 8, 1, f) == 1 &&
-            (payload.empty() || std::fwrite(payload.data(), 1, payload.size(), f) == payload.size());
+  bool ok = write(f);
   ok = ok && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok = std::fclose(f) == 0 && ok;
   if (!ok) {
@@ -37,6 +38,15 @@ Status writeAtomically(const std::string& path, const char magic[4], const Buffe
     return Status::Error("cannot rename '" + tmp + "': " + std::strerror(errno));
   }
   return Status::Ok();
+}
+
+Status writeAtomically(const std::string& path, const char magic[4], const Buffer& payload) {
+  return replaceFile(path, [&](FILE* f) {
+    uint32_t c = crc(payload);
+    uint64_t n = payload.size();
+    return std::fwrite(magic, 1, 4, f) == 4 && std::fwrite(&c, 4, 1, f) == 1 && std::fwrite(&n, 8, 1, f) == 1 &&
+           (payload.empty() || std::fwrite(payload.data(), 1, payload.size(), f) == payload.size());
+  });
 }
 
 Result<Buffer> readVerified(const std::string& path, const char magic[4]) {
@@ -159,18 +169,31 @@ Result<Metadata> readMetadata(const std::string& dir) {
   }
 }
 
-Result<std::pair<std::string, Metadata>> findLatest(const std::string& jobDir) {
+Status writeTextAtomically(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  return replaceFile(path, [&](FILE* f) { return text.empty() || std::fwrite(text.data(), 1, text.size(), f) == text.size(); });
+}
+
+std::vector<std::pair<int64_t, std::string>> listCheckpointDirs(const std::string& jobDir) {
   std::error_code ec;
   std::vector<std::pair<int64_t, std::string>> found;
   for (const auto& entry : fs::directory_iterator(jobDir, ec)) {
     std::string name = entry.path().filename().string();
     if (name.rfind("chk-", 0) != 0) continue;
-    try {
-      found.emplace_back(std::stoll(name.substr(4)), entry.path().string());
-    } catch (...) {
-    }
+    char* end = nullptr;
+    long long id = std::strtoll(name.c_str() + 4, &end, 10);
+    if (end == name.c_str() + 4 || *end != '\0' || id <= 0) continue;
+    found.emplace_back(id, entry.path().string());
   }
-  std::sort(found.rbegin(), found.rend());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+Result<std::pair<std::string, Metadata>> findLatest(const std::string& jobDir) {
+  std::error_code ec;
+  auto found = listCheckpointDirs(jobDir);
+  std::reverse(found.begin(), found.end());
   for (const auto& [id, dir] : found) {
     auto m = readMetadata(dir);
     if (m.ok()) return std::make_pair(dir, std::move(*m));

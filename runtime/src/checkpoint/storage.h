@@ -54,6 +54,12 @@ struct Metadata {
 Status writeMetadata(const std::string& dir, const Metadata& m);
 /// Reads `<dir>/_metadata`, verifying its checksum.
 Result<Metadata> readMetadata(const std::string& dir);
+/// The `chk-<n>` directories under a job's checkpoint directory (complete or not), by id,
+/// oldest first.
+std::vector<std::pair<int64_t, std::string>> listCheckpointDirs(const std::string& jobDir);
+/// Replaces `path` with `text` atomically (temporary file, fsync, rename), creating its
+/// directory; the error names the file.
+Status writeTextAtomically(const std::string& path, const std::string& text);
 /// The newest checkpoint under `<root>/<job-id>` whose metadata verifies; corrupt ones are
 /// skipped (and logged). Error when there is none.
 Result<std::pair<std::string, Metadata>> findLatest(const std::string& jobDir);

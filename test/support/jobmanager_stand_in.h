@@ -6,7 +6,8 @@
 // (recorded under the request's triggerId, once per id; answer it, or 409 while
 // `refuseTriggers`), GET
 // /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger), and
-// POST /savepoint-disposal (recorded, always COMPLETED).
+// POST /savepoint-disposal (recorded, always COMPLETED), PATCH /jobs/{id}?mode=cancel (the job
+// CANCELED, or CANCELLING while `cancelSlowly`), GET /jobs/{id}/metrics?get=numRestarts.
 // Answers as Flink's REST API does (rest_v1_dispatcher.yml). Thread-safe: the server's threads
 // and the test share state under `mu`.
 #pragma once
@@ -62,7 +63,26 @@ class JobManagerStandIn {
                      {"external_path", checkpointIsSavepoint ? "/savepoints/savepoint-" + std::to_string(checkpointId)
                                                              : "/checkpoints/" + jobId + "/chk-" + std::to_string(checkpointId)}};
       }
-      res.set_content(nlohmann::json{{"latest", {{"completed", completed}}}}.dump(), "application/json");
+      res.set_content(nlohmann::json{{"latest", {{"completed", completed}}}, {"counts", {{"completed", completedCheckpoints}}}}.dump(),
+                      "application/json");
+    });
+    server_.Get(R"(/jobs/([0-9a-f]{32})/metrics)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (req.matches[1] != jobId) return notFound(res);
+      res.set_content(nlohmann::json::array({{{"id", "numRestarts"}, {"value", std::to_string(numRestarts)}}}).dump(),
+                      "application/json");
+    });
+    server_.Patch(R"(/jobs/([0-9a-f]{32}))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (req.matches[1] != jobId) return notFound(res);
+      if (req.get_param_value("mode") != "cancel") {
+        res.status = 400;
+        return;
+      }
+      ++cancels;
+      if (state != "FINISHED" && state != "FAILED") state = cancelSlowly ? "CANCELLING" : "CANCELED";
+      res.status = 202;
+      res.set_content("{}", "application/json");
     });
     for (const char* path : {"stop", "savepoints", "checkpoints"}) {
       server_.Post(std::string(R"(/jobs/([0-9a-f]{32})/)") + path,
@@ -156,6 +176,10 @@ class JobManagerStandIn {
   bool checkpointIsSavepoint = false;  // guarded by mu; the latest completed one is a savepoint
   std::string savepointType = "SYNC_SAVEPOINT";  // guarded by mu; its checkpoint_type (SAVEPOINT: not a stop)
   bool refuseTriggers = false;   // guarded by mu
+  int64_t numRestarts = 0;           // guarded by mu; GET /jobs/{id}/metrics?get=numRestarts
+  int64_t completedCheckpoints = 0;  // guarded by mu; /jobs/{id}/checkpoints counts.completed
+  int cancels = 0;                   // guarded by mu; PATCH /jobs/{id}?mode=cancel received
+  bool cancelSlowly = false;         // guarded by mu; a cancel leaves the job CANCELLING
   std::map<std::string, Trigger> triggers;  // guarded by mu
   std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu
   std::vector<std::string> disposed;        // POST /savepoint-disposal paths; guarded by mu

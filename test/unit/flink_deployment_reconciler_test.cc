@@ -651,7 +651,12 @@ TEST_CASE("Deletion waits for the finalizer: the job stops (with a savepoint whe
       l.jm.completeLatest("file:///tmp/savepoints/savepoint-final");
       REQUIRE(l.step().ok);
     } else {
+      // Cancelled first (the JobManager then discards its checkpoints), the cluster still there.
       CHECK(l.jm.numTriggers() == 0);
+      CHECK(l.jm.cancels == 1);
+      CHECK(l.status()["lifecycleState"] == "DELETING");
+      CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+      REQUIRE(l.step().ok);
     }
     CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).empty());
     CHECK(l.c.api->list(types::kFlinkDeployment.collectionPath(kNs)).empty());
@@ -860,6 +865,9 @@ TEST_CASE("savepointRedeployNonce redeploys the job from initialSavepointPath wi
   l.patchSpec({{"job", {{"savepointRedeployNonce", 1}}}});
   REQUIRE(l.step().ok);
   CHECK(l.jm.numTriggers() == 0);  // the job's state is replaced, not saved
+  CHECK(l.jm.cancels == 1);        // cancelled first
+  CHECK(l.stoppedWith().empty());
+  REQUIRE(l.step().ok);
   CHECK(l.stoppedWith() == "stateless");
   l.redeploy();
   CHECK(l.conf("execution.savepoint.path") == "file:///tmp/savepoints/initial");
@@ -882,4 +890,91 @@ TEST_CASE("kubernetes.operator.observer.progress-check.interval sets how often a
   auto r = l.step();
   REQUIRE(r.ok);
   CHECK(r.requeueAfter == std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(3000)));
+}
+
+TEST_CASE("A stateless stop cancels the job and waits until it ended before the cluster goes", "[reconciler][lifecycle]") {
+  Lifecycle l(flightDelays());  // upgradeMode stateless
+  const std::string jobId = l.jobId();
+  l.jm.cancelSlowly = true;
+  l.patchSpec({{"job", {{"state", "suspended"}}}});
+  REQUIRE(l.step().ok);
+  CHECK(l.jm.cancels == 1);
+  CHECK(l.stoppedWith().empty());  // not stopped before the job ended
+  REQUIRE(l.step().ok);
+  CHECK(l.jm.cancels == 1);  // CANCELLING: not sent again
+  CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  l.jm.set(jobId, "CANCELED");
+  REQUIRE(l.step().ok);
+  CHECK(l.stoppedWith() == "stateless");
+  auto reasons = l.c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "JobCancelling") == 1);
+}
+
+TEST_CASE("clusterInfo reports the cluster's total CPU and memory, as the Apache operator", "[reconciler][lifecycle]") {
+  json fd = flightDelays();
+  fd["spec"]["jobManager"]["resource"] = {{"cpu", 0.5}, {"memory", "1024m"}};
+  fd["spec"]["taskManager"]["resource"] = {{"cpu", 1}, {"memory", "2g"}};
+  fd["spec"]["taskManager"]["replicas"] = 2;
+  Lifecycle l(fd);
+  json info = l.status()["clusterInfo"];
+  CHECK(info.value("total-cpu", "") == "2.5");
+  CHECK(info.value("total-memory", "") == std::to_string((1024LL + 2 * 2048) << 20));
+  CHECK(info.value("flink-version", "") == "1.19.0");
+}
+
+TEST_CASE("The health check restarts a job that restarts too often or does not checkpoint, from its latest checkpoint",
+          "[reconciler][lifecycle]") {
+  auto health = [](Lifecycle& l) {
+    return json::parse(l.status()["clusterInfo"].value("cluster-health-info", "{}"));
+  };
+  SECTION("restarts over kubernetes.operator.cluster.health-check.restarts.threshold") {
+    json fd = statefulFlightDelays("savepoint");
+    fd["spec"]["flinkConfiguration"]["kubernetes.operator.cluster.health-check.enabled"] = "true";
+    fd["spec"]["flinkConfiguration"]["kubernetes.operator.cluster.health-check.restarts.threshold"] = "2";
+    Lifecycle l(fd);
+    const std::string jobId = l.jobId();
+    CHECK(health(l).value("healthy", false));
+    l.jm.numRestarts = 2;  // at the threshold: healthy
+    REQUIRE(l.step().ok);
+    REQUIRE(l.step().ok);
+    CHECK(health(l).value("healthy", false));
+    CHECK(l.stoppedWith().empty());
+    l.jm.numRestarts = 3;
+    REQUIRE(l.step().ok);  // observed unhealthy
+    CHECK_FALSE(health(l).value("healthy", true));
+    CHECK_THAT(health(l).value("reason", ""), Catch::Contains("3 restarts"));
+    REQUIRE(l.step().ok);  // restarted: last-state (a savepoint of an unhealthy job would hardly complete)
+    CHECK(l.stoppedWith() == "last-state");
+    CHECK(l.jm.numTriggers() == 0);
+    auto reasons = l.c.eventReasons();
+    CHECK(std::count(reasons.begin(), reasons.end(), "RestartUnhealthyJob") == 1);
+    l.redeploy();
+    CHECK(l.jobId() == jobId);  // its own latest checkpoint
+    CHECK_FALSE(l.status()["clusterInfo"].contains("cluster-health-info"));  // a new baseline
+  }
+  SECTION("no checkpoint within kubernetes.operator.cluster.health-check.checkpoint-progress.window") {
+    json fd = statefulFlightDelays("last-state");
+    fd["spec"]["flinkConfiguration"]["kubernetes.operator.cluster.health-check.enabled"] = "true";
+    fd["spec"]["flinkConfiguration"]["kubernetes.operator.cluster.health-check.checkpoint-progress.window"] = "300 ms";
+    fd["spec"]["flinkConfiguration"]["execution.checkpointing.interval"] = "100 ms";
+    fd["spec"]["flinkConfiguration"]["execution.checkpointing.timeout"] = "200 ms";
+    Lifecycle l(fd);
+    l.jm.completedCheckpoints = 1;  // progress
+    REQUIRE(l.step().ok);
+    CHECK(health(l).value("numCompletedCheckpoints", 0) == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    REQUIRE(l.step().ok);  // none for 400 ms > the window
+    CHECK_FALSE(health(l).value("healthy", true));
+    CHECK_THAT(health(l).value("reason", ""), Catch::Contains("no checkpoint completed"));
+    REQUIRE(l.step().ok);
+    CHECK(l.stoppedWith() == "last-state");
+  }
+  SECTION("disabled (the default): a job restarting over and over is left to its restart strategy") {
+    Lifecycle l(statefulFlightDelays("savepoint"));
+    l.jm.numRestarts = 1000;
+    REQUIRE(l.step().ok);
+    REQUIRE(l.step().ok);
+    CHECK(l.stoppedWith().empty());
+    CHECK_FALSE(l.status()["clusterInfo"].contains("cluster-health-info"));
+  }
 }

@@ -299,6 +299,12 @@ class Cluster {
   }
 
   const std::string& jobId() const { return jobId_; }
+  /// Appends lines to the cluster's config.yaml (before the processes start).
+  void configure(const std::string& lines) {
+    std::ofstream conf(dir_.path() / "conf" / "config.yaml", std::ios::app);
+    conf << lines;
+  }
+  fs::path dir() const { return dir_.path(); }
   fs::path output() const { return dir_.path() / "out"; }
   int restPort() const { return restPort_; }
   int rpcPort() const { return rpcPort_; }
@@ -811,4 +817,31 @@ TEST_CASE("POST /savepoint-disposal removes a savepoint and nothing else", "[pro
   CHECK(bad.status == 400);
   fs::remove_all(root);
   c.stopAll();
+}
+
+TEST_CASE("A cancelled job's checkpoints are removed unless externalized-checkpoint-retention is RETAIN_ON_CANCELLATION",
+          "[process][rest]") {
+  for (const char* retention : {"", "DELETE_ON_CANCELLATION", "RETAIN_ON_CANCELLATION"}) {
+    INFO("retention '" << retention << "'");
+    Cluster c(/*parallelism=*/1);  // no TaskManager: the job stays RUNNING, tasks SCHEDULED
+    const fs::path root = c.dir() / "checkpoints";
+    const fs::path chk = root / c.jobId() / "chk-7";
+    fs::create_directories(chk);
+    std::ofstream(chk / "state").put('x');
+    c.configure("state.checkpoints.dir: " + yamlQuote("file://" + root.string()) + "\n" +
+                (*retention ? "execution.checkpointing.externalized-checkpoint-retention: " + std::string(retention) + "\n"
+                            : std::string()));
+    c.startJobManager();
+    c.waitForJobState("RUNNING");
+    RawResponse cancel = rawRequest(c.restPort(), "PATCH /jobs/" + c.jobId() + "?mode=cancel HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(cancel.status == 202);
+    c.waitForJobState("CANCELED");
+    const bool retained = std::string(retention) == "RETAIN_ON_CANCELLATION";
+    CHECK(fs::exists(chk) == retained);
+    std::ifstream result(root / c.jobId() / "job-result");
+    std::string state;
+    result >> state;
+    CHECK(state == "CANCELED");  // the job result stays: the job is not run again
+    c.stopAll();
+  }
 }

@@ -246,9 +246,34 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       }
     }
   }
+  if (mode == "stateless") {
+    int64_t since = status->reconciliationStatus ? status->reconciliationStatus->reconciliationTimestamp.value_or(0) : 0;
+    if (awaitCancel(fd, deployed, jobId, since + 30000)) {
+      out.requeue = std::chrono::milliseconds(300);
+      return out;
+    }
+  }
   out.stopped = true;
   out.usedMode = mode;
   return out;
+}
+
+bool FlinkDeploymentController::awaitCancel(const json& fd, const FlinkDeployment& deployed, const std::string& jobId,
+                                            int64_t deadlineMs) {
+  if (jobId.empty() || nowMs() > deadlineMs) return false;
+  auto address = restAddress(deployed);
+  auto job = address ? jobs_.observe(*address) : std::nullopt;
+  if (!job || job->jobId != jobId) return false;
+  if (job->state == "FINISHED" || job->state == "FAILED" || job->state == "CANCELED") return false;
+  if (job->state != "CANCELLING") {
+    Status s = jobs_.cancel(*address, jobId);
+    if (s.ok()) {
+      events_.record(fd, "Normal", "JobCancelling", "Cancelling job " + jobId + " (stateless)");
+    } else {
+      log::info("FlinkDeployment {}/{}: cancelling job {}: {}", deployed.namespace_, deployed.name, jobId, s.message());
+    }
+  }
+  return true;
 }
 
 void FlinkDeploymentController::reconcileSavepoints(const json& fd, const FlinkDeployment& deployed, const json& spec,
@@ -398,6 +423,80 @@ void FlinkDeploymentController::trimSavepointHistory(const json& fd, const Flink
   }
 }
 
+void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, const RestAddress& address,
+                                               const std::string& jobId, FlinkDeploymentStatus* status) {
+  const std::string prefix = "kubernetes.operator.cluster.health-check.";
+  if (lower(option(target, config_, prefix + "enabled", "false")) != "true") return;
+  auto sample = jobs_.healthSample(address, jobId);
+  if (!sample) return;  // not answered: judge on the next observation
+  json& clusterInfo = objectField(status->extra, "clusterInfo");
+  json h = json::parse(clusterInfo.value("cluster-health-info", "{}"), nullptr, false);
+  const int64_t now = nowMs();
+  // A new baseline for a new job, a JobManager that started it again (counts went down), or a
+  // status of another job.
+  if (!h.is_object() || h.value("jobId", "") != jobId || sample->numRestarts < h.value("numRestarts", int64_t{0}) ||
+      sample->completedCheckpoints < h.value("numCompletedCheckpoints", int64_t{0})) {
+    h = {{"jobId", jobId}, {"numRestarts", sample->numRestarts}, {"numRestartsEvaluationTimeStamp", now},
+         {"numCompletedCheckpoints", sample->completedCheckpoints}, {"numCompletedCheckpointsIncreasedTimeStamp", now},
+         {"healthy", true}};
+  }
+  std::vector<std::string> why;
+  // Restarts within the window: counted from a baseline at most one window old.
+  int64_t restartWindow = durationOptionMs(target, prefix + "restarts.window");
+  if (restartWindow <= 0) restartWindow = 2 * 60 * 1000;
+  int64_t threshold = 64;
+  try {
+    threshold = std::stoll(option(target, config_, prefix + "restarts.threshold", "64"));
+  } catch (...) {
+  }
+  int64_t restarts = sample->numRestarts - h.value("numRestarts", int64_t{0});
+  if (restarts > threshold) {
+    why.push_back(fmt::format("{} restarts within {} (kubernetes.operator.cluster.health-check.restarts.threshold {})",
+                              restarts, formatDurationMs(restartWindow), threshold));
+  }
+  if (now - h.value("numRestartsEvaluationTimeStamp", now) > restartWindow) {
+    h["numRestarts"] = sample->numRestarts;
+    h["numRestartsEvaluationTimeStamp"] = now;
+  }
+  // Checkpoint progress, when the job checkpoints.
+  if (sample->completedCheckpoints > h.value("numCompletedCheckpoints", int64_t{0})) {
+    h["numCompletedCheckpoints"] = sample->completedCheckpoints;
+    h["numCompletedCheckpointsIncreasedTimeStamp"] = now;
+  }
+  Configuration conf = target.effectiveConfiguration();
+  auto interval = conf.getDurationMs("execution.checkpointing.interval", 0);
+  if (interval.ok() && *interval > 0 &&
+      lower(option(target, config_, prefix + "checkpoint-progress.enabled", "true")) == "true") {
+    auto timeout = conf.getDurationMs("execution.checkpointing.timeout", 10 * 60 * 1000);
+    int64_t tolerable = 0;
+    try {
+      tolerable = std::stoll(conf.getString("execution.checkpointing.tolerable-failed-checkpoints", "0"));
+    } catch (...) {
+    }
+    // Never shorter than the checkpoints can be (the Apache operator's floor).
+    int64_t floor = std::max(*interval, timeout.ok() ? *timeout : 10 * 60 * 1000) * (std::max<int64_t>(tolerable, 0) + 1);
+    int64_t window = durationOptionMs(target, prefix + "checkpoint-progress.window");
+    if (window <= 0) window = 5 * 60 * 1000;
+    window = std::max(window, floor);
+    int64_t since = now - h.value("numCompletedCheckpointsIncreasedTimeStamp", now);
+    if (since > window) {
+      why.push_back(fmt::format("no checkpoint completed for {} (kubernetes.operator.cluster.health-check."
+                                "checkpoint-progress.window {})",
+                                formatDurationMs(since), formatDurationMs(window)));
+    }
+  }
+  bool healthy = why.empty();
+  if (healthy) {
+    h.erase("reason");
+  } else {
+    std::string reason;
+    for (const auto& w : why) reason += (reason.empty() ? "" : "; ") + w;
+    h["reason"] = reason;
+  }
+  h["healthy"] = healthy;
+  clusterInfo["cluster-health-info"] = h.dump();
+}
+
 int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {
   try {
     return std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
@@ -461,6 +560,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
       js.extra.erase("upgradeSavepointPath");
     }
     js.state = jobRunning(spec) ? "RECONCILING" : "SUSPENDED";
+    objectField(status.extra, "clusterInfo").erase("cluster-health-info");  // a new job: a new baseline
     std::string err;
     if (!persist(&err)) return fail(err);
     events_.record(fd, "Normal", first ? "SpecChanged" : "Deploying", why);
@@ -468,6 +568,18 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     return std::nullopt;
   };
 
+  // A running job that the health check (evaluateHealth) judged unhealthy: why, when it is to be
+  // restarted (kubernetes.operator.cluster.health-check.enabled on the deployed spec).
+  auto unhealthyReason = [&](const json& deployedSpec, const json& desiredSpec) -> std::optional<std::string> {
+    if (!jobRunning(deployedSpec) || !jobRunning(desiredSpec) || !v.lastReconciled || js.state != "RUNNING") return std::nullopt;
+    if (lower(option(*v.lastReconciled, config_, "kubernetes.operator.cluster.health-check.enabled", "false")) != "true") {
+      return std::nullopt;
+    }
+    json h = json::parse(objectValue(status.extra, "clusterInfo").value("cluster-health-info", "{}"), nullptr, false);
+    if (!h.is_object() || h.value("healthy", true) || h.value("jobId", "") != js.extra.value("jobId", "")) return std::nullopt;
+    return h.value("reason", "the health check failed");
+  };
+  const bool restartUnhealthy = deployed && unhealthyReason(*deployed, desired).has_value();
   if (!deployed) {
     // The first deployment: a new job ID, from initialSavepointPath if given.
     std::optional<std::string> restore;
@@ -482,19 +594,31 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
                                                "false")) == "true";
              jobRunning(*deployed) &&
              (!jobRunning(desired) || upgradeRelevant(desired) != upgradeRelevant(*deployed) || restartFailed ||
+              restartUnhealthy ||
               (rollingBack && lastStable) ||
               objectValue(js.extra, "savepointInfo").value("triggerType", "") == "UPGRADE")) {
     // (A stop-with-savepoint in flight ends the job whatever the spec says now: finish the cycle.)
     // Stop the running job first, as the new spec's upgradeMode says.
     std::string mode = (rollingBack && lastStable ? *lastStable : desired).value("job", json::object()).value("upgradeMode", "stateless");
     if (redeployNonceChanged(desired, *deployed)) mode = "stateless";  // no savepoint: the state is replaced
+    // An unhealthy job (restarting over and over, or not checkpointing) would hardly complete a
+    // savepoint: it restarts from its latest checkpoint.
+    if (restartUnhealthy && mode == "savepoint" && upgradeRelevant(desired) == upgradeRelevant(*deployed)) mode = "last-state";
     if (recon.state != "UPGRADING" && !rollingBack) {
       recon.state = "UPGRADING";
+      recon.reconciliationTimestamp = nowMs();  // when the stop began (bounds a cancel)
       status.lifecycleState = jobRunning(desired) ? "UPGRADING" : status.lifecycleState;
       std::string why = !jobRunning(desired) ? fmt::format("Suspending the job ({} mode)", mode)
                         : restartFailed       ? fmt::format("The job failed: restarting it ({} mode, kubernetes.operator.job.restart.failed)", mode)
-                                              : fmt::format("Spec changed: upgrading the job ({} mode)", mode);
-      events_.record(fd, restartFailed ? "Warning" : "Normal", restartFailed ? "RestartFailedJob" : "SpecChanged", why);
+                        : upgradeRelevant(desired) != upgradeRelevant(*deployed)
+                            ? fmt::format("Spec changed: upgrading the job ({} mode)", mode)
+                        : restartUnhealthy ? fmt::format("The job is unhealthy ({}): restarting it ({} mode)",
+                                                         unhealthyReason(*deployed, desired).value_or("?"), mode)
+                                           : fmt::format("Spec changed: upgrading the job ({} mode)", mode);
+      const char* reason = restartFailed ? "RestartFailedJob"
+                           : restartUnhealthy && upgradeRelevant(desired) == upgradeRelevant(*deployed) ? "RestartUnhealthyJob"
+                                                                                                          : "SpecChanged";
+      events_.record(fd, restartFailed || restartUnhealthy ? "Warning" : "Normal", reason, why);
     }
     FlinkDeployment running = v.lastReconciled ? *v.lastReconciled : *v.target;
     running.deployJobId = js.extra.value("jobId", "");
@@ -568,6 +692,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     deployed = desired;
   } else if (jobRunning(*deployed) && v.lastReconciled && shouldRollBack(*v.lastReconciled, status, lastStable, *deployed)) {
     recon.state = "ROLLING_BACK";
+    recon.reconciliationTimestamp = nowMs();
     status.lifecycleState = "ROLLING_BACK";
     status.error = fmt::format(
         "The upgraded job did not become stable within kubernetes.operator.deployment.readiness.timeout ({} ms): "

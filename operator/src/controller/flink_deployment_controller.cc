@@ -4,6 +4,7 @@
 
 #include "api/json_yaml.h"
 #include "controller/resources/cluster_config.h"
+#include "controller/resources/quantities.h"
 #include "flink/common/log.h"
 #include "flink/common/strings.h"
 
@@ -284,8 +285,23 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
   js.extra["jobName"] = job->name;
   js.extra["startTime"] = std::to_string(job->startTimeMs);
   status->jobStatus = std::move(js);
+  json& clusterInfo = status->extra["clusterInfo"];
+  if (!clusterInfo.is_object()) clusterInfo = json::object();
   if (!job->flinkVersion.empty()) {
-    status->extra["clusterInfo"] = {{"flink-version", job->flinkVersion}, {"flink-revision", job->flinkRevision}};
+    clusterInfo["flink-version"] = job->flinkVersion;
+    clusterInfo["flink-revision"] = job->flinkRevision;
+  }
+  // What the cluster asks of Kubernetes, as the Apache operator reports it: cores and bytes of
+  // the JobManager and TaskManager replicas together.
+  double cpu = target.spec.jobManager.replicas * target.spec.jobManager.resource.cpu +
+               target.taskManagerReplicas() * target.spec.taskManager.resource.cpu;
+  auto jmBytes = detail::memoryBytes(target.spec.jobManager.resource.memory);
+  auto tmBytes = detail::memoryBytes(target.spec.taskManager.resource.memory);
+  clusterInfo["total-cpu"] = cpu == static_cast<double>(static_cast<int64_t>(cpu)) ? fmt::format("{:.1f}", cpu)
+                                                                                     : fmt::format("{}", cpu);
+  if (jmBytes.ok() && tmBytes.ok()) {
+    clusterInfo["total-memory"] =
+        std::to_string(target.spec.jobManager.replicas * *jmBytes + target.taskManagerReplicas() * *tmBytes);
   }
   if (job->state == "RUNNING") {
     if (auto cp = jobs_.latestCheckpoint(*address, job->jobId); cp && !cp->savepoint) {
@@ -299,6 +315,7 @@ bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkD
       }
     }
   }
+  if (job->state == "RUNNING") evaluateHealth(target, *address, job->jobId, status);
   bool healthy = job->state == "RUNNING" || job->state == "FINISHED";
   if (!status->error && healthy && status->lifecycleState == "DEPLOYED") {
     status->lifecycleState = "STABLE";
@@ -350,6 +367,16 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
                        "The savepoint on deletion did not complete within kubernetes.operator.resource.cleanup.timeout: "
                        "deleting the cluster without it");
         mode = "stateless";
+      }
+    }
+    if (jobRuns && mode == "stateless") {
+      // Cancelled, so that the JobManager discards the job's checkpoints (Flink's
+      // externalized-checkpoint-retention), within kubernetes.operator.resource.cleanup.timeout.
+      int64_t started = parseRfc3339Ms(fd["metadata"].value("deletionTimestamp", "")).value_or(nowMs());
+      auto configured = running.effectiveConfiguration().getDurationMs("kubernetes.operator.resource.cleanup.timeout", 300000);
+      if (awaitCancel(fd, running, running.deployJobId, started + (configured.ok() ? *configured : 300000))) {
+        if (!(status == written)) writeLatestStatus(ns, name, status);
+        return {true, "", std::chrono::milliseconds(300)};
       }
     }
     if (mode == "savepoint") {

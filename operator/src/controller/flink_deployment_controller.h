@@ -109,6 +109,14 @@ class FlinkDeploymentController {
   /// suspendJob): records every trigger and outcome in `status`.
   StopOutcome stopJob(const nlohmann::json& fd, const FlinkDeployment& deployed, const std::string& mode,
                       FlinkDeploymentStatus* status);
+  /// A stateless stop (an upgrade, a suspend, a deletion): cancels the deployed job
+  /// (PATCH /jobs/{id}?mode=cancel) and reports true while it has not ended yet and `deadlineMs`
+  /// (epoch ms) has not passed, so that the JobManager discards the job's checkpoints (unless
+  /// execution.checkpointing.externalized-checkpoint-retention is RETAIN_ON_CANCELLATION) and the
+  /// TaskManagers stop writing before their pods go. False at once when the JobManager does not
+  /// answer or runs another job.
+  bool awaitCancel(const nlohmann::json& fd, const FlinkDeployment& deployed, const std::string& jobId,
+                   int64_t deadlineMs);
   /// Manual (spec.job.savepointTriggerNonce) and periodic
   /// (kubernetes.operator.periodic.savepoint.interval) savepoints of a running job: polls the one
   /// in flight, or triggers one when due; completed ones go to savepointInfo.lastSavepoint and
@@ -158,6 +166,16 @@ class FlinkDeploymentController {
   /// state (STABLE once the job runs or finished, FAILED when it failed); true while the job is
   /// not in a globally terminal state (the reconcile then comes back sooner).
   bool observeJob(const FlinkDeployment& target, FlinkDeploymentStatus* status);
+  /// The health check of a RUNNING job (the Apache operator's ClusterHealthEvaluator), when
+  /// kubernetes.operator.cluster.health-check.enabled: more than ...restarts.threshold (64)
+  /// restarts within ...restarts.window (2 min), or, with checkpointing on and
+  /// ...checkpoint-progress.enabled (true), no completed checkpoint within
+  /// ...checkpoint-progress.window (5 min, at least max(checkpoint interval, timeout) x
+  /// (tolerable failed checkpoints + 1)), makes the job unhealthy. The baseline and verdict are
+  /// kept in status.clusterInfo["cluster-health-info"] (JSON text, as the Apache operator);
+  /// an unhealthy job is restarted by the lifecycle as its upgradeMode says.
+  void evaluateHealth(const FlinkDeployment& target, const RestAddress& address, const std::string& jobId,
+                      FlinkDeploymentStatus* status);
   ApiResponse writeStatus(const nlohmann::json& fd, const FlinkDeploymentStatus& status);
   /// writeStatus on the object as the API server has it now (its latest resourceVersion).
   ApiResponse writeLatestStatus(const std::string& ns, const std::string& name, const FlinkDeploymentStatus& status);

@@ -94,6 +94,36 @@ std::optional<ObservedCheckpoint> JobManagerClient::latestCheckpoint(const RestA
   return out;
 }
 
+std::optional<JobHealthSample> JobManagerClient::healthSample(const RestAddress& at, const std::string& jobId) {
+  httplib::Client& c = client(at);
+  auto metrics = okJson(c.Get("/jobs/" + jobId + "/metrics?get=numRestarts"));
+  auto checkpoints = okJson(c.Get("/jobs/" + jobId + "/checkpoints"));
+  if (!metrics || !metrics->is_array() || !checkpoints || !checkpoints->is_object()) return std::nullopt;
+  JobHealthSample out;
+  bool found = false;
+  for (const auto& m : *metrics) {
+    if (!m.is_object() || m.value("id", "") != "numRestarts") continue;
+    // Flink's metric values are strings ("3"); numbers are taken too.
+    const json& v = m.value("value", json());
+    try {
+      out.numRestarts = v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>();
+      found = true;
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  json counts = checkpoints->value("counts", json::object());
+  if (!found || !counts.is_object() || !counts.value("completed", json()).is_number_integer()) return std::nullopt;
+  out.completedCheckpoints = counts["completed"].get<int64_t>();
+  return out;
+}
+
+Status JobManagerClient::cancel(const RestAddress& at, const std::string& jobId) {
+  auto r = client(at).Patch("/jobs/" + jobId + "?mode=cancel");
+  if (r && r->status / 100 == 2) return Status::Ok();
+  return Status::Error("cancel: " + errorOf(r));
+}
+
 Status JobManagerClient::triggerSavepoint(const RestAddress& at, const std::string& jobId, const std::string& targetDir,
                                           bool stop, const std::string& triggerId) {
   json body = stop ? json{{"targetDirectory", targetDir}, {"drain", false}, {"triggerId", triggerId}}

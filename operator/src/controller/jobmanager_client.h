@@ -48,6 +48,13 @@ struct ObservedCheckpoint {
   std::string type;  // checkpoint_type: CHECKPOINT, SAVEPOINT, or SYNC_SAVEPOINT (the job stopped after it)
 };
 
+/// What the health check (kubernetes.operator.cluster.health-check.*) samples of a job:
+/// GET /jobs/{id}/metrics?get=numRestarts and GET /jobs/{id}/checkpoints (counts.completed).
+struct JobHealthSample {
+  int64_t numRestarts = 0;           // restarts since this JobManager started the job
+  int64_t completedCheckpoints = 0;  // checkpoints completed since then
+};
+
 /// The state of an asynchronous savepoint or checkpoint operation
 /// (GET /jobs/{id}/savepoints/{triggerid}, GET /jobs/{id}/checkpoints/{triggerid}).
 struct SavepointOperationStatus {
@@ -65,6 +72,11 @@ class JobManagerClient {
   std::optional<std::string> rootException(const RestAddress& at, const std::string& jobId);
   /// nullopt when unreachable or no checkpoint completed yet.
   std::optional<ObservedCheckpoint> latestCheckpoint(const RestAddress& at, const std::string& jobId);
+  /// nullopt when unreachable or either answer is malformed.
+  std::optional<JobHealthSample> healthSample(const RestAddress& at, const std::string& jobId);
+  /// PATCH /jobs/{id}?mode=cancel: ok once the JobManager accepted it (202); the job reaches
+  /// CANCELED shortly after (observe() tells). The error names the JobManager's reason.
+  Status cancel(const RestAddress& at, const std::string& jobId);
   /// POST /jobs/{id}/stop {targetDirectory, drain: false} (stop = true: the job ends once the
   /// savepoint completes) or POST /jobs/{id}/savepoints {target-directory, cancel-job: false},
   /// with the caller's `triggerId` (32 hex digits, recorded in status before the call, so that

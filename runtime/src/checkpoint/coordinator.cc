@@ -36,6 +36,14 @@ Result<CheckpointSettings> CheckpointSettings::fromConfig(const Configuration& c
   s.maxConcurrent = static_cast<int>(std::max<int64_t>(1, *concurrent));
   s.tolerableFailures = static_cast<int>(std::max<int64_t>(0, *tolerable));
   s.numRetained = static_cast<int>(std::max<int64_t>(1, *retained));
+  std::string retention = config.getString("execution.checkpointing.externalized-checkpoint-retention",
+                                            "NO_EXTERNALIZED_CHECKPOINTS");
+  if (retention != "NO_EXTERNALIZED_CHECKPOINTS" && retention != "DELETE_ON_CANCELLATION" &&
+      retention != "RETAIN_ON_CANCELLATION") {
+    return Status::Error("execution.checkpointing.externalized-checkpoint-retention: '" + retention +
+                         "' is not one of RETAIN_ON_CANCELLATION, DELETE_ON_CANCELLATION, NO_EXTERNALIZED_CHECKPOINTS");
+  }
+  s.retainOnCancellation = retention == "RETAIN_ON_CANCELLATION";
   const char* tmp = std::getenv("TMPDIR");
   s.rootDir = checkpoint::pathOf(
       config.getString("state.checkpoints.dir", std::string(tmp ? tmp : "/tmp") + "/flink-cpp-checkpoints"));
@@ -265,6 +273,26 @@ void CheckpointCoordinator::retain() {
     std::error_code ec;
     fs::remove_all(completed_.front().first, ec);
     completed_.pop_front();
+  }
+}
+
+void CheckpointCoordinator::discardOnCancellation() {
+  if (settings_.rootDir.empty() || settings_.retainOnCancellation) return;
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& [id, dir] : checkpoint::listCheckpointDirs(jobDir())) {
+    fs::remove_all(dir, ec);
+    if (ec) {
+      log::warn("checkpoint {} of the cancelled job is left on storage: {}", dir, ec.message());
+    } else {
+      ++removed;
+    }
+  }
+  completed_.clear();
+  if (removed > 0) {
+    log::info("Removed {} checkpoint(s) of the cancelled job from {} "
+              "(execution.checkpointing.externalized-checkpoint-retention is not RETAIN_ON_CANCELLATION)",
+              removed, jobDir());
   }
 }
 

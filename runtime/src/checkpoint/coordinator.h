@@ -33,6 +33,10 @@ struct CheckpointSettings {
   int tolerableFailures = 0;
   int numRetained = 1;
   std::string rootDir;  // state.checkpoints.dir (path)
+  /// execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION keeps the
+  /// job's checkpoints when it is cancelled; DELETE_ON_CANCELLATION and
+  /// NO_EXTERNALIZED_CHECKPOINTS (Flink's default) remove them (Flink's CheckpointProperties).
+  bool retainOnCancellation = false;
 
   static Result<CheckpointSettings> fromConfig(const Configuration& config);
 };
@@ -124,6 +128,10 @@ class CheckpointCoordinator {
   std::optional<std::pair<int64_t, std::string>> stopSavepoint() const;
   /// Records it; an error names the file. No-op without a checkpoint directory.
   Status recordStopSavepoint(int64_t checkpointId, const std::string& dir);
+  /// The job was cancelled (not stopped with a savepoint): removes its completed checkpoints
+  /// (the chk-N directories; job-result stays) unless settings().retainOnCancellation. Savepoints
+  /// are never removed. Errors are logged, not returned (the job is over either way).
+  void discardOnCancellation();
   /// Restores the counter so new checkpoints get ids after `id` (start from a savepoint).
   void setCheckpointIdCounter(int64_t next) { nextId_ = std::max(nextId_, next); }
 

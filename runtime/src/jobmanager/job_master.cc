@@ -130,6 +130,7 @@ void JobMaster::transition(JobStatus s) {
   if ((s == JobStatus::kFinished || s == JobStatus::kCanceled) && coordinator_ && !stoppedWithSavepoint_) {
     Status recorded = coordinator_->recordJobResult(toString(s));
     if (!recorded.ok()) log::warn("Job {}: the job result is not recorded: {}", name_, recorded.message());
+    if (s == JobStatus::kCanceled) coordinator_->discardOnCancellation();
   }
   if (isGloballyTerminal(s)) {
     endTimeMs_ = stateTimestamps_[static_cast<int>(s)];

@@ -199,8 +199,9 @@ const ruleDiff = (got, want) =>
 const expand = (spec) => spec.flatMap(([g, res, verbs]) => res.flatMap((r) => verbs.map((v) => `${g} ${r} ${v}`))).sort();
 const OPERATOR_RULES = expand([
   ['flink.apache.org', ['flinkdeployments', 'flinkdeployments/status', 'flinkdeployments/scale', 'flinkdeployments/finalizers',
-                        'flinkstatesnapshots', 'flinkstatesnapshots/status', 'flinkstatesnapshots/finalizers'],
+                        'flinkstatesnapshots/status', 'flinkstatesnapshots/finalizers'],
    ['get', 'list', 'watch', 'update', 'patch']],
+  ['flink.apache.org', ['flinkstatesnapshots'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['pods'], ['get', 'list', 'watch']],
   ['apps', ['deployments'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['services', 'configmaps'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],

@@ -391,6 +391,14 @@ TEST_CASE("A savepoint upgrade stops the job with a savepoint, then runs the new
   CHECK(status["lifecycleState"] == "DEPLOYED");
   CHECK(json::parse(status["reconciliationStatus"]["lastReconciledSpec"].get<std::string>())["job"]["parallelism"] == 3);
   CHECK(status["jobStatus"]["upgradeSavepointPath"] == "file:///tmp/savepoints/savepoint-1");
+  // Recorded as a FlinkStateSnapshot (kubernetes.operator.snapshot.resource.enabled, default true).
+  CHECK(status["jobStatus"]["upgradeSnapshotReference"]["name"] == "flight-delays-savepoint-1");
+  json snapshot = l.c.get(types::kFlinkStateSnapshot, "flight-delays-savepoint-1");
+  CHECK(snapshot["spec"]["savepoint"]["path"] == "file:///tmp/savepoints/savepoint-1");
+  CHECK(snapshot["spec"]["savepoint"]["alreadyExists"] == true);
+  CHECK(snapshot["spec"]["savepoint"]["disposeOnDelete"] == false);
+  CHECK(snapshot["spec"]["jobReference"]["name"] == "flight-delays");
+  CHECK(snapshot["metadata"]["labels"]["snapshot.trigger-type"] == "UPGRADE");
   CHECK(l.conf("execution.savepoint.path") == "file:///tmp/savepoints/savepoint-1");
   CHECK(l.conf("parallelism.default") == "3");
   CHECK(l.jobId() != oldJobId);
@@ -501,6 +509,8 @@ TEST_CASE("savepointTriggerNonce takes one savepoint per nonce without restartin
   CHECK(info["lastSavepoint"]["triggerType"] == "MANUAL");
   CHECK(info["lastSavepoint"]["triggerNonce"] == 1);
   CHECK(info["savepointHistory"].size() == 1);
+  CHECK(l.c.get(types::kFlinkStateSnapshot, "flight-delays-savepoint-m1")["metadata"]["labels"]["snapshot.trigger-type"] ==
+        "MANUAL");
   CHECK(l.jm.numTriggers() == 1);  // the same nonce again: nothing
   CHECK(l.c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
   CHECK(l.status()["lifecycleState"] == "STABLE");
@@ -532,9 +542,26 @@ TEST_CASE("Savepoint history keeps kubernetes.operator.savepoint.history.max.cou
   REQUIRE(history.size() == 2);
   CHECK(history[0]["location"] == "file:///tmp/savepoints/savepoint-2");
   CHECK(history[1]["location"] == "file:///tmp/savepoints/savepoint-3");
-  // The dropped one is disposed through the JobManager.
+  // The dropped one is disposed through the JobManager, and its FlinkStateSnapshot goes.
+  std::vector<std::string> snapshots;
+  for (const json& o : l.c.api->list(types::kFlinkStateSnapshot.collectionPath(kNs))) snapshots.push_back(o["metadata"]["name"]);
+  std::sort(snapshots.begin(), snapshots.end());
+  CHECK(snapshots == std::vector<std::string>{"flight-delays-savepoint-2", "flight-delays-savepoint-3"});
   std::lock_guard<std::mutex> lock(l.jm.mu);
   CHECK(l.jm.disposed == std::vector<std::string>{"file:///tmp/savepoints/savepoint-1"});
+}
+
+TEST_CASE("kubernetes.operator.snapshot.resource.enabled false: savepoints are recorded in status only",
+          "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("savepoint");
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.snapshot.resource.enabled"] = "false";
+  Lifecycle l(fd);
+  l.patchSpec({{"job", {{"savepointTriggerNonce", 1}}}});
+  REQUIRE(l.step().ok);
+  l.jm.completeLatest("file:///tmp/savepoints/savepoint-m1");
+  REQUIRE(l.step().ok);
+  CHECK(l.status()["jobStatus"]["savepointInfo"]["lastSavepoint"]["location"] == "file:///tmp/savepoints/savepoint-m1");
+  CHECK(l.c.api->list(types::kFlinkStateSnapshot.collectionPath(kNs)).empty());
 }
 
 

@@ -81,7 +81,8 @@ release namespace when the operator watches all of them.
 {{/*
 What the operator may do to the resources it manages, in one namespace (Role) or all of them
 (ClusterRole). It reads FlinkDeployments and FlinkStateSnapshots and writes their status (and
-the scale and finalizer subresources), owns the JobManager/TaskManager Deployments, Services and
+the scale and finalizer subresources), records the savepoints it takes as FlinkStateSnapshots
+(and deletes them with the savepoint history), owns the JobManager/TaskManager Deployments, Services and
 ConfigMaps it creates, reads pods (an upgrade waits until the old cluster's pods are gone) and
 records Events. Nothing else: no pod writes, secrets or CRDs.
 */}}
@@ -92,10 +93,12 @@ records Events. Nothing else: no pod writes, secrets or CRDs.
     - flinkdeployments/status
     - flinkdeployments/scale
     - flinkdeployments/finalizers
-    - flinkstatesnapshots
     - flinkstatesnapshots/status
     - flinkstatesnapshots/finalizers
   verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["flink.apache.org"]
+  resources: ["flinkstatesnapshots"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]

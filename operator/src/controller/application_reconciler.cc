@@ -15,6 +15,8 @@
 // finds the step it was in and carries on (a trigger in flight is polled, not triggered again).
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "controller/flink_deployment_controller.h"
 #include "controller/resources/cluster_config.h"
 #include "flink/common/ids.h"
@@ -128,6 +130,13 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   std::string mode = requestedMode;
   bool fallbackAllowed =
       lower(option(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", "true")) == "true";
+  // The upgrade's savepoint as a FlinkStateSnapshot, referenced from the job status (as the
+  // Apache operator's upgradeSnapshotReference).
+  auto recordUpgradeSnapshot = [&](const std::string& location) {
+    if (auto name = recordSnapshotResource(deployed, location, "UPGRADE")) {
+      js.extra["upgradeSnapshotReference"] = {{"name", *name}, {"namespace", deployed.namespace_}, {"path", location}};
+    }
+  };
 
   if (mode != "stateless" && info.value("triggerId", "").empty()) {
     // A job that a savepoint stopped (this operator before a restart, between the trigger and
@@ -138,6 +147,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
     if (job && job->jobId == jobId && (job->state == "FINISHED" || job->state == "CANCELED")) {
       auto latest = jobs_.latestCheckpoint(*address, jobId);
       if (latest && latest->type == "SYNC_SAVEPOINT" && !latest->externalPath.empty()) {
+        recordUpgradeSnapshot(latest->externalPath);
         recordSavepoint(info, latest->externalPath, "UPGRADE", json());
         trimSavepointHistory(fd, deployed, js, info);
         js.extra["upgradeSavepointPath"] = latest->externalPath;
@@ -188,6 +198,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
         return out;
       }
       if (st.ok() && st->state == SavepointOperationStatus::State::kCompleted) {
+        recordUpgradeSnapshot(st->location);
         clearTrigger(info);
         recordSavepoint(info, st->location, "UPGRADE", json());
         js.extra["upgradeSavepointPath"] = st->location;
@@ -331,6 +342,7 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
     std::string label = type == "MANUAL" ? "Manual " + what : "Periodic " + what;
     if (st->state == SavepointOperationStatus::State::kCompleted) {
       if (savepoint) {
+        recordSnapshotResource(deployed, st->location, type);
         recordSavepoint(info, st->location, type, triggered);
         trimSavepointHistory(fd, deployed, js, info);
       } else {
@@ -413,6 +425,7 @@ void FlinkDeploymentController::trimSavepointHistory(const json& fd, const Flink
   for (const auto& sp : evicted) {
     std::string location = sp.value("location", "");
     if (location.empty()) continue;
+    if (deleteSnapshotResource(deployed, location)) continue;  // its deletion disposes the savepoint
     Status s = address ? jobs_.disposeSavepoint(*address, location) : Status::Error("the JobManager has no address");
     if (s.ok()) {
       events_.record(fd, "Normal", "SavepointDisposed", "Disposed savepoint " + location + " (savepoint history limits)");
@@ -497,6 +510,74 @@ void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, co
   clusterInfo["cluster-health-info"] = h.dump();
 }
 
+namespace {
+/// The FlinkStateSnapshot name recording a savepoint: "<deployment>-<directory name>" as an
+/// RFC 1123 subdomain (lower case; other characters become '-'), at most 253 characters.
+std::string snapshotResourceName(const std::string& deployment, const std::string& location) {
+  std::string path = location;
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  std::string name;
+  for (char ch : deployment + "-" + base) {
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '-';
+  }
+  if (name.size() > 253) name = name.substr(name.size() - 253);
+  while (!name.empty() && !std::isalnum(static_cast<unsigned char>(name.front()))) name.erase(0, 1);
+  while (!name.empty() && !std::isalnum(static_cast<unsigned char>(name.back()))) name.pop_back();
+  return name;
+}
+}  // namespace
+
+std::optional<std::string> FlinkDeploymentController::recordSnapshotResource(const FlinkDeployment& deployed,
+                                                                             const std::string& location,
+                                                                             const std::string& triggerType) {
+  if (lower(option(deployed, config_, "kubernetes.operator.snapshot.resource.enabled", "true")) != "true") {
+    return std::nullopt;
+  }
+  const std::string name = snapshotResourceName(deployed.name, location);
+  bool dispose = lower(option(deployed, config_, "kubernetes.operator.savepoint.dispose-on-delete", "false")) == "true";
+  json snapshot = {
+      {"apiVersion", "flink.apache.org/v1beta1"},
+      {"kind", "FlinkStateSnapshot"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", deployed.namespace_},
+        {"labels",
+         {{"snapshot.type", "SAVEPOINT"},
+          {"snapshot.trigger-type", triggerType},
+          {"job-reference.kind", "FlinkDeployment"},
+          {"job-reference.name", deployed.name}}}}},
+      {"spec",
+       {{"backoffLimit", 0},
+        {"jobReference", {{"kind", "FlinkDeployment"}, {"name", deployed.name}}},
+        {"savepoint", {{"path", location}, {"alreadyExists", true}, {"disposeOnDelete", dispose}, {"formatType", "CANONICAL"}}}}}};
+  ApiResponse r = client_->post(types::kFlinkStateSnapshot.collectionPath(deployed.namespace_), snapshot);
+  if (!r.ok() && !r.conflict()) {
+    log::warn("FlinkDeployment {}/{}: savepoint {} is not recorded as FlinkStateSnapshot {}: {}", deployed.namespace_,
+              deployed.name, location, name, r.error);
+    return std::nullopt;
+  }
+  return name;
+}
+
+bool FlinkDeploymentController::deleteSnapshotResource(const FlinkDeployment& deployed, const std::string& location) {
+  const std::string path = types::kFlinkStateSnapshot.objectPath(deployed.namespace_, snapshotResourceName(deployed.name, location));
+  ApiResponse current = client_->get(path);
+  if (!current.ok()) return false;
+  json meta = current.body.value("metadata", json::object());
+  bool disposes = current.body.value("spec", json::object()).value("savepoint", json::object()).value("disposeOnDelete", false);
+  bool finalizer = false;
+  for (const auto& f : meta.value("finalizers", json::array())) finalizer = finalizer || f == "flinkstatesnapshots.flink.apache.org/finalizer";
+  ApiResponse r = client_->del(path);
+  if (!r.ok() && !r.notFound()) {
+    log::warn("FlinkDeployment {}/{}: deleting the FlinkStateSnapshot of savepoint {}: {}", deployed.namespace_,
+              deployed.name, location, r.error);
+    return false;
+  }
+  return r.ok() && disposes && finalizer;
+}
+
 int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {
   try {
     return std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
@@ -558,6 +639,9 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
       js.extra["upgradeSavepointPath"] = *restore;
     } else {
       js.extra.erase("upgradeSavepointPath");
+    }
+    if (!restore || js.extra.value("upgradeSnapshotReference", json::object()).value("path", "") != *restore) {
+      js.extra.erase("upgradeSnapshotReference");
     }
     js.state = jobRunning(spec) ? "RECONCILING" : "SUSPENDED";
     objectField(status.extra, "clusterInfo").erase("cluster-health-info");  // a new job: a new baseline

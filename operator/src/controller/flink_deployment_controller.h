@@ -140,6 +140,20 @@ class FlinkDeploymentController {
   /// one the cluster was deployed from.
   void trimSavepointHistory(const nlohmann::json& fd, const FlinkDeployment& deployed, const JobStatusInfo& js,
                             nlohmann::json& info);
+  /// With kubernetes.operator.snapshot.resource.enabled (default true, as the Apache operator) a
+  /// completed savepoint of the deployment's job is recorded as a FlinkStateSnapshot named
+  /// "<deployment>-<savepoint directory name>": spec.savepoint {path, alreadyExists: true,
+  /// disposeOnDelete: kubernetes.operator.savepoint.dispose-on-delete (default false)},
+  /// spec.jobReference, labels snapshot.type SAVEPOINT, snapshot.trigger-type (UPGRADE, MANUAL,
+  /// PERIODIC), job-reference.kind/name. Idempotent per savepoint (one that exists is kept), so
+  /// it is called before the status that records the savepoint is written. Returns the
+  /// resource's name, or nullopt when disabled or it could not be created (logged: the savepoint
+  /// stays recorded in status).
+  std::optional<std::string> recordSnapshotResource(const FlinkDeployment& deployed, const std::string& location,
+                                                    const std::string& triggerType);
+  /// Deletes the FlinkStateSnapshot that records `location`, if any. True when that resource
+  /// disposes the savepoint itself on deletion (disposeOnDelete, its finalizer set).
+  bool deleteSnapshotResource(const FlinkDeployment& deployed, const std::string& location);
   /// kubernetes.operator.savepoint.history.max.count (default 10).
   int historyMaxCount(const FlinkDeployment& deployed) const;
   /// A duration option of the deployed spec or the operator's defaults, in ms (0 when unset or malformed).

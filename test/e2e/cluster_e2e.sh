@@ -45,10 +45,27 @@
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
 #
-# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend]
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
 # Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
 # Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
+#
+# Real mode: with E2E_KUBECONFIG=/path/to/kubeconfig every case runs on that cluster instead
+# (its current context), in a fresh namespace cluster-e2e-<case>-<pid>, deleted at the end.
+# It needs (else exit 77): helm and kubectl here; E2E_OPERATOR_IMAGE and E2E_RUNTIME_IMAGE
+# (images/: the operator and runtime images, pullable by the nodes or loaded into them);
+# E2E_SHARED_DIR, an absolute directory this host and every node see at the same path (kind:
+# an extraMounts entry with hostPath = containerPath = that directory; a single node, or a
+# shared file system), where the run's input, output, checkpoints and savepoints go
+# (E2E_SHARED_DIR/cluster-e2e-<case>, mounted into the pods as a hostPath volume at that path;
+# the pods write as uid 9999, so run as root to reuse it); rights to create namespaces, to
+# install the chart (namespaced RBAC: Roles, RoleBindings, ServiceAccounts) and to apply crds/.
+# The operator runs in the namespace (charts/flink-operator, reaching the JobManagers by their
+# Services); the test reads the REST API through kubectl port-forward and the pods' logs with
+# kubectl logs; the TaskManager's flink-cpp is SIGKILLed through kubectl exec (its pods share a
+# PID namespace, so it is not the namespace's init, which no signal from inside can kill), and
+# operator-kill force-deletes the operator pod (its Deployment starts another). The functions
+# that differ are in cluster_target.sh.
 set -euo pipefail
 BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,26 +81,22 @@ die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 . "$HERE/lib.sh"
 # shellcheck source=../cluster/cluster.sh
 . "$HERE/../cluster/cluster.sh"
+# shellcheck source=cluster_target.sh
+. "$HERE/cluster_target.sh"
 export LC_ALL=C
 SEED=${E2E_SEED:-20240601}
 TIMEOUT=${E2E_TIMEOUT:-180}
 DATA=$ROOT/examples/data/flights-3m.csv.gz
 
-command -v kubectl > /dev/null || { echo "SKIP: kubectl not installed"; exit 77; }
-cluster_netns_permitted || { echo "SKIP: ip netns add is not permitted here"; exit 77; }
+target_check
 
 mkdir -p "$WORKDIR"
 WORKDIR=$(cd "$WORKDIR" && pwd)
-DIR=$WORKDIR/cluster-e2e-$VARIANT
-rm -rf "$DIR"
+DIR=$(target_dir "$WORKDIR" "cluster-e2e-$VARIANT")
+rm -rf "$DIR" || die "cannot remove the previous run's $DIR (the pods' files: remove it as root)"
 mkdir -p "$DIR"
 CASE_START=$(now_ms)
-OPERATOR_PID=""
-finish() {
-  if [ -n "$OPERATOR_PID" ]; then kill -TERM "$OPERATOR_PID" 2>/dev/null || true; wait "$OPERATOR_PID" 2>/dev/null || true; fi
-  cluster_down
-}
-trap finish EXIT
+trap target_down EXIT
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s.
 wait_for() {
@@ -92,6 +105,7 @@ wait_for() {
   until "$@" > /dev/null 2>&1; do
     if [ "$(now_ms)" -ge "$limit" ]; then
       kubectl get pods -o wide >&2 || true
+      target_operator_log
       show "$DIR/operator.log" 15
       die "timed out after $((limit / 1000 - CASE_START / 1000))s: $what"
     fi
@@ -99,15 +113,10 @@ wait_for() {
   done
 }
 
-cluster_up "$BIN_DIR" "$DIR/cluster"
-kubectl apply -f "$ROOT/crds/" > /dev/null
-wait_for 30 "the FlinkDeployment API" kubectl get flinkdeployments
-start_operator() {
-  "$BIN_DIR/flink-cpp" operator --namespaces default --metrics-port 0 --jobmanager-address pod-ip >> "$DIR/operator.log" 2>&1 &
-  OPERATOR_PID=$!
-  wait_for 30 "the operator" grep -q 'operator started' "$DIR/operator.log"
-}
-start_operator
+target_up "$BIN_DIR" "cluster-e2e-$VARIANT-$$"
+ON="test-cluster pods"
+[ -z "$REAL_CLUSTER" ] || ON="pods of namespace $NAMESPACE"
+target_start_operator
 
 # 200 k rows, throttled so that the job runs for several seconds and checkpoints complete.
 prepare_input 200000
@@ -134,21 +143,23 @@ heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
   --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots) echo 4000 ;; *) echo 10000 ;; esac)" \
   | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
+target_pod_template >> "$DIR/flight-delays.yaml"  # DIR shared with the pods at the same path
 kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
-ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready
+ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready (and not terminating)
   [ "$(kubectl get pods -l "app=flight-delays,component=$1" \
-        -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$2" ]
+        -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}{","}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+        grep -c '^,True$')" -ge "$2" ]
+}
+jm_pod() {  # the JobManager pod (the newest one not terminating)
+  kubectl get pods -l app=flight-delays,component=jobmanager --sort-by=.metadata.creationTimestamp \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk 'NF == 1 { p = $1 } END { print p }'
 }
 wait_for "$TIMEOUT" "the JobManager pod Ready" ready_pods jobmanager 1
 wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
-find_rest() {
-  JM_IP=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].status.podIP}')
-  [[ "$JM_IP" == 198.1[89].* ]] || die "JobManager pod IP '$JM_IP' is not in 198.18.0.0/15"
-  REST=http://$JM_IP:8081
-}
+find_rest() { target_rest "$(jm_pod)"; }
 find_rest
-echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST (pod network)"
+echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST ($([ -n "$REAL_CLUSTER" ] && echo kubectl port-forward || echo pod network))"
 
 rest_get() { curl -sf --max-time 2 "$REST$1" > "$DIR/rest.json"; }
 job_field() { rest_get /jobs/overview && jget "$DIR/rest.json" "\$.jobs[0].$1"; }
@@ -172,7 +183,6 @@ expect_operator_status() {
   [ -n "$(fd_status '{.status.reconciliationStatus.lastStableSpec}')" ] || die "no lastStableSpec"
   kubectl get flinkdeployment flight-delays > "$DIR/flinkdeployment.txt"
 }
-POD_LOGS=$DIR/cluster/pods/default
 if [ "$VARIANT" = suspend ]; then
   job_running() { [ "$(job_field state)" = RUNNING ]; }
   wait_for "$TIMEOUT" "the job RUNNING" job_running
@@ -208,9 +218,7 @@ new_cluster_ready() {
 }
 # jm_log_says TEXT: the JobManager pod that runs now logged TEXT.
 jm_log_says() {
-  local pod
-  pod=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
-  grep -q "$1" "$POD_LOGS/$pod/flink-main-container.log"
+  grep -q "$1" "$(target_pod_log "$(jm_pod)")"
 }
 case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots)
   wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
@@ -319,10 +327,9 @@ YAML
     echo "  seed $SEED: parallelism 2 -> 3 ($UPGRADE_MODE) at +$(secs_since "$CASE_START")s"
     if [ "$VARIANT" = operator-kill ]; then
       sleep_ms $((RANDOM % 1500))
-      kill -KILL "$OPERATOR_PID"
-      wait "$OPERATOR_PID" 2> /dev/null || true
-      echo "  operator SIGKILLed $(secs_since "$CHANGE_AT")s after the change (lifecycle $(fd_status '{.status.lifecycleState}'), savepoint trigger '$(fd_status '{.status.jobStatus.savepointInfo.triggerId}')')"
-      start_operator
+      target_kill_operator
+      echo "  operator $([ -n "$REAL_CLUSTER" ] && echo "pod force-deleted" || echo SIGKILLed) $(secs_since "$CHANGE_AT")s after the change (lifecycle $(fd_status '{.status.lifecycleState}'), savepoint trigger '$(fd_status '{.status.jobStatus.savepointInfo.triggerId}')')"
+      target_start_operator
     fi
     new_cluster_ready 3
   fi
@@ -363,10 +370,9 @@ if [ "$VARIANT" = ack-after-end ]; then
   wait_for "$TIMEOUT" "the job FINISHED" finished
   compare_output "$DIR/out" "$CASE"
   expect_operator_status
-  JM_POD=$(kubectl get pods -l app=flight-delays,component=jobmanager -o jsonpath='{.items[0].metadata.name}')
-  expect_race "$POD_LOGS/$JM_POD/flink-main-container.log" \
-    "$POD_LOGS"/flight-delays-taskmanager-*/*.log
-  echo "PASS $CASE: FlinkDeployment on test-cluster pods, checkpoint 1 acknowledged ${ACK_DELAY} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+  mapfile -t TM_LOGS < <(target_pod_logs flight-delays-taskmanager-)
+  expect_race "$(target_pod_log "$(jm_pod)")" "${TM_LOGS[@]}"
+  echo "PASS $CASE: FlinkDeployment on $ON, checkpoint 1 acknowledged ${ACK_DELAY} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
   exit 0
 fi
 
@@ -376,12 +382,9 @@ JOB_ID=$(job_field jid)
 RANDOM=$SEED
 sleep_ms $((RANDOM % 1500))
 TM_POD=$(kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{.items[0].metadata.name}')
-TM_IP=$(kubectl get pod "$TM_POD" -o jsonpath='{.status.podIP}')
-TM_PID=$(pgrep -f "flink-cpp taskmanager -Dtaskmanager.host=$TM_IP\$" | head -n 1 || true)
-[ -n "$TM_PID" ] || die "no TaskManager process for pod $TM_POD ($TM_IP)"
 STATE_AT_KILL=$(job_field state)
-kill -KILL "$TM_PID"
-echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $TM_PID) with the job $STATE_AT_KILL"
+target_kill_main_container "$TM_POD"
+echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $KILLED_PID) with the job $STATE_AT_KILL"
 restarted() { [ "$(kubectl get pod "$TM_POD" -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ]; }
 wait_for 60 "restartCount >= 1 on $TM_POD" restarted
 
@@ -392,4 +395,4 @@ RESTARTS=$(jget "$DIR/rest.json" '$[0].value')
 compare_output "$DIR/out" "$CASE"
 expect_operator_status
 kubectl get pods -l app=flight-delays > "$DIR/pods.txt"
-echo "PASS $CASE: FlinkDeployment on test-cluster pods, TaskManager killed and restarted (restartCount >= 1, job restarts ${RESTARTS:-?}), $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+echo "PASS $CASE: FlinkDeployment on $ON, TaskManager killed and restarted (restartCount >= 1, job restarts ${RESTARTS:-?}), $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"

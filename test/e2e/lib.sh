@@ -165,7 +165,8 @@ expect_race() {
 
 # flight_delays_manifest NAME PARALLELISM CONFIG_LINES ARG...: a FlinkDeployment (the shape of
 # examples/flight-delays.yaml) running the flight-delay job; CONFIG_LINES are extra
-# flinkConfiguration entries ("key: value" lines).
+# flinkConfiguration entries ("key: value" lines). The image is MANIFEST_IMAGE (default
+# flink-cpp:latest, which the test kubelet runs as build/bin/flink-cpp).
 flight_delays_manifest() {
   local name=$1 p=$2 conf=$3 args="" a
   shift 3
@@ -176,7 +177,7 @@ kind: FlinkDeployment
 metadata:
   name: $name
 spec:
-  image: flink-cpp:latest
+  image: ${MANIFEST_IMAGE:-flink-cpp:latest}
   flinkVersion: v1_19
   flinkConfiguration:
     taskmanager.numberOfTaskSlots: "1"

@@ -198,7 +198,7 @@ void PodRunner::reap(Slot& s, bool init, int waitStatus) {
 
 void PodRunner::startContainer(Slot& s) {
   auto env = containerEnv(pod_, s.spec, podIP_, config_.lookup);
-  std::vector<Mount> mounts = containerMounts(s.spec, podDir_);
+  std::vector<Mount> mounts = containerMounts(pod_, s.spec, podDir_);
   flink::Status st = env.ok() ? prepareMountPoints(mounts) : env.status();
   if (st.ok()) {
     std::vector<std::string> argv = {"ip", "netns", "exec", names_.netns};

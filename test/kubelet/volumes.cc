@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace kubelet {
 
@@ -69,12 +70,48 @@ flink::Status writeDownwardAPI(const json& source, const json& pod, const fs::pa
   return flink::Status::Ok();
 }
 
+// hostPath volume: the path checked (or created) as its `type` asks, as the kubelet does at
+// mount time. "" checks nothing.
+flink::Status checkHostPath(const json& source) {
+  const std::string path = source.value("path", ""), type = source.value("type", "");
+  if (path.empty() || path[0] != '/') return flink::Status::Error("hostPath.path '" + path + "' is not absolute");
+  struct stat st {};
+  bool exists = stat(path.c_str(), &st) == 0;
+  if (type == "DirectoryOrCreate" && !exists) {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    chmod(path.c_str(), 0755);
+    exists = stat(path.c_str(), &st) == 0;
+  } else if (type == "FileOrCreate" && !exists) {
+    std::ofstream touch(path, std::ios::app);
+    touch.close();
+    chmod(path.c_str(), 0644);
+    exists = stat(path.c_str(), &st) == 0;
+  }
+  if (type.empty()) return flink::Status::Ok();
+  static const std::map<std::string, std::pair<mode_t, const char*>> kinds = {
+      {"Directory", {S_IFDIR, "a directory"}}, {"DirectoryOrCreate", {S_IFDIR, "a directory"}},
+      {"File", {S_IFREG, "a file"}},           {"FileOrCreate", {S_IFREG, "a file"}},
+      {"Socket", {S_IFSOCK, "a socket"}},      {"CharDevice", {S_IFCHR, "a character device"}},
+      {"BlockDevice", {S_IFBLK, "a block device"}}};
+  auto kind = kinds.find(type);
+  if (kind == kinds.end()) return flink::Status::Error("unsupported hostPath type " + type);
+  if (!exists || (st.st_mode & S_IFMT) != kind->second.first) {
+    return flink::Status::Error("hostPath " + path + " is not " + kind->second.second);
+  }
+  return flink::Status::Ok();
+}
+
 }  // namespace
 
 flink::Status materializeVolumes(const json& pod, const std::string& podDir, const std::string& podIP,
                                  const ObjectLookup& lookup) {
   for (const json& v : pod.value("spec", json::object()).value("volumes", json::array())) {
     const std::string name = v.value("name", "");
+    if (v.contains("hostPath")) {  // the host's own path: nothing to write under podDir
+      if (auto s = checkHostPath(v["hostPath"]); !s.ok()) return s.withContext("volume " + name);
+      continue;
+    }
     const fs::path dir = fs::path(podDir) / "volumes" / name;
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -94,10 +131,15 @@ flink::Status materializeVolumes(const json& pod, const std::string& podDir, con
   return flink::Status::Ok();
 }
 
-std::vector<Mount> containerMounts(const json& container, const std::string& podDir) {
+std::vector<Mount> containerMounts(const json& pod, const json& container, const std::string& podDir) {
+  std::map<std::string, std::string> hostPaths;  // volume name -> hostPath.path
+  for (const json& v : pod.value("spec", json::object()).value("volumes", json::array())) {
+    if (v.contains("hostPath")) hostPaths[v.value("name", "")] = v["hostPath"].value("path", "");
+  }
   std::vector<Mount> mounts;
   for (const json& m : container.value("volumeMounts", json::array())) {
-    fs::path source = fs::path(podDir) / "volumes" / m.value("name", "");
+    auto host = hostPaths.find(m.value("name", ""));
+    fs::path source = host != hostPaths.end() ? fs::path(host->second) : fs::path(podDir) / "volumes" / m.value("name", "");
     if (!m.value("subPath", "").empty()) source /= m.value("subPath", "");
     mounts.push_back({source.string(), m.value("mountPath", ""), m.value("readOnly", false)});
   }

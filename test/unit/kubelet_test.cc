@@ -1,12 +1,17 @@
 // Pure parts of the test kubelet (test/kubelet): $(VAR) expansion, image mapping, addresses,
-// hosts files and pod status.
+// hosts files and pod status; hostPath volumes (in a temporary directory).
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "addresses.h"
 #include "container_spec.h"
 #include "hosts.h"
 #include "netns.h"
 #include "status.h"
+#include "volumes.h"
 
 using nlohmann::json;
 using namespace kubelet;
@@ -129,4 +134,44 @@ TEST_CASE("pod status from container states", "[kubelet]") {
   CHECK(podPhase(v) == "Failed");
   v.initContainers[0].state = ContainerState{};
   CHECK(podPhase(v) == "Pending");
+}
+
+TEST_CASE("hostPath volumes: checked or created by type, mounted from the host path", "[kubelet]") {
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path() / ("kubelet-hostpath-" + std::to_string(getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp / "shared");
+  auto pod = [&](json hostPath) {
+    return json{{"spec", {{"volumes", {{{"name", "data"}, {"hostPath", hostPath}}, {{"name", "scratch"}, {"emptyDir", json::object()}}}}}}};
+  };
+  auto none = [](const std::string&, const std::string&) { return std::optional<json>(); };
+  const std::string podDir = (tmp / "pod").string();
+
+  CHECK(materializeVolumes(pod({{"path", (tmp / "shared").string()}, {"type", "Directory"}}), podDir, "", none).ok());
+  CHECK_FALSE(fs::exists(tmp / "pod" / "volumes" / "data"));  // nothing written for a hostPath
+  CHECK(fs::is_directory(tmp / "pod" / "volumes" / "scratch"));
+  CHECK(materializeVolumes(pod({{"path", (tmp / "shared").string()}}), podDir, "", none).ok());
+  auto missingDir = materializeVolumes(pod({{"path", (tmp / "missing").string()}, {"type", "Directory"}}), podDir, "", none);
+  CHECK_FALSE(missingDir.ok());
+  CHECK(missingDir.message().find("volume data") != std::string::npos);
+  CHECK_FALSE(materializeVolumes(pod({{"path", (tmp / "shared").string()}, {"type", "File"}}), podDir, "", none).ok());
+  CHECK_FALSE(materializeVolumes(pod({{"path", "relative/dir"}}), podDir, "", none).ok());
+  CHECK(materializeVolumes(pod({{"path", (tmp / "made" / "here").string()}, {"type", "DirectoryOrCreate"}}), podDir, "", none).ok());
+  CHECK(fs::is_directory(tmp / "made" / "here"));
+  CHECK(materializeVolumes(pod({{"path", (tmp / "shared" / "f").string()}, {"type", "FileOrCreate"}}), podDir, "", none).ok());
+  CHECK(fs::is_regular_file(tmp / "shared" / "f"));
+
+  json p = pod({{"path", (tmp / "shared").string()}});
+  json c = {{"volumeMounts",
+             {{{"name", "data"}, {"mountPath", "/data"}, {"readOnly", true}},
+              {{"name", "data"}, {"mountPath", "/sub"}, {"subPath", "x"}},
+              {{"name", "scratch"}, {"mountPath", "/scratch"}}}}};
+  auto mounts = containerMounts(p, c, podDir);
+  REQUIRE(mounts.size() == 3);
+  CHECK(mounts[0].source == (tmp / "shared").string());
+  CHECK(mounts[0].target == "/data");
+  CHECK(mounts[0].readOnly);
+  CHECK(mounts[1].source == (tmp / "shared" / "x").string());
+  CHECK(mounts[2].source == (tmp / "pod" / "volumes" / "scratch").string());
+  fs::remove_all(tmp);
 }

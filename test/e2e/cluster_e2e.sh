@@ -184,14 +184,20 @@ expect_operator_status() {
   kubectl get flinkdeployment flight-delays > "$DIR/flinkdeployment.txt"
 }
 if [ "$VARIANT" = suspend ]; then
-  job_running() { [ "$(job_field state)" = RUNNING ]; }
-  wait_for "$TIMEOUT" "the job RUNNING" job_running
+  wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
+  OLD_JOB=$(job_field jid)
   kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"suspended"}}}' > /dev/null
   no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
   wait_for 60 "the JobManager and TaskManager pods gone after the suspend" no_cluster_pods
   wait_for 30 "lifecycleState SUSPENDED" lifecycle_is SUSPENDED
   [ "$(fd_status '{.status.jobStatus.state}')" = SUSPENDED ] || die "jobStatus.state $(fd_status '{.status.jobStatus.state}') while suspended"
-  echo "  suspended at +$(secs_since "$CASE_START")s: no pods, lifecycle SUSPENDED"
+  # Stateless: the job was cancelled before its pods went, and the JobManager removed its
+  # checkpoints (execution.checkpointing.externalized-checkpoint-retention is not RETAIN_ON_CANCELLATION).
+  [ "$(cat "$DIR/checkpoints/$OLD_JOB/job-result" 2> /dev/null)" = CANCELED ] \
+    || die "job $OLD_JOB was not cancelled by the stateless suspend (job-result '$(cat "$DIR/checkpoints/$OLD_JOB/job-result" 2> /dev/null)')"
+  LEFT=$(find "$DIR/checkpoints/$OLD_JOB" -mindepth 1 -maxdepth 1 -name 'chk-*' | wc -l)
+  [ "$LEFT" = 0 ] || die "$LEFT checkpoint(s) of the cancelled job $OLD_JOB left in $DIR/checkpoints/$OLD_JOB"
+  echo "  suspended at +$(secs_since "$CASE_START")s: job cancelled, its checkpoints removed, no pods, lifecycle SUSPENDED"
   kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"state":"running"}}}' > /dev/null
   wait_for "$TIMEOUT" "the JobManager pod Ready again" ready_pods jobmanager 1
   find_rest
@@ -255,6 +261,17 @@ case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operat
     }
     wait_for 60 "the checkpoint of checkpointTriggerNonce 1 (a CheckpointCreated event)" checkpoint_done
     echo "  3 savepoints and 1 checkpoint by nonce in $(secs_since "$CHANGE_AT")s"
+    # Recorded as FlinkStateSnapshots (kubernetes.operator.snapshot.resource.enabled, the default):
+    # the two the history keeps, COMPLETED, at paths on disk.
+    manual_snapshots() {
+      kubectl get flinkstatesnapshots -l job-reference.name=flight-delays,snapshot.trigger-type=MANUAL \
+        -o jsonpath='{range .items[*]}{.status.state} {.status.path}{"\n"}{end}'
+    }
+    two_completed() { [ "$(manual_snapshots | grep -c '^COMPLETED ')" = 2 ] && [ "$(manual_snapshots | wc -l)" = 2 ]; }
+    wait_for 30 "2 FlinkStateSnapshots of the manual savepoints, COMPLETED" two_completed
+    while read -r _ path; do
+      [ -f "${path#file://}/_metadata" ] || die "FlinkStateSnapshot path $path has no _metadata on disk"
+    done < <(manual_snapshots)
     # A FlinkStateSnapshot resource: a savepoint of the job, disposed when the resource is deleted.
     cat > "$DIR/snapshot.yaml" <<'YAML'
 apiVersion: flink.apache.org/v1beta1

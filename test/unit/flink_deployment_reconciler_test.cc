@@ -1005,3 +1005,21 @@ TEST_CASE("The health check restarts a job that restarts too often or does not c
     CHECK_FALSE(l.status()["clusterInfo"].contains("cluster-health-info"));
   }
 }
+
+TEST_CASE("A savepoint trigger unanswered for kubernetes.operator.savepoint.trigger.grace-period counts as failed",
+          "[reconciler][lifecycle]") {
+  json fd = statefulFlightDelays("savepoint");
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.savepoint.trigger.grace-period"] = "300 ms";
+  Lifecycle l(fd);
+  l.patchSpec({{"job", {{"savepointTriggerNonce", 1}}}});
+  REQUIRE(l.step().ok);
+  REQUIRE(l.jm.numTriggers() == 1);
+  l.jm.stop();  // the JobManager goes away with the savepoint in flight
+  REQUIRE(l.step().ok);
+  CHECK_FALSE(l.status()["jobStatus"]["savepointInfo"].value("triggerId", "").empty());  // within the grace period
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  REQUIRE(l.step().ok);
+  CHECK(l.status()["jobStatus"]["savepointInfo"].value("triggerId", "").empty());
+  auto reasons = l.c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "SavepointError") == 1);
+}

@@ -192,7 +192,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
         }
         return out;
       }
-      if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) {
+      if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < triggerGraceMs(deployed)) {
         // The JobManager does not answer (restarting, say): keep the trigger a while.
         out.requeue = std::chrono::milliseconds(2000);
         return out;
@@ -319,9 +319,10 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
     if (type != "MANUAL" && type != "PERIODIC") return false;  // an upgrade's stop-with-savepoint: stopJob's
     auto st = savepoint ? jobs_.savepointStatus(*address, jobId, triggerId) : jobs_.checkpointStatus(*address, jobId, triggerId);
     if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return false;
-    if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) return false;  // unreachable: a while
+    const int64_t grace = triggerGraceMs(deployed);
+    if (!st.ok() && nowMs() - info.value("triggerTimestamp", int64_t{0}) < grace) return false;  // unreachable: a while
     if (st.ok() && st->state == SavepointOperationStatus::State::kUnknownTrigger &&
-        nowMs() - info.value("triggerTimestamp", int64_t{0}) < 60000) {
+        nowMs() - info.value("triggerTimestamp", int64_t{0}) < grace) {
       // Recorded but not sent yet (or the JobManager restarted): send it under its id.
       Status sent = savepoint ? jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false, triggerId)
                               : jobs_.triggerCheckpoint(*address, jobId, triggerId);
@@ -340,7 +341,7 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
     clearTrigger(info);
     if (type == "PERIODIC") info[savepoint ? "lastPeriodicSavepointTimestamp" : "lastPeriodicCheckpointTimestamp"] = nowMs();
     std::string label = type == "MANUAL" ? "Manual " + what : "Periodic " + what;
-    if (st->state == SavepointOperationStatus::State::kCompleted) {
+    if (st.ok() && st->state == SavepointOperationStatus::State::kCompleted) {
       if (savepoint) {
         recordSnapshotResource(deployed, st->location, type);
         recordSavepoint(info, st->location, type, triggered);
@@ -353,9 +354,11 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
       events_.record(fd, "Normal", savepoint ? "SavepointCreated" : "CheckpointCreated",
                      label + " completed: " + (savepoint ? st->location : "checkpoint " + std::to_string(st->checkpointId)));
     } else {
-      events_.record(fd, "Warning", savepoint ? "SavepointError" : "CheckpointError",
-                     label + " failed: " +
-                         (st->failure.empty() ? std::string("the JobManager lost the trigger") : st->failure.substr(0, 500)));
+      std::string why = !st.ok()              ? "no answer within kubernetes.operator.savepoint.trigger.grace-period (" +
+                                                     st.status().message() + ")"
+                        : st->failure.empty() ? std::string("the JobManager lost the trigger")
+                                              : st->failure.substr(0, 500);
+      events_.record(fd, "Warning", savepoint ? "SavepointError" : "CheckpointError", label + " failed: " + why);
     }
     return false;
   }
@@ -576,6 +579,11 @@ bool FlinkDeploymentController::deleteSnapshotResource(const FlinkDeployment& de
     return false;
   }
   return r.ok() && disposes && finalizer;
+}
+
+int64_t FlinkDeploymentController::triggerGraceMs(const FlinkDeployment& deployed) const {
+  int64_t grace = durationOptionMs(deployed, "kubernetes.operator.savepoint.trigger.grace-period");
+  return grace > 0 ? grace : 60000;  // the Apache operator's default, 1 min
 }
 
 int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {

@@ -154,6 +154,10 @@ class FlinkDeploymentController {
   /// Deletes the FlinkStateSnapshot that records `location`, if any. True when that resource
   /// disposes the savepoint itself on deletion (disposeOnDelete, its finalizer set).
   bool deleteSnapshotResource(const FlinkDeployment& deployed, const std::string& location);
+  /// kubernetes.operator.savepoint.trigger.grace-period (default 1 min): how long a recorded
+  /// savepoint or checkpoint trigger may stay unanswered (the JobManager unreachable, or not
+  /// knowing it) before it counts as failed.
+  int64_t triggerGraceMs(const FlinkDeployment& deployed) const;
   /// kubernetes.operator.savepoint.history.max.count (default 10).
   int historyMaxCount(const FlinkDeployment& deployed) const;
   /// A duration option of the deployed spec or the operator's defaults, in ms (0 when unset or malformed).

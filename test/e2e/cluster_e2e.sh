@@ -41,6 +41,10 @@
 # directories left on disk, 2 in savepointHistory); checkpointTriggerNonce: a checkpoint
 # (CheckpointCreated); a FlinkStateSnapshot resource (savepoint, disposeOnDelete): COMPLETED with
 # a path on disk, which goes when the resource is deleted; the job's output is still exact.
+# Case restart-failed: last-state mode, restart-strategy none and
+# kubernetes.operator.job.restart.failed: a TaskManager SIGKILLed (seeded moment) fails the job
+# for good; the operator sees FAILED, redeploys the cluster under the same job ID, the new
+# JobManager resumes from the job's latest checkpoint: output = oracle.
 # Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
@@ -71,11 +75,11 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
-case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots) UPGRADE_MODE=savepoint ;; last-state-*) UPGRADE_MODE=last-state ;; esac
+case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -132,12 +136,16 @@ case "$VARIANT" in
 kubernetes.operator.deployment.readiness.timeout: \"10 s\"" ;;
   delete-savepoint) EXTRA_CONF="kubernetes.operator.job.savepoint-on-deletion: \"true\"" ;;
   snapshots) EXTRA_CONF="kubernetes.operator.savepoint.history.max.count: \"2\"" ;;
+  restart-failed) EXTRA_CONF="kubernetes.operator.job.restart.failed: \"true\"" ;;
 esac
+# restart-failed: no restart strategy, so that a lost TaskManager fails the job for good.
+RESTART_CONF="restart-strategy.type: fixed-delay
+restart-strategy.fixed-delay.delay: \"1 s\""
+[ "$VARIANT" != restart-failed ] || RESTART_CONF="restart-strategy.type: none"
 flight_delays_manifest flight-delays 2 "execution.checkpointing.interval: \"1 s\"
 state.checkpoints.dir: $(q "file://$DIR/checkpoints")
 state.savepoints.dir: $(q "file://$DIR/savepoints")
-restart-strategy.type: fixed-delay
-restart-strategy.fixed-delay.delay: \"1 s\"
+$RESTART_CONF
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
@@ -390,6 +398,29 @@ if [ "$VARIANT" = ack-after-end ]; then
   mapfile -t TM_LOGS < <(target_pod_logs flight-delays-taskmanager-)
   expect_race "$(target_pod_log "$(jm_pod)")" "${TM_LOGS[@]}"
   echo "PASS $CASE: FlinkDeployment on $ON, checkpoint 1 acknowledged ${ACK_DELAY} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+  exit 0
+fi
+
+if [ "$VARIANT" = restart-failed ]; then
+  wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
+  JOB_ID=$(job_field jid)
+  RANDOM=$SEED
+  sleep_ms $((RANDOM % 1500))
+  TM_POD=$(kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{.items[0].metadata.name}')
+  [ "$(job_field state)" = RUNNING ] || die "the job was $(job_field state) before the kill: slow the input"
+  KILL_AT=$(now_ms)
+  target_kill_main_container "$TM_POD"
+  echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $KILLED_PID); restart-strategy none"
+  restart_event() { kubectl get events -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}' | grep -qx RestartFailedJob; }
+  wait_for 60 "the operator restarting the FAILED job (a RestartFailedJob event)" restart_event
+  new_cluster_ready 2
+  [ "$(fd_status '{.status.jobStatus.jobId}')" = "$JOB_ID" ] || die "the restarted job has another job id than $JOB_ID (last-state keeps it)"
+  wait_for 30 "the new JobManager resuming from its own checkpoint" jm_log_says "resumes from its own checkpoint"
+  echo "  the FAILED job redeployed (last-state, job $JOB_ID) $(secs_since "$KILL_AT")s after the kill"
+  wait_for "$TIMEOUT" "the restarted job FINISHED" finished
+  compare_output "$DIR/out" "$CASE"
+  expect_operator_status
+  echo "PASS $CASE: the job FAILED on a lost TaskManager (no restart strategy); kubernetes.operator.job.restart.failed redeployed it from its latest checkpoint; $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
   exit 0
 fi
 

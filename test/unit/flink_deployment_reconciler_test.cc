@@ -310,6 +310,13 @@ TEST_CASE("The observer records the job the JobManager's REST API reports: jobSt
   CHECK(status["jobStatus"]["state"] == "FAILED");
   CHECK(status["lifecycleState"] == "FAILED");
   CHECK(status.value("error", "") == "Job " + l.jobId() + " failed: java.lang.RuntimeException: the input file is gone");
+  // One JobStatusChanged event per observed change, the failure a Warning.
+  std::vector<std::string> changes;
+  for (const auto& e : l.c.api->list(types::kEvent.collectionPath(kNs))) {
+    if (e.value("reason", "") == "JobStatusChanged") changes.push_back(e.value("type", "") + ": " + e.value("message", ""));
+  }
+  CHECK(changes == std::vector<std::string>{"Normal: Job status changed from RECONCILING to RUNNING",
+                                            "Warning: Job status changed from RUNNING to FAILED"});
 
   // Unreachable JobManager: what the status says is kept (no flapping back to RECONCILING).
   l.jm.stop();

@@ -272,14 +272,19 @@ std::optional<RestAddress> FlinkDeploymentController::restAddressOf(KubeApi& cli
   return std::nullopt;
 }
 
-bool FlinkDeploymentController::observeJob(const FlinkDeployment& target, FlinkDeploymentStatus* status) {
+bool FlinkDeploymentController::observeJob(const json& fd, const FlinkDeployment& target, FlinkDeploymentStatus* status) {
   auto address = restAddress(target);
   auto job = address ? jobs_.observe(*address) : std::nullopt;
   if (!job) return true;  // not reachable yet: keep what the status says, look again soon
   JobStatusInfo js = status->jobStatus.value_or(JobStatusInfo{});
   // The job ID is fixed per deployment: a JobManager running another job is an old one.
   if (!target.deployJobId.empty() && job->jobId != target.deployJobId) return true;
-  if (js.state != job->state) js.extra["updateTime"] = std::to_string(nowMs());
+  if (js.state != job->state) {
+    js.extra["updateTime"] = std::to_string(nowMs());
+    // As the Apache operator: an event for each change of the job's state it observes.
+    events_.record(fd, job->state == "FAILED" ? "Warning" : "Normal", "JobStatusChanged",
+                   fmt::format("Job status changed from {} to {}", js.state.empty() ? "UNKNOWN" : js.state, job->state));
+  }
   js.state = job->state;
   js.extra["jobId"] = job->jobId;
   js.extra["jobName"] = job->name;
@@ -480,7 +485,7 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
 
   std::string jmStatus = observeCluster(target, &status);
   bool jobActive = target.spec.job && jmStatus == "READY" && target.spec.job->state != "suspended" &&
-                   observeJob(target, &status);
+                   observeJob(fd, target, &status);
   bool recordedTrigger = false;
   if (jobActive && target.spec.job) {
     recordedTrigger = reconcileSnapshots(fd, target, fd["spec"], &status, /*savepoint=*/true);

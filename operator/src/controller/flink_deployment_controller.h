@@ -183,7 +183,8 @@ class FlinkDeploymentController {
   /// Records the job the JobManager reports in status.jobStatus, clusterInfo and the lifecycle
   /// state (STABLE once the job runs or finished, FAILED when it failed); true while the job is
   /// not in a globally terminal state (the reconcile then comes back sooner).
-  bool observeJob(const FlinkDeployment& target, FlinkDeploymentStatus* status);
+  /// A change of the job's state is also a JobStatusChanged event (Warning for FAILED).
+  bool observeJob(const nlohmann::json& fd, const FlinkDeployment& target, FlinkDeploymentStatus* status);
   /// The health check of a RUNNING job (the Apache operator's ClusterHealthEvaluator), when
   /// kubernetes.operator.cluster.health-check.enabled: more than ...restarts.threshold (64)
   /// restarts within ...restarts.window (2 min), or, with checkpointing on and

@@ -315,6 +315,7 @@ TEST_CASE("The observer records the job the JobManager's REST API reports: jobSt
   for (const auto& e : l.c.api->list(types::kEvent.collectionPath(kNs))) {
     if (e.value("reason", "") == "JobStatusChanged") changes.push_back(e.value("type", "") + ": " + e.value("message", ""));
   }
+  std::sort(changes.begin(), changes.end());
   CHECK(changes == std::vector<std::string>{"Normal: Job status changed from RECONCILING to RUNNING",
                                             "Warning: Job status changed from RUNNING to FAILED"});
 

@@ -283,7 +283,7 @@ bool FlinkDeploymentController::observeJob(const json& fd, const FlinkDeployment
     js.extra["updateTime"] = std::to_string(nowMs());
     // As the Apache operator: an event for each change of the job's state it observes.
     events_.record(fd, job->state == "FAILED" ? "Warning" : "Normal", "JobStatusChanged",
-                   fmt::format("Job status changed from {} to {}", js.state.empty() ? "UNKNOWN" : js.state, job->state));
+                   fmt::format("Job status changed from {} to {}", js.state.value_or("UNKNOWN"), job->state));
   }
   js.state = job->state;
   js.extra["jobId"] = job->jobId;

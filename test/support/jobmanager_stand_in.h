@@ -7,7 +7,8 @@
 // `refuseTriggers`), GET
 // /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger), and
 // POST /savepoint-disposal (recorded, always COMPLETED), PATCH /jobs/{id}?mode=cancel (the job
-// CANCELED, or CANCELLING while `cancelSlowly`), GET /jobs/{id}/metrics?get=numRestarts.
+// CANCELED, or CANCELLING while `cancelSlowly`), GET /jobs/{id}/metrics?get=numRestarts; 503 to
+// everything while `unavailable`.
 // Answers as Flink's REST API does (rest_v1_dispatcher.yml). Thread-safe: the server's threads
 // and the test share state under `mu`.
 #pragma once
@@ -35,6 +36,13 @@ class JobManagerStandIn {
   };
 
   JobManagerStandIn() {
+    server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!unavailable) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 503;
+      res.set_content(R"({"errors":["unavailable"]})", "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    });
     server_.Get("/jobs/overview", [this](const httplib::Request&, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mu);
       nlohmann::json jobs = nlohmann::json::array();
@@ -180,6 +188,7 @@ class JobManagerStandIn {
   int64_t completedCheckpoints = 0;  // guarded by mu; /jobs/{id}/checkpoints counts.completed
   int cancels = 0;                   // guarded by mu; PATCH /jobs/{id}?mode=cancel received
   bool cancelSlowly = false;         // guarded by mu; a cancel leaves the job CANCELLING
+  bool unavailable = false;          // guarded by mu; every request answered 503 (a JobManager going away)
   std::map<std::string, Trigger> triggers;  // guarded by mu
   std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu
   std::vector<std::string> disposed;        // POST /savepoint-disposal paths; guarded by mu

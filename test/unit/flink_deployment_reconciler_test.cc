@@ -1022,7 +1022,10 @@ TEST_CASE("A savepoint trigger unanswered for kubernetes.operator.savepoint.trig
   l.patchSpec({{"job", {{"savepointTriggerNonce", 1}}}});
   REQUIRE(l.step().ok);
   REQUIRE(l.jm.numTriggers() == 1);
-  l.jm.stop();  // the JobManager goes away with the savepoint in flight
+  {
+    std::lock_guard<std::mutex> lock(l.jm.mu);
+    l.jm.unavailable = true;  // the JobManager goes away with the savepoint in flight
+  }
   REQUIRE(l.step().ok);
   CHECK_FALSE(l.status()["jobStatus"]["savepointInfo"].value("triggerId", "").empty());  // within the grace period
   std::this_thread::sleep_for(std::chrono::milliseconds(400));

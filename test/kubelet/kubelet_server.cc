@@ -65,6 +65,7 @@ void sendText(httplib::Response& res, int code, const std::string& text) {
 struct Follow {
   ContainerLogLookup lookup;
   std::string ns, pod, container;
+  size_t index = 0;  // of the run among the container's runs (the last one when the follow began)
   LogRun run;
   uint64_t pos = 0;
   std::optional<int64_t> left;  // limitBytes still allowed
@@ -101,11 +102,11 @@ KubeletServer::KubeletServer(ContainerLogLookup lookup)
       return sendText(res, 200, text);
     }
     // Follow the running instance: what is there, then what it writes, until it ends.
-    auto f = std::make_shared<Follow>(Follow{lookup_, ns, pod, container, *run, begin, query->limitBytes});
+    auto f = std::make_shared<Follow>(Follow{lookup_, ns, pod, container, log->runs.size() - 1, *run, begin, query->limitBytes});
     int fd = connectionFd(req.remote_addr, req.remote_port);  // a client that closes it ends the stream
     res.status = 200;
     res.set_chunked_content_provider("text/plain", [f, stopping, fd, log = *log](size_t, httplib::DataSink& sink) {
-      for (int idle = 0; idle < 10; ++idle) {
+      for (int round = 0; round < 10; ++round) {  // back to httplib at least every second
         if (peerGone(fd)) return false;
         std::string chunk = readRange(log.path, f->pos, f->run.end);
         if (f->left && chunk.size() > static_cast<uint64_t>(*f->left)) chunk.resize(*f->left);
@@ -121,9 +122,7 @@ KubeletServer::KubeletServer(ContainerLogLookup lookup)
           if (!now) {
             ended = true;  // the pod is gone
           } else {
-            for (const LogRun& r : now->runs) {
-              if (r.begin == f->run.begin) f->run.end = r.end;
-            }
+            if (f->index < now->runs.size()) f->run.end = now->runs[f->index].end;
             if (f->run.end) continue;  // read up to the end before finishing
           }
         }

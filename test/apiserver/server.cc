@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "discovery.h"
+#include "node_proxy.h"
 #include "proto.h"
 #include "tables.h"
 #include "util.h"
@@ -229,6 +230,7 @@ void HttpServer::handleResource(const httplib::Request& req, httplib::Response& 
 
   const std::string& m = req.method;
   if (m == "GET") {
+    if (t.subresource == "log" && t.type->group.empty() && t.type->plural == "pods" && !watchPath) return podLog(req, res, t);
     if (watchPath || truthy(param(req, "watch"))) {
       if (!t.subresource.empty()) return sendError(res, pathNotFound());
       return watch(req, res, t);
@@ -307,6 +309,56 @@ void HttpServer::respond(const httplib::Request& req, httplib::Response& res, co
     }
   }
   sendJson(res, r->code, body);
+}
+
+// pods/log: the pod and container checked here, the log itself read from the kubelet of the
+// pod's node (GET /containerLogs/{ns}/{pod}/{container}) and passed on, streamed with follow.
+void HttpServer::podLog(const httplib::Request& req, httplib::Response& res, const Target& t) {
+  Target podTarget = t;
+  podTarget.subresource.clear();
+  Result<Reply> pod = api_.get(podTarget);
+  if (!pod) return sendError(res, pod.error());
+  Result<std::string> container = logContainer(pod->body, param(req, "container"));
+  if (!container) return sendError(res, container.error());
+  const std::string nodeName = pod->body.value("spec", json::object()).value("nodeName", "");
+  if (nodeName.empty()) {  // not scheduled: an empty log, as the real server answers
+    res.status = 200;
+    return res.set_content("", "text/plain");
+  }
+  Target nodeTarget{api_.registry().find("", "v1", "nodes"), "v1", "", nodeName, ""};
+  Result<Reply> node = api_.get(nodeTarget);
+  if (!node) return sendError(res, node.error());
+  auto address = kubeletAddress(node->body);
+  if (!address) return sendError(res, address.error());
+  std::string query;
+  for (const char* p : {"follow", "previous", "tailLines", "limitBytes", "sinceSeconds", "sinceTime", "timestamps"}) {
+    if (req.has_param(p)) query += (query.empty() ? "?" : "&") + std::string(p) + "=" + httplib::detail::encode_query_param(param(req, p));
+  }
+  const std::string path = "/containerLogs/" + t.ns + "/" + t.name + "/" + *container + query;
+  auto stream = KubeletStream::open(address->first, address->second, path);
+  Result<int> code = stream->status(std::chrono::seconds(10));
+  if (!code) return sendError(res, code.error());
+  if (*code < 200 || *code > 206) return sendError(res, kubeletError(*code, stream->rest(), t.name));
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache, private");
+  if (!truthy(param(req, "follow"))) return res.set_content(stream->rest(), "text/plain");
+  int fd = req.ssl ? SSL_get_fd(req.ssl) : -1;
+  // httplib gzips text/* (buffering a stream until the end) by a case-sensitive prefix test;
+  // media types are case-insensitive, so "Text/plain" is text/plain that streams.
+  res.set_chunked_content_provider("Text/plain; charset=utf-8", [stream, fd](size_t, httplib::DataSink& sink) {
+    if (peerGone(fd)) {
+      stream->cancel();
+      return false;
+    }
+    std::string out;
+    bool more = stream->take(out, std::chrono::milliseconds(500));
+    if (!out.empty() && !sink.write(out.data(), out.size())) {
+      stream->cancel();
+      return false;
+    }
+    if (!more) sink.done();
+    return true;
+  });
 }
 
 void HttpServer::watch(const httplib::Request& req, httplib::Response& res, const Target& t) {

@@ -42,6 +42,7 @@ class HttpServer {
   void handle(const httplib::Request& req, httplib::Response& res);
   void handleResource(const httplib::Request& req, httplib::Response& res, const std::string& group,
                       const std::string& version, std::vector<std::string> rest);
+  void podLog(const httplib::Request& req, httplib::Response& res, const Target& target);
   void watch(const httplib::Request& req, httplib::Response& res, const Target& target);
   void respond(const httplib::Request& req, httplib::Response& res, const Target& target, Result<Reply> r);
 

@@ -331,6 +331,33 @@ std::vector<Col> builtinColumns(const std::string& kind) {
                       return out.empty() ? "<none>" : out;
                     }},
             kAge};
+  if (kind == "EndpointSlice") {
+    // What each item of a list contributes, at most three in all, then " + N more...", and
+    // "<unset>" for none (as kubectl's printer).
+    using Add = std::function<void(const json&, std::vector<std::string>&)>;
+    auto joined = [](std::string list, Add add) {
+      return [list, add](J o) -> json {
+        std::vector<std::string> items;
+        const json* l = lookupPath(o, list);
+        if (l && l->is_array())
+          for (const auto& e : *l) add(e, items);
+        std::string out;
+        for (size_t i = 0; i < items.size() && i < 3; ++i) out += (i ? "," : "") + items[i];
+        if (items.size() > 3) return out + " + " + std::to_string(items.size() - 3) + " more...";
+        return out.empty() ? "<unset>" : out;
+      };
+    };
+    Add port = [](const json& p, std::vector<std::string>& out) {
+      out.push_back(p.contains("port") ? std::to_string(num(p, "port")) : p.contains("name") ? str(p, "name") : "*");
+    };
+    Add addresses = [](const json& e, std::vector<std::string>& out) {
+      for (const auto& a : e.value("addresses", json::array())) out.push_back(a.get<std::string>());
+    };
+    return {kName, {"AddressType", "string", "", "Type of address the endpoints hold", 0, s("addressType")},
+            {"Ports", "string", "", "Ports of the endpoints", 0, joined("ports", port)},
+            {"Endpoints", "string", "", "Addresses of the endpoints", 0, joined("endpoints", addresses)},
+            kAge};
+  }
   if (kind == "Event")
     return {{"Last Seen", "string", "", "Time when last this event was observed", 0,
              [](J o) -> json {

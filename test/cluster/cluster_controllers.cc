@@ -15,9 +15,10 @@ ClusterControllers::ClusterControllers(std::shared_ptr<KubeApi> api, Options opt
       pods_(informersFor(kPod)),
       services_(informersFor(kService)),
       endpoints_(informersFor(kEndpoints)),
+      slices_(informersFor(kEndpointSlice)),
       deploymentReconciler_(api_, cacheOf(deployments_), cacheOf(replicaSets_), cacheOf(pods_)),
       replicaSetReconciler_(api_, cacheOf(replicaSets_), cacheOf(pods_), options_.node),
-      endpointsReconciler_(api_, cacheOf(services_), cacheOf(endpoints_), cacheOf(pods_)),
+      endpointsReconciler_(api_, cacheOf(services_), cacheOf(endpoints_), cacheOf(pods_), cacheOf(slices_)),
       deploymentController_(deploymentReconciler_, Controller::Options{options_.workers, {}, {}}),
       replicaSetController_(replicaSetReconciler_, Controller::Options{options_.workers, {}, {}}),
       endpointsController_(endpointsReconciler_, Controller::Options{options_.workers, {}, {}}) {
@@ -38,6 +39,12 @@ ClusterControllers::ClusterControllers(std::shared_ptr<KubeApi> api, Options opt
     // Only deletions: Endpoints without a Service (made by hand) are left alone.
     i->addHandler([this](Informer::EventType type, const json& ep) {
       if (type == Informer::EventType::kDeleted) endpointsController_.enqueue(objectKey(ep));
+    });
+  }
+  for (auto& i : slices_) {
+    // Any change of a slice this controller manages (by someone else too) re-checks its Service.
+    i->addHandler([this](Informer::EventType, const json& slice) {
+      if (auto key = EndpointsReconciler::serviceOfSlice(slice)) endpointsController_.enqueue(*key);
     });
   }
 }
@@ -62,7 +69,7 @@ Cache ClusterControllers::cacheOf(const Informers& informers) {
 
 std::vector<Informer*> ClusterControllers::all() const {
   std::vector<Informer*> out;
-  for (const Informers* set : {&deployments_, &replicaSets_, &pods_, &services_, &endpoints_}) {
+  for (const Informers* set : {&deployments_, &replicaSets_, &pods_, &services_, &endpoints_, &slices_}) {
     for (const auto& i : *set) out.push_back(i.get());
   }
   return out;

@@ -45,7 +45,7 @@ class ClusterControllers {
 
   std::shared_ptr<KubeApi> api_;
   Options options_;
-  Informers deployments_, replicaSets_, pods_, services_, endpoints_;
+  Informers deployments_, replicaSets_, pods_, services_, endpoints_, slices_;
   DeploymentReconciler deploymentReconciler_;
   ReplicaSetReconciler replicaSetReconciler_;
   EndpointsReconciler endpointsReconciler_;

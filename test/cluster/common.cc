@@ -9,6 +9,7 @@ namespace ktc {
 const ResourceType kReplicaSet{"apps", "v1", "replicasets", "ReplicaSet", true};
 const ResourceType kPod{"", "v1", "pods", "Pod", true};
 const ResourceType kEndpoints{"", "v1", "endpoints", "Endpoints", true};
+const ResourceType kEndpointSlice{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true};
 
 namespace {
 constexpr char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";

@@ -28,6 +28,7 @@ using nlohmann::json;
 extern const ResourceType kReplicaSet;
 extern const ResourceType kPod;
 extern const ResourceType kEndpoints;
+extern const ResourceType kEndpointSlice;
 
 /// The objects of one resource type as the informers currently see them. The informers must
 /// outlive the Cache.

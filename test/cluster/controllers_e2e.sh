@@ -2,7 +2,8 @@
 # kube-test-controllers against kube-test-apiserver with the real kubectl: a Deployment applied
 # with kubectl gets a ReplicaSet and Pods (bound to test-node); the script then plays the kubelet
 # (pod status through the status subresource) and checks `kubectl rollout status`, the Service's
-# Endpoints, scaling, a deleted pod's replacement, a Recreate rollout, and exit 0 on SIGTERM.
+# Endpoints and EndpointSlice, scaling, a deleted pod's replacement, a RollingUpdate within
+# maxSurge/maxUnavailable, a Recreate rollout, and exit 0 on SIGTERM.
 # usage: controllers_e2e.sh KUBE_TEST_CONTROLLERS KUBE_TEST_APISERVER
 # Exit 77 (skipped) without kubectl, or against a real cluster (E2E_KUBECONFIG): it has its own
 # controllers. KTC_KEEP_LOG=FILE keeps the controllers' log there.
@@ -35,11 +36,13 @@ pod_names() { kubectl get pods -l app=web --field-selector status.phase!=Failed 
 count_pods() { [ "$(pod_names | wc -w)" -eq "$1" ]; }
 # The kubelet's part: every pod of app=web Running and Ready with an IP.
 run_pods() {
-  local n=0 p
+  local n=0 p out
   for p in $(pod_names); do
     n=$((n + 1))
-    kubectl patch pod "$p" --subresource=status --type=merge \
-      -p "{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.0.$n\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" > /dev/null
+    # A pod deleted meanwhile (a rollout scaling down) is no error.
+    out=$(kubectl patch pod "$p" --subresource=status --type=merge \
+      -p "{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.0.$n\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" 2>&1) ||
+      [[ $out == *NotFound* ]] || die "patching pod $p: $out"
   done
 }
 
@@ -86,6 +89,15 @@ ips() { kubectl get endpoints web -o jsonpath='{.subsets[0].addresses[*].ip}'; }
 until_ok 30 "endpoints web do not list the 2 ready pods" bash -c "[ \"\$(kubectl get endpoints web -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)\" -eq 2 ]"
 [ "$(kubectl get endpoints web -o jsonpath='{.subsets[0].ports[0].port}')" = 8080 ] || die "endpoints port is not the resolved targetPort 8080"
 kubectl get endpoints web
+# The EndpointSlice of the Service, as `kubectl get endpointslices` shows it.
+slice_ips() { kubectl get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{.items[*].endpoints[?(@.conditions.ready==true)].addresses[0]}' | tr ' ' '\n' | sort | xargs; }
+until_ok 30 "the EndpointSlice of web does not list the 2 ready pods" bash -c "[ \"\$(kubectl get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{.items[*].endpoints[?(@.conditions.ready==true)].addresses[0]}' | wc -w)\" -eq 2 ]"
+[ "$(slice_ips)" = "$(ips | tr ' ' '\n' | sort | xargs)" ] || die "EndpointSlice addresses '$(slice_ips)' differ from the Endpoints' '$(ips)'"
+slice_row=$(kubectl get endpointslices -l kubernetes.io/service-name=web --no-headers)
+[[ $slice_row =~ ^web-[a-z0-9]{5}\ +IPv4\ +8080\ +10\.244\.0\.[12],10\.244\.0\.[12]\  ]] || die "kubectl get endpointslices: '$slice_row'"
+[ "$(kubectl get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{.items[0].metadata.ownerReferences[0].kind}')" = Service ] ||
+  die "the EndpointSlice is not owned by its Service"
+kubectl get endpointslices
 
 # Through the scale subresource, as kubectl scale does it.
 kubectl scale deployment web --replicas=3 > /dev/null
@@ -93,6 +105,26 @@ until_ok 30 "scaling to 3 did not add a pod" count_pods 3
 VICTIM=$(pod_names | cut -d ' ' -f 1)
 kubectl delete pod "$VICTIM" --wait=false > /dev/null
 until_ok 30 "deleted pod $VICTIM was not replaced" bash -c "[ \"\$(kubectl get pods -l app=web -o jsonpath='{.items[*].metadata.name}' | wc -w)\" -eq 3 ] && ! kubectl get pod $VICTIM"
+
+# RollingUpdate with maxSurge 1, maxUnavailable 0 of 3: one new pod at a time, never more than 4.
+RS1=$(kubectl get deploy web -o jsonpath='{.metadata.name}')-$(kubectl get rs -l app=web -o jsonpath='{.items[0].metadata.labels.pod-template-hash}')
+kubectl patch deployment web --type=merge \
+  -p '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}},"template":{"metadata":{"annotations":{"v":"1"}}}}}' > /dev/null
+max_pods=0 saw_step=""
+for _ in $(seq 150); do
+  n=$(pod_names | wc -w)
+  [ "$n" -le "$max_pods" ] || max_pods=$n
+  counts=$(kubectl get rs -l app=web -o jsonpath='{range .items[*]}{.metadata.name}={.spec.replicas} {end}')
+  [[ " $counts" == *" $RS1=3 "* && $counts =~ =1\  ]] && saw_step=yes
+  run_pods
+  [ "$(kubectl get deploy web -o jsonpath='{.status.conditions[?(@.type=="Progressing")].reason}/{.status.updatedReplicas}/{.status.replicas}')" = NewReplicaSetAvailable/3/3 ] && break
+  sleep 0.2
+done
+kubectl rollout status deployment/web --timeout=30s > /dev/null || die "the rolling update did not complete"
+[ "$max_pods" -eq 4 ] || die "rolling update with maxSurge 1 of 3 peaked at $max_pods pods (want 4)"
+[ -n "$saw_step" ] || die "never saw the first step (old ReplicaSet 3, new one 1)"
+[ "$(kubectl get rs "$RS1" -o jsonpath='{.spec.replicas}')" = 0 ] || die "the old ReplicaSet $RS1 was not scaled to 0"
+RS=$(kubectl get rs -l app=web -o jsonpath='{range .items[?(@.spec.replicas==3)]}{.metadata.name}{end}')
 
 kubectl patch deployment web --type=merge \
   -p '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null},"template":{"metadata":{"annotations":{"v":"2"}}}}}' > /dev/null

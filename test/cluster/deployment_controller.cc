@@ -26,7 +26,43 @@ long long statusCount(const json& o, const char* field) {
   return o.value("status", json::object()).value(field, 0LL);
 }
 
+// An int-or-string of a RollingUpdate scaled against total (GetScaledValueFromIntOrPercent).
+long long scaledValue(const json& v, long long total, bool roundUp) {
+  if (v.is_number_integer()) return v.get<long long>();
+  if (!v.is_string()) return 0;
+  std::string text = v.get<std::string>();
+  if (text.empty() || text.back() != '%') {
+    try {
+      return std::stoll(text);
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  long long percent = 0;
+  try {
+    percent = std::stoll(text.substr(0, text.size() - 1));
+  } catch (const std::exception&) {
+    return 0;
+  }
+  return roundUp ? (percent * total + 99) / 100 : percent * total / 100;
+}
+
 }  // namespace
+
+std::pair<long long, long long> resolveFenceposts(const json& rollingUpdate, long long replicas) {
+  const json ru = rollingUpdate.is_object() ? rollingUpdate : json::object();
+  long long surge = std::max(0LL, scaledValue(ru.value("maxSurge", json("25%")), replicas, true));
+  long long unavailable = std::max(0LL, scaledValue(ru.value("maxUnavailable", json("25%")), replicas, false));
+  if (surge == 0 && unavailable == 0) unavailable = 1;
+  return {surge, std::min(unavailable, std::max(0LL, replicas))};
+}
+
+long long newReplicaSetTarget(long long replicas, long long maxSurge, long long otherTotal, long long newCurrent) {
+  if (newCurrent >= replicas) return replicas;  // at or above the goal: straight to it
+  long long room = replicas + maxSurge - (otherTotal + newCurrent);
+  if (room <= 0) return newCurrent;
+  return newCurrent + std::min(room, replicas - newCurrent);
+}
 
 std::string templateHash(const json& podTemplate) {
   // FNV-1a (64 bit) of the canonical JSON (nlohmann sorts object keys).
@@ -100,6 +136,59 @@ bool DeploymentReconciler::podsGone(const std::string& ns, const std::vector<jso
   return true;
 }
 
+// rolloutRolling of the real controller: scale the new ReplicaSet up within maxSurge, else scale
+// old ones down within maxUnavailable (unhealthy pods first), one change per reconcile.
+bool DeploymentReconciler::rollingStep(const json& d, const std::optional<json>& newRs, std::vector<json> old,
+                                       const std::string& hash, long long revision, std::optional<std::string>& error) {
+  const long long replicas = specReplicas(d);
+  auto [maxSurge, maxUnavailable] = resolveFenceposts(d.value("/spec/strategy/rollingUpdate"_json_pointer, json::object()), replicas);
+  long long oldTotal = 0, oldAvailable = 0;
+  for (const auto& rs : old) {
+    oldTotal += specReplicas(rs);
+    oldAvailable += statusCount(rs, "availableReplicas");
+  }
+  long long newCurrent = newRs ? specReplicas(*newRs) : 0;
+  long long target = newReplicaSetTarget(replicas, maxSurge, oldTotal, newCurrent);
+  if (!newRs) {
+    error = createReplicaSet(d, hash, target, revision);
+    return true;
+  }
+  if (target != newCurrent) {
+    error = scale(*newRs, target);
+    return true;
+  }
+  if (oldTotal == 0) return false;
+  // Scale old ReplicaSets down as far as availability allows.
+  const long long minAvailable = replicas - maxUnavailable;
+  const long long newUnavailable = newCurrent - statusCount(*newRs, "availableReplicas");
+  long long maxScaledDown = oldTotal + newCurrent - minAvailable - newUnavailable;
+  if (maxScaledDown <= 0) return false;
+  std::sort(old.begin(), old.end(), [](const json& a, const json& b) { return revisionOf(a) < revisionOf(b); });
+  bool changed = false;
+  long long cleaned = 0;  // unavailable old pods removed first: they do not count for availability
+  for (auto& rs : old) {
+    long long want = specReplicas(rs), unhealthy = want - statusCount(rs, "availableReplicas");
+    if (want == 0 || unhealthy <= 0 || cleaned >= maxScaledDown) continue;
+    long long down = std::min(maxScaledDown - cleaned, unhealthy);
+    if (auto e = scale(rs, want - down); e && !error) error = e;
+    rs["spec"]["replicas"] = want - down;
+    cleaned += down;
+    changed = true;
+  }
+  long long available = oldAvailable + statusCount(*newRs, "availableReplicas");
+  long long budget = available - minAvailable;
+  for (const auto& rs : old) {
+    if (budget <= 0) break;
+    long long want = specReplicas(rs);
+    if (want == 0) continue;
+    long long down = std::min(want, budget);
+    if (auto e = scale(rs, want - down); e && !error) error = e;
+    budget -= down;
+    changed = true;
+  }
+  return changed;
+}
+
 Reconciler::Result DeploymentReconciler::reconcile(const std::string& ns, const std::string& name) {
   auto d = deployments_.get(ns, name);
   if (!d || (*d)["metadata"].contains("deletionTimestamp")) return {};
@@ -131,24 +220,22 @@ Reconciler::Result DeploymentReconciler::reconcile(const std::string& ns, const 
     if (!error) error = std::move(e);
   };
   bool recreate = d->value("/spec/strategy/type"_json_pointer, "RollingUpdate") == "Recreate";
-  bool scaleDownOld = !recreate ? (newRs && specReplicas(*newRs) == replicas &&
-                                   statusCount(*newRs, "readyReplicas") >= replicas &&
-                                   statusCount(*newRs, "observedGeneration") >= (*newRs)["metadata"].value("generation", 0LL))
-                                : true;
-  if (scaleDownOld) {
+  if (recreate) {
     for (const auto& rs : old) step(scale(rs, 0));
-  }
-  if (!recreate || podsGone(ns, old)) {
-    if (!newRs) {
-      step(createReplicaSet(*d, hash, replicas, maxOldRevision + 1));
-    } else {
-      step(scale(*newRs, replicas));
-      if (revisionOf(*newRs) <= maxOldRevision) {  // an old template back again: it is the newest revision now
-        ApiResponse r = api_->patch(kReplicaSet.objectPath(ns, newName),
-                                    {{"metadata", {{"annotations", {{kRevision, std::to_string(maxOldRevision + 1)}}}}}});
-        if (!r.ok()) step(describeFailure("PATCH replicaset " + ns + "/" + newName, r));
+    if (podsGone(ns, old)) {
+      if (!newRs) {
+        step(createReplicaSet(*d, hash, replicas, maxOldRevision + 1));
+      } else {
+        step(scale(*newRs, replicas));
       }
     }
+  } else {
+    rollingStep(*d, newRs, old, hash, maxOldRevision + 1, error);
+  }
+  if (newRs && revisionOf(*newRs) <= maxOldRevision) {  // an old template back again: it is the newest revision now
+    ApiResponse r = api_->patch(kReplicaSet.objectPath(ns, newName),
+                                {{"metadata", {{"annotations", {{kRevision, std::to_string(maxOldRevision + 1)}}}}}});
+    if (!r.ok()) step(describeFailure("PATCH replicaset " + ns + "/" + newName, r));
   }
   // Old ReplicaSets beyond revisionHistoryLimit, fully scaled down: the oldest go.
   long long limit = d->value("/spec/revisionHistoryLimit"_json_pointer, 10LL);

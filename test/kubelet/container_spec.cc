@@ -1,5 +1,7 @@
 #include "container_spec.h"
 
+#include <algorithm>
+
 #include "addresses.h"
 
 namespace kubelet {
@@ -98,8 +100,8 @@ flink::Result<std::map<std::string, std::string>> containerEnv(const json& pod, 
   const json& meta = pod.value("metadata", json::object());
   std::map<std::string, std::string> env = {
       {"PATH", "/opt/flink/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-      {"HOSTNAME", pod.value("spec", json::object()).value("hostname", meta.value("name", ""))},
-      {"HOME", "/root"}};
+      {"HOSTNAME", podHostname(pod)},
+      {"HOME", containerRunAs(pod, container).uid.value_or(0) == 0 ? "/root" : "/"}};
   if (isRunnableImage(container.value("image", ""))) {
     env["FLINK_HOME"] = "/opt/flink";
     env["FLINK_CONF_DIR"] = "/opt/flink/conf";
@@ -129,6 +131,33 @@ std::vector<std::string> containerArgv(const json& container, const std::string&
   }
   for (const json& w : container.value("args", json::array())) argv.push_back(expandVars(w.get<std::string>(), env));
   return argv;
+}
+
+RunAs containerRunAs(const json& pod, const json& container) {
+  const json podCtx = pod.value("spec", json::object()).value("securityContext", json::object());
+  const json ctx = container.value("securityContext", json::object());
+  auto id = [&](const char* key) -> std::optional<int64_t> {
+    for (const json* c : {&ctx, &podCtx}) {
+      if (c->contains(key) && (*c)[key].is_number_integer()) return (*c)[key].get<int64_t>();
+    }
+    return std::nullopt;
+  };
+  RunAs r{id("runAsUser"), id("runAsGroup"), {}};
+  if (podCtx.contains("fsGroup") && podCtx["fsGroup"].is_number_integer()) r.groups.push_back(podCtx["fsGroup"].get<int64_t>());
+  for (const json& g : podCtx.value("supplementalGroups", json::array())) {
+    if (g.is_number_integer() && std::find(r.groups.begin(), r.groups.end(), g.get<int64_t>()) == r.groups.end()) {
+      r.groups.push_back(g.get<int64_t>());
+    }
+  }
+  return r;
+}
+
+std::string podHostname(const json& pod) {
+  std::string name = pod.value("spec", json::object()).value("hostname", "");
+  if (name.empty()) name = pod.value("metadata", json::object()).value("name", "");
+  if (name.size() > 63) name.resize(63);
+  while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
+  return name;
 }
 
 std::string base64Decode(const std::string& in) {

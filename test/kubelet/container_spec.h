@@ -45,6 +45,21 @@ std::vector<std::string> containerArgv(const nlohmann::json& container, const st
 /// metadata.annotations['k']); nullopt for anything else.
 std::optional<std::string> podField(const nlohmann::json& pod, const std::string& fieldPath, const std::string& podIP);
 
+/// The identity of a container's processes, from securityContext: runAsUser and runAsGroup of
+/// the container, else of the pod (unset: root, as the kubelet's images run); groups: the pod's
+/// fsGroup then supplementalGroups, as supplementary groups. Ids are numeric (uid/gid).
+struct RunAs {
+  std::optional<int64_t> uid;
+  std::optional<int64_t> gid;
+  std::vector<int64_t> groups;
+  bool root() const { return !uid && !gid && groups.empty(); }
+};
+RunAs containerRunAs(const nlohmann::json& pod, const nlohmann::json& container);
+
+/// The kernel hostname of a pod (its UTS namespace): spec.hostname, else metadata.name cut to
+/// 63 characters without trailing '-' or '.', as the kubelet does.
+std::string podHostname(const nlohmann::json& pod);
+
 /// Decodes standard base64 (Secret data); invalid characters are skipped.
 std::string base64Decode(const std::string& in);
 

@@ -52,6 +52,13 @@ Kubelet::~Kubelet() { shutdown(); }
 flink::Status Kubelet::start() {
   removeLeftovers(options_.prefix);
   if (flink::Status s = ensureBridge(options_.prefix); !s.ok()) return s;
+  server_ = std::make_unique<KubeletServer>(
+      [this](const std::string& ns, const std::string& pod, const std::string& container, std::string* notFound) {
+        return containerLog(ns, pod, container, notFound);
+      });
+  auto port = server_->start(kBridgeIP, options_.port);
+  if (!port.ok()) return port.status();
+  port_ = *port;
   for (auto& [kind, list] : informers_) {
     for (auto& i : list) i->start();
   }
@@ -115,8 +122,10 @@ void Kubelet::syncPods() {
                         [this](const json& p, const std::string& ip, const std::string& netns) { writeHosts(p, ip, netns); },
                         [this, ns](const std::string& kind, const std::string& name) { return find(kind, ns, name); }};
     log::info("starting pod {}/{}", ns, pod["metadata"].value("name", ""));
-    runners_[uid] = std::make_unique<PodRunner>(pod, std::move(config));
-    runners_[uid]->start();
+    auto runner = std::make_unique<PodRunner>(pod, std::move(config));
+    runner->start();
+    std::lock_guard<std::mutex> lock(runnersMu_);
+    runners_[uid] = std::move(runner);
   }
   for (auto& [uid, runner] : runners_) {
     auto it = pods.find(uid);
@@ -143,6 +152,7 @@ void Kubelet::reapFinished(const std::map<std::string, json>& pods) {
       if (!r.ok() && !r.notFound()) log::warn("deleting pod {}: {}", meta.value("name", ""), r.error);
     }
     lastStatus_.erase(it->first);
+    std::lock_guard<std::mutex> lock(runnersMu_);
     it = runners_.erase(it);
   }
 }
@@ -203,6 +213,7 @@ void Kubelet::heartbeat(bool ready) {
   json status = {{"conditions", json::array({condition})},
                  {"addresses", json::array({{{"type", "InternalIP"}, {"address", kBridgeIP}},
                                             {{"type", "Hostname"}, {"address", options_.node}}})},
+                 {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", port_}}}}},
                  {"nodeInfo", {{"kubeletVersion", "v1.32.0-kube-test-kubelet"}, {"operatingSystem", "linux"},
                                {"architecture", "amd64"}, {"containerRuntimeVersion", "kube-test-kubelet://processes"}}}};
   std::string path = kNode.objectPath("", options_.node) + "/status";
@@ -214,10 +225,32 @@ void Kubelet::heartbeat(bool ready) {
   }
 }
 
+std::optional<ContainerLog> Kubelet::containerLog(const std::string& ns, const std::string& pod,
+                                                  const std::string& container, std::string* notFound) const {
+  std::lock_guard<std::mutex> lock(runnersMu_);
+  const PodRunner* found = nullptr;
+  for (const auto& [uid, runner] : runners_) {
+    const json& meta = runner->pod()["metadata"];
+    if (meta.value("namespace", "") != ns || meta.value("name", "") != pod) continue;
+    if (!found || found->stopping()) found = runner.get();  // a pod of that name that is not going
+  }
+  if (!found) {
+    *notFound = "pod \"" + pod + "\" does not exist";
+    return std::nullopt;
+  }
+  auto log = found->containerLog(container);
+  if (!log) *notFound = "container \"" + container + "\" not found in pod \"" + pod + "\"";
+  return log;
+}
+
 void Kubelet::shutdown() {
   if (informers_.empty()) return;
+  if (server_) server_->stop();
   for (auto& [uid, runner] : runners_) runner->requestStop();
-  runners_.clear();  // each destructor waits for its pod's processes and network
+  {
+    std::lock_guard<std::mutex> lock(runnersMu_);
+    runners_.clear();  // each destructor waits for its pod's processes and network
+  }
   for (auto& [kind, list] : informers_) {
     for (auto& i : list) i->stop();
   }

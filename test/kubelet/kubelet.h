@@ -16,6 +16,7 @@
 
 #include "addresses.h"
 #include "k8s/informer.h"
+#include "kubelet_server.h"
 #include "pod_runner.h"
 
 namespace kubelet {
@@ -26,14 +27,17 @@ struct KubeletOptions {
   std::string workDir;
   std::vector<std::string> namespaces;  // empty: all
   std::string prefix = "kta";
+  int port = 10250;  // the kubelet API (container logs) on kBridgeIP; 0: any free port
 };
 
 class Kubelet {
  public:
   Kubelet(std::shared_ptr<flink::k8s::KubeApi> api, KubeletOptions options);
   ~Kubelet();
-  /// Removes leftovers of earlier runs, creates the bridge, starts the informers (waiting for
-  /// their first list) and registers the Node. Errors: bridge creation, unreachable server.
+  /// Removes leftovers of earlier runs, creates the bridge, starts the kubelet API on the
+  /// bridge address, starts the informers (waiting for their first list) and registers the
+  /// Node (status.daemonEndpoints.kubeletEndpoint.Port: the API's port). Errors: bridge
+  /// creation, the port taken, unreachable server.
   flink::Status start();
   /// The sync loop, until *stop is set.
   void run(const std::atomic<bool>* stop);
@@ -52,12 +56,17 @@ class Kubelet {
   void writeHosts(const Json& pod, const std::string& podIP, const std::string& netns);
   flink::Status registerNode();
   void heartbeat(bool ready);
+  std::optional<ContainerLog> containerLog(const std::string& ns, const std::string& pod, const std::string& container,
+                                           std::string* notFound) const;
 
   std::shared_ptr<flink::k8s::KubeApi> api_;
   KubeletOptions options_;
   AddressPool addresses_;
   std::map<std::string, std::vector<std::unique_ptr<flink::k8s::Informer>>> informers_;  // by kind
   std::map<std::string, std::unique_ptr<PodRunner>> runners_;                          // by pod uid
+  mutable std::mutex runnersMu_;  // guards runners_ against the API's lookups (the loop thread writes)
+  std::unique_ptr<KubeletServer> server_;
+  int port_ = 0;
   std::map<std::string, Json> lastStatus_;                                              // by pod uid
   std::mutex hostsMu_;
   std::mutex wakeMu_;

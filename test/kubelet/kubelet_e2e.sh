@@ -128,6 +128,84 @@ wait_for 20 "crash: restartCount > 0 and CrashLoopBackOff" crashing
 wait_for 20 "once: Succeeded" test "$(field once '{.status.phase}')" = Succeeded
 grep -q . "$WORK/pods/default/once/c.log" || die "once: no output in its log"
 
+# securityContext, hostname and kubectl logs: -c, --tail, -f, --previous, and the errors.
+kubectl apply -f - > /dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: who}
+spec:
+  nodeName: test-node
+  securityContext: {runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000}
+  containers:
+  - name: main
+    image: flink-cpp
+    command: [sh, -c, 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) host=$(hostname)"; touch /data/w && echo wrote; i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.3; done']
+    volumeMounts: [{name: data, mountPath: /data}]
+  - name: side
+    image: flink-cpp
+    securityContext: {runAsUser: 1001}
+    command: [sh, -c, 'echo "uid=$(id -u) gid=$(id -g)"; exec sleep 3600']
+  volumes: [{name: data, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: restarter}
+spec:
+  nodeName: test-node
+  containers:
+  - name: c
+    image: flink-cpp
+    command: [sh, -c, 'n=$(cat /data/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /data/n; echo "run $n"; sleep 6; exit 1']
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: finite}
+spec:
+  nodeName: test-node
+  restartPolicy: Never
+  containers:
+  - {name: c, image: flink-cpp, command: [sh, -c, 'sleep 1; for i in 1 2 3; do echo "line $i"; sleep 1; done']}
+YAML
+running() { [ "$(field "$1" "{.status.containerStatuses[?(@.name==\"$2\")].state.running.startedAt}")" != "" ]; }
+wait_for 20 "finite running" running finite c
+FOLLOW_START=$(now_ms)
+follow_out=$(timeout 30 kubectl logs -f finite) || die "kubectl logs -f finite: exit $? (the stream did not end with the container)"
+[ "$follow_out" = "$(printf 'line 1\nline 2\nline 3')" ] || die "kubectl logs -f finite: '$follow_out'"
+[ $(( $(now_ms) - FOLLOW_START )) -ge 1500 ] || die "kubectl logs -f finite returned before the container wrote its lines"
+
+wait_for 20 "who running" running who main
+wait_for 10 "who: ticks in the log" bash -c "kubectl logs who -c main | grep -q 'tick 2'"
+who_log=$(kubectl logs who -c main)
+grep -qx "uid=1000 gid=3000 groups=3000 2000 host=who" <<< "$who_log" || die "who/main identity or hostname: $(head -1 <<< "$who_log")"
+grep -qx wrote <<< "$who_log" || die "who/main could not write its fsGroup emptyDir"
+[ "$(kubectl logs who -c side)" = "uid=1001 gid=3000" ] || die "who/side: container runAsUser: $(kubectl logs who -c side)"
+tail_out=$(kubectl logs who -c main --tail 1)
+[[ $tail_out =~ ^tick\ [0-9]+$ ]] || die "--tail 1: '$tail_out'"
+last_tick=${tail_out#tick }
+follow_out=$(timeout 2 kubectl logs -f who -c main --tail 1 || true)
+follow_last=$(tail -1 <<< "$follow_out")
+[ "${follow_last#tick }" -gt $(( last_tick + 2 )) ] 2>/dev/null || die "kubectl logs -f who: no new lines streamed ('$follow_out' after tick $last_tick)"
+
+raw_err=$(kubectl get --raw /api/v1/namespaces/default/pods/who/log 2>&1) && die "pods/log without container answered: $raw_err"
+grep -q "a container name must be specified for pod who, choose one of: \[main side\]" <<< "$raw_err" || die "no container: $raw_err"
+raw_err=$(kubectl get --raw "/api/v1/namespaces/default/pods/who/log?container=nope" 2>&1) && die "unknown container answered"
+grep -q "container nope is not valid for pod who" <<< "$raw_err" || die "unknown container: $raw_err"
+err=$(kubectl logs who -c main --previous 2>&1) && die "--previous without a restart answered: $err"
+grep -q 'previous terminated container "main" in pod "who" not found' <<< "$err" || die "--previous: $err"
+err=$(kubectl logs pull 2>&1) && die "logs of an unpulled image answered: $err"
+grep -q 'BadRequest.*container "c" in pod "pull" is waiting to start: image can.t be pulled' <<< "$err" || die "pull: $err"
+err=$(kubectl logs nosuch 2>&1) && die "logs of a missing pod answered"
+grep -q 'pods "nosuch" not found' <<< "$err" || die "nosuch: $err"
+kubectl get --raw /api/v1 | grep -q '"pods/log"' || die "pods/log not in discovery"
+
+second_run() {
+  [ "$(field restarter '{.status.containerStatuses[0].restartCount}')" = 1 ] && running restarter c &&
+    [ "$(kubectl logs restarter)" = "run 2" ] && [ "$(kubectl logs restarter --previous)" = "run 1" ]
+}
+wait_for 30 "restarter: current instance 'run 2', --previous 'run 1'" second_run
+
 JM_PID=$(pgrep -f -- "$FLINK_CPP jobmanager" || true)
 [ -n "$JM_PID" ] || die "no jobmanager process"
 kubectl delete pod jm --wait=true > /dev/null

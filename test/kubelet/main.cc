@@ -17,7 +17,7 @@ void onSignal(int) { gStop = true; }
 int usage(const std::string& error) {
   std::cerr << "kube-test-kubelet: " << error << "\n"
             << "usage: kube-test-kubelet --flink-cpp PATH --work-dir DIR [--kubeconfig PATH] [--node NAME]\n"
-               "                         [--namespaces a,b] [--prefix kta]\n";
+               "                         [--namespaces a,b] [--prefix kta] [--port 10250]\n";
   return 2;
 }
 
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     else if (flag == "--work-dir") options.workDir = value;
     else if (flag == "--namespaces") options.namespaces = splitComma(value);
     else if (flag == "--prefix") options.prefix = value;
+    else if (flag == "--port") options.port = std::atoi(value.c_str());
     else return usage("unknown flag " + flag);
   }
   if (options.flinkCpp.empty() || options.workDir.empty()) return usage("--flink-cpp and --work-dir are required");

@@ -21,6 +21,11 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr int kMaxGraceSeconds = 10;
 std::string nowText() { return rfc3339(std::time(nullptr)); }
+uint64_t fileSize(const std::string& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(n);
+}
 }  // namespace
 
 struct PodRunner::Slot {
@@ -32,6 +37,7 @@ struct PodRunner::Slot {
   int crashes = 0;                             // consecutive, for the back-off
   bool done = false;                           // terminated for good
   std::optional<ProbeTracker> readiness, liveness;
+  std::vector<LogRun> runs;  // byte ranges of the log file, one per start
 };
 
 PodRunner::PodRunner(json pod, RunnerConfig config) : pod_(std::move(pod)), config_(std::move(config)) {
@@ -68,8 +74,26 @@ void PodRunner::publish() {
   v.podIP = podIP_;
   v.hostIP = kBridgeIP;
   v.startTime = startTime_;
+  std::map<std::string, ContainerLog> logs;
+  for (auto* slots : {&initSlots_, &slots_}) {
+    for (const auto& s : *slots) logs[s.rec.name] = ContainerLog{logPath(s), s.rec, s.runs};
+  }
   std::lock_guard<std::mutex> lock(mu_);
   view_ = std::move(v);
+  logs_ = std::move(logs);
+}
+
+std::optional<ContainerLog> PodRunner::containerLog(const std::string& container) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = logs_.find(container);
+  if (it == logs_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string PodRunner::logPath(const Slot& s) const { return podDir_ + "/" + s.rec.name + ".log"; }
+
+void PodRunner::endRun(Slot& s) {
+  if (!s.runs.empty() && !s.runs.back().end) s.runs.back().end = fileSize(logPath(s));
 }
 
 void PodRunner::setWaiting(std::vector<Slot>& slots, const std::string& reason, const std::string& message) {
@@ -174,6 +198,7 @@ void PodRunner::step(Slot& s, bool init) {
 
 void PodRunner::reap(Slot& s, bool init, int waitStatus) {
   signalGroup(s.pid, SIGKILL);  // whatever the container left behind in its group
+  endRun(s);
   int code = exitCodeOf(waitStatus);
   ContainerState t{ContainerState::kTerminated, terminatedReason(code), "", code, s.rec.state.startedAt, nowText()};
   s.pid = -1;
@@ -202,10 +227,15 @@ void PodRunner::startContainer(Slot& s) {
   flink::Status st = env.ok() ? prepareMountPoints(mounts) : env.status();
   if (st.ok()) {
     std::vector<std::string> argv = {"ip", "netns", "exec", names_.netns};
-    auto inner = mountWrapper(mounts, s.spec.value("workingDir", ""), containerArgv(s.spec, config_.flinkCpp, *env));
+    Sandbox box{mounts, s.spec.value("workingDir", ""), podHostname(pod_), containerRunAs(pod_, s.spec)};
+    auto inner = sandboxWrapper(box, containerArgv(s.spec, config_.flinkCpp, *env));
     argv.insert(argv.end(), inner.begin(), inner.end());
-    auto pid = spawn(argv, *env, podDir_ + "/" + s.rec.name + ".log");
-    if (pid.ok()) s.pid = *pid;
+    uint64_t begin = fileSize(logPath(s));
+    auto pid = spawn(argv, *env, logPath(s));
+    if (pid.ok()) {
+      s.pid = *pid;
+      s.runs.push_back(LogRun{begin, std::nullopt});
+    }
     st = pid.status();
   }
   if (!st.ok()) {
@@ -224,11 +254,11 @@ void PodRunner::startContainer(Slot& s) {
 
 void PodRunner::probe(Slot& s) {
   if (s.readiness && s.readiness->due(Clock::now())) {
-    s.readiness->record(runProbe(s.readiness->probe(), s.spec, podIP_, s.pid), Clock::now());
+    s.readiness->record(runProbe(s.readiness->probe(), s.spec, podIP_, s.pid, containerRunAs(pod_, s.spec)), Clock::now());
     s.rec.ready = s.readiness->verdict();
   }
   if (s.liveness && s.liveness->due(Clock::now())) {
-    s.liveness->record(runProbe(s.liveness->probe(), s.spec, podIP_, s.pid), Clock::now());
+    s.liveness->record(runProbe(s.liveness->probe(), s.spec, podIP_, s.pid, containerRunAs(pod_, s.spec)), Clock::now());
     if (!s.liveness->verdict()) {
       log::warn("pod {}: container {} failed its liveness probe; killing it", podDir_, s.rec.name);
       signalGroup(s.pid, SIGKILL);
@@ -255,6 +285,7 @@ void PodRunner::terminateAll() {
       if (late) signalGroup((*it)->pid, SIGKILL);
       if (waitpid((*it)->pid, &status, late ? 0 : WNOHANG) == (*it)->pid) {
         signalGroup((*it)->pid, SIGKILL);
+        endRun(**it);
         (*it)->rec.state = ContainerState{ContainerState::kTerminated, terminatedReason(exitCodeOf(status)), "",
                                           exitCodeOf(status), (*it)->rec.state.startedAt, nowText()};
         (*it)->pid = -1;

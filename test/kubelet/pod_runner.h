@@ -12,12 +12,15 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "addresses.h"
 #include "container_spec.h"
+#include "kubelet_server.h"
 #include "netns.h"
 #include "status.h"
 
@@ -51,6 +54,9 @@ class PodRunner {
   /// The current container states, addresses and start time.
   PodView view() const;
   const PodNetNames& names() const { return names_; }
+  /// The log of a container (init or regular) by name: its file, state and runs; nullopt for a
+  /// name the pod does not have.
+  std::optional<ContainerLog> containerLog(const std::string& container) const;
   /// The pod as it was when the runner started.
   const nlohmann::json& pod() const { return pod_; }
 
@@ -67,6 +73,8 @@ class PodRunner {
   void probe(Slot& slot);
   void terminateAll();
   void publish();
+  std::string logPath(const Slot& s) const;
+  void endRun(Slot& s);
   void setWaiting(std::vector<Slot>& slots, const std::string& reason, const std::string& message);
 
   nlohmann::json pod_;
@@ -78,8 +86,9 @@ class PodRunner {
   std::vector<Slot> slots_;
   std::string podIP_;
   std::string startTime_;
-  mutable std::mutex mu_;  // guards view_
+  mutable std::mutex mu_;  // guards view_ and logs_
   PodView view_;
+  std::map<std::string, ContainerLog> logs_;  // by container name
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
   std::thread thread_;

@@ -53,7 +53,20 @@ bool httpGet(const std::string& ip, int port, const std::string& path, int timeo
 
 }  // namespace
 
-bool runProbe(const json& probe, const json& container, const std::string& podIP, pid_t pid) {
+std::vector<std::string> enterArgv(pid_t pid, const RunAs& runAs) {
+  std::vector<std::string> argv = {"nsenter", "-t", std::to_string(pid), "-n", "-m", "-u"};
+  if (!runAs.root()) {
+    argv.insert(argv.end(), {"setpriv", "--reuid=" + std::to_string(runAs.uid.value_or(0)),
+                             "--regid=" + std::to_string(runAs.gid.value_or(0))});
+    std::string groups;
+    for (int64_t g : runAs.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
+    argv.push_back(groups.empty() ? "--clear-groups" : "--groups=" + groups);
+  }
+  argv.push_back("--");
+  return argv;
+}
+
+bool runProbe(const json& probe, const json& container, const std::string& podIP, pid_t pid, const RunAs& runAs) {
   int timeoutMs = probe.value("timeoutSeconds", 1) * 1000;
   if (probe.contains("tcpSocket")) {
     return tcpConnect(podIP, resolvePort(probe["tcpSocket"].value("port", json()), container), timeoutMs);
@@ -63,9 +76,10 @@ bool runProbe(const json& probe, const json& container, const std::string& podIP
     return httpGet(podIP, resolvePort(h.value("port", json()), container), h.value("path", "/"), timeoutMs);
   }
   if (probe.contains("exec")) {
-    std::vector<std::string> argv = {"nsenter", "-t", std::to_string(pid), "-n", "-m", "--"};
+    std::vector<std::string> argv = enterArgv(pid, runAs);
+    size_t prefix = argv.size();
     for (const json& w : probe["exec"].value("command", json::array())) argv.push_back(w.get<std::string>());
-    return argv.size() > 6 && runCommand(argv, timeoutMs).exitCode == 0;
+    return argv.size() > prefix && runCommand(argv, timeoutMs).exitCode == 0;
   }
   return false;
 }

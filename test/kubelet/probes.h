@@ -10,12 +10,21 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
+
+#include "container_spec.h"
 
 namespace kubelet {
 
 /// Runs one probe attempt (blocking for at most the probe's timeoutSeconds, default 1).
-/// pid: the container's process (for exec probes). Thread-safe.
-bool runProbe(const nlohmann::json& probe, const nlohmann::json& container, const std::string& podIP, pid_t pid);
+/// pid: the container's process (for exec probes, which run in its network, mount and UTS
+/// namespaces as runAs). Thread-safe.
+bool runProbe(const nlohmann::json& probe, const nlohmann::json& container, const std::string& podIP, pid_t pid,
+              const RunAs& runAs = {});
+
+/// The argv prefix that runs a command in the namespaces of process pid (network, mount, UTS),
+/// as runAs: nsenter -t PID -n -m -u [setpriv ...] --. The command's words follow it.
+std::vector<std::string> enterArgv(pid_t pid, const RunAs& runAs);
 
 /// The verdict of one probe of one container run: initialDelaySeconds, periodSeconds (10),
 /// failureThreshold (3), successThreshold (1). Not thread-safe (one owner).

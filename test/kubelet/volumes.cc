@@ -1,10 +1,12 @@
 #include "volumes.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 namespace kubelet {
 
@@ -102,10 +104,32 @@ flink::Status checkHostPath(const json& source) {
   return flink::Status::Ok();
 }
 
+// The kubelet's volume ownership for fsGroup: group gid on everything, group read (and write
+// for writable volumes) added, directories setgid and group-searchable.
+void applyFsGroup(const fs::path& dir, gid_t gid, bool writable) {
+  auto fix = [&](const fs::path& p) {
+    struct stat st {};
+    if (lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return;
+    if (lchown(p.c_str(), static_cast<uid_t>(-1), gid) != 0) return;
+    mode_t mode = st.st_mode & 07777;
+    mode |= S_IRGRP | (writable ? S_IWGRP : 0);
+    if (S_ISDIR(st.st_mode)) mode |= S_ISGID | S_IXGRP;
+    chmod(p.c_str(), mode);
+  };
+  fix(dir);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    fix(it->path());
+  }
+}
+
 }  // namespace
 
 flink::Status materializeVolumes(const json& pod, const std::string& podDir, const std::string& podIP,
                                  const ObjectLookup& lookup) {
+  std::optional<int64_t> fsGroup;
+  const json podCtx = pod.value("spec", json::object()).value("securityContext", json::object());
+  if (podCtx.contains("fsGroup") && podCtx["fsGroup"].is_number_integer()) fsGroup = podCtx["fsGroup"].get<int64_t>();
   for (const json& v : pod.value("spec", json::object()).value("volumes", json::array())) {
     const std::string name = v.value("name", "");
     if (v.contains("hostPath")) {  // the host's own path: nothing to write under podDir
@@ -127,6 +151,8 @@ flink::Status materializeVolumes(const json& pod, const std::string& podDir, con
       s = flink::Status::Error("unsupported volume type");
     }
     if (!s.ok()) return s.withContext("volume " + name);
+    if (v.contains("emptyDir")) chmod(dir.c_str(), 0777);
+    if (fsGroup) applyFsGroup(dir, static_cast<gid_t>(*fsGroup), v.contains("emptyDir"));
   }
   return flink::Status::Ok();
 }
@@ -167,16 +193,31 @@ std::string shellQuote(const std::string& s) {
   return out + "'";
 }
 
-std::vector<std::string> mountWrapper(const std::vector<Mount>& mounts, const std::string& workingDir,
-                                      const std::vector<std::string>& argv) {
+std::vector<std::string> sandboxWrapper(const Sandbox& box, const std::vector<std::string>& argv) {
   std::string script;
-  for (const Mount& m : mounts) {
+  if (!box.hostname.empty()) script += "hostname " + shellQuote(box.hostname) + " || exit 123; ";
+  for (const Mount& m : box.mounts) {
     script += "mount --bind " + shellQuote(m.source) + " " + shellQuote(m.target) + " || exit 121; ";
     if (m.readOnly) script += "mount -o remount,bind,ro " + shellQuote(m.target) + " || exit 121; ";
   }
-  if (!workingDir.empty()) script += "cd " + shellQuote(workingDir) + " || exit 122; ";
-  script += "exec \"$@\"";
-  std::vector<std::string> out = {"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"};
+  if (!box.workingDir.empty()) script += "cd " + shellQuote(box.workingDir) + " || exit 122; ";
+  script += "exec ";
+  if (!box.runAs.root()) {
+    script += "setpriv --reuid=" + std::to_string(box.runAs.uid.value_or(0)) +
+              " --regid=" + std::to_string(box.runAs.gid.value_or(0));
+    if (box.runAs.groups.empty()) {
+      script += " --clear-groups";
+    } else {
+      std::string groups;
+      for (int64_t g : box.runAs.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
+      script += " --groups=" + groups;
+    }
+    script += " -- ";
+  }
+  script += "\"$@\"";
+  std::vector<std::string> out = {"unshare", "-m"};
+  if (!box.hostname.empty()) out.push_back("-u");
+  out.insert(out.end(), {"--propagation", "private", "sh", "-c", script, "sh"});
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }

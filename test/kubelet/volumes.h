@@ -24,6 +24,9 @@ struct Mount {
 
 /// Writes every volume of the pod under podDir/volumes (replacing what was there) and checks
 /// hostPath volumes against their `type` (creating them for DirectoryOrCreate/FileOrCreate).
+/// emptyDir directories are mode 0777; with the pod's securityContext.fsGroup, every volume
+/// but hostPath belongs to that group (group-readable, emptyDir group-writable, directories
+/// setgid), as the kubelet's volume ownership does.
 /// Errors name the volume: a missing (non-optional) ConfigMap/Secret, a hostPath that is not
 /// what its type says, an unsupported volume type.
 flink::Status materializeVolumes(const nlohmann::json& pod, const std::string& podDir, const std::string& podIP,
@@ -36,11 +39,20 @@ std::vector<Mount> containerMounts(const nlohmann::json& pod, const nlohmann::js
 /// source is a file), as the bind mount needs one.
 flink::Status prepareMountPoints(const std::vector<Mount>& mounts);
 
-/// argv that runs argv in a new private mount namespace after the bind mounts and a cd into
-/// workingDir (if not empty): unshare -m --propagation private sh -c '<mounts>; cd; exec "$@"'.
-/// Exit 121: a mount failed; 122: workingDir missing.
-std::vector<std::string> mountWrapper(const std::vector<Mount>& mounts, const std::string& workingDir,
-                                      const std::vector<std::string>& argv);
+/// How a container's process is wrapped: its bind mounts, working directory, the pod's hostname
+/// and the identity it runs as.
+struct Sandbox {
+  std::vector<Mount> mounts;
+  std::string workingDir;  // "" = the kubelet's
+  std::string hostname;    // "" = the host's (no UTS namespace)
+  RunAs runAs;
+};
+
+/// argv that runs argv in new private mount and UTS namespaces, after setting the hostname,
+/// the bind mounts and a cd into workingDir, as runAs (setpriv; root when unset):
+/// unshare -m -u --propagation private sh -c 'hostname H; <mounts>; cd W; exec setpriv ... "$@"'.
+/// Exit 121: a mount failed; 122: workingDir missing; 123: the hostname could not be set.
+std::vector<std::string> sandboxWrapper(const Sandbox& box, const std::vector<std::string>& argv);
 
 /// s as one single-quoted shell word.
 std::string shellQuote(const std::string& s);

@@ -48,9 +48,11 @@ struct TestCluster {
   Informer pods{api, ktc::kPod, kNs};
   Informer services{api, types::kService, kNs};
   Informer endpoints{api, ktc::kEndpoints, kNs};
+  Informer slices{api, ktc::kEndpointSlice, kNs};
   ktc::DeploymentReconciler deploymentReconciler{api, ktc::Cache({&deployments}), ktc::Cache({&replicaSets}), ktc::Cache({&pods})};
   ktc::ReplicaSetReconciler replicaSetReconciler{api, ktc::Cache({&replicaSets}), ktc::Cache({&pods}), "test-node"};
-  ktc::EndpointsReconciler endpointsReconciler{api, ktc::Cache({&services}), ktc::Cache({&endpoints}), ktc::Cache({&pods})};
+  ktc::EndpointsReconciler endpointsReconciler{api, ktc::Cache({&services}), ktc::Cache({&endpoints}), ktc::Cache({&pods}),
+                                               ktc::Cache({&slices})};
   std::map<std::string, std::string> podIps;
 
   TestCluster() {
@@ -63,7 +65,7 @@ struct TestCluster {
   ~TestCluster() {
     for (Informer* i : all()) i->stop();
   }
-  std::array<Informer*, 5> all() { return {&deployments, &replicaSets, &pods, &services, &endpoints}; }
+  std::array<Informer*, 6> all() { return {&deployments, &replicaSets, &pods, &services, &endpoints, &slices}; }
   void catchUp() {
     REQUIRE(eventually([&] {
       auto a = all();
@@ -263,15 +265,38 @@ TEST_CASE("A template change with Recreate removes the old pods before the new R
   CHECK(d["status"]["availableReplicas"] == 2);
 }
 
-TEST_CASE("A template change with RollingUpdate scales the old ReplicaSet down once the new pods are ready", "[cluster]") {
+TEST_CASE("RollingUpdate: maxSurge and maxUnavailable resolved as the real controller does", "[cluster]") {
+  CHECK(ktc::resolveFenceposts(json::object(), 2) == std::pair(1LL, 0LL));  // 25%: surge rounds up, unavailable down
+  CHECK(ktc::resolveFenceposts(json::object(), 4) == std::pair(1LL, 1LL));
+  CHECK(ktc::resolveFenceposts(json{{"maxSurge", 0}, {"maxUnavailable", "0%"}}, 3) == std::pair(0LL, 1LL));
+  CHECK(ktc::resolveFenceposts(json{{"maxSurge", "50%"}, {"maxUnavailable", "34%"}}, 3) == std::pair(2LL, 1LL));
+  CHECK(ktc::resolveFenceposts(json{{"maxSurge", 0}, {"maxUnavailable", 5}}, 3) == std::pair(0LL, 3LL));
+  CHECK(ktc::newReplicaSetTarget(4, 1, 4, 0) == 1);
+  CHECK(ktc::newReplicaSetTarget(4, 1, 3, 1) == 2);
+  CHECK(ktc::newReplicaSetTarget(4, 0, 4, 0) == 0);  // no surge: the old ones must shrink first
+  CHECK(ktc::newReplicaSetTarget(4, 2, 0, 0) == 4);
+  CHECK(ktc::newReplicaSetTarget(2, 1, 2, 3) == 2);  // above the goal: down to it
+}
+
+TEST_CASE("A template change with RollingUpdate (25%/25% of 2) surges by one and never goes below 2 available", "[cluster]") {
   TestCluster c;
   std::string oldRs = c.deployAndChangeTemplate("RollingUpdate");
   c.settle();
-  CHECK(c.activePods().size() == 4);  // new pods not ready yet: the old ones stay
-  CHECK(c.get(ktc::kReplicaSet, oldRs)["spec"]["replicas"] == 2);
   json d = c.get(types::kDeployment, "web");
-  CHECK(d["status"]["updatedReplicas"] == 2);
-  CHECK(d["status"]["replicas"] == 4);
+  std::string newRs = "web-" + ktc::templateHash(d["spec"]["template"]);
+  CHECK(c.activePods().size() == 3);  // maxSurge 1: one new pod; maxUnavailable 0: both old ones stay
+  CHECK(c.get(ktc::kReplicaSet, newRs)["spec"]["replicas"] == 1);
+  CHECK(c.get(ktc::kReplicaSet, oldRs)["spec"]["replicas"] == 2);
+  CHECK(d["status"]["updatedReplicas"] == 1);
+  CHECK(d["status"]["replicas"] == 3);
+  CHECK(c.condition(d, "Progressing")["reason"] == "ReplicaSetUpdated");
+
+  c.runPods(true);  // the new pod available: one old one goes, the second new one comes
+  c.settle();
+  CHECK(c.get(ktc::kReplicaSet, oldRs)["spec"]["replicas"] == 1);
+  CHECK(c.get(ktc::kReplicaSet, newRs)["spec"]["replicas"] == 2);
+  CHECK(c.activePods().size() == 3);
+
   c.runPods(true);
   c.settle();
   CHECK(c.get(ktc::kReplicaSet, oldRs)["spec"]["replicas"] == 0);
@@ -279,6 +304,33 @@ TEST_CASE("A template change with RollingUpdate scales the old ReplicaSet down o
   d = c.get(types::kDeployment, "web");
   CHECK(c.condition(d, "Progressing")["reason"] == "NewReplicaSetAvailable");
   CHECK(d["status"]["replicas"] == 2);
+}
+
+TEST_CASE("RollingUpdate with maxSurge 0 and maxUnavailable 50% of 4 replaces two pods at a time", "[cluster]") {
+  TestCluster c;
+  json dep = deployment("web", 4);
+  dep["spec"]["strategy"]["rollingUpdate"] = {{"maxSurge", 0}, {"maxUnavailable", "50%"}};
+  REQUIRE(c.api->post(types::kDeployment.collectionPath(kNs), dep).ok());
+  c.settle();
+  c.runPods(true);
+  c.settle();
+  std::string oldRs = c.list(ktc::kReplicaSet)[0]["metadata"]["name"];
+  REQUIRE(c.api->patch(types::kDeployment.objectPath(kNs, "web"),
+                       {{"spec", {{"template", {{"metadata", {{"annotations", {{"v", "2"}}}}}}}}}})
+              .ok());
+  c.settle();
+  std::string newRs = "web-" + ktc::templateHash(c.get(types::kDeployment, "web")["spec"]["template"]);
+  CHECK(c.get(ktc::kReplicaSet, oldRs)["spec"]["replicas"] == 2);  // 4 available, 2 may go
+  CHECK(c.get(ktc::kReplicaSet, newRs)["spec"]["replicas"] == 2);  // never more than 4 pods
+  CHECK(c.activePods().size() == 4);
+  c.runPods(true);
+  c.settle();
+  CHECK(c.get(ktc::kReplicaSet, oldRs)["spec"]["replicas"] == 0);
+  CHECK(c.get(ktc::kReplicaSet, newRs)["spec"]["replicas"] == 4);
+  c.runPods(true);
+  c.settle();
+  CHECK(c.activePods().size() == 4);
+  CHECK(c.condition(c.get(types::kDeployment, "web"), "Progressing")["reason"] == "NewReplicaSetAvailable");
 }
 
 TEST_CASE("A deleted pod and a Failed pod are replaced", "[cluster]") {
@@ -346,6 +398,53 @@ TEST_CASE("A Service gets Endpoints with the ready pods' IPs and resolved ports,
   CHECK(c.api->get(ktc::kEndpoints.objectPath(kNs, "web")).notFound());
 }
 
+TEST_CASE("A Service gets EndpointSlices: a placeholder, then its pods with conditions, gone with the Service", "[cluster]") {
+  TestCluster c;
+  REQUIRE(c.api->post(types::kDeployment.collectionPath(kNs), deployment("web", 2)).ok());
+  REQUIRE(c.api->post(types::kService.collectionPath(kNs), service("web", "web")).ok());
+  c.settle();
+  auto slicesOf = [&](const std::string& svc) {
+    std::vector<json> out;
+    for (const auto& s : c.list(ktc::kEndpointSlice)) {
+      if (s["metadata"]["labels"].value("kubernetes.io/service-name", "") == svc) out.push_back(s);
+    }
+    return out;
+  };
+  auto slices = slicesOf("web");
+  REQUIRE(slices.size() == 1);  // the placeholder: no pod has an IP yet
+  CHECK(slices[0]["endpoints"].empty());
+  CHECK_FALSE(slices[0].contains("ports"));
+  CHECK(slices[0]["addressType"] == "IPv4");
+  CHECK(slices[0]["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == "endpointslice-controller.k8s.io");
+  CHECK(slices[0]["metadata"]["labels"]["team"] == "a");
+  CHECK(slices[0]["metadata"]["ownerReferences"][0]["kind"] == "Service");
+
+  c.runPods(false);
+  c.settle();
+  slices = slicesOf("web");
+  REQUIRE(slices.size() == 1);
+  REQUIRE(slices[0]["endpoints"].size() == 2);
+  for (const auto& e : slices[0]["endpoints"]) {
+    CHECK(e["conditions"] == json{{"ready", false}, {"serving", false}, {"terminating", false}});
+    CHECK(c.podIps.at(e["targetRef"]["name"].get<std::string>()) == e["addresses"][0]);
+    CHECK(e["nodeName"] == "test-node");
+  }
+  CHECK(slices[0]["ports"] == json::array({{{"name", "web"}, {"port", 8080}, {"protocol", "TCP"}}}));
+  CHECK(slices[0]["metadata"]["name"].get<std::string>().rfind("web-", 0) == 0);
+
+  c.runPods(true);
+  c.settle();
+  slices = slicesOf("web");
+  REQUIRE(slices.size() == 1);
+  for (const auto& e : slices[0]["endpoints"]) CHECK(e["conditions"]["ready"] == true);
+  CHECK_FALSE(c.round());  // nothing to write once in line
+
+  REQUIRE(c.api->del(types::kService.objectPath(kNs, "web")).ok());
+  c.catchUp();
+  REQUIRE(c.endpointsReconciler.reconcile(kNs, "web").ok);
+  CHECK(slicesOf("web").empty());
+}
+
 TEST_CASE("The wired controllers run a Deployment and a Service to Available with Endpoints", "[cluster]") {
   auto api = std::make_shared<testing::FakeKubeApi>();
   ktc::ClusterControllers controllers(api, {{kNs}, "test-node", 2});
@@ -365,8 +464,10 @@ TEST_CASE("The wired controllers run a Deployment and a Service to Available wit
   REQUIRE(eventually([&] {
     json d = api->get(types::kDeployment.objectPath(kNs, "web")).body;
     json ep = api->get(ktc::kEndpoints.objectPath(kNs, "web")).body;
+    auto slices = api->list(ktc::kEndpointSlice.collectionPath(kNs));
     return d.value("/status/availableReplicas"_json_pointer, 0) == 2 &&
-           ep.value("/subsets/0/addresses"_json_pointer, json::array()).size() == 2;
+           ep.value("/subsets/0/addresses"_json_pointer, json::array()).size() == 2 && slices.size() == 1 &&
+           slices[0].value("endpoints", json::array()).size() == 2;
   }));
   CHECK(api->list(ktc::kPod.collectionPath(kNs)).size() == 2);  // never a pod too many
   controllers.stop();

@@ -1,7 +1,9 @@
 // Pure parts of the test kubelet (test/kubelet): $(VAR) expansion, image mapping, addresses,
-// hosts files and pod status; hostPath volumes (in a temporary directory).
+// hosts files and pod status, securityContext identities, the container sandbox command, log
+// instance selection and tails; hostPath and fsGroup volumes (in a temporary directory).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include "addresses.h"
 #include "container_spec.h"
 #include "hosts.h"
+#include "logs.h"
 #include "netns.h"
 #include "status.h"
 #include "volumes.h"
@@ -173,5 +176,121 @@ TEST_CASE("hostPath volumes: checked or created by type, mounted from the host p
   CHECK(mounts[0].readOnly);
   CHECK(mounts[1].source == (tmp / "shared" / "x").string());
   CHECK(mounts[2].source == (tmp / "pod" / "volumes" / "scratch").string());
+  fs::remove_all(tmp);
+}
+
+TEST_CASE("securityContext: container fields win over the pod's, fsGroup and supplementalGroups", "[kubelet]") {
+  json pod = {{"metadata", {{"name", "p"}}},
+              {"spec", {{"securityContext", {{"runAsUser", 1000}, {"runAsGroup", 3000}, {"fsGroup", 2000},
+                                             {"supplementalGroups", {4000, 2000}}}}}}};
+  RunAs r = containerRunAs(pod, json{{"name", "c"}});
+  CHECK(r.uid == 1000);
+  CHECK(r.gid == 3000);
+  CHECK(r.groups == std::vector<int64_t>{2000, 4000});
+  r = containerRunAs(pod, json{{"securityContext", {{"runAsUser", 1001}}}});
+  CHECK(r.uid == 1001);
+  CHECK(r.gid == 3000);  // field by field: the pod's runAsGroup stays
+  CHECK(containerRunAs(json{{"spec", json::object()}}, json::object()).root());
+  json plain = {{"metadata", {{"name", "p"}}}, {"spec", json::object()}};
+  CHECK(containerEnv(pod, json{{"image", "flink-cpp"}}, "", nullptr)->at("HOME") == "/");
+  CHECK(containerEnv(plain, json{{"image", "flink-cpp"}}, "", nullptr)->at("HOME") == "/root");
+}
+
+TEST_CASE("pod hostname: spec.hostname, else the name cut to 63 characters", "[kubelet]") {
+  CHECK(podHostname(json{{"metadata", {{"name", "web-0"}}}}) == "web-0");
+  CHECK(podHostname(json{{"metadata", {{"name", "web-0"}}}, {"spec", {{"hostname", "h"}}}}) == "h");
+  std::string longName = std::string(62, 'a') + "-b";
+  CHECK(podHostname(json{{"metadata", {{"name", longName}}}}) == std::string(62, 'a'));
+}
+
+TEST_CASE("sandbox: UTS namespace with the hostname, mounts, then the container's identity", "[kubelet]") {
+  Sandbox box{{{"/src", "/dst", true}}, "/w", "pod-a", RunAs{1000, std::nullopt, {2000}}};
+  auto argv = sandboxWrapper(box, {"id", "-u"});
+  REQUIRE(argv.size() == 11);
+  CHECK(std::vector<std::string>(argv.begin(), argv.begin() + 5) ==
+        std::vector<std::string>{"unshare", "-m", "-u", "--propagation", "private"});
+  const std::string& script = argv[7];
+  CHECK(script.find("hostname 'pod-a' || exit 123") == 0);
+  CHECK(script.find("mount -o remount,bind,ro '/dst'") != std::string::npos);
+  CHECK(script.find("cd '/w' || exit 122") != std::string::npos);
+  CHECK(script.find("exec setpriv --reuid=1000 --regid=0 --groups=2000 -- \"$@\"") != std::string::npos);
+  CHECK(argv[9] == "id");
+  auto rootArgv = sandboxWrapper(Sandbox{{}, "", "", RunAs{}}, {"true"});
+  CHECK(rootArgv[1] == "-m");
+  CHECK(rootArgv[2] == "--propagation");  // no hostname: no UTS namespace
+  CHECK(rootArgv[6] == "exec \"$@\"");
+}
+
+TEST_CASE("container logs: the instance a request reads, in the kubelet's words", "[kubelet]") {
+  ContainerRecord rec{"c", "flink-cpp", {}, std::nullopt, 0, false};
+  rec.state.reason = "ErrImagePull";
+  auto r = selectLogRun(rec, {}, false, "p");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "container \"c\" in pod \"p\" is waiting to start: image can't be pulled");
+  rec.state.reason = "ContainerCreating";
+  CHECK(selectLogRun(rec, {}, false, "p").status().message() == "container \"c\" in pod \"p\" is waiting to start: ContainerCreating");
+
+  std::vector<LogRun> runs = {{0, 10}, {10, std::nullopt}};
+  rec.state = ContainerState{ContainerState::kRunning, "", "", 0, "t"};
+  CHECK(selectLogRun(rec, {{0, std::nullopt}}, true, "p").status().message() ==
+        "previous terminated container \"c\" in pod \"p\" not found");
+  rec.lastTerminated = ContainerState{ContainerState::kTerminated, "Error", "", 1, "t", "t"};
+  CHECK(selectLogRun(rec, runs, false, "p")->begin == 10);
+  CHECK(selectLogRun(rec, runs, true, "p")->begin == 0);
+  CHECK(selectLogRun(rec, runs, true, "p")->end == 10);
+  // waiting to restart: the current and the previous instance are both the last run
+  rec.state = ContainerState{ContainerState::kWaiting, "CrashLoopBackOff", "", 0, "", ""};
+  runs = {{0, 10}, {10, 25}};
+  CHECK(selectLogRun(rec, runs, false, "p")->begin == 10);
+  CHECK(selectLogRun(rec, runs, true, "p")->begin == 10);
+  // ended for good after a restart: current = the last run, previous = the one before
+  rec.state = ContainerState{ContainerState::kTerminated, "Completed", "", 0, "t", "t"};
+  CHECK(selectLogRun(rec, runs, false, "p")->begin == 10);
+  CHECK(selectLogRun(rec, runs, true, "p")->begin == 0);
+}
+
+TEST_CASE("container logs: tail lines and query parameters", "[kubelet]") {
+  CHECK(tailStart("a\nb\nc\n", 2) == 2);
+  CHECK(tailStart("a\nb\nc", 1) == 4);
+  CHECK(tailStart("a\nb\n", 5) == 0);
+  CHECK(tailStart("a\nb\n", 0) == 4);
+  CHECK(tailStart("", 3) == 0);
+  std::map<std::string, std::string> params = {{"follow", "true"}, {"tailLines", "3"}};
+  auto get = [&](const char* k) -> std::optional<std::string> {
+    auto it = params.find(k);
+    return it == params.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  auto q = parseLogQuery(get);
+  REQUIRE(q.ok());
+  CHECK(q->follow);
+  CHECK_FALSE(q->previous);
+  CHECK(q->tailLines == 3);
+  CHECK_FALSE(q->limitBytes);
+  params["limitBytes"] = "-1";
+  CHECK_FALSE(parseLogQuery(get).ok());
+  params.erase("limitBytes");
+  params["previous"] = "maybe";
+  CHECK_FALSE(parseLogQuery(get).ok());
+}
+
+TEST_CASE("fsGroup: volumes belong to the group, emptyDir is world-writable", "[kubelet]") {
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path() / ("kubelet-fsgroup-" + std::to_string(getpid()));
+  fs::remove_all(tmp);
+  json pod = {{"metadata", {{"name", "p"}}},
+              {"spec", {{"securityContext", {{"fsGroup", 2345}}},
+                        {"volumes", {{{"name", "scratch"}, {"emptyDir", json::object()}},
+                                     {{"name", "conf"}, {"configMap", {{"name", "cm"}}}}}}}}};
+  auto lookup = [](const std::string&, const std::string&) {
+    return std::optional<json>(json{{"data", {{"k", "v"}}}});
+  };
+  REQUIRE(materializeVolumes(pod, tmp.string(), "", lookup).ok());
+  struct stat st {};
+  REQUIRE(stat((tmp / "volumes" / "scratch").c_str(), &st) == 0);
+  CHECK(st.st_gid == 2345);
+  CHECK((st.st_mode & 07777) == (07777 & (0777 | S_ISGID)));
+  REQUIRE(stat((tmp / "volumes" / "conf" / "k").c_str(), &st) == 0);
+  CHECK(st.st_gid == 2345);
+  CHECK((st.st_mode & 0777) == 0644);
   fs::remove_all(tmp);
 }

@@ -1,0 +1,58 @@
+// The test kubelet's HTTP API, the part kube-test-apiserver proxies `kubectl logs` to:
+// GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=
+// (text/plain), and GET /healthz. Plain HTTP (a real kubelet serves HTTPS on port 10250 and
+// authenticates the API server), bound to one address of the host. Errors are plain text as
+// the kubelet writes them: 404 `pod "p" does not exist` or `container "c" not found in pod "p"`,
+// 400 for a container without the requested instance (see logs.h) or a bad parameter.
+// A followed log streams until the container run ends (or the pod goes) or the client leaves.
+// Thread-safe: each request runs on a worker of its own pool.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flink/status.h"
+#include "logs.h"
+#include "status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace kubelet {
+
+/// One container's log as the kubelet knows it at the moment of the call.
+struct ContainerLog {
+  std::string path;  // the log file
+  ContainerRecord record;
+  std::vector<LogRun> runs;
+};
+
+/// The kubelet's answer for (namespace, pod, container): nullopt with *notFound set to the
+/// error text when the pod or container is unknown. Called from the server's threads.
+using ContainerLogLookup = std::function<std::optional<ContainerLog>(const std::string& ns, const std::string& pod,
+                                                                     const std::string& container, std::string* notFound)>;
+
+class KubeletServer {
+ public:
+  explicit KubeletServer(ContainerLogLookup lookup);
+  ~KubeletServer();
+  KubeletServer(const KubeletServer&) = delete;
+  KubeletServer& operator=(const KubeletServer&) = delete;
+  /// Binds host:port (0: a free port) and serves on a thread of its own; returns the port.
+  flink::Result<int> start(const std::string& host, int port);
+  /// Stops serving; open follow streams end within 100 ms.
+  void stop();
+
+ private:
+  ContainerLogLookup lookup_;
+  std::unique_ptr<httplib::Server> svr_;
+  std::thread thread_;
+  std::shared_ptr<std::atomic<bool>> stopping_;
+};
+
+}  // namespace kubelet

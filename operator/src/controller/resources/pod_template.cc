@@ -135,7 +135,7 @@ void overlayMainContainer(json& main, const FlinkDeployment& fd, const OperatorC
   upsert(main["volumeMounts"], json{{"name", kConfigVolume}, {"mountPath", kConfDir}}, {"mountPath"});
   main["resources"] = containerResources(fd, jm, conf, main.contains("resources") ? main["resources"] : json());
   if (jm && !main.contains("readinessProbe")) {
-    main["readinessProbe"] = {{"tcpSocket", {{"port", ports.rest}}}, {"initialDelaySeconds", 1}, {"periodSeconds", 5}};
+    main["readinessProbe"] = {{"tcpSocket", {{"port", ports.rest}}}, {"initialDelaySeconds", 1}, {"periodSeconds", 1}};
   }
 }
 

@@ -9,6 +9,9 @@
 #   upgrade (last-state)         JobManager answering (stop-with-savepoint / keep checkpoints)
 #   suspend (savepoint)          job.state suspended until no pod is left and status SUSPENDED
 #   resume                       job.state running until the resumed cluster's pods are Ready
+#   failed job restart           a TaskManager SIGKILLed with restart-strategy none until the
+#                                operator's redeployed cluster (last-state, same job ID) is Ready
+#                                (case restart-failed, kubernetes.operator.job.restart.failed)
 # The Apache operator's floor for the same steps is its 10 s observe interval plus the 10 s
 # readiness delay of its JobManager probe. Prints figures only; asserts nothing.
 # usage: bench/lifecycle_bench.sh [BUILD_DIR] [N]
@@ -32,9 +35,12 @@ for seed in $(seq 1 "$N"); do
   out=$(run savepoint-suspend "$seed")
   add "suspend (savepoint)" "$(sed -n 's/.*suspended with savepoint .* after \([0-9.]*\)s:.*/\1/p' <<< "$out")"
   add "resume" "$(sed -n 's/.*resumed: pods Ready \([0-9.]*\)s after job.state running.*/\1/p' <<< "$out")"
+  out=$(run restart-failed "$seed")
+  add "failed job restart" "$(sed -n 's/.*redeployed (last-state, job [0-9a-f]*) \([0-9.]*\)s after the kill.*/\1/p' <<< "$out")"
 done
 printf '%-24s %8s %8s %8s %4s\n' step median min max n
-for step in "apply -> pods Ready" "upgrade (savepoint)" "upgrade (last-state)" "suspend (savepoint)" "resume"; do
+for step in "apply -> pods Ready" "upgrade (savepoint)" "upgrade (last-state)" "suspend (savepoint)" "resume" \
+            "failed job restart"; do
   tr ' ' '\n' <<< "${samples[$step]:-}" | sed '/^$/d' | sort -g | awk -v step="$step" '
     { v[NR] = $1 }
     END { if (NR == 0) { printf "%-24s %8s\n", step, "-"; exit }

@@ -169,7 +169,9 @@ find_rest() { target_rest "$(jm_pod)"; }
 find_rest
 echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST ($([ -n "$REAL_CLUSTER" ] && echo kubectl port-forward || echo pod network))"
 
-rest_get() { curl -sf --max-time 2 "$REST$1" > "$DIR/rest.json"; }
+# (On a real cluster through kubectl port-forward, which restarts after a dropped connection:
+# a refused connection is retried a few times.)
+rest_get() { curl -sf --max-time 2 ${REAL_CLUSTER:+--retry 4 --retry-connrefused --retry-delay 1} "$REST$1" > "$DIR/rest.json"; }
 job_field() { rest_get /jobs/overview && jget "$DIR/rest.json" "\$.jobs[0].$1"; }
 job_running_with_checkpoint() {
   [ "$(job_field state)" = RUNNING ] || return 1
@@ -218,8 +220,15 @@ fi
 # new_cluster_ready N: the operator deployed the stopped job's successor (lastReconciledSpec
 # not suspended, with parallelism N), its JobManager and N TaskManager pods are Ready; sets REST
 # to the new JobManager.
+# With OLD_JM_POD (new_cluster_ready N OLD_JM_POD) also waits until another JobManager pod than
+# that one runs (a restart with an unchanged spec: lastReconciledSpec alone cannot tell).
 new_cluster_ready() {
   NEW_PARALLELISM=$1
+  if [ -n "${2:-}" ]; then
+    OLD_JM_POD=$2
+    another_jobmanager() { local p; p=$(jm_pod); [ -n "$p" ] && [ "$p" != "$OLD_JM_POD" ]; }
+    wait_for 90 "a JobManager pod other than $OLD_JM_POD" another_jobmanager
+  fi
   redeployed() {
     local spec
     spec=$(fd_status '{.status.reconciliationStatus.lastReconciledSpec}')
@@ -408,12 +417,13 @@ if [ "$VARIANT" = restart-failed ]; then
   sleep_ms $((RANDOM % 1500))
   TM_POD=$(kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{.items[0].metadata.name}')
   [ "$(job_field state)" = RUNNING ] || die "the job was $(job_field state) before the kill: slow the input"
+  OLD_JM=$(jm_pod)
   KILL_AT=$(now_ms)
   target_kill_main_container "$TM_POD"
   echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $KILLED_PID); restart-strategy none"
   restart_event() { kubectl get events -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}' | grep -qx RestartFailedJob; }
   wait_for 60 "the operator restarting the FAILED job (a RestartFailedJob event)" restart_event
-  new_cluster_ready 2
+  new_cluster_ready 2 "$OLD_JM"
   [ "$(fd_status '{.status.jobStatus.jobId}')" = "$JOB_ID" ] || die "the restarted job has another job id than $JOB_ID (last-state keeps it)"
   wait_for 30 "the new JobManager resuming from its own checkpoint" jm_log_says "resumes from its own checkpoint"
   echo "  the FAILED job redeployed (last-state, job $JOB_ID) $(secs_since "$KILL_AT")s after the kill"

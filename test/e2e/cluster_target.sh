@@ -50,6 +50,10 @@ target_check() {
     || { echo "SKIP: E2E_SHARED_DIR '$E2E_SHARED_DIR' is not an absolute path of a directory"; exit 77; }
   # shellcheck disable=SC2034  # read by lib.sh's flight_delays_manifest
   MANIFEST_IMAGE=$E2E_RUNTIME_IMAGE
+  # A quarter core per pod (requests = limits): the JobManager and up to 3 TaskManagers of an
+  # upgrade fit a small node beside the system pods (E2E_CPU to change it).
+  # shellcheck disable=SC2034
+  MANIFEST_CPU=${E2E_CPU:-0.25}
 }
 
 target_dir() {
@@ -64,8 +68,12 @@ target_up() {
   else
     # The pods run as the image's user (uid 9999) and write into DIR.
     chmod 0777 "$DIR"
-    cp "$E2E_KUBECONFIG" "$DIR/kubeconfig"
-    export KUBECONFIG=$DIR/kubeconfig KUBECACHEDIR=$DIR/kubecache
+    # A self-contained copy (certificates inlined), readable by this user only and outside DIR,
+    # which the pods see.
+    local kc="$WORKDIR/kubeconfig-$2"
+    (umask 077 && kubectl --kubeconfig "$E2E_KUBECONFIG" config view --raw --minify --flatten > "$kc") \
+      || die "cannot read the kubeconfig $E2E_KUBECONFIG"
+    export KUBECONFIG=$kc KUBECACHEDIR=$WORKDIR/kubecache
     kubectl create namespace "$2" > /dev/null || die "cannot create namespace $2"
     NAMESPACE=$2  # (set once created: target_down deletes it)
     kubectl config set-context --current --namespace="$NAMESPACE" > /dev/null
@@ -226,11 +234,11 @@ target_rest() {
   # local port it chose first. In its own session, so that target_down ends the loop and kubectl.
   # shellcheck disable=SC2016  # expanded by the inner bash
   setsid bash -c 'port=""
-    while :; do
+    while kill -0 "$3" 2> /dev/null; do  # (ends with the test, even when its EXIT trap did not run)
       kubectl port-forward --address 127.0.0.1 "pod/$1" "$port:8081" >> "$2" 2>&1
       port=$(sed -n "s/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p" "$2" | head -n 1)
       sleep 1
-    done' port-forward "$pod" "$DIR/port-forward.log" &
+    done' port-forward "$pod" "$DIR/port-forward.log" "$$" &
   PORT_FORWARD_PID=$!
   forwarding() { grep -q '^Forwarding from 127.0.0.1:' "$DIR/port-forward.log"; }
   wait_for 30 "kubectl port-forward to $pod" forwarding

@@ -184,9 +184,9 @@ spec:
 $(sed 's/^/    /' <<< "$conf")
   serviceAccount: flink
   jobManager:
-    resource: {memory: "1024m", cpu: 1}
+    resource: {memory: "1024m", cpu: ${MANIFEST_CPU:-1}}
   taskManager:
-    resource: {memory: "1024m", cpu: 1}
+    resource: {memory: "1024m", cpu: ${MANIFEST_CPU:-1}}
   job:
     jarURI: builtin://flink-cpp-examples
     entryClass: flinkcpp.examples.FlightDelays

@@ -20,6 +20,7 @@
 #include "flink/common/ids.h"
 #include "flink/common/http.h"
 #include "flink/common/strings.h"
+#include "metrics/apache_metrics.h"
 
 namespace flink {
 
@@ -190,6 +191,7 @@ class Operator {
   std::unique_ptr<LeaderElector> elector_;
   std::atomic<bool> lostLeadership_{false};
   Clock::time_point lastResync_;
+  OperatorIdentity identity_;  // the labels of the Apache operator's metric names
 };
 
 Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, OperatorConfig config, Metrics& metrics)
@@ -206,6 +208,12 @@ Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, 
                       }}),
       snapshotQueue_(snapshotReconciler_, Controller::Options{1, nullptr, nullptr}) {
   if (options_.namespaces.empty()) options_.namespaces.push_back("");  // all namespaces
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  identity_.host = host;
+  const char* podName = std::getenv("POD_NAME");  // in a pod, the hostname is its name too
+  identity_.name = podName && *podName ? podName : host;
+  identity_.ns = options_.leaseNs.empty() ? "default" : options_.leaseNs;
   for (const auto& ns : options_.namespaces) watchNamespace(ns, config);
   routeEndpoints();
 }
@@ -248,8 +256,18 @@ void Operator::routeEndpoints() {
       for (const auto& [k, v] : s.controller->lifecycleStates()) states[k] += v;
     }
     for (const auto& [k, v] : states) metrics_.lifecycle.Add({{"lifecycle_state", k}}).Set(v);
+    auto families = metrics_.registry->Collect();
+    // The Apache operator's names too (metrics/apache_metrics.h), from the same caches.
+    std::vector<json> fds, snapshots;
+    for (auto& s : sets_) {
+      for (auto& o : s.fds->list()) fds.push_back(std::move(o));
+      for (auto& o : s.snapshots->list()) snapshots.push_back(std::move(o));
+    }
+    prometheus::Registry apache;
+    collectApacheMetrics(apache, identity_, fds, snapshots, families);
+    for (auto& f : apache.Collect()) families.push_back(std::move(f));
     prometheus::TextSerializer serializer;
-    res.set_content(serializer.Serialize(metrics_.registry->Collect()), "text/plain; version=0.0.4");
+    res.set_content(serializer.Serialize(families), "text/plain; version=0.0.4");
   });
   http_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
   http_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {

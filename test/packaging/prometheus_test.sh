@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Metrics as users watch them: `promtool check metrics` passes on the runtime's (JobManager,
 # TaskManager) and the operator's /metrics, and a real Prometheus server on loopback scrapes a
-# running flight-delay job: its HTTP API returns flink_taskmanager_job_task_numRecordsIn for it.
+# running flight-delay job and the operator: its HTTP API returns
+# flink_taskmanager_job_task_numRecordsIn for the job and the Apache operator's
+# flink_k8soperator_namespace_Count for the operator's FlinkDeployment.
 # usage: prometheus_test.sh SRC FLINK_CPP KUBE_TEST_APISERVER
 SRC=$1 BIN=$2 APISERVER=$3
 # shellcheck source=lib.sh
@@ -65,30 +67,6 @@ done
 grep -q '^flink_jobmanager_numRunningJobs 1' "$WORK/m-$jm_port.txt" || fail "flink_jobmanager_numRunningJobs is not 1"
 grep -q '^flink_taskmanager_job_task_numRecordsIn{' "$WORK/m-${tm_ports[0]}.txt" || fail "no task numRecordsIn on a TaskManager"
 
-step "a real Prometheus server scrapes the job"
-prom_port=$(free_port)
-targets=$(printf '"127.0.0.1:%s",' "$jm_port" "${tm_ports[@]}")
-cat > "$WORK/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: flink
-    static_configs:
-      - targets: [${targets%,}]
-YAML
-promtool check config "$WORK/prometheus.yml" > /dev/null || fail "promtool check config"
-prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" > "$WORK/prometheus.log" 2>&1 &
-prom=$!
-CLEANUP+=("kill $prom 2>/dev/null; wait $prom 2>/dev/null")
-found=""
-for _ in $(seq 1 60); do
-  body=$(http_get "$prom_port" '/api/v1/query?query=flink_taskmanager_job_task_numRecordsIn%7Bjob_name%3D%22flight-delays%22%7D' 2>/dev/null || true)
-  if grep -q '"status":"success"' <<<"$body" && grep -q '"job_name":"flight-delays"' <<<"$body"; then found=$body; break; fi
-  sleep 0.5
-done
-[ -n "$found" ] || fail "Prometheus did not return flink_taskmanager_job_task_numRecordsIn (log: $(tail -5 "$WORK/prometheus.log"))"
-
 step "promtool check metrics on the operator"
 "$APISERVER" --port 0 --dir "$WORK/api" > "$WORK/api.log" 2>&1 &
 api=$!
@@ -106,4 +84,41 @@ sleep 2
 http_get "$op_port" /metrics > "$WORK/operator-metrics.txt"
 check_metrics "$WORK/operator-metrics.txt" operator
 grep -q '^flink_operator_reconcile_total{result="success"}' "$WORK/operator-metrics.txt" || fail "the operator reported no successful reconcile"
-echo "PASS prometheus: promtool accepts the JobManager, TaskManager and operator metrics; Prometheus scraped numRecordsIn"
+grep -q '^flink_k8soperator_namespace_Lifecycle_State_DEPLOYED_Count{.*resourcens="default".*} 1' "$WORK/operator-metrics.txt" \
+  || fail "no flink_k8soperator_namespace_Lifecycle_State_DEPLOYED_Count 1 (the Apache operator's name)"
+step "a real Prometheus server scrapes the job"
+prom_port=$(free_port)
+targets=$(printf '"127.0.0.1:%s",' "$jm_port" "${tm_ports[@]}")
+cat > "$WORK/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: flink
+    static_configs:
+      - targets: [${targets%,}]
+  - job_name: flink-operator
+    static_configs:
+      - targets: ["127.0.0.1:$op_port"]
+YAML
+promtool check config "$WORK/prometheus.yml" > /dev/null || fail "promtool check config"
+prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+  --web.listen-address="127.0.0.1:$prom_port" > "$WORK/prometheus.log" 2>&1 &
+prom=$!
+CLEANUP+=("kill $prom 2>/dev/null; wait $prom 2>/dev/null")
+found=""
+for _ in $(seq 1 60); do
+  body=$(http_get "$prom_port" '/api/v1/query?query=flink_taskmanager_job_task_numRecordsIn%7Bjob_name%3D%22flight-delays%22%7D' 2>/dev/null || true)
+  if grep -q '"status":"success"' <<<"$body" && grep -q '"job_name":"flight-delays"' <<<"$body"; then found=$body; break; fi
+  sleep 0.5
+done
+[ -n "$found" ] || fail "Prometheus did not return flink_taskmanager_job_task_numRecordsIn (log: $(tail -5 "$WORK/prometheus.log"))"
+# The Apache operator's metric names, as its users' dashboards and alerts query them.
+found=""
+for _ in $(seq 1 60); do
+  body=$(http_get "$prom_port" '/api/v1/query?query=flink_k8soperator_namespace_Count%7Bresourcetype%3D%22FlinkDeployment%22%7D' 2>/dev/null || true)
+  if grep -q '"resourcens":"default"' <<<"$body" && grep -q '"value":\[[0-9.]*,"1"\]' <<<"$body"; then found=$body; break; fi
+  sleep 0.5
+done
+[ -n "$found" ] || fail "Prometheus did not return flink_k8soperator_namespace_Count 1 for the FlinkDeployment (last answer: ${body:0:300})"
+
+echo "PASS prometheus: promtool accepts the JobManager, TaskManager and operator metrics; Prometheus scraped numRecordsIn and the Apache operator metric names"

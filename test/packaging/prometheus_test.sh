@@ -105,20 +105,25 @@ prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb"
   --web.listen-address="127.0.0.1:$prom_port" > "$WORK/prometheus.log" 2>&1 &
 prom=$!
 CLEANUP+=("kill $prom 2>/dev/null; wait $prom 2>/dev/null")
-found=""
-for _ in $(seq 1 60); do
-  body=$(http_get "$prom_port" '/api/v1/query?query=flink_taskmanager_job_task_numRecordsIn%7Bjob_name%3D%22flight-delays%22%7D' 2>/dev/null || true)
-  if grep -q '"status":"success"' <<<"$body" && grep -q '"job_name":"flight-delays"' <<<"$body"; then found=$body; break; fi
-  sleep 0.5
-done
-[ -n "$found" ] || fail "Prometheus did not return flink_taskmanager_job_task_numRecordsIn (log: $(tail -5 "$WORK/prometheus.log"))"
+# prom_query QUERY PATTERN...: polls Prometheus's HTTP API (30 s) until the answer to QUERY
+# (URL-encoded) matches every grep PATTERN; false with the last answer in $body otherwise.
+prom_query() {
+  local query=$1 p ok
+  shift
+  for _ in $(seq 1 60); do
+    body=$(http_get "$prom_port" "/api/v1/query?query=$query" 2>/dev/null || true)
+    ok=1
+    for p in '"status":"success"' "$@"; do grep -q "$p" <<<"$body" || ok=""; done
+    [ -n "$ok" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+prom_query 'flink_taskmanager_job_task_numRecordsIn%7Bjob_name%3D%22flight-delays%22%7D' '"job_name":"flight-delays"' \
+  || fail "Prometheus did not return flink_taskmanager_job_task_numRecordsIn (log: $(tail -5 "$WORK/prometheus.log"))"
 # The Apache operator's metric names, as its users' dashboards and alerts query them.
-found=""
-for _ in $(seq 1 60); do
-  body=$(http_get "$prom_port" '/api/v1/query?query=flink_k8soperator_namespace_Count%7Bresourcetype%3D%22FlinkDeployment%22%7D' 2>/dev/null || true)
-  if grep -q '"resourcens":"default"' <<<"$body" && grep -q '"value":\[[0-9.]*,"1"\]' <<<"$body"; then found=$body; break; fi
-  sleep 0.5
-done
-[ -n "$found" ] || fail "Prometheus did not return flink_k8soperator_namespace_Count 1 for the FlinkDeployment (last answer: ${body:0:300})"
+prom_query 'flink_k8soperator_namespace_Count%7Bresourcetype%3D%22FlinkDeployment%22%7D' '"resourcens":"default"' \
+  '"value":\[[0-9.]*,"1"\]' \
+  || fail "Prometheus did not return flink_k8soperator_namespace_Count 1 for the FlinkDeployment (last answer: ${body:0:300})"
 
 echo "PASS prometheus: promtool accepts the JobManager, TaskManager and operator metrics; Prometheus scraped numRecordsIn and the Apache operator metric names"

@@ -121,6 +121,10 @@ Result<OperatorConfig> loadOperatorConfig(const std::string& defaultImage) {
     auto defaults = Configuration::loadFromDirectory(confDir);
     if (!defaults.ok()) return defaults.status();
     config.defaultConfiguration = defaults->entries();
+    // The chart's defaultConfiguration log4j-operator.properties: the operator's own log level.
+    if (auto logging = log::configureFromFile(confDir, "log4j-operator.properties"); !logging.ok()) {
+      log::warn("{} (logging at INFO)", logging.status().message());
+    }
   }
   return config;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "flink/common/ids.h"
+#include "flink/common/log.h"
 #include "flink/job.h"
 #include "jobmanager/jobmanager.h"
 #include "taskmanager/task_executor.h"
@@ -41,6 +42,10 @@ int runClusterProcess(const std::string& role, const std::vector<std::string>& a
     return 1;
   }
   Configuration config = *loaded;
+  // spec.logConfiguration's log4j-console.properties (or logback-console.xml) next to it.
+  if (auto logging = log::configureFromDirectory(confDir ? confDir : "conf"); !logging.ok()) {
+    std::cerr << "warning: " << logging.status().message() << " (logging at INFO)\n";
+  }
   std::vector<std::string> rest;
   std::string jobClass, jars, jobId;
   for (size_t i = 0; i < args.size(); ++i) {

@@ -845,3 +845,24 @@ TEST_CASE("A cancelled job's checkpoints are removed unless externalized-checkpo
     c.stopAll();
   }
 }
+
+TEST_CASE("log4j-console.properties next to config.yaml sets the JobManager's log level, in Flink's console layout",
+          "[process][rest]") {
+  for (bool quiet : {false, true}) {
+    INFO("rootLogger.level " << (quiet ? "WARN" : "unset (INFO)"));
+    Cluster c(/*parallelism=*/1);  // no TaskManager: the job stays RUNNING
+    if (quiet) std::ofstream(c.dir() / "conf" / "log4j-console.properties") << "rootLogger.level = WARN\n";
+    c.startJobManager();
+    c.waitForJobState("RUNNING");
+    c.stopAll();
+    std::ifstream in(c.dir() / "log" / "jobmanager.log");
+    int infoLines = 0, layoutLines = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find(" INFO  org.apache.flink.runtime.jobmanager ") != std::string::npos) ++infoLines;
+      // 2026-01-01 12:00:00,123 LEVEL logger... [] - message
+      if (line.size() > 24 && line[19] == ',' && line.find(" [] - ") != std::string::npos) ++layoutLines;
+    }
+    CHECK((infoLines == 0) == quiet);
+    if (!quiet) CHECK(layoutLines >= infoLines);
+  }
+}

@@ -51,6 +51,10 @@ void LocalCluster::writeConfiguration() {
   conf.set(options::kJobId, jobId_);
   conf.set(options::kPortFile, (work_ / "jobmanager.ports").string());
   std::ofstream(work_ / "conf" / "config.yaml") << conf.toYaml();
+  // spec.logConfiguration, as the operator's ConfigMap carries it to the pods.
+  for (const auto& [file, content] : fd_.spec.logConfiguration) {
+    if (file == "log4j-console.properties" || file == "logback-console.xml") std::ofstream(work_ / "conf" / file) << content;
+  }
 }
 
 // The JobManager writes its ports to the port file once it listens; true once rpc.port is there.

@@ -3,10 +3,12 @@
 #   - `kubectl apply` of the chart's CRDs, then of `helm template` (watchNamespaces, monitors
 #     and alerts on; stand-in monitoring.coreos.com CRDs) is accepted, and every object reads
 #     back. Kinds the server does not serve (it has no rbac.authorization.k8s.io) are listed
-#     and left out;
+#     and left out; the same for a release installed with the Apache operator chart's values
+#     file (apache-operator-values.yaml) in another namespace;
 #   - the operator runs with exactly the container args and env of the applied Deployment
 #     (the metrics port swapped for a free one, a kubeconfig instead of the in-cluster
-#     account): /healthz and /readyz answer, it takes the leader Lease named by the chart in
+#     account), FLINK_CONF_DIR holding the files of the Apache values' ConfigMap as the pod
+#     would mount them: /healthz and /readyz answer, it takes the leader Lease named by the chart in
 #     the release namespace, and reconciles examples/flight-delays.yaml in a watched namespace
 #     into a JobManager Deployment running the chart's default image, while a FlinkDeployment
 #     in an unwatched namespace is left alone.
@@ -63,33 +65,49 @@ k apply -f "$SRC/test/packaging/monitoring-crds.yaml" > /dev/null || fail "the m
 wait_for "the FlinkDeployment API" 30 k get flinkdeployments -A || fail "no FlinkDeployment API"
 wait_for "the PrometheusRule API" 30 k get prometheusrules -A || fail "no PrometheusRule API"
 
+# apply_rendered NAME: kubectl apply of $WORK/NAME.yaml, the kinds the server serves; every
+# object reads back, and a second apply changes nothing.
+apply_rendered() {
+  local name=$1 out kind ns obj
+  node -e '
+    const fs = require("fs"), yaml = require("js-yaml");
+    const [file, servedFile, out, skippedOut, listOut] = process.argv.slice(1);
+    const served = new Set(fs.readFileSync(servedFile, "utf8").split("\n"));
+    const docs = yaml.loadAll(fs.readFileSync(file, "utf8")).filter((d) => d && d.kind);
+    const keep = docs.filter((d) => served.has(`${d.apiVersion}/${d.kind}`));
+    const skip = docs.filter((d) => !served.has(`${d.apiVersion}/${d.kind}`));
+    fs.writeFileSync(out, keep.map((d) => yaml.dump(d, { lineWidth: -1 })).join("---\n"));
+    fs.writeFileSync(skippedOut, skip.map((d) => `${d.apiVersion}/${d.kind}`).sort().join("\n") + "\n");
+    fs.writeFileSync(listOut, keep.map((d) => `${d.kind.toLowerCase()}.${d.apiVersion.includes("/") ? d.apiVersion.split("/")[0] : ""} ${d.metadata.namespace || ""} ${d.metadata.name}`).join("\n") + "\n");
+  ' "$WORK/$name.yaml" "$WORK/served.txt" "$WORK/$name-apply.yaml" "$WORK/$name-skipped.txt" "$WORK/$name-objects.txt" ||
+    fail "splitting the rendered objects of $name"
+  if [ "$(tr -d '\n' < "$WORK/$name-skipped.txt")" != "" ]; then
+    echo "   not served by the test API server, not applied: $(sort "$WORK/$name-skipped.txt" | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')"
+  fi
+  out=$(k apply -f "$WORK/$name-apply.yaml" 2>&1) || fail "kubectl apply of the rendered chart ($name):"$'\n'"$out"
+  echo "   applied $(grep -c . "$WORK/$name-objects.txt") objects"
+  while read -r kind ns obj; do
+    k get "${kind%.}" ${ns:+-n "$ns"} "$obj" > /dev/null 2>&1 || fail "$kind $ns/$obj does not read back ($name)"
+  done < "$WORK/$name-objects.txt"
+  # Applying again changes nothing (the rendered objects are stable under the server's defaulting).
+  out=$(k apply -f "$WORK/$name-apply.yaml" 2>&1) || fail "second kubectl apply ($name):"$'\n'"$out"
+  ! grep -v ' unchanged$' <<< "$out" | grep -q . || fail "a second apply changed objects ($name):"$'\n'"$(grep -v ' unchanged$' <<< "$out")"
+}
+
 step "helm template | kubectl apply -f -"
 render release --set "watchNamespaces={team-a,team-b}" --set metrics.serviceMonitor.enabled=true \
   --set metrics.podMonitor.enabled=true --set prometheusRule.enabled=true
 # What the server serves, as apiVersion/kind (the last columns of api-resources).
 k api-resources --no-headers | awk '{print $(NF-2) "/" $NF}' | sort -u > "$WORK/served.txt"
-node -e '
-  const fs = require("fs"), yaml = require("js-yaml");
-  const [file, servedFile, out, skippedOut, listOut] = process.argv.slice(1);
-  const served = new Set(fs.readFileSync(servedFile, "utf8").split("\n"));
-  const docs = yaml.loadAll(fs.readFileSync(file, "utf8")).filter((d) => d && d.kind);
-  const keep = docs.filter((d) => served.has(`${d.apiVersion}/${d.kind}`));
-  const skip = docs.filter((d) => !served.has(`${d.apiVersion}/${d.kind}`));
-  fs.writeFileSync(out, keep.map((d) => yaml.dump(d, { lineWidth: -1 })).join("---\n"));
-  fs.writeFileSync(skippedOut, skip.map((d) => `${d.apiVersion}/${d.kind}`).sort().join("\n") + "\n");
-  fs.writeFileSync(listOut, keep.map((d) => `${d.kind.toLowerCase()}.${d.apiVersion.includes("/") ? d.apiVersion.split("/")[0] : ""} ${d.metadata.namespace || ""} ${d.metadata.name}`).join("\n") + "\n");
-' "$WORK/release.yaml" "$WORK/served.txt" "$WORK/apply.yaml" "$WORK/skipped.txt" "$WORK/objects.txt" || fail "splitting the rendered objects"
-if [ -s "$WORK/skipped.txt" ] && [ "$(tr -d '\n' < "$WORK/skipped.txt")" != "" ]; then
-  echo "   not served by the test API server, not applied: $(sort "$WORK/skipped.txt" | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')"
-fi
-out=$(k apply -f "$WORK/apply.yaml" 2>&1) || fail "kubectl apply of the rendered chart:"$'\n'"$out"
-echo "   applied $(grep -c . "$WORK/objects.txt") objects"
-while read -r kind ns name; do
-  k get "${kind%.}" ${ns:+-n "$ns"} "$name" > /dev/null 2>&1 || fail "$kind $ns/$name does not read back"
-done < "$WORK/objects.txt"
-# Applying again changes nothing (the rendered objects are stable under the server's defaulting).
-out=$(k apply -f "$WORK/apply.yaml" 2>&1) || fail "second kubectl apply:"$'\n'"$out"
-! grep -v ' unchanged$' <<< "$out" | grep -q . || fail "a second apply changed objects:"$'\n'"$(grep -v ' unchanged$' <<< "$out")"
+apply_rendered release
+
+step "helm template -f <the Apache operator chart's values> | kubectl apply -f - (namespace apache-system)"
+for ns in apache-system flink; do k create namespace "$ns" > /dev/null || fail "create namespace $ns"; done
+render apache -f "$SRC/test/packaging/apache-operator-values.yaml" --namespace apache-system
+apply_rendered apache
+cm=$(k -n apache-system get configmap flink-operator-config -o jsonpath='{.data.config\.yaml}')
+grep -q '^kubernetes.operator.reconcile.interval: 15 s$' <<< "$cm" || fail "the Apache values' flink-conf.yaml is not in the applied ConfigMap: $cm"
+k -n flink get serviceaccount flink > /dev/null 2>&1 || fail "no job ServiceAccount flink in the Apache values' watched namespace"
 
 step "run the operator with the Deployment's args and env"
 DEPLOY=$(k -n "$RELEASE_NS" get deployments -o name | head -n 1)
@@ -118,7 +136,13 @@ DEFAULT_IMAGE=$(node -e '
 ' "$WORK/deployment.json")
 [ "${ARGS[0]}" = operator ] || fail "the Deployment's args do not start with operator: ${ARGS[*]}"
 echo "   flink-cpp ${ARGS[*]}"
-(cd "$WORK" && exec env OPERATOR_NAMESPACE="$RELEASE_NS" WATCH_NAMESPACES="$WATCH_ENV" \
+# The configuration directory as the ConfigMap volume would fill it (one file per key).
+mkdir -p "$WORK/conf"
+k -n apache-system get configmap flink-operator-config -o json | node -e '
+  const cm = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  for (const [f, text] of Object.entries(cm.data)) require("fs").writeFileSync(`${process.argv[1]}/${f}`, text);
+' "$WORK/conf" || fail "writing the configuration directory"
+(cd "$WORK" && exec env OPERATOR_NAMESPACE="$RELEASE_NS" WATCH_NAMESPACES="$WATCH_ENV" FLINK_CONF_DIR="$WORK/conf" \
    "$FLINK_CPP" "${ARGS[@]}" --kubeconfig "$KUBECONFIG" > "$WORK/operator.log" 2>&1) &
 OPERATOR_PID=$!
 CLEANUP=("kill $OPERATOR_PID 2> /dev/null; wait $OPERATOR_PID 2> /dev/null" "${CLEANUP[@]}")
@@ -143,6 +167,10 @@ wait_for "the JobManager Deployment in team-a" 30 k -n team-a get deployment fli
 wait_for "the JobManager Deployment in team-b" 30 k -n team-b get deployment flight-delays || operator_fail "team-b not reconciled"
 sa=$(k -n team-a get deployment flight-delays -o jsonpath='{.spec.template.spec.serviceAccountName}')
 k -n team-a get serviceaccount "$sa" > /dev/null 2>&1 || fail "the JobManager's service account '$sa' is not the chart's (jobServiceAccount)"
+# The operator's defaultConfiguration lands under the FlinkDeployment's own configuration.
+conf=$(k -n team-a get configmap flink-config-flight-delays -o jsonpath='{.data.config\.yaml}')
+grep -q '^kubernetes.operator.reconcile.interval: "\{0,1\}15 s"\{0,1\}$' <<< "$conf" ||
+  fail "the operator's defaultConfiguration (the Apache values' flink-conf.yaml) is not in the cluster configuration:"$'\n'"$conf"
 img=$(k -n team-b get deployment flight-delays -o jsonpath='{.spec.template.spec.containers[0].image}')
 [ "$img" = "$DEFAULT_IMAGE" ] || fail "a FlinkDeployment without spec.image runs '$img', not the chart's flinkImage $DEFAULT_IMAGE"
 sleep 2

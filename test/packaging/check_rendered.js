@@ -4,40 +4,79 @@
 // least-privilege RBAC (exact rule sets, per namespace or cluster-wide), the Flink pods'
 // service account and Role, Services and monitors selecting what they should, dashboards.
 //
-// usage: check_rendered.js RENDERED.yaml CHART_DIR RELEASE_NAMESPACE [--set key=value]...
-//   the --set values are the ones given to helm (watchNamespaces={a,b}, rbac.create=false, ...)
-//   and select what is expected. Needs js-yaml (NODE_PATH, scripts/install-tools.sh).
+// usage: check_rendered.js RENDERED.yaml CHART_DIR RELEASE_NAMESPACE [-f VALUES.yaml | --set key=value]...
+//   the -f files and --set values are the ones given to helm (watchNamespaces={a,b},
+//   rbac.create=false, a values file of the Apache operator's chart, ...), merged over the
+//   chart's values.yaml as helm merges them, and select what is expected. The release is
+//   named flink-operator (its full name too). Needs js-yaml (NODE_PATH, scripts/install-tools.sh).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const yaml = require('js-yaml');
 
 const [file, chartDir, releaseNs, ...rest] = process.argv.slice(2);
-const sets = {};
-for (let i = 0; i < rest.length; i++) {
-  if (rest[i] === '--set') {
-    const [k, ...v] = rest[++i].split('=');
-    sets[k] = v.join('=');
+const FULLNAME = 'flink-operator';
+const isMap = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+// Helm's merge of a values file over the defaults: maps merge, anything else replaces, null deletes.
+const mergeInto = (base, over) => {
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete base[k];
+    else if (isMap(v) && isMap(base[k])) mergeInto(base[k], v);
+    else base[k] = v;
   }
+  return base;
+};
+// --set a.b\.c[0].d=v as helm parses it: {x,y} a list, true/false, integers, null deletes.
+const setValue = (root, expr) => {
+  const eqAt = expr.search(/(?<!\\)=/);
+  const keyPath = expr.slice(0, eqAt);
+  const raw = expr.slice(eqAt + 1);
+  const parsed = /^\{.*\}$/.test(raw) ? raw.slice(1, -1).split(',').filter(Boolean)
+    : raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null
+    : /^-?[0-9]+$/.test(raw) ? Number(raw) : raw;
+  const keys = [];
+  for (const part of keyPath.split(/(?<!\\)\./)) {
+    const m = /^(.*?)((\[[0-9]+\])*)$/.exec(part.replace(/\\\./g, '.'));
+    keys.push(m[1]);
+    for (const idx of m[2].match(/[0-9]+/g) || []) keys.push(Number(idx));
+  }
+  let node = root;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) {
+      if (parsed === null) delete node[k]; else node[k] = parsed;
+    } else {
+      if (node[k] === undefined || node[k] === null) node[k] = typeof keys[i + 1] === 'number' ? [] : {};
+      node = node[k];
+    }
+  });
+};
+const defaults = yaml.load(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
+const V = JSON.parse(JSON.stringify(defaults));
+for (let i = 0; i < rest.length; i++) {
+  if (rest[i] === '--set') setValue(V, rest[++i]);
+  else if (rest[i] === '-f') mergeInto(V, yaml.load(fs.readFileSync(rest[++i], 'utf8')) || {});
+  else throw new Error(`unknown argument ${rest[i]}`);
 }
-const values = yaml.load(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8'));
-const setOr = (key, def) => (key in sets ? sets[key] : def);
-const bool = (key, def) => String(setOr(key, def)) === 'true';
-const watch = 'watchNamespaces' in sets
-  ? sets.watchNamespaces.replace(/^\{|\}$/g, '').split(',').filter(Boolean)
-  : values.watchNamespaces;
-const rbac = bool('rbac.create', values.rbac.create);
-const leader = bool('leaderElection.enabled', values.leaderElection.enabled);
-const port = Number(setOr('metrics.port', values.metrics.port));
-const createSa = bool('operatorServiceAccount.create', values.operatorServiceAccount.create);
-const saName = setOr('operatorServiceAccount.name', values.operatorServiceAccount.name);
-const jobSa = setOr('jobServiceAccount.name', values.jobServiceAccount.name);
-const createJobSa = bool('jobServiceAccount.create', values.jobServiceAccount.create);
-const leaseName = setOr('leaderElection.leaseName', values.leaderElection.leaseName);
+const val = (key) => key.split('.').reduce((n, k) => (n === undefined || n === null ? undefined : n[k]), V);
+const bool = (key) => val(key) === true;
+const watch = val('watchNamespaces') || [];
+const rbac = bool('rbac.create');
+const leader = bool('leaderElection.enabled');
+const port = Number(val('metrics.port') || 9999);
+const createSa = bool('operatorServiceAccount.create');
+const saName = val('operatorServiceAccount.name');
+const jobSa = val('jobServiceAccount.name');
+const createJobSa = bool('jobServiceAccount.create');
+const leaseName = val('leaderElection.leaseName');
+const rbacObject = (key, defName) => ({ create: bool(`rbac.${key}.create`), name: val(`rbac.${key}.name`) || defName });
+const opRole = rbacObject('operatorRole', FULLNAME);
+const opBinding = rbacObject('operatorRoleBinding', FULLNAME);
+const jobRole = rbacObject('jobRole', jobSa);
+const jobBinding = rbacObject('jobRoleBinding', jobSa);
 const monitors = {
-  ServiceMonitor: bool('metrics.serviceMonitor.enabled', values.metrics.serviceMonitor.enabled),
-  PodMonitor: bool('metrics.podMonitor.enabled', values.metrics.podMonitor.enabled),
-  PrometheusRule: bool('prometheusRule.enabled', values.prometheusRule.enabled),
+  ServiceMonitor: bool('metrics.serviceMonitor.enabled'),
+  PodMonitor: bool('metrics.podMonitor.enabled'),
+  PrometheusRule: bool('prometheusRule.enabled'),
 };
 
 const errors = [];
@@ -73,6 +112,18 @@ for (const d of docs) {
   seen.add(key);
 }
 
+// Deep equality whatever the order of keys; `empty` is what the chart renders as no field.
+const canon = (v) => (Array.isArray(v) ? v.map(canon)
+  : isMap(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
+const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+const empty = (v) => v === undefined || v === null || v === '' || (typeof v === 'object' && Object.keys(v).length === 0);
+// A field the chart copies from a value: absent when the value is empty, else equal to it.
+const copied = (got, key, what) =>
+  check(empty(val(key)) ? got === undefined : same(got, val(key)), `${what} = ${JSON.stringify(got)}, ${key} is ${JSON.stringify(val(key))}`);
+// Every key of the value's map is in the rendered map with the same value.
+const within = (got, key, what) => {
+  for (const [k, v] of Object.entries(val(key) || {})) check(got && same(got[k], v), `${what}.${k} = ${JSON.stringify(got && got[k])}, ${key}.${k} is ${JSON.stringify(v)}`);
+};
 const all = (kind) => docs.filter((d) => d.kind === kind);
 const one = (kind, pred = () => true) => {
   const found = all(kind).filter(pred);
@@ -94,8 +145,11 @@ if (dep) {
   check(ps.seccompProfile && ps.seccompProfile.type === 'RuntimeDefault', 'pod seccompProfile RuntimeDefault');
   check(pod.spec.hostNetwork !== true && pod.spec.hostPID !== true, 'pod uses host namespaces');
   check(pod.spec.serviceAccountName === (createSa || saName ? saName : 'default'), `pod serviceAccountName ${pod.spec.serviceAccountName}`);
-  check(pod.spec.containers.length === 1, 'one container');
+  const sidecars = val('operatorPod.sidecarContainers') || [];
+  check(pod.spec.containers.length === 1 + sidecars.length, `${pod.spec.containers.length} containers, expected the operator and ${sidecars.length} sidecars`);
   const c = pod.spec.containers[0];
+  check(c.name === 'flink-operator', `the first container is ${c.name}, not flink-operator`);
+  check(sidecars.every((x, i) => same(pod.spec.containers[i + 1], x)), 'operatorPod.sidecarContainers after the operator container');
   const cs = c.securityContext || {};
   check(cs.readOnlyRootFilesystem === true, 'container readOnlyRootFilesystem');
   check(cs.allowPrivilegeEscalation === false, 'container allowPrivilegeEscalation: false');
@@ -104,6 +158,36 @@ if (dep) {
   check(c.resources && c.resources.requests && c.resources.requests.cpu && c.resources.requests.memory, 'container resources.requests cpu and memory');
   check(c.resources && c.resources.limits && c.resources.limits.memory, 'container resources.limits.memory');
   check(/^[^:@]+(:[^:@]+|@sha256:[a-f0-9]+)$/.test(c.image), `container image ${c.image}`);
+  // The values the chart passes through (ours, and the Apache operator chart's).
+  const appVersion = yaml.load(fs.readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')).appVersion;
+  const img = val('image');
+  const wantImage = img.digest ? `${img.repository}@${img.digest}` : `${img.repository}:${img.tag || appVersion}`;
+  check(c.image === wantImage, `container image ${c.image}, expected ${wantImage}`);
+  check(c.imagePullPolicy === img.pullPolicy, `imagePullPolicy ${c.imagePullPolicy}, image.pullPolicy ${img.pullPolicy}`);
+  check(dep.spec.replicas === val('replicas'), `replicas ${dep.spec.replicas}`);
+  copied(dep.spec.strategy, 'strategy', 'Deployment strategy');
+  copied(pod.spec.imagePullSecrets, 'imagePullSecrets', 'pod imagePullSecrets');
+  for (const f of ['nodeSelector', 'affinity', 'tolerations', 'topologySpreadConstraints', 'priorityClassName', 'dnsPolicy',
+                   'dnsConfig', 'initContainers']) {
+    copied(pod.spec[f], `operatorPod.${f}`, `pod ${f}`);
+  }
+  copied(c.envFrom, 'operatorPod.envFrom', 'container envFrom');
+  copied(c.resources, 'operatorPod.resources', 'container resources');
+  within(pod.metadata.labels, 'operatorPod.labels', 'pod label');
+  within(pod.metadata.annotations, 'operatorPod.annotations', 'pod annotation');
+  within(ps, 'podSecurityContext', 'pod securityContext');
+  within(cs, 'operatorSecurityContext', 'container securityContext');
+  for (const e of val('operatorPod.env') || []) check((c.env || []).some((x) => same(x, e)), `operatorPod.env ${e.name} is not in the container env`);
+  // operatorVolumes / operatorVolumeMounts (the Apache chart's {create, data}): added with create only.
+  for (const [key, list, what] of [['operatorVolumes', pod.spec.volumes || [], 'volume'],
+                                   ['operatorVolumeMounts', c.volumeMounts || [], 'volumeMount']]) {
+    const on = bool(`${key}.create`);
+    for (const item of val(`${key}.data`) || []) {
+      check(list.some((x) => same(x, item)) === on, `${key}.data ${item.name}: ${on ? 'not rendered as' : 'rendered as'} a ${what} with create: ${on}`);
+    }
+  }
+  // Probe timings from operatorHealth; the check itself is the chart's.
+  for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) within(c[p], `operatorHealth.${p}`, p);
   const metricsPort = (c.ports || []).find((p) => p.name === 'metrics');
   check(metricsPort && metricsPort.containerPort === port, `container port metrics = ${port}`);
   const probe = (p, pathName) => p && p.httpGet && p.httpGet.path === pathName && p.httpGet.port === 'metrics';
@@ -223,43 +307,58 @@ const jobNamespaces = watch.length ? [...new Set(watch)] : [releaseNs];
 if (!rbac) {
   check(roles.length + bindings.length + all('ClusterRole').length + all('ClusterRoleBinding').length === 0, 'RBAC objects with rbac.create=false');
 } else {
+  // The operator's role and binding: rbac.operatorRole / operatorRoleBinding name them and switch
+  // each off (a binding then names a role that exists already).
   const opRoles = roles.filter((r) => eq(tuples(r.rules), OPERATOR_RULES));
+  const opRoleNames = [...new Set([...opRoles, ...all('ClusterRole')].map((r) => r.metadata.name))];
+  check(opRoleNames.every((n) => n === opRole.name), `operator role names ${opRoleNames}, expected ${opRole.name}`);
   if (watch.length) {
     check(all('ClusterRole').length === 0 && all('ClusterRoleBinding').length === 0, 'cluster-wide RBAC although watchNamespaces is set');
-    check(eq(opRoles.map((r) => r.metadata.namespace).sort(), [...jobNamespaces].sort()), `operator Roles in ${opRoles.map((r) => r.metadata.namespace)}, expected ${watch}`);
-    for (const r of opRoles) {
-      check(bindings.some((b) => b.metadata.namespace === r.metadata.namespace && bindsTo(b, 'Role', r.metadata.name, saName, releaseNs)),
-            `no RoleBinding of the operator Role in ${r.metadata.namespace}`);
+    check(eq(opRoles.map((r) => r.metadata.namespace).sort(), opRole.create ? [...jobNamespaces].sort() : []),
+          `operator Roles in [${opRoles.map((r) => r.metadata.namespace)}], expected ${opRole.create ? watch : 'none (rbac.operatorRole.create false)'}`);
+    for (const ns of jobNamespaces) {
+      const bound = bindings.filter((b) => b.metadata.namespace === ns && bindsTo(b, 'Role', opRole.name, saName, releaseNs));
+      check(bound.length === (opBinding.create ? 1 : 0), `${bound.length} RoleBindings of the operator Role ${opRole.name} in ${ns}`);
+      check(bound.every((b) => b.metadata.name === opBinding.name), `operator RoleBinding in ${ns} is not named ${opBinding.name}`);
     }
   } else {
-    const cr = one('ClusterRole');
-    if (cr) {
-      check(eq(tuples(cr.rules), OPERATOR_RULES), `ClusterRole rules ${ruleDiff(tuples(cr.rules), OPERATOR_RULES)}`);
-      const crb = one('ClusterRoleBinding');
-      if (crb) check(bindsTo(crb, 'ClusterRole', cr.metadata.name, saName, releaseNs), 'ClusterRoleBinding binds the ClusterRole to the operator');
+    const crs = all('ClusterRole');
+    check(crs.length === (opRole.create ? 1 : 0), `${crs.length} ClusterRoles, rbac.operatorRole.create ${opRole.create}`);
+    for (const cr of crs) check(eq(tuples(cr.rules), OPERATOR_RULES), `ClusterRole rules ${ruleDiff(tuples(cr.rules), OPERATOR_RULES)}`);
+    const crbs = all('ClusterRoleBinding');
+    check(crbs.length === (opBinding.create ? 1 : 0), `${crbs.length} ClusterRoleBindings, rbac.operatorRoleBinding.create ${opBinding.create}`);
+    for (const crb of crbs) {
+      check(crb.metadata.name === opBinding.name, `ClusterRoleBinding ${crb.metadata.name}, expected ${opBinding.name}`);
+      check(bindsTo(crb, 'ClusterRole', opRole.name, saName, releaseNs), `ClusterRoleBinding binds ClusterRole ${opRole.name} to the operator`);
     }
     check(opRoles.length === 0, 'namespaced operator Roles without watchNamespaces');
   }
   const leaseRoles = roles.filter((r) => eq(tuples(r.rules), LEASE_RULES));
-  if (leader) {
-    check(leaseRoles.length === 1 && leaseRoles[0].metadata.namespace === releaseNs, 'a Lease Role in the release namespace');
-    if (leaseRoles.length === 1) {
-      check(bindings.some((b) => b.metadata.namespace === releaseNs && bindsTo(b, 'Role', leaseRoles[0].metadata.name, saName, releaseNs)),
-            'the Lease Role is bound to the operator');
-    }
-  } else check(leaseRoles.length === 0, 'Lease Role without leader election');
+  const leaseRole = `${opRole.name}-leader-election`;
+  check(eq(leaseRoles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`), leader && opRole.create ? [`${releaseNs}/${leaseRole}`] : []),
+        `Lease Roles [${leaseRoles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`)}], expected ${leader && opRole.create ? leaseRole : 'none'}`);
+  const leaseBound = bindings.filter((b) => bindsTo(b, 'Role', leaseRole, saName, releaseNs));
+  check(eq(leaseBound.map((b) => `${b.metadata.namespace}/${b.metadata.name}`),
+           leader && opBinding.create ? [`${releaseNs}/${opBinding.name}-leader-election`] : []),
+        `the Lease Role's bindings [${leaseBound.map((b) => b.metadata.name)}]`);
+  // The Flink pods' Role and binding (rbac.jobRole / jobRoleBinding).
   const jobRoles = roles.filter((r) => eq(tuples(r.rules), JOB_RULES));
-  check(eq(jobRoles.map((r) => r.metadata.namespace).sort(), [...jobNamespaces].sort()), `job Roles in ${jobRoles.map((r) => r.metadata.namespace)}`);
-  for (const r of jobRoles) {
-    check(r.metadata.name === jobSa, `job Role name ${r.metadata.name}`);
-    check(bindings.some((b) => b.metadata.namespace === r.metadata.namespace && bindsTo(b, 'Role', r.metadata.name, jobSa, r.metadata.namespace)),
-          `job Role in ${r.metadata.namespace} is not bound to ${jobSa}`);
+  check(eq(jobRoles.map((r) => r.metadata.namespace).sort(), jobRole.create ? [...jobNamespaces].sort() : []),
+        `job Roles in [${jobRoles.map((r) => r.metadata.namespace)}]`);
+  for (const r of jobRoles) check(r.metadata.name === jobRole.name, `job Role name ${r.metadata.name}, expected ${jobRole.name}`);
+  for (const ns of jobNamespaces) {
+    const bound = bindings.filter((b) => b.metadata.namespace === ns && bindsTo(b, 'Role', jobRole.name, jobSa, ns));
+    check(bound.length === (jobBinding.create ? 1 : 0), `${bound.length} bindings of the job Role ${jobRole.name} to ${jobSa} in ${ns}`);
+    check(bound.every((b) => b.metadata.name === jobBinding.name), `job RoleBinding in ${ns} is not named ${jobBinding.name}`);
   }
   const known = new Set([...opRoles, ...leaseRoles, ...jobRoles]);
   for (const r of roles) {
     check(known.has(r), `unexpected Role ${r.metadata.namespace}/${r.metadata.name}: rules ${ruleDiff(tuples(r.rules),
-      r.metadata.name === jobSa ? JOB_RULES : r.metadata.name.endsWith('leader-election') ? LEASE_RULES : OPERATOR_RULES)}`);
+      r.metadata.name === jobRole.name ? JOB_RULES : r.metadata.name.endsWith('leader-election') ? LEASE_RULES : OPERATOR_RULES)}`);
   }
+  const wantBindings = (watch.length && opBinding.create ? jobNamespaces.length : 0) + (leader && opBinding.create ? 1 : 0) +
+    (jobBinding.create ? jobNamespaces.length : 0);
+  check(bindings.length === wantBindings, `${bindings.length} RoleBindings, expected ${wantBindings}`);
   for (const b of [...bindings, ...all('ClusterRoleBinding')]) {
     for (const s of b.subjects) {
       check(all('ServiceAccount').some((sa) => sa.metadata.name === s.name && sa.metadata.namespace === s.namespace) ||
@@ -275,17 +374,43 @@ for (const ns of jobNamespaces) {
   check(sas.some((s) => s.metadata.name === jobSa && s.metadata.namespace === ns) === createJobSa, `job ServiceAccount ${jobSa} in ${ns}`);
 }
 
+// ---- the operator's configuration (defaultConfiguration) ----
+// config.yaml: the chart's conf/config.yaml (with append), then flink-conf.yaml, then config.yaml
+// of the values, flattened as the operator reads Flink configuration, a later key winning.
+const flatten = (m, prefix = '', out = {}) => {
+  for (const [k, v] of Object.entries(m || {})) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isMap(v)) flatten(v, key, out); else out[key] = v;
+  }
+  return out;
+};
+const dc = V.defaultConfiguration || {};
+const confCm = all('ConfigMap').find((d) => d.metadata.name === `${FULLNAME}-config`);
+if (dc.create) {
+  check(confCm, `no ConfigMap ${FULLNAME}-config`);
+  if (confCm) {
+    const want = {};
+    if (dc.append) Object.assign(want, flatten(yaml.load(fs.readFileSync(path.join(chartDir, 'conf', 'config.yaml'), 'utf8'))));
+    for (const f of ['flink-conf.yaml', 'config.yaml']) Object.assign(want, flatten(yaml.load(dc[f] || '')));
+    const got = flatten(yaml.load((confCm.data || {})['config.yaml'] || ''));
+    check(same(got, want), `ConfigMap config.yaml holds ${JSON.stringify(canon(got))}, expected ${JSON.stringify(canon(want))}`);
+    for (const f of ['log4j-operator.properties', 'log4j-console.properties']) {
+      check((confCm.data || {})[f] === (dc[f] || undefined), `ConfigMap ${f} is not defaultConfiguration.${f}`);
+    }
+  }
+} else check(!confCm, 'the configuration ConfigMap with defaultConfiguration.create false');
+
 // ---- dashboards ----
-const dashboardsOn = bool('dashboards.enabled', values.dashboards.enabled);
+const dashboardsOn = bool('dashboards.enabled');
 const files = fs.readdirSync(path.join(chartDir, 'dashboards')).filter((f) => f.endsWith('.json'));
-const dashCms = all('ConfigMap').filter((c) => c.metadata.labels && c.metadata.labels[values.dashboards.label] !== undefined);
+const dashCms = all('ConfigMap').filter((c) => c.metadata.labels && c.metadata.labels[val('dashboards.label')] !== undefined);
 if (dashboardsOn) {
   check(dashCms.length === files.length, `${dashCms.length} dashboard ConfigMaps for ${files.length} dashboards`);
   for (const f of files) {
     const cm = dashCms.find((c) => c.data && f in c.data);
     check(cm, `no ConfigMap with ${f}`);
     if (!cm) continue;
-    check(cm.metadata.labels[values.dashboards.label] === String(setOr('dashboards.labelValue', values.dashboards.labelValue)), `${f}: sidecar label value`);
+    check(cm.metadata.labels[val('dashboards.label')] === String(val('dashboards.labelValue')), `${f}: sidecar label value`);
     check(cm.data[f] === fs.readFileSync(path.join(chartDir, 'dashboards', f), 'utf8').replace(/\n$/, ''), `${f}: ConfigMap content differs from the file`);
     check(Buffer.byteLength(JSON.stringify(cm)) < 1024 * 1024, `${f}: ConfigMap over 1 MiB`);
   }

@@ -4,13 +4,15 @@
 // each key path resolves to a schema node, top-level keys have a description, and objects that
 // list their properties forbid others (a typo in --set fails instead of being ignored).
 // Pass-through Kubernetes objects (securityContext, affinity, ...) are `type: object` without
-// properties. usage: check_values_schema.js CHART_DIR   (js-yaml on NODE_PATH)
+// properties. Each further VALUES file (the Apache operator chart's values) is walked the same
+// way: every key it sets is declared, with its type, not merely let through.
+// usage: check_values_schema.js CHART_DIR [VALUES.yaml...]   (js-yaml on NODE_PATH)
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const yaml = require('js-yaml');
 
-const dir = process.argv[2];
+const [dir, ...extra] = process.argv.slice(2);
 const values = yaml.load(fs.readFileSync(path.join(dir, 'values.yaml'), 'utf8'));
 const schema = JSON.parse(fs.readFileSync(path.join(dir, 'values.schema.json'), 'utf8'));
 const errors = [];
@@ -36,13 +38,16 @@ function walk(v, node, where) {
   node = resolve(node);
   if (!node) { errors.push(`${where}: not declared in values.schema.json`); return; }
   if (!typeOk(v, node.type)) errors.push(`${where}: value of type ${typeOf(v)}, schema says ${node.type}`);
-  if (node.properties && node.additionalProperties !== false && where !== '(root)') {
-    errors.push(`${where}: lists properties but allows others (additionalProperties: false)`);
+  // additionalProperties: true, said explicitly, marks a Kubernetes object whose named
+  // properties are typed and whose other fields pass through (an EnvVar, a Volume).
+  if (node.properties && node.additionalProperties !== false && node.additionalProperties !== true && where !== '(root)') {
+    errors.push(`${where}: lists properties but allows others (additionalProperties: false, or true for a Kubernetes object)`);
   }
   if (typeOf(v) === 'object') {
     for (const [k, child] of Object.entries(v)) {
       const sub = node.properties && node.properties[k];
       if (sub) walk(child, sub, where === '(root)' ? k : `${where}.${k}`);
+      else if (node.additionalProperties === true) continue;  // a Kubernetes object's other fields
       else if (node.properties || node.additionalProperties === false) errors.push(`${where}.${k}: not declared in values.schema.json`);
       else if (typeof node.additionalProperties === 'object') walk(child, node.additionalProperties, `${where}.${k}`);
       // else: a pass-through object (a Kubernetes type), anything goes below.
@@ -54,6 +59,11 @@ function walk(v, node, where) {
 
 if (schema.additionalProperties !== false) errors.push('(root): additionalProperties must be false');
 walk(values, schema, '(root)');
+for (const f of extra) {
+  const before = errors.length;
+  walk(yaml.load(fs.readFileSync(f, 'utf8')) || {}, schema, '(root)');
+  for (let i = before; i < errors.length; i++) errors[i] = `${path.basename(f)}: ${errors[i]}`;
+}
 for (const [k, node] of Object.entries(schema.properties)) {
   if (!resolve(node).description && !node.description) errors.push(`${k}: no description in values.schema.json`);
   if (!(k in values) && k !== 'global') errors.push(`${k}: declared in the schema but not in values.yaml`);
@@ -62,4 +72,5 @@ if (errors.length) {
   console.log(`FAIL: values.schema.json:\n- ${errors.join('\n- ')}`);
   process.exit(1);
 }
-console.log(`ok values.schema.json declares all ${Object.keys(values).length} top-level values and everything below them`);
+console.log(`ok values.schema.json declares all ${Object.keys(values).length} top-level values and everything below them` +
+            (extra.length ? `, and every key of ${extra.map((f) => path.basename(f)).join(', ')}` : ''));

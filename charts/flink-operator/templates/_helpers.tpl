@@ -126,3 +126,104 @@ of the cluster's ConfigMaps by label), and Leases for newer leader election.
   resources: ["leases"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 {{- end }}
+
+{{/* The operator's (Cluster)Role and its binding: rbac.operatorRole(Binding).name, else the full name. */}}
+{{- define "flink-operator.operatorRoleName" -}}
+{{- default (include "flink-operator.fullname" .) .Values.rbac.operatorRole.name }}
+{{- end }}
+{{- define "flink-operator.operatorRoleBindingName" -}}
+{{- default (include "flink-operator.fullname" .) .Values.rbac.operatorRoleBinding.name }}
+{{- end }}
+
+{{/* The Flink pods' Role and its binding: rbac.jobRole(Binding).name, else the job service account's name. */}}
+{{- define "flink-operator.jobRoleName" -}}
+{{- default (include "flink-operator.jobServiceAccountName" .) .Values.rbac.jobRole.name }}
+{{- end }}
+{{- define "flink-operator.jobRoleBindingName" -}}
+{{- default (include "flink-operator.jobServiceAccountName" .) .Values.rbac.jobRoleBinding.name }}
+{{- end }}
+
+{{/* The metrics port: metrics.port, or 9999 when a values file sets it to null (the Apache chart's default). */}}
+{{- define "flink-operator.metricsPort" -}}
+{{- default 9999 .Values.metrics.port | int }}
+{{- end }}
+
+{{/*
+flattenInto (dict "out" DICT "prefix" "" "map" MAP): sets out["a.b.c"] for every leaf of a
+nested map, as the operator reads Flink configuration (nested and flat keys are the same key).
+*/}}
+{{- define "flink-operator.flattenInto" -}}
+{{- $out := .out }}
+{{- $prefix := .prefix }}
+{{- range $k, $v := .map }}
+{{- $key := ternary $k (printf "%s.%s" $prefix $k) (eq $prefix "") }}
+{{- if kindIs "map" $v }}
+{{- include "flink-operator.flattenInto" (dict "out" $out "prefix" $key "map" $v) }}
+{{- else }}
+{{- $_ := set $out $key $v }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The config.yaml of the operator's ConfigMap: with defaultConfiguration.append, the chart's
+built-in conf/config.yaml, then the values' flink-conf.yaml, then config.yaml, each parsed and
+flattened, a later key winning; without append only the two from the values.
+*/}}
+{{- define "flink-operator.operatorConfig" -}}
+{{- $dc := .Values.defaultConfiguration }}
+{{- $sources := list }}
+{{- if $dc.append }}
+{{- $sources = append $sources (list "conf/config.yaml (built in)" (.Files.Get "conf/config.yaml")) }}
+{{- end }}
+{{- $sources = append $sources (list "defaultConfiguration.flink-conf.yaml" (index $dc "flink-conf.yaml" | default "")) }}
+{{- $sources = append $sources (list "defaultConfiguration.config.yaml" (index $dc "config.yaml" | default "")) }}
+{{- $merged := dict }}
+{{- range $sources }}
+{{- $parsed := fromYaml (index . 1) }}
+{{- if hasKey $parsed "Error" }}
+{{- fail (printf "%s is not a YAML map of Flink configuration keys: %s" (index . 0) (get $parsed "Error")) }}
+{{- end }}
+{{- include "flink-operator.flattenInto" (dict "out" $merged "prefix" "" "map" $parsed) }}
+{{- end }}
+{{- if $merged }}
+{{- toYaml $merged }}
+{{- end }}
+{{- end }}
+
+{{/*
+Values of the Apache operator's chart that flink-cpp has no use for, one "- key: why" line each,
+listed only when set to something other than that chart's default (a values file copied from
+the Apache chart unchanged prints nothing for them: at its defaults such a key asks for nothing
+flink-cpp lacks, and listing every such key on every install would bury the lines that matter).
+Two exceptions, listed whenever set: webhook.create (true in the Apache chart: a user relying on
+the webhook to refuse invalid specs must learn that it is missing), and logging files with a
+setting in them (the Apache defaults hold only comments).
+*/}}
+{{- define "flink-operator.ignoredValues" -}}
+{{- $v := .Values }}
+{{- $comment := "^\\s*([#!].*)?$" }}
+{{- if $v.webhook.create }}
+- webhook.create: the admission webhook is not available in flink-cpp yet; no webhook objects were created. Invalid FlinkDeployments are reported in their status.error by the reconciler.
+{{- end }}
+{{- if $v.webhookSecurityContext }}
+- webhookSecurityContext: there is no webhook container.
+{{- end }}
+{{- if $v.rbac.nodesRule.create }}
+- rbac.nodesRule.create: the operator never reads nodes; no nodes rule was added.
+{{- end }}
+{{- if or $v.jvmArgs.operator $v.jvmArgs.webhook }}
+- jvmArgs: flink-cpp runs no JVM.
+{{- end }}
+{{- if ne (int (default 8085 $v.operatorHealth.port)) 8085 }}
+- operatorHealth.port: the operator answers health checks on the metrics port ({{ include "flink-operator.metricsPort" . }}: /healthz, /readyz), where the probes point.
+{{- end }}
+{{- range $f := list "log4j-operator.properties" "log4j-console.properties" }}
+{{- $lines := splitList "\n" (index $v.defaultConfiguration $f | default "") }}
+{{- $set := false }}
+{{- range $lines }}{{ if not (regexMatch $comment .) }}{{ $set = true }}{{ end }}{{ end }}
+{{- if and $v.defaultConfiguration.create $set }}
+- defaultConfiguration.{{ $f }}: written to the ConfigMap, but nothing reads it yet (flink-cpp logs at its own levels).
+{{- end }}
+{{- end }}
+{{- end }}

@@ -53,6 +53,10 @@ Level effective(const Settings& s) {
 
 std::optional<Level> parseLevel(std::string text) {
   text = trim(text);
+  // A log4j lookup with a default, e.g. ${env:ROOT_LOG_LEVEL:-INFO}: the default.
+  if (text.rfind("${", 0) == 0 && text.back() == '}' && text.find(":-") != std::string::npos) {
+    text = text.substr(text.find(":-") + 2, text.size() - text.find(":-") - 3);
+  }
   for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (text == "TRACE" || text == "DEBUG" || text == "ALL") return Level::kDebug;
   if (text == "INFO") return Level::kInfo;

@@ -145,7 +145,9 @@ notes default
 ! grep -q 'not acted on' "$WORK/default.notes" || fail "NOTES.txt lists ignored values with our defaults:"$'\n'"$(cat "$WORK/default.notes")"
 notes apache "${APACHE[@]}"
 grep -q '^- webhook.create: the admission webhook is not available' "$WORK/apache.notes" || fail "NOTES.txt does not say the webhook is missing"
-grep -q '^- defaultConfiguration.log4j-operator.properties:' "$WORK/apache.notes" || fail "NOTES.txt does not name log4j-operator.properties"
+grep -q '^- defaultConfiguration.log4j-console.properties:' "$WORK/apache.notes" || fail "NOTES.txt does not name log4j-console.properties"
+! grep -q '^- defaultConfiguration.log4j-operator.properties' "$WORK/apache.notes" \
+  || fail "NOTES.txt names log4j-operator.properties, which the operator reads"
 ! grep -q '^- jvmArgs\|^- operatorHealth.port\|^- rbac.nodesRule' "$WORK/apache.notes" || fail "NOTES.txt lists Apache keys at their defaults:"$'\n'"$(cat "$WORK/apache.notes")"
 notes apache-changed "${APACHE[@]}" --set jvmArgs.operator=-Xmx1g --set operatorHealth.port=8086 --set rbac.nodesRule.create=true \
   --set webhook.create=false

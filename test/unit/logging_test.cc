@@ -48,7 +48,8 @@ TEST_CASE("Logging levels from log4j 2 and log4j 1 properties, per logger by nam
   CHECK_FALSE(flink::log::enabled(Level::kInfo));
   CHECK(flink::log::enabled(Level::kWarn));
 
-  d.write("log4j-console.properties", "log4j.rootLogger=ERROR, console\nlog4j.logger.org.apache.flink.kubernetes=INFO\n");
+  d.write("log4j-console.properties",
+          "log4j.rootLogger=${env:ROOT_LOG_LEVEL:-ERROR}, console\nlog4j.logger.org.apache.flink.kubernetes=INFO\n");
   REQUIRE(flink::log::configureFromDirectory(d.dir.string()).ok());
   CHECK(flink::log::enabled(Level::kInfo));  // operator, under org.apache.flink.kubernetes
   flink::log::setComponent("jobmanager");

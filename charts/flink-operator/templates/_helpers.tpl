@@ -218,12 +218,10 @@ setting in them (the Apache defaults hold only comments).
 {{- if ne (int (default 8085 $v.operatorHealth.port)) 8085 }}
 - operatorHealth.port: the operator answers health checks on the metrics port ({{ include "flink-operator.metricsPort" . }}: /healthz, /readyz), where the probes point.
 {{- end }}
-{{- range $f := list "log4j-operator.properties" "log4j-console.properties" }}
-{{- $lines := splitList "\n" (index $v.defaultConfiguration $f | default "") }}
+{{- $lines := splitList "\n" (index $v.defaultConfiguration "log4j-console.properties" | default "") }}
 {{- $set := false }}
 {{- range $lines }}{{ if not (regexMatch $comment .) }}{{ $set = true }}{{ end }}{{ end }}
 {{- if and $v.defaultConfiguration.create $set }}
-- defaultConfiguration.{{ $f }}: written to the ConfigMap, but nothing reads it yet (flink-cpp logs at its own levels).
-{{- end }}
+- defaultConfiguration.log4j-console.properties: written to the ConfigMap, but not applied to FlinkDeployments; set their spec.logConfiguration (the operator's own levels come from log4j-operator.properties).
 {{- end }}
 {{- end }}

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "controller/controller.h"
@@ -66,7 +67,56 @@ struct OperatorOptions {
   std::vector<std::string> namespaces;  // empty: all namespaces
   int workers = 4, metricsPort = 9999, resyncSeconds = 60;
   bool leaderElect = false;
+  int healthPort = -1;  // kubernetes.operator.health.probe.port when enabled; -1: health on the metrics port only
+  std::set<std::string> given;  // the flags on the command line (they win over the configuration)
 };
+
+// The operator's own options from its configuration (the chart's defaultConfiguration), with the
+// Apache operator's keys, where the command line did not set them. Errors name the key.
+Status applyOperatorConfiguration(const std::map<std::string, std::string>& conf, OperatorOptions* o) {
+  Configuration c;
+  for (const auto& [k, v] : conf) c.set(k, v);
+  auto given = [&](const char* flag) { return o->given.count(flag) > 0; };
+  auto number = [&](const char* key, int* out) -> Status {
+    if (!c.contains(key)) return Status::Ok();
+    auto v = c.getInt(key, *out);
+    if (!v.ok() || *v < 0 || *v > 65535 * 16) return Status::Error(std::string(key) + ": expected a number, got '" + c.getString(key, "") + "'");
+    *out = static_cast<int>(*v);
+    return Status::Ok();
+  };
+  auto flag = [&](const char* key, bool* out) -> Status {
+    if (!c.contains(key)) return Status::Ok();
+    auto v = c.getBool(key, *out);
+    if (!v.ok()) return Status::Error(std::string(key) + ": expected true or false, got '" + c.getString(key, "") + "'");
+    *out = *v;
+    return Status::Ok();
+  };
+  if (!given("--workers")) {
+    if (Status st = number("kubernetes.operator.reconcile.parallelism", &o->workers); !st.ok()) return st;
+  }
+  if (!given("--metrics-port")) {
+    if (Status st = number("kubernetes.operator.metrics.reporter.prom.port", &o->metricsPort); !st.ok()) return st;
+  }
+  if (!given("--namespaces") && !std::getenv("WATCH_NAMESPACES") && c.contains("kubernetes.operator.watched.namespaces")) {
+    // JOSDK_ALL_NAMESPACES (the Apache default) or empty: all namespaces.
+    std::string list = trim(c.getString("kubernetes.operator.watched.namespaces", ""));
+    o->namespaces = list == "JOSDK_ALL_NAMESPACES" ? std::vector<std::string>{} : splitList(list);
+  }
+  if (!given("--leader-elect")) {
+    if (Status st = flag("kubernetes.operator.leader-election.enabled", &o->leaderElect); !st.ok()) return st;
+  }
+  if (!given("--lease-name") && c.contains("kubernetes.operator.leader-election.lease-name")) {
+    o->leaseName = trim(c.getString("kubernetes.operator.leader-election.lease-name", o->leaseName));
+  }
+  bool health = false;
+  if (Status st = flag("kubernetes.operator.health.probe.enabled", &health); !st.ok()) return st;
+  if (health) {
+    o->healthPort = 8085;  // the Apache operator's default
+    if (Status st = number("kubernetes.operator.health.probe.port", &o->healthPort); !st.ok()) return st;
+  }
+  if (o->workers < 1) o->workers = 1;
+  return Status::Ok();
+}
 
 // nullopt after printing the error (exit code 2); a flag without its value exits the process.
 std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>& args) {
@@ -82,6 +132,7 @@ std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>&
       }
       return args[++i];
     };
+    o.given.insert(a);
     try {
       if (a == "--kubeconfig") o.kubeconfig = value();
       else if (a == "--namespaces") o.namespaces = splitList(value());
@@ -191,6 +242,8 @@ class Operator {
   std::vector<NamespaceSet> sets_;
   httplib::Server http_;
   std::thread httpThread_;
+  httplib::Server health_;  // kubernetes.operator.health.probe.port, when enabled
+  std::thread healthThread_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<LeaderElector> elector_;
   std::atomic<bool> lostLeadership_{false};
@@ -215,7 +268,7 @@ Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, 
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   identity_.host = host;
-  const char* podName = std::getenv("POD_NAME");  // in a pod, the hostname is its name too
+  const char* podName = std::getenv("OPERATOR_NAME");  // the chart's; in a pod, the hostname is its name too
   identity_.name = podName && *podName ? podName : host;
   identity_.ns = options_.leaseNs.empty() ? "default" : options_.leaseNs;
   for (const auto& ns : options_.namespaces) watchNamespace(ns, config);
@@ -273,11 +326,13 @@ void Operator::routeEndpoints() {
     prometheus::TextSerializer serializer;
     res.set_content(serializer.Serialize(families), "text/plain; version=0.0.4");
   });
-  http_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
-  http_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    res.status = ready_ ? 200 : 503;
-    res.set_content(ready_ ? "ok" : "informers not synced", "text/plain");
-  });
+  for (httplib::Server* server : {&http_, &health_}) {
+    server->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    server->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = ready_ ? 200 : 503;
+      res.set_content(ready_ ? "ok" : "informers not synced", "text/plain");
+    });
+  }
   answerUnroutedWithoutBody(http_, [](const httplib::Request& req, httplib::Response& res) {
     res.status = 404;
     res.set_content("not found: " + req.method + " " + req.path + "\n", "text/plain");
@@ -290,6 +345,14 @@ Status Operator::start() {
   int boundPort = port == 0 ? http_.bind_to_any_port("0.0.0.0") : (http_.bind_to_port("0.0.0.0", port) ? port : -1);
   if (boundPort < 0) return Status::Error(fmt::format("cannot listen on metrics port {}", port));
   httpThread_ = std::thread([this] { http_.listen_after_bind(); });
+  if (options_.healthPort >= 0) {
+    // The Apache operator's health probe port (kubernetes.operator.health.probe.*): /healthz, /readyz.
+    int hp = options_.healthPort;
+    int bound = hp == 0 ? health_.bind_to_any_port("0.0.0.0") : (health_.bind_to_port("0.0.0.0", hp) ? hp : -1);
+    if (bound < 0) return Status::Error(fmt::format("cannot listen on health probe port {} (kubernetes.operator.health.probe.port)", hp));
+    healthThread_ = std::thread([this] { health_.listen_after_bind(); });
+    log::info("health probes on :{}", bound);
+  }
   const auto& namespaces = options_.namespaces;
   log::info("operator started: watching {}, {} workers, metrics on :{}{}",
             namespaces[0].empty() ? std::string("all namespaces") : fmt::format("namespaces {}", fmt::join(namespaces, ",")),
@@ -350,6 +413,10 @@ void Operator::stop() {
     http_.stop();
     httpThread_.join();
   }
+  if (healthThread_.joinable()) {
+    health_.stop();
+    healthThread_.join();
+  }
 }
 
 }  // namespace
@@ -376,6 +443,10 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
   auto opConfig = loadOperatorConfig(options->defaultImage);
   if (!opConfig.ok()) {
     log::error("{}", opConfig.status().message());
+    return 1;
+  }
+  if (Status st = applyOperatorConfiguration(opConfig->defaultConfiguration, &*options); !st.ok()) {
+    log::error("the operator's configuration ($FLINK_CONF_DIR/config.yaml): {}", st.message());
     return 1;
   }
   opConfig->jobManagerAddress = options->jobManagerAddress;

@@ -61,7 +61,19 @@ start_operator() {  # start_operator NAME EXTRA_ARGS...
   pids+=($!)
   wait_for "$name to start" 20 grep -q 'operator started' "$name.log"
 }
-start_operator operator-1 --leader-elect --lease-namespace "$NS"
+# The operator's own options from its configuration (the chart's defaultConfiguration), under
+# the Apache operator's keys: workers and a separate health probe port.
+HPORT=$(for p in $(shuf -i 20000-60000 -n 50); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; break; }; done)
+mkdir -p operator-conf
+cat > operator-conf/config.yaml <<YAML
+kubernetes.operator.reconcile.parallelism: 3
+kubernetes.operator.health.probe.enabled: true
+kubernetes.operator.health.probe.port: $HPORT
+YAML
+FLINK_CONF_DIR=$PWD/operator-conf start_operator operator-1 --leader-elect --lease-namespace "$NS"
+grep -q 'operator started: .*, 3 workers' operator-1.log || fail "kubernetes.operator.reconcile.parallelism 3 not applied: $(grep 'operator started' operator-1.log)"
+[ "$(raw_http "$HPORT" "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")" = 200 ] \
+  || fail "no /healthz on kubernetes.operator.health.probe.port $HPORT"
 
 # --- the operator's own HTTP endpoints answer at once, whatever the request -------------------
 MPORT=$(sed -n 's/.*metrics on :\([0-9]*\).*/\1/p' operator-1.log | head -n 1)

@@ -484,6 +484,8 @@ TEST_CASE("Pod templates merge: sidecars and init containers survive around the 
 
 TEST_CASE("Pod template fields are typed - merged by name - and generated fields win", "[resources]") {
   std::string text = readFile(flightDelaysPath());
+  text = edit(text, "    taskmanager.numberOfTaskSlots: \"1\"\n",
+              "    taskmanager.numberOfTaskSlots: \"1\"\n    kubernetes.operator.pod-template.merge-arrays-by-name: \"true\"\n");
   std::string t = edit(text, "  jobManager:\n",
                        "  podTemplate:\n"
                        "    metadata:\n"
@@ -552,6 +554,136 @@ TEST_CASE("Pod template fields are typed - merged by name - and generated fields
   CHECK(findByName(tmMain.at("env"), "TZ")->at("value") == "0100");
   CHECK(c.taskManager.at("spec").at("template").at("spec").at("securityContext") ==
         json{{"runAsUser", 9999}, {"runAsNonRoot", true}});
+}
+
+TEST_CASE("Pod template lists merge by position by default and by name with merge-arrays-by-name", "[resources]") {
+  std::string text = readFile(flightDelaysPath());
+  std::string t = edit(text, "  jobManager:\n",
+                       "  podTemplate:\n"
+                       "    spec:\n"
+                       "      containers:\n"
+                       "        - name: flink-main-container\n"
+                       "          env: [{name: A, value: common-a}, {name: B, value: common-b}]\n"
+                       "        - name: sidecar\n"
+                       "          image: sidecar:1\n"
+                       "          command: [sh, -c, common]\n"
+                       "      volumes:\n"
+                       "        - {name: data, configMap: {name: cm-data}}\n"
+                       "        - {name: cache, configMap: {name: cm-cache}}\n"
+                       "      tolerations:\n"
+                       "        - {key: k1, operator: Exists}\n"
+                       "        - {key: k1b, operator: Exists}\n"
+                       "  jobManager:\n"
+                       "    podTemplate:\n"
+                       "      spec:\n"
+                       "        containers:\n"
+                       "          - name: flink-main-container\n"
+                       "            env: [{name: A, value: jm-a}]\n"
+                       "          - name: sidecar\n"
+                       "            image: sidecar:2\n"
+                       "            command: [jm]\n"
+                       "        volumes:\n"
+                       "          - {name: cache, configMap: {name: cm-jm}}\n"
+                       "        tolerations:\n"
+                       "          - {key: k2, operator: Exists}\n");
+  auto names = [](const json& list) {
+    std::vector<std::string> out;
+    for (const auto& e : list) out.push_back(e.at("name").get<std::string>());
+    return out;
+  };
+  auto check = [&](const Children& c, bool byName) {
+    const json& spec = c.jobManager.at("spec").at("template").at("spec");
+    // The containers are listed in the same order in both templates: the same result either way,
+    // and the generated main container lands on the template's flink-main-container.
+    CHECK(names(spec.at("containers")) == std::vector<std::string>{"flink-main-container", "sidecar"});
+    const json& main = mainContainer(c.jobManager);
+    CHECK(findByName(main.at("env"), "A")->at("value") == "jm-a");
+    CHECK(findByName(main.at("env"), "B")->at("value") == "common-b");
+    CHECK(findByName(main.at("env"), "FLINK_CONF_DIR") != nullptr);
+    CHECK(args(c.jobManager).at(0) == "standalone-job");
+    const json* sidecar = findByName(spec.at("containers"), "sidecar");
+    CHECK(sidecar->at("image") == "sidecar:2");
+    CHECK(sidecar->at("command") == json{"jm"});  // lists of scalars are replaced in both modes
+    // Tolerations have no names: merged by position in both modes (the Apache operator's fallback).
+    CHECK(spec.at("tolerations") == json{{{"key", "k2"}, {"operator", "Exists"}}, {{"key", "k1b"}, {"operator", "Exists"}}});
+    const json& volumes = spec.at("volumes");
+    if (byName) {
+      CHECK(names(volumes) == std::vector<std::string>{"data", "cache", "flink-config-volume"});
+      CHECK(findByName(volumes, "data")->at("configMap").at("name") == "cm-data");
+      CHECK(findByName(volumes, "cache")->at("configMap").at("name") == "cm-jm");
+    } else {
+      // The JobManager's first volume lands on the common template's first one.
+      CHECK(names(volumes) == std::vector<std::string>{"cache", "cache", "flink-config-volume"});
+      CHECK(volumes[0].at("configMap").at("name") == "cm-jm");
+      CHECK(volumes[1].at("configMap").at("name") == "cm-cache");
+    }
+    // The TaskManager has only the common template: the same in both modes.
+    const json& tmSpec = c.taskManager.at("spec").at("template").at("spec");
+    CHECK(names(tmSpec.at("volumes")) == std::vector<std::string>{"data", "cache", "flink-config-volume"});
+    CHECK(findByName(mainContainer(c.taskManager).at("env"), "A")->at("value") == "common-a");
+  };
+  const std::string slots = "    taskmanager.numberOfTaskSlots: \"1\"\n";
+  const std::string option = "    kubernetes.operator.pod-template.merge-arrays-by-name: ";
+  SECTION("default: by position") { check(children(parse(t)), false); }
+  SECTION("false: by position") { check(children(parse(edit(t, slots, slots + option + "false\n"))), false); }
+  SECTION("true: by name") { check(children(parse(edit(t, slots, slots + option + "true\n"))), true); }
+  SECTION("the operator's default configuration, under the deployment's") {
+    OperatorConfig byName;
+    byName.defaultConfiguration["kubernetes.operator.pod-template.merge-arrays-by-name"] = "true";
+    check(children(parse(t), byName), true);
+    check(children(parse(edit(t, slots, slots + option + "false\n")), byName), false);
+  }
+  SECTION("by position, a component template that lists only a sidecar merges it onto the first container") {
+    // As in the Apache operator: the first container of the common template takes the
+    // sidecar's name, and the generated main container is added in front.
+    std::string sidecarOnly = edit(t, "          - name: flink-main-container\n            env: [{name: A, value: jm-a}]\n", "");
+    Children c = children(parse(sidecarOnly));
+    const json& containers = c.jobManager.at("spec").at("template").at("spec").at("containers");
+    CHECK(names(containers) == std::vector<std::string>{"flink-main-container", "sidecar", "sidecar"});
+    Children named = children(parse(edit(sidecarOnly, slots, slots + option + "true\n")));
+    CHECK(names(named.jobManager.at("spec").at("template").at("spec").at("containers")) ==
+          std::vector<std::string>{"flink-main-container", "sidecar"});
+  }
+}
+
+TEST_CASE("Pod templates of the examples and the e2e manifests give the same pods in both merge modes", "[resources]") {
+  std::vector<std::string> files = {flightDelaysPath(), std::string(FLINK_SOURCE_DIR) + "/examples/route-counts.yaml",
+                                    compatPath("pod-template.yaml"), compatPath("basic-checkpoint-ha.yaml"),
+                                    compatPath("autoscaling_autoscaling.yaml"), compatPath("basic-reactive.yaml"),
+                                    compatPath("snapshot_job-from-savepoint.yaml")};
+  // The shape of test/e2e/cluster_target.sh's target_pod_template in the flight-delay manifest.
+  std::string e2e = edit(readFile(flightDelaysPath()), "  jobManager:\n",
+                         "  podTemplate:\n"
+                         "    spec:\n"
+                         "      shareProcessNamespace: true\n"
+                         "      containers:\n"
+                         "        - name: flink-main-container\n"
+                         "          volumeMounts:\n"
+                         "            - {name: e2e-shared, mountPath: /tmp/e2e}\n"
+                         "      volumes:\n"
+                         "        - name: e2e-shared\n"
+                         "          hostPath: {path: /tmp/e2e, type: Directory}\n"
+                         "  jobManager:\n");
+  OperatorConfig byName;
+  byName.defaultConfiguration["kubernetes.operator.pod-template.merge-arrays-by-name"] = "true";
+  auto same = [&](const FlinkDeployment& fd) {
+    std::vector<json> position = desiredResources(fd, OperatorConfig{});
+    std::vector<json> named = desiredResources(fd, byName);
+    REQUIRE(position.size() == named.size());
+    for (size_t i = 0; i < position.size(); ++i) {
+      // (The ConfigMap carries the operator's default configuration, the option included.)
+      if (position[i].at("kind") != "ConfigMap") CHECK(position[i] == named[i]);
+    }
+  };
+  for (const auto& f : files) {
+    INFO(f);
+    same(load(f));
+  }
+  FlinkDeployment fd = parse(e2e);
+  same(fd);
+  Children c = children(fd);
+  const json& main = mainContainer(c.taskManager);
+  CHECK(main.at("volumeMounts")[0] == json{{"mountPath", "/tmp/e2e"}, {"name", "e2e-shared"}});
 }
 
 TEST_CASE("The configuration file follows flinkVersion and carries defaults and logging", "[resources]") {

@@ -159,7 +159,7 @@ FlinkDeploymentController::Validation FlinkDeploymentController::validate(const 
   v.lastReconciled = lastValid;
   if (v.lastReconciled) v.lastReconciled->uid = fd["metadata"].value("uid", "");
   auto parsed = parseObject(fd);
-  Status valid = parsed.ok() ? validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr) : parsed.status();
+  Status valid = parsed.ok() ? validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr, config_) : parsed.status();
   if (valid.ok()) {
     v.target = std::move(*parsed);
     v.specChanged = !recon || recon->lastReconciledSpec.value_or("") != fd["spec"].dump();

@@ -53,12 +53,20 @@ std::string restServiceName(const FlinkDeployment& fd);   // <name>-rest
 /// TaskManager Deployment), as complete Kubernetes objects (apiVersion, kind, metadata, spec/data).
 std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config);
 
-/// The Apache operator's validation rules that apply here: name a DNS-1035 label of at most 45
-/// characters, memory set for JobManager and TaskManager, a checkpoint directory
-/// (state.checkpoints.dir) for the savepoint and last-state upgrade modes, no switch between
-/// session and application mode relative to `lastValid` (if any), jobManager.replicas > 1 only
-/// with high availability (high-availability.type), parallelism and slots positive. The error
-/// names the field.
+/// The Apache operator's validation rules (its DefaultValidator) that apply here, on the
+/// deployment's flinkConfiguration over `config.defaultConfiguration`: a DNS-1035 name of at
+/// most 45 characters; a supported flinkVersion (v1_15 and newer); no kubernetes.namespace,
+/// kubernetes.cluster-id or high-availability.cluster-id; logConfiguration keys
+/// log4j-console.properties / logback-console.xml only; positive slots, parallelism and
+/// replicas, jobManager.replicas > 1 only with high availability; a jar URI, a checkpoint
+/// directory for the savepoint and last-state upgrade modes and a savepoint directory for
+/// everything that takes savepoints; memory (spec or configuration), CPU and ephemeral
+/// storage; well-typed pod templates; no switch between session and application mode or
+/// between native and standalone relative to `lastValid` (if any); a serviceAccount; sane
+/// autoscaler factors. The error starts with the path of the field
+/// (e.g. "spec.flinkConfiguration.kubernetes.namespace: ...").
+Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment* lastValid, const OperatorConfig& config);
+/// The same with the operator's built-in defaults (no default configuration).
 Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment* lastValid);
 
 }  // namespace flink::k8s

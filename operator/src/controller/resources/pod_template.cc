@@ -11,6 +11,7 @@
 #include "controller/resources/object_meta.h"
 #include "controller/resources/quantities.h"
 #include "controller/resources/yaml_json.h"
+#include "flink/common/strings.h"
 
 #include <fmt/format.h>
 
@@ -141,23 +142,38 @@ void overlayMainContainer(json& main, const FlinkDeployment& fd, const OperatorC
 
 }  // namespace
 
-json deepMerge(const json& base, const json& over) {
+json deepMerge(const json& base, const json& over, ListMerge lists) {
   if (over.is_null()) return base;
   if (base.is_object() && over.is_object()) {
     json r = base;
-    for (const auto& [k, v] : over.items()) r[k] = r.contains(k) ? deepMerge(r[k], v) : v;
+    for (const auto& [k, v] : over.items()) r[k] = r.contains(k) ? deepMerge(r[k], v, lists) : v;
     return r;
   }
   if (base.is_array() && over.is_array()) {
-    std::string key = listKey(base, over);
-    if (key.empty()) return over;
+    std::string key = lists == ListMerge::kByName ? listKey(base, over) : "";
+    if (!key.empty()) {
+      json r = base;
+      for (const auto& e : over) {
+        auto it = std::find_if(r.begin(), r.end(), [&](const json& x) { return x[key] == e[key]; });
+        if (it != r.end()) {
+          *it = deepMerge(*it, e, lists);
+        } else {
+          r.push_back(e);
+        }
+      }
+      return r;
+    }
+    auto objects = [](const json& list) {
+      return std::all_of(list.begin(), list.end(), [](const json& e) { return e.is_object(); });
+    };
+    if (!objects(base) || !objects(over)) return over;
+    // Element i of `over` merged onto element i of `base`; the longer list's tail kept.
     json r = base;
-    for (const auto& e : over) {
-      auto it = std::find_if(r.begin(), r.end(), [&](const json& x) { return x[key] == e[key]; });
-      if (it != r.end()) {
-        *it = deepMerge(*it, e);
+    for (size_t i = 0; i < over.size(); ++i) {
+      if (i < r.size()) {
+        r[i] = deepMerge(r[i], over[i], lists);
       } else {
-        r.push_back(e);
+        r.push_back(over[i]);
       }
     }
     return r;
@@ -165,12 +181,24 @@ json deepMerge(const json& base, const json& over) {
   return over;
 }
 
+ListMerge podTemplateListMerge(const FlinkDeployment& fd, const OperatorConfig& config) {
+  const std::string key = "kubernetes.operator.pod-template.merge-arrays-by-name";
+  auto it = fd.spec.flinkConfiguration.find(key);
+  std::string v;
+  if (it != fd.spec.flinkConfiguration.end()) {
+    v = it->second;
+  } else if (auto d = config.defaultConfiguration.find(key); d != config.defaultConfiguration.end()) {
+    v = d->second;
+  }
+  return lower(trim(v)) == "true" ? ListMerge::kByName : ListMerge::kByPosition;
+}
+
 json podTemplate(const FlinkDeployment& fd, const OperatorConfig& config, bool jm, const Configuration& conf,
                  const Ports& ports) {
   const char* component = jm ? "jobmanager" : "taskmanager";
   const YAML::Node& own = jm ? fd.spec.jobManager.podTemplate : fd.spec.taskManager.podTemplate;
   json base = yamlToJson(fd.spec.podTemplate);
-  json tmpl = deepMerge(base.is_object() ? base : json::object(), yamlToJson(own));
+  json tmpl = deepMerge(base.is_object() ? base : json::object(), yamlToJson(own), podTemplateListMerge(fd, config));
   if (!tmpl.is_object()) tmpl = json::object();
   json meta = podMetadata(fd, component, tmpl);
 

@@ -164,6 +164,7 @@ Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment*
   if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.jobManager.podTemplate, "spec.jobManager.podTemplate");
   if (s.ok()) s = detail::validatePodTemplateStructure(fd.spec.taskManager.podTemplate, "spec.taskManager.podTemplate");
   if (s.ok()) s = validateModeSwitch(fd, lastValid);
+  if (s.ok() && fd.spec.ingress) s = expandIngressTemplate(fd.spec.ingress->urlTemplate, fd.name, fd.namespace_).status();
   if (s.ok() && fd.spec.job && lastValid && !fd.spec.job->initialSavepointPath) {
     // savepointRedeployNonce redeploys the job from initialSavepointPath (Apache operator).
     auto nonce = [](const FlinkDeployment& d) {

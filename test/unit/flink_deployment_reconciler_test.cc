@@ -1119,3 +1119,25 @@ TEST_CASE("An invalid ingress template ends in status.error naming spec.ingress.
   CHECK(status.value("error", "").find("spec.ingress.template") != std::string::npos);
   CHECK(c.api->get(types::kIngress.objectPath(kNs, "flight-delays")).notFound());
 }
+
+TEST_CASE("Scaling taskManager.replicas (the scale subresource) redeploys the job at replicas x slots through its upgradeMode",
+          "[reconciler][lifecycle][scale]") {
+  Lifecycle l(statefulFlightDelays("last-state"));
+  const std::string jobId = l.jobId();
+  REQUIRE(l.conf("parallelism.default") == "2");
+  // What `kubectl scale flinkdeployment/flight-delays --replicas=4` writes (specReplicasPath).
+  l.patchSpec({{"taskManager", {{"replicas", 4}}}});
+  REQUIRE(l.step().ok);
+  CHECK(l.stoppedWith() == "last-state");
+  l.redeploy();
+  CHECK(l.jobId() == jobId);  // last-state: the same job, resumed from its checkpoints
+  CHECK(l.conf("parallelism.default") == "4");
+  CHECK(l.c.get(types::kDeployment, "flight-delays-taskmanager")["spec"]["replicas"] == 4);
+  l.markReady();
+  l.jm.set(jobId, "RUNNING");
+  REQUIRE(l.step().ok);
+  // The scale subresource's status side.
+  json status = l.status();
+  CHECK(status["taskManager"]["replicas"] == 4);
+  CHECK(status["taskManager"]["labelSelector"] == "app=flight-delays,component=taskmanager");
+}

@@ -1,7 +1,7 @@
 // Tests of what a FlinkDeployment becomes in Kubernetes (controller/resources.h): the five
 // children of examples/flight-delays.yaml and of the Apache operator's example manifests
 // (names, labels, owner references), container arguments in application and session mode,
-// TaskManager replicas, the Ingress of spec.ingress and its
+// TaskManager replicas and the parallelism they imply, the Ingress of spec.ingress and its
 // template expansion, memory conversion, pod template merging, the generated Flink
 // configuration, determinism, and the validation rules.
 #include <algorithm>
@@ -366,9 +366,15 @@ TEST_CASE("TaskManager replicas are ceil of parallelism over slots unless taskMa
     t = edit(t, "parallelism: 2", "parallelism: 4");
     CHECK(children(parse(t)).taskManager.at("spec").at("replicas") == 2);
   }
-  SECTION("taskManager.replicas wins") {
+  SECTION("taskManager.replicas wins, and sets the parallelism to replicas x slots (the scale subresource)") {
     std::string t = edit(text, "  taskManager:\n", "  taskManager:\n    replicas: 7\n");
-    CHECK(children(parse(t)).taskManager.at("spec").at("replicas") == 7);
+    t = edit(t, "taskmanager.numberOfTaskSlots: \"1\"", "taskmanager.numberOfTaskSlots: \"2\"");
+    FlinkDeployment fd = parse(t);
+    REQUIRE(fd.spec.job->parallelism == 2);  // ignored, as the Apache operator does
+    Children c = children(fd);
+    CHECK(c.taskManager.at("spec").at("replicas") == 7);
+    CHECK(clusterConfig(c.configMap).getString("parallelism.default", "") == "14");
+    CHECK(fd.parallelism() == 14);
   }
   SECTION("jobManager.replicas with high availability") {
     std::string t = edit(text, "  jobManager:\n", "  jobManager:\n    replicas: 2\n");

@@ -167,6 +167,7 @@ int FlinkDeployment::taskSlots() const {
 }
 
 int FlinkDeployment::parallelism() const {
+  if (spec.taskManager.replicas) return *spec.taskManager.replicas * taskSlots();
   if (spec.job && spec.job->parallelism) return *spec.job->parallelism;
   auto it = spec.flinkConfiguration.find(options::kParallelismDefault);
   if (it != spec.flinkConfiguration.end()) {

@@ -98,7 +98,9 @@ struct FlinkDeployment {
 
   /// taskmanager.numberOfTaskSlots from flinkConfiguration (default 1).
   int taskSlots() const;
-  /// job.parallelism, else parallelism.default, else 1.
+  /// As the Apache operator: taskManager.replicas x slots when taskManager.replicas is set (the
+  /// scale subresource's replicas; job.parallelism is then ignored), else job.parallelism, else
+  /// parallelism.default, else 1.
   int parallelism() const;
   /// taskManager.replicas, else ceil(parallelism / slots).
   int taskManagerReplicas() const;

@@ -220,12 +220,16 @@ class Operator {
 
  private:
   struct NamespaceSet {
-    std::unique_ptr<Informer> fds, deployments, services, configMaps, snapshots;
+    std::unique_ptr<Informer> fds, deployments, services, configMaps, ingresses, snapshots;
     std::unique_ptr<FlinkDeploymentController> controller;
     std::unique_ptr<FlinkStateSnapshotController> snapshotController;
     /// What readiness waits for (FlinkStateSnapshots are optional: their CRD may be missing).
-    std::vector<Informer*> informers() const { return {fds.get(), deployments.get(), services.get(), configMaps.get()}; }
-    std::vector<Informer*> all() const { return {fds.get(), deployments.get(), services.get(), configMaps.get(), snapshots.get()}; }
+    std::vector<Informer*> informers() const {
+      return {fds.get(), deployments.get(), services.get(), configMaps.get(), ingresses.get()};
+    }
+    std::vector<Informer*> all() const {
+      return {fds.get(), deployments.get(), services.get(), configMaps.get(), ingresses.get(), snapshots.get()};
+    }
   };
   void watchNamespace(const std::string& ns, const OperatorConfig& config);
   void routeEndpoints();
@@ -281,12 +285,14 @@ void Operator::watchNamespace(const std::string& ns, const OperatorConfig& confi
   set.deployments = std::make_unique<Informer>(client_, types::kDeployment, ns, "app");
   set.services = std::make_unique<Informer>(client_, types::kService, ns, "app");
   set.configMaps = std::make_unique<Informer>(client_, types::kConfigMap, ns, "app");
+  set.ingresses = std::make_unique<Informer>(client_, types::kIngress, ns, "app");
   set.controller = std::make_unique<FlinkDeploymentController>(
       client_,
-      FlinkDeploymentController::Informers{set.fds.get(), set.deployments.get(), set.services.get(), set.configMaps.get()},
+      FlinkDeploymentController::Informers{set.fds.get(), set.deployments.get(), set.services.get(),
+                                           set.configMaps.get(), set.ingresses.get()},
       config);
   controller_.watch(*set.fds);
-  for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get()}) {
+  for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get(), set.ingresses.get()}) {
     controller_.watchOwned(*child, &FlinkDeploymentController::ownerKey);
   }
   for (Informer* inf : set.informers()) {

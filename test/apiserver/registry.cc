@@ -84,7 +84,7 @@ const std::map<std::string, json>& builtinSchemas() {
                        {"data", stringMap()}, {"stringData", stringMap()}});
     m["ServiceAccount"] = obj({{"apiVersion", {{"type", "string"}}}, {"kind", {{"type", "string"}}}, {"metadata", objectMeta()},
                                {"secrets", mapList({"name"})}});
-    for (const char* k : {"Event", "Namespace", "Lease", "Endpoints", "Node", "ResourceQuota", "LimitRange",
+    for (const char* k : {"Event", "Namespace", "Lease", "Ingress", "Endpoints", "Node", "ResourceQuota", "LimitRange",
                           "EndpointSlice", "CustomResourceDefinition", "Role", "RoleBinding", "ClusterRole",
                           "ClusterRoleBinding"})
       m[k] = topLevel(nullptr);
@@ -151,6 +151,7 @@ Registry::Registry() {
       builtin("apps", "v1", "deployments", "Deployment", true, {"deploy"}, true, true, true, {"all"}),
       builtin("apps", "v1", "replicasets", "ReplicaSet", true, {"rs"}, true, true, true, {"all"}),
       builtin("coordination.k8s.io", "v1", "leases", "Lease", true, {}, false, false, false),
+      builtin("networking.k8s.io", "v1", "ingresses", "Ingress", true, {"ing"}, true, false, true),
       // RBAC objects are stored and served (for `helm template | kubectl apply`), not enforced.
       builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", true, {}, false, false, false),
       builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, {}, false, false, false),
@@ -209,8 +210,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> Registry::groups()
     }
     if (std::find(it->second.begin(), it->second.end(), v) == it->second.end()) it->second.push_back(v);
   };
-  for (const char* g : {"", "apps", "coordination.k8s.io", "discovery.k8s.io", "rbac.authorization.k8s.io",
-                        "apiextensions.k8s.io"})
+  for (const char* g : {"", "apps", "coordination.k8s.io", "discovery.k8s.io", "networking.k8s.io",
+                        "rbac.authorization.k8s.io", "apiextensions.k8s.io"})
     for (const auto& [k, t] : types_)
       if (t->group == g)
         for (const auto& v : t->versionOrder) add(g, v);

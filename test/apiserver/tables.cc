@@ -318,6 +318,24 @@ std::vector<Col> builtinColumns(const std::string& kind) {
             kAge};
   if (kind == "Lease")
     return {kName, {"Holder", "string", "", "The holder of the lease", 0, s("spec.holderIdentity")}, kAge};
+  if (kind == "Ingress")
+    // As kubectl's printer: the rules' hosts ("*" for none), the load balancer's addresses, and
+    // port 443 beside 80 when the Ingress has TLS.
+    return {kName, {"Class", "string", "", "The name of the IngressClass resource.", 0, s("spec.ingressClassName", "<none>")},
+            {"Hosts", "string", "", "Hosts of the Ingress's rules.", 0,
+             [](J o) -> json {
+               std::string hosts = joinField(lookupPath(o, "spec.rules"), "host");
+               return hosts.empty() ? "*" : hosts;
+             }},
+            {"Address", "string", "", "Addresses of the load balancer.", 0,
+             [](J o) -> json {
+               const json* lb = lookupPath(o, "status.loadBalancer.ingress");
+               std::string ips = joinField(lb, "ip"), names = joinField(lb, "hostname");
+               return ips + (ips.empty() || names.empty() ? "" : ",") + names;
+             }},
+            {"Ports", "string", "", "Ports of the Ingress.", 0,
+             [](J o) -> json { return count(o, "spec.tls") > 0 ? "80, 443" : "80"; }},
+            kAge};
   if (kind == "Endpoints")
     return {kName, {"Endpoints", "string", "", "Endpoints of the service", 0,
                     [](J o) -> json {

@@ -8,7 +8,9 @@
 #   ROOT       the repository root (crds/, examples/, test/compat/)
 # Checks: CRDs install; applying examples/flight-delays.yaml creates the ConfigMap, Services and
 # both Deployments with the expected fields; status and printer columns; a parallelism change
-# scales the TaskManager Deployment; a deleted Service and a hand-edited Deployment are
+# scales the TaskManager Deployment; `kubectl scale` sets taskManager.replicas through the scale
+# subresource and the parallelism follows (replicas x slots); the basic-ingress example gets its
+# Ingress, repaired after an edit and removed with spec.ingress; a deleted Service and a hand-edited Deployment are
 # restored; an invalid spec ends in status.error and a Warning event while the last valid spec
 # keeps running (no hot loop); deleting the FlinkDeployment removes its children; every Apache
 # operator example is accepted and reconciled; of two operator replicas only the leader acts.
@@ -117,6 +119,21 @@ k get events --field-selector involvedObject.name=flight-delays -o jsonpath='{.i
 k patch flinkdeployment flight-delays --type=merge -p '{"spec":{"job":{"parallelism":4}}}' > /dev/null
 wait_for "4 TaskManagers" 20 bash -c "[ \"\$(kubectl -n $NS get deployment flight-delays-taskmanager -o jsonpath='{.spec.replicas}')\" = 4 ]"
 
+# --- kubectl scale: the scale subresource sets taskManager.replicas, the parallelism follows --------
+k scale flinkdeployment/flight-delays --replicas=3 > /dev/null || fail "kubectl scale was refused"
+[ "$(jp flinkdeployment flight-delays '{.spec.taskManager.replicas}')" = 3 ] || fail "kubectl scale did not set taskManager.replicas"
+wait_for "3 TaskManagers after kubectl scale" 20 \
+  bash -c "[ \"\$(kubectl -n $NS get deployment flight-delays-taskmanager -o jsonpath='{.spec.replicas}')\" = 3 ]"
+wait_for "parallelism.default 3 (3 replicas x 1 slot) after kubectl scale" 20 bash -c \
+  "kubectl -n $NS get configmap flink-config-flight-delays -o jsonpath='{.data.config\.yaml}' | grep -qx 'parallelism.default: \"3\"'"
+wait_for "the scale subresource's status replicas" 20 bash -c \
+  "[ \"\$(kubectl -n $NS get --raw /apis/flink.apache.org/v1beta1/namespaces/$NS/flinkdeployments/flight-delays/scale | grep -o '\"replicas\": *3' | wc -l)\" = 2 ]"
+k get --raw "/apis/flink.apache.org/v1beta1/namespaces/$NS/flinkdeployments/flight-delays/scale" \
+  | grep -q '"selector": *"app=flight-delays,component=taskmanager"' || fail "the scale subresource has no selector"
+# Back to the parallelism of the spec: replicas unset, ceil(4 / 1) TaskManagers again.
+k patch flinkdeployment flight-delays --type=json -p '[{"op":"remove","path":"/spec/taskManager/replicas"}]' > /dev/null
+wait_for "4 TaskManagers again" 20 bash -c "[ \"\$(kubectl -n $NS get deployment flight-delays-taskmanager -o jsonpath='{.spec.replicas}')\" = 4 ]"
+
 # --- drift is repaired ------------------------------------------------------------------------
 k delete service flight-delays-rest > /dev/null
 wait_for "the REST Service to come back" 20 k get service flight-delays-rest
@@ -171,4 +188,18 @@ for name in $(k get flinkdeployments -o jsonpath='{.items[*].metadata.name}'); d
     echo "  $name rejected: $err"
   fi
 done
-echo "PASS operator e2e: children, scaling, drift repair, validation, leader election, GC, $(k get flinkdeployments --no-headers | wc -l) Apache examples"
+# --- spec.ingress: the basic-ingress example gets the Ingress its users expect -------------------
+wait_for "the basic-ingress Ingress" 30 k get ingress basic-ingress
+[ "$(jp ingress basic-ingress '{.spec.rules[0].host}')" = "basic-ingress.$NS.flink.k8s.io" ] \
+  || fail "Ingress host: $(jp ingress basic-ingress '{.spec.rules[0].host}')"
+[ "$(jp ingress basic-ingress '{.spec.rules[0].http.paths[0].backend.service.name}:{.spec.rules[0].http.paths[0].backend.service.port.number}')" \
+  = "basic-ingress-rest:8081" ] || fail "Ingress backend"
+[ "$(jp ingress basic-ingress '{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}')" \
+  = FlinkDeployment/basic-ingress ] || fail "the Ingress is not owned by its FlinkDeployment"
+k get ingress basic-ingress | grep -q "basic-ingress.$NS.flink.k8s.io" || fail "kubectl get ingress: $(k get ingress basic-ingress)"
+k patch ingress basic-ingress --type=merge -p '{"spec":{"rules":[{"host":"elsewhere.example.com"}]}}' > /dev/null
+wait_for "the Ingress host to be restored" 20 bash -c \
+  "[ \"\$(kubectl -n $NS get ingress basic-ingress -o jsonpath='{.spec.rules[0].host}')\" = basic-ingress.$NS.flink.k8s.io ]"
+k patch flinkdeployment basic-ingress --type=json -p '[{"op":"remove","path":"/spec/ingress"}]' > /dev/null
+wait_for "the Ingress to go with spec.ingress" 30 bash -c "! kubectl -n $NS get ingress basic-ingress > /dev/null 2>&1"
+echo "PASS operator e2e: children, scaling, kubectl scale, ingress, drift repair, validation, leader election, GC, $(k get flinkdeployments --no-headers | wc -l) Apache examples"

@@ -289,6 +289,7 @@ const OPERATOR_RULES = expand([
   ['core', ['pods'], ['get', 'list', 'watch']],
   ['apps', ['deployments'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['services', 'configmaps'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
+  ['networking.k8s.io', ['ingresses'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['events'], ['create', 'patch']],
 ]);
 const JOB_RULES = expand([

@@ -3,6 +3,7 @@
 // a second reconcile writes nothing, that an invalid spec ends in status.error and a Warning
 // event while the last valid spec keeps its children, and that a deleted child comes back.
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -42,21 +43,24 @@ struct Cluster {
   Informer deployments{api, types::kDeployment, kNs};
   Informer services{api, types::kService, kNs};
   Informer configMaps{api, types::kConfigMap, kNs};
+  Informer ingresses{api, types::kIngress, kNs};
   FlinkDeploymentController controller;
 
   explicit Cluster(OperatorConfig config = {})
-      : controller(api, {&fds, &deployments, &services, &configMaps}, std::move(config)) {
-    for (Informer* i : {&fds, &deployments, &services, &configMaps}) i->start();
-    REQUIRE(eventually([&] { return fds.synced() && deployments.synced() && services.synced() && configMaps.synced(); }));
+      : controller(api, {&fds, &deployments, &services, &configMaps, &ingresses}, std::move(config)) {
+    for (Informer* i : {&fds, &deployments, &services, &configMaps, &ingresses}) i->start();
+    REQUIRE(eventually([&] {
+      return fds.synced() && deployments.synced() && services.synced() && configMaps.synced() && ingresses.synced();
+    }));
   }
   ~Cluster() {
-    for (Informer* i : {&fds, &deployments, &services, &configMaps}) i->stop();
+    for (Informer* i : {&fds, &deployments, &services, &configMaps, &ingresses}) i->stop();
   }
   /// Waits until every informer has seen the fake's latest state, then reconciles.
   ReconcileResult reconcile(const std::string& name) {
     REQUIRE(eventually([&] {
       return api->caughtUp(fds, kNs) && api->caughtUp(deployments, kNs) && api->caughtUp(services, kNs) &&
-             api->caughtUp(configMaps, kNs);
+             api->caughtUp(configMaps, kNs) && api->caughtUp(ingresses, kNs);
     }));
     return controller.reconcile(kNs, name);
   }
@@ -1033,4 +1037,107 @@ TEST_CASE("A savepoint trigger unanswered for kubernetes.operator.savepoint.trig
   CHECK(l.status()["jobStatus"]["savepointInfo"].value("triggerId", "").empty());
   auto reasons = l.c.eventReasons();
   CHECK(std::count(reasons.begin(), reasons.end(), "SavepointError") == 1);
+}
+
+TEST_CASE("spec.ingress: the Ingress is created, repaired after a hand edit or a delete, updated, and removed with the field",
+          "[reconciler][ingress]") {
+  Cluster c;
+  json fd = flightDelays();
+  fd["spec"]["ingress"] = {{"template", "{{name}}.{{namespace}}.flink.k8s.io"}, {"className", "nginx"}};
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  json ingress = c.get(types::kIngress, "flight-delays");
+  REQUIRE(ingress.contains("spec"));
+  CHECK(ingress["spec"]["ingressClassName"] == "nginx");
+  CHECK(ingress["spec"]["rules"][0]["host"] == "flight-delays.ns.flink.k8s.io");
+  CHECK(ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "flight-delays-rest");
+  CHECK(ingress["metadata"]["ownerReferences"][0]["uid"] ==
+        c.get(types::kFlinkDeployment, "flight-delays")["metadata"]["uid"]);
+  REQUIRE(c.reconcile("flight-delays").ok);
+  int writes = c.api->writes();
+  REQUIRE(c.reconcile("flight-delays").ok);
+  CHECK(c.api->writes() == writes);  // settled: nothing to write
+
+  // Drift: a hand-edited host comes back; an annotation someone else added stays.
+  ingress["spec"]["rules"][0]["host"] = "elsewhere.example.com";
+  ingress["metadata"]["annotations"] = {{"kubernetes.io/description", "added by hand"}};
+  REQUIRE(c.api->put(types::kIngress.objectPath(kNs, "flight-delays"), ingress).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  ingress = c.get(types::kIngress, "flight-delays");
+  CHECK(ingress["spec"]["rules"][0]["host"] == "flight-delays.ns.flink.k8s.io");
+  CHECK(ingress["metadata"]["annotations"]["kubernetes.io/description"] == "added by hand");
+
+  // Deleted by hand: created again.
+  REQUIRE(c.api->del(types::kIngress.objectPath(kNs, "flight-delays")).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  CHECK(c.api->get(types::kIngress.objectPath(kNs, "flight-delays")).ok());
+
+  // Reconciles (at most 6 times) until `done`: a spec change goes through the job lifecycle
+  // (stop, then deploy the new spec), one step per reconcile.
+  auto reconcileUntil = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 6 && !done(); ++i) REQUIRE(c.reconcile("flight-delays").ok);
+    return done();
+  };
+  // A new template: the rule follows (path-based now, no host), as an upgrade (as the Apache operator).
+  REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"),
+                       {{"spec", {{"ingress", {{"template", "/{{namespace}}/{{name}}(/|$)(.*)"}}}}}})
+              .ok());
+  CHECK(reconcileUntil([&] { return !c.get(types::kIngress, "flight-delays")["spec"]["rules"][0].contains("host"); }));
+  ingress = c.get(types::kIngress, "flight-delays");
+  CHECK(ingress["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/ns/flight-delays(/|$)(.*)");
+  CHECK_FALSE(ingress["spec"]["rules"][0].contains("host"));
+
+  // spec.ingress removed: the Ingress goes, with a Deleted event; the other children stay.
+  REQUIRE(c.api->patch(types::kFlinkDeployment.objectPath(kNs, "flight-delays"), {{"spec", {{"ingress", nullptr}}}}).ok());
+  CHECK(reconcileUntil([&] { return c.api->get(types::kIngress.objectPath(kNs, "flight-delays")).notFound(); }));
+  CHECK(c.api->list(types::kDeployment.collectionPath(kNs)).size() == 2);
+  auto reasons = c.eventReasons();
+  CHECK(std::count(reasons.begin(), reasons.end(), "Deleted") == 1);
+}
+
+TEST_CASE("An Ingress of the same name that is not ours survives a FlinkDeployment without spec.ingress",
+          "[reconciler][ingress]") {
+  Cluster c;
+  json foreign = {{"apiVersion", "networking.k8s.io/v1"},
+                  {"kind", "Ingress"},
+                  {"metadata", {{"name", "flight-delays"}, {"namespace", kNs}, {"labels", {{"app", "flight-delays"}}}}},
+                  {"spec", {{"rules", json::array()}}}};
+  REQUIRE(c.api->post(types::kIngress.collectionPath(kNs), foreign).ok());
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  REQUIRE(c.reconcile("flight-delays").ok);
+  CHECK(c.api->get(types::kIngress.objectPath(kNs, "flight-delays")).ok());
+}
+
+TEST_CASE("An invalid ingress template ends in status.error naming spec.ingress.template, and no Ingress", "[reconciler][ingress]") {
+  Cluster c;
+  json fd = flightDelays();
+  fd["spec"]["ingress"] = {{"template", "{{url}}/{{name}}"}};
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), fd).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  json status = c.get(types::kFlinkDeployment, "flight-delays")["status"];
+  CHECK(status.value("error", "").find("spec.ingress.template") != std::string::npos);
+  CHECK(c.api->get(types::kIngress.objectPath(kNs, "flight-delays")).notFound());
+}
+
+TEST_CASE("Scaling taskManager.replicas (the scale subresource) redeploys the job at replicas x slots through its upgradeMode",
+          "[reconciler][lifecycle][scale]") {
+  Lifecycle l(statefulFlightDelays("last-state"));
+  const std::string jobId = l.jobId();
+  REQUIRE(l.conf("parallelism.default") == "2");
+  // What `kubectl scale flinkdeployment/flight-delays --replicas=4` writes (specReplicasPath).
+  l.patchSpec({{"taskManager", {{"replicas", 4}}}});
+  REQUIRE(l.step().ok);
+  CHECK(l.stoppedWith() == "last-state");
+  l.redeploy();
+  CHECK(l.jobId() == jobId);  // last-state: the same job, resumed from its checkpoints
+  CHECK(l.conf("parallelism.default") == "4");
+  CHECK(l.c.get(types::kDeployment, "flight-delays-taskmanager")["spec"]["replicas"] == 4);
+  l.markReady();
+  l.jm.set(jobId, "RUNNING");
+  REQUIRE(l.step().ok);
+  // The scale subresource's status side.
+  json status = l.status();
+  CHECK(status["taskManager"]["replicas"] == 4);
+  CHECK(status["taskManager"]["labelSelector"] == "app=flight-delays,component=taskmanager");
 }

@@ -1,7 +1,8 @@
 // Tests of what a FlinkDeployment becomes in Kubernetes (controller/resources.h): the five
 // children of examples/flight-delays.yaml and of the Apache operator's example manifests
 // (names, labels, owner references), container arguments in application and session mode,
-// TaskManager replicas, memory conversion, pod template merging, the generated Flink
+// TaskManager replicas and the parallelism they imply, the Ingress of spec.ingress and its
+// template expansion, memory conversion, pod template merging, the generated Flink
 // configuration, determinism, and the validation rules.
 #include <algorithm>
 #include <filesystem>
@@ -82,7 +83,7 @@ struct Children {
 
 Children children(const FlinkDeployment& fd, const OperatorConfig& config = {}) {
   auto all = desiredResources(fd, config);
-  REQUIRE(all.size() == 5);
+  REQUIRE(all.size() == (fd.spec.ingress ? 6u : 5u));
   return {all[0], all[1], all[2], all[3], all[4]};
 }
 
@@ -115,8 +116,14 @@ Configuration clusterConfig(const json& configMap) {
 
 /// The invariants every set of children satisfies: names, kinds, namespace, labels,
 /// owner references, selectors, the configuration volume and the main container.
-void checkChildren(const FlinkDeployment& fd, const std::vector<json>& all) {
-  REQUIRE(all.size() == 5);
+void checkChildren(const FlinkDeployment& fd, std::vector<json> all) {
+  REQUIRE(all.size() == (fd.spec.ingress ? 6u : 5u));
+  if (fd.spec.ingress) {
+    // The Ingress comes last, owned like the others (its own checks are in the ingress tests).
+    CHECK(all[5].at("kind") == "Ingress");
+    CHECK(all[5].at("metadata").at("ownerReferences").at(0).at("uid") == kUid);
+    all.pop_back();
+  }
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"ConfigMap", "flink-config-" + fd.name}, {"Service", fd.name}, {"Service", fd.name + "-rest"},
       {"Deployment", fd.name}, {"Deployment", fd.name + "-taskmanager"}};
@@ -359,9 +366,15 @@ TEST_CASE("TaskManager replicas are ceil of parallelism over slots unless taskMa
     t = edit(t, "parallelism: 2", "parallelism: 4");
     CHECK(children(parse(t)).taskManager.at("spec").at("replicas") == 2);
   }
-  SECTION("taskManager.replicas wins") {
+  SECTION("taskManager.replicas wins, and sets the parallelism to replicas x slots (the scale subresource)") {
     std::string t = edit(text, "  taskManager:\n", "  taskManager:\n    replicas: 7\n");
-    CHECK(children(parse(t)).taskManager.at("spec").at("replicas") == 7);
+    t = edit(t, "taskmanager.numberOfTaskSlots: \"1\"", "taskmanager.numberOfTaskSlots: \"2\"");
+    FlinkDeployment fd = parse(t);
+    REQUIRE(fd.spec.job->parallelism == 2);  // ignored, as the Apache operator does
+    Children c = children(fd);
+    CHECK(c.taskManager.at("spec").at("replicas") == 7);
+    CHECK(clusterConfig(c.configMap).getString("parallelism.default", "") == "14");
+    CHECK(fd.parallelism() == 14);
   }
   SECTION("jobManager.replicas with high availability") {
     std::string t = edit(text, "  jobManager:\n", "  jobManager:\n    replicas: 2\n");
@@ -909,4 +922,129 @@ TEST_CASE("Every container gets resource quantities in the canonical form the AP
   CHECK(initMemory(t) == "512");
   t = edit(t, "memory: 0.5Ki", "memory: 1.0009765625Ki");  // 1025 bytes
   CHECK(initMemory(t) == "1025");
+}
+
+namespace {
+
+/// flight-delays with `ingress` (YAML lines under spec.ingress, indented by four spaces).
+FlinkDeployment withIngress(const std::string& ingress) {
+  return parse(edit(readFile(flightDelaysPath()), "\nspec:\n", "\nspec:\n  ingress:\n" + ingress));
+}
+
+json ingressOf(const FlinkDeployment& fd) {
+  auto all = desiredResources(fd, OperatorConfig{});
+  REQUIRE(all.size() == 6);
+  REQUIRE(all[5].at("kind") == "Ingress");
+  return all[5];
+}
+
+}  // namespace
+
+TEST_CASE("Ingress templates expand as the Apache operator reads them: host-based, path-based or both", "[resources][ingress]") {
+  struct Case {
+    std::string tmpl, host, path;
+  };
+  const std::vector<Case> cases = {
+      {"{{name}}.{{namespace}}.flink.k8s.io", "job.team.flink.k8s.io", ""},
+      {"/{{namespace}}/{{name}}(/|$)(.*)", "", "/team/job(/|$)(.*)"},
+      {"flink.k8s.io/{{namespace}}/{{name}}(/|$)(.*)", "flink.k8s.io", "/team/job(/|$)(.*)"},
+      {"https://{{NAME}}.example.com:8443/ui?x=1#top", "job.example.com", "/ui"},
+      {"http://user@{{Name}}.example.com/", "job.example.com", "/"},
+      {"*.{{namespace}}.example.com", "*.team.example.com", ""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.tmpl);
+    auto url = expandIngressTemplate(c.tmpl, "job", "team");
+    INFO(url.status().message());
+    REQUIRE(url.ok());
+    CHECK(url->host == c.host);
+    CHECK(url->path == c.path);
+  }
+  for (const std::string bad : {"{{url}}/{{name}}", "my_host.example.com", "host.example.com:http/x", "http://"}) {
+    INFO(bad);
+    auto url = expandIngressTemplate(bad, "job", "team");
+    REQUIRE_FALSE(url.ok());
+    CHECK(url.status().message().rfind("spec.ingress.template: '" + bad + "'", 0) == 0);
+  }
+  CHECK(expandIngressTemplate("{{url}}", "job", "team").status().message().find("unknown placeholder {{url}}") !=
+        std::string::npos);
+}
+
+TEST_CASE("A host-based Ingress routes the host to the REST Service's port, owned by the FlinkDeployment", "[resources][ingress]") {
+  FlinkDeployment fd = load(compatPath("basic-ingress.yaml"));
+  REQUIRE(validateFlinkDeployment(fd, nullptr).ok());
+  json ingress = ingressOf(fd);
+  CHECK(ingress.at("apiVersion") == "networking.k8s.io/v1");
+  CHECK(ingress.at("metadata").at("name") == "basic-ingress");
+  CHECK(ingress.at("metadata").at("namespace") == "default");
+  CHECK(ingress.at("metadata").at("labels") == json{{"app", "basic-ingress"}});
+  CHECK_FALSE(ingress.at("metadata").contains("annotations"));
+  const json& owner = ingress.at("metadata").at("ownerReferences").at(0);
+  CHECK(owner.at("kind") == "FlinkDeployment");
+  CHECK(owner.at("controller") == true);
+  const json& spec = ingress.at("spec");
+  CHECK_FALSE(spec.contains("ingressClassName"));
+  CHECK_FALSE(spec.contains("tls"));
+  REQUIRE(spec.at("rules").size() == 1);
+  const json& rule = spec.at("rules").at(0);
+  CHECK(rule.at("host") == "basic-ingress.default.flink.k8s.io");
+  const json& path = rule.at("http").at("paths").at(0);
+  CHECK_FALSE(path.contains("path"));
+  CHECK(path.at("pathType") == "ImplementationSpecific");
+  CHECK(path.at("backend") == json{{"service", {{"name", "basic-ingress-rest"}, {"port", {{"number", 8081}}}}}});
+}
+
+TEST_CASE("A path-based Ingress carries className, annotations, labels and tls as given, on a custom rest.port",
+          "[resources][ingress]") {
+  FlinkDeployment fd = withIngress(
+      "    template: \"/{{namespace}}/{{name}}(/|$)(.*)\"\n"
+      "    className: nginx\n"
+      "    annotations:\n"
+      "      nginx.ingress.kubernetes.io/rewrite-target: \"/$2\"\n"
+      "    labels:\n"
+      "      team: streaming\n"
+      "      app: not-ours\n"
+      "    tls:\n"
+      "      - hosts: [flink.example.com]\n"
+      "        secretName: flink-tls\n");
+  fd.spec.flinkConfiguration["rest.port"] = "9091";
+  REQUIRE(validateFlinkDeployment(fd, nullptr).ok());
+  json ingress = ingressOf(fd);
+  const json& meta = ingress.at("metadata");
+  CHECK(meta.at("annotations") == json{{"nginx.ingress.kubernetes.io/rewrite-target", "/$2"}});
+  // app=<name> stays (the operator's informers select on it); the user's other labels are kept.
+  CHECK(meta.at("labels") == json{{"app", "flight-delays"}, {"team", "streaming"}});
+  const json& spec = ingress.at("spec");
+  CHECK(spec.at("ingressClassName") == "nginx");
+  CHECK(spec.at("tls") == json::parse(R"([{"hosts": ["flink.example.com"], "secretName": "flink-tls"}])"));
+  const json& rule = spec.at("rules").at(0);
+  CHECK_FALSE(rule.contains("host"));
+  CHECK(rule.at("http").at("paths").at(0).at("path") == "/default/flight-delays(/|$)(.*)");
+  CHECK(rule.at("http").at("paths").at(0).at("backend").at("service").at("port").at("number") == 9091);
+}
+
+TEST_CASE("spec.ingress errors name the field", "[resources][ingress]") {
+  struct Case {
+    std::string ingress, field;
+  };
+  const std::vector<Case> cases = {
+      {"    className: nginx\n", "spec.ingress.template"},
+      {"    template: \"\"\n", "spec.ingress.template"},
+      {"    template: x.example.com\n    annotations: [a]\n", "spec.ingress.annotations"},
+      {"    template: x.example.com\n    labels:\n      a: {b: c}\n", "spec.ingress.labels.a"},
+      {"    template: x.example.com\n    tls: {hosts: [a]}\n", "spec.ingress.tls"},
+      {"    template: x.example.com\n    tls:\n      - hosts: a\n", "spec.ingress.tls[0].hosts"},
+      {"    template: x.example.com\n    tls:\n      - secretName: [a]\n", "spec.ingress.tls[0].secretName"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.ingress);
+    auto r = parseText(edit(readFile(flightDelaysPath()), "\nspec:\n", "\nspec:\n  ingress:\n" + c.ingress));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find(": " + c.field + ": ") != std::string::npos);
+  }
+  // A template that does not expand is a validation error (the reconciler reports it in status.error).
+  FlinkDeployment fd = withIngress("    template: \"{{url}}.example.com\"\n");
+  Status s = validateFlinkDeployment(fd, nullptr);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().rfind("spec.ingress.template: ", 0) == 0);
 }

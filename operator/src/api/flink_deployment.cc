@@ -167,6 +167,7 @@ int FlinkDeployment::taskSlots() const {
 }
 
 int FlinkDeployment::parallelism() const {
+  if (spec.taskManager.replicas) return *spec.taskManager.replicas * taskSlots();
   if (spec.job && spec.job->parallelism) return *spec.job->parallelism;
   auto it = spec.flinkConfiguration.find(options::kParallelismDefault);
   if (it != spec.flinkConfiguration.end()) {
@@ -280,6 +281,33 @@ Status parseTaskManager(const Parser& p, const YAML::Node& tm, TaskManagerSpec* 
   return p.integer(tm, "replicas", "spec.taskManager.replicas", &out->replicas, 1);
 }
 
+Status parseIngress(const Parser& p, const YAML::Node& n, IngressSpec* out) {
+  if (!n.IsMap()) return p.error(n, "spec.ingress", "expected a map");
+  RETURN_IF_ERROR(p.string(n, "template", "spec.ingress.template", &out->urlTemplate, true));
+  if (out->urlTemplate.empty()) return p.error(n["template"], "spec.ingress.template", "must not be empty");
+  RETURN_IF_ERROR(p.string(n, "className", "spec.ingress.className", &out->className));
+  RETURN_IF_ERROR(p.stringMap(n, "annotations", "spec.ingress.annotations", &out->annotations));
+  RETURN_IF_ERROR(p.stringMap(n, "labels", "spec.ingress.labels", &out->labels));
+  const YAML::Node tls = n["tls"];
+  if (!tls || tls.IsNull()) return Status::Ok();
+  if (!tls.IsSequence()) return p.error(tls, "spec.ingress.tls", "expected a list of {hosts, secretName}");
+  for (size_t i = 0; i < tls.size(); ++i) {
+    const std::string path = fmt::format("spec.ingress.tls[{}]", i);
+    if (!tls[i].IsMap()) return p.error(tls[i], path, "expected a map with hosts and secretName");
+    IngressTls entry;
+    RETURN_IF_ERROR(p.string(tls[i], "secretName", path + ".secretName", &entry.secretName));
+    if (const YAML::Node hosts = tls[i]["hosts"]; hosts && !hosts.IsNull()) {
+      if (!hosts.IsSequence()) return p.error(hosts, path + ".hosts", "expected a list of strings");
+      for (size_t h = 0; h < hosts.size(); ++h) {
+        if (!hosts[h].IsScalar()) return p.error(hosts[h], fmt::format("{}.hosts[{}]", path, h), "expected a string");
+        entry.hosts.push_back(hosts[h].as<std::string>());
+      }
+    }
+    out->tls.push_back(std::move(entry));
+  }
+  return Status::Ok();
+}
+
 Status parseJob(const Parser& p, const YAML::Node& job, JobSpec* out) {
   if (!job.IsMap()) return p.error(job, "spec.job", "expected a map");
   JobSpec& j = *out;
@@ -334,6 +362,11 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   RETURN_IF_ERROR(parseClusterSpec(p, spec, &d.spec));
   if (const YAML::Node jm = spec["jobManager"]; jm && !jm.IsNull()) RETURN_IF_ERROR(parseJobManager(p, jm, &d.spec.jobManager));
   if (const YAML::Node tm = spec["taskManager"]; tm && !tm.IsNull()) RETURN_IF_ERROR(parseTaskManager(p, tm, &d.spec.taskManager));
+  if (const YAML::Node ingress = spec["ingress"]; ingress && !ingress.IsNull()) {
+    IngressSpec in;
+    RETURN_IF_ERROR(parseIngress(p, ingress, &in));
+    d.spec.ingress = std::move(in);
+  }
   if (const YAML::Node job = spec["job"]; job && !job.IsNull()) {
     JobSpec j;
     RETURN_IF_ERROR(parseJob(p, job, &j));

@@ -1,7 +1,7 @@
 // The FlinkDeployment custom resource (flink.apache.org/v1beta1), field-compatible with the
 // Apache Flink Kubernetes Operator's CRD (https://nightlies.apache.org/flink/flink-kubernetes-operator-docs-stable/docs/custom-resource/reference/).
 // Parsed from YAML with validation errors that name the file, line and field path.
-// Fields this model does not interpret (podTemplate, ingress, ...) are kept as YAML.
+// Fields this model does not interpret (podTemplate, ...) are kept as YAML.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -49,6 +49,21 @@ struct JobSpec {
   bool allowNonRestoredState = false;
 };
 
+/// One entry of spec.ingress.tls (networking.k8s.io/v1 IngressTLS).
+struct IngressTls {
+  std::vector<std::string> hosts;
+  std::string secretName;
+};
+
+/// spec.ingress: an Ingress to the JobManager's REST Service (the Apache operator's IngressSpec).
+struct IngressSpec {
+  std::string urlTemplate;  // `template`: host and/or path with {{name}} and {{namespace}}
+  std::string className;
+  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> labels;
+  std::vector<IngressTls> tls;
+};
+
 struct FlinkDeploymentSpec {
   std::string image;
   std::string imagePullPolicy;
@@ -60,6 +75,7 @@ struct FlinkDeploymentSpec {
   JobManagerSpec jobManager;
   TaskManagerSpec taskManager;
   std::optional<JobSpec> job;
+  std::optional<IngressSpec> ingress;
   YAML::Node podTemplate;
 };
 
@@ -82,7 +98,9 @@ struct FlinkDeployment {
 
   /// taskmanager.numberOfTaskSlots from flinkConfiguration (default 1).
   int taskSlots() const;
-  /// job.parallelism, else parallelism.default, else 1.
+  /// As the Apache operator: taskManager.replicas x slots when taskManager.replicas is set (the
+  /// scale subresource's replicas; job.parallelism is then ignored), else job.parallelism, else
+  /// parallelism.default, else 1.
   int parallelism() const;
   /// taskManager.replicas, else ceil(parallelism / slots).
   int taskManagerReplicas() const;

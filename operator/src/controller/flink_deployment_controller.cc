@@ -75,9 +75,11 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
   const std::string kind = desired.value("kind", "");
   const ResourceType& type = kind == "Deployment" ? types::kDeployment
                              : kind == "Service"  ? types::kService
+                             : kind == "Ingress"  ? types::kIngress
                                                   : types::kConfigMap;
   Informer* inf = kind == "Deployment" ? informers_.deployments
                   : kind == "Service"  ? informers_.services
+                  : kind == "Ingress"  ? informers_.ingresses
                                        : informers_.configMaps;
   std::string ns = desired["metadata"].value("namespace", "default");
   std::string name = desired["metadata"].value("name", "");
@@ -219,6 +221,29 @@ Status FlinkDeploymentController::applyChildren(const json& fd, const FlinkDeplo
       return s;
     }
     *anyChanged = *anyChanged || changed;
+  }
+  if (!target.spec.ingress) {
+    // spec.ingress removed: the Ingress goes, if it is ours (an owner reference with our uid).
+    auto ingress = informers_.ingresses->get(target.namespace_, ingressName(target));
+    bool ours = false;
+    if (ingress) {
+      for (const auto& ref : (*ingress)["metadata"].value("ownerReferences", json::array())) {
+        ours = ours || (ref.value("kind", "") == "FlinkDeployment" && ref.value("uid", "") == target.uid);
+      }
+    }
+    if (ours) {
+      ApiResponse r = client_->del(types::kIngress.objectPath(target.namespace_, ingressName(target)));
+      if (!r.ok() && !r.notFound()) {
+        Status s = Status::Error(fmt::format("deleting Ingress {}: {}", ingressName(target), r.error));
+        events_.record(fd, "Warning", "ReconcileError", s.message());
+        return s;
+      }
+      if (r.ok()) {
+        events_.record(fd, "Normal", "Deleted",
+                       fmt::format("Deleted Ingress {}: spec.ingress was removed", ingressName(target)));
+        *anyChanged = true;
+      }
+    }
   }
   return Status::Ok();
 }

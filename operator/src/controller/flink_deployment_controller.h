@@ -7,8 +7,9 @@
 //      reconciling the last valid spec (status.reconciliationStatus.lastReconciledSpec) instead;
 //   3. recordSpecDecision() + writeStatus(): write the status first when the spec to deploy
 //      changed (status as a write-ahead log);
-//   4. applyChildren(): create or patch the children (ConfigMap, Services, Deployments) to the
-//      desired state; a child deleted or edited by hand is restored; owner references let the
+//   4. applyChildren(): create or patch the children (ConfigMap, Services, Deployments, the
+//      Ingress of spec.ingress) to the desired state; a child deleted or edited by hand is
+//      restored, an Ingress of ours without spec.ingress deleted; owner references let the
 //      garbage collector remove them with the FlinkDeployment;
 //   5. observeCluster(): report the JobManager Deployment's readiness and the lifecycle state.
 // Application clusters (spec.job) run the job lifecycle of the Apache operator instead of 3-4
@@ -53,6 +54,7 @@ class FlinkDeploymentController {
     Informer* deployments;
     Informer* services;
     Informer* configMaps;
+    Informer* ingresses;  // networking.k8s.io/v1 (spec.ingress)
   };
   FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers, OperatorConfig config);
 
@@ -168,7 +170,8 @@ class FlinkDeploymentController {
                                   bool* deleted = nullptr);
   /// True while pods of the cluster (app=<name>, a jobmanager or taskmanager component) exist.
   bool clusterPodsExist(const FlinkDeployment& target) const;
-  /// Creates or patches every child; *anyChanged when one was written.
+  /// Creates or patches every child, and deletes the Ingress of ours that spec.ingress no longer
+  /// asks for; *anyChanged when one was written.
   Status applyChildren(const nlohmann::json& fd, const FlinkDeployment& target, bool* anyChanged);
   Status applyChild(const nlohmann::json& fd, const nlohmann::json& desired, bool* changed);
   /// Reads the JobManager Deployment's readiness into `status`; returns it (READY, DEPLOYING, MISSING).

@@ -13,10 +13,12 @@
 //                                     `jobmanager` (session)
 //   Deployment <name>-taskmanager     TaskManagers: args `taskmanager`, replicas
 //                                     taskManager.replicas or ceil(parallelism / slots)
+//   Ingress    <name>                 only with spec.ingress: networking.k8s.io/v1, one rule to the
+//                                     REST Service's rest port (ingress.cc)
 // The container arguments work for the project's runtime image and for the official Flink
 // image, whose entrypoint takes the same first arguments.
 //
-// Implemented under controller/resources/: children.cc (the objects) and validation.cc (the
+// Implemented under controller/resources/: children.cc (the objects), ingress.cc and validation.cc (the
 // rules), on internal parts in namespace flink::k8s::detail: quantities.h (memory and CPU),
 // yaml_json.h, cluster_config.h (the configuration and ports), component_resources.h (memory
 // and container resources), pod_template.h (template merging) and object_meta.h.
@@ -49,9 +51,38 @@ std::string jobManagerName(const FlinkDeployment& fd);    // <name>
 std::string taskManagerName(const FlinkDeployment& fd);   // <name>-taskmanager
 std::string restServiceName(const FlinkDeployment& fd);   // <name>-rest
 
+std::string ingressName(const FlinkDeployment& fd);       // <name>
+
 /// The desired children, in creation order (ConfigMap, Services, JobManager Deployment,
-/// TaskManager Deployment), as complete Kubernetes objects (apiVersion, kind, metadata, spec/data).
+/// TaskManager Deployment, then the Ingress when spec.ingress is set), as complete Kubernetes
+/// objects (apiVersion, kind, metadata, spec/data).
 std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config);
+
+/// Where spec.ingress.template points once expanded: the rule's host and path (each may be empty).
+struct IngressUrl {
+  std::string host;
+  std::string path;
+};
+
+/// Expands an ingress template as the Apache operator does: {{name}} and {{namespace}} (any
+/// letter case) are replaced, "http://" is put in front unless the template starts with http://
+/// or https://, and the result is read as a URL: its host (without user info and port) becomes
+/// the rule's host, its path (without query and fragment) the rule's path. So
+/// "{{name}}.{{namespace}}.flink.k8s.io" is host-based, "/{{namespace}}/{{name}}(/|$)(.*)"
+/// path-based and "flink.k8s.io/{{namespace}}/{{name}}" both. Stricter than the Apache
+/// operator, which leaves it to the API server: an unknown placeholder (such as {{url}}), a host
+/// that is not a DNS-1123 subdomain (a leading "*." allowed) or a port that is not a number is an
+/// error naming spec.ingress.template.
+Result<IngressUrl> expandIngressTemplate(const std::string& urlTemplate, const std::string& name,
+                                         const std::string& ns);
+
+/// The Ingress of spec.ingress (nullopt without one): metadata.name <name>, labels
+/// spec.ingress.labels plus app=<name>, annotations spec.ingress.annotations, an ownerReference
+/// to the FlinkDeployment; spec.ingressClassName className, tls as given, and one rule (host and
+/// path from expandIngressTemplate, pathType ImplementationSpecific) to the <name>-rest Service
+/// on `restPort`. The Apache operator adds no annotation of its own: a path-based template on
+/// ingress-nginx needs the user's nginx.ingress.kubernetes.io/rewrite-target, as its docs show.
+Result<std::optional<nlohmann::json>> desiredIngress(const FlinkDeployment& fd, int restPort);
 
 /// The Apache operator's validation rules (its DefaultValidator) that apply here, on the
 /// deployment's flinkConfiguration over `config.defaultConfiguration`: a DNS-1035 name of at
@@ -63,7 +94,7 @@ std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const Op
 /// everything that takes savepoints; memory (spec or configuration), CPU and ephemeral
 /// storage; well-typed pod templates; no switch between session and application mode or
 /// between native and standalone relative to `lastValid` (if any); a serviceAccount; sane
-/// autoscaler factors. The error starts with the path of the field
+/// autoscaler factors; an ingress template that expands (expandIngressTemplate). The error starts with the path of the field
 /// (e.g. "spec.flinkConfiguration.kubernetes.namespace: ...").
 Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment* lastValid, const OperatorConfig& config);
 /// The same with the operator's built-in defaults (no default configuration).

@@ -154,6 +154,7 @@ const ResourceType kFlinkStateSnapshot{"flink.apache.org", "v1beta1", "flinkstat
 const ResourceType kDeployment{"apps", "v1", "deployments", "Deployment", true};
 const ResourceType kService{"", "v1", "services", "Service", true};
 const ResourceType kConfigMap{"", "v1", "configmaps", "ConfigMap", true};
+const ResourceType kIngress{"networking.k8s.io", "v1", "ingresses", "Ingress", true};
 const ResourceType kEvent{"", "v1", "events", "Event", true};
 const ResourceType kLease{"coordination.k8s.io", "v1", "leases", "Lease", true};
 }  // namespace types

@@ -59,6 +59,7 @@ extern const ResourceType kFlinkStateSnapshot;
 extern const ResourceType kDeployment;
 extern const ResourceType kService;
 extern const ResourceType kConfigMap;
+extern const ResourceType kIngress;  // networking.k8s.io/v1
 extern const ResourceType kEvent;
 extern const ResourceType kLease;
 }  // namespace types

@@ -51,7 +51,11 @@ std::optional<k8s::FlinkDeployment> loadRunLocalDeployment(const RunLocalArgs& a
               << "are not supported by run-local)\n";
     return std::nullopt;
   }
-  if (args.parallelism > 0) fd.spec.job->parallelism = args.parallelism;
+  if (args.parallelism > 0) {
+    // -p N wins over taskManager.replicas too (which would set the parallelism to replicas x slots).
+    fd.spec.job->parallelism = args.parallelism;
+    fd.spec.taskManager.replicas.reset();
+  }
   if (!args.fromSavepoint.empty()) fd.spec.job->initialSavepointPath = args.fromSavepoint;
   if (args.allowNonRestoredState) fd.spec.job->allowNonRestoredState = true;
   if (fd.spec.job->state == "suspended") {

@@ -1,5 +1,5 @@
-// The children of a FlinkDeployment (ConfigMap, Services, Deployments): the object builders
-// behind desiredResources (controller/resources.h). They follow the Apache operator's
+// The children of a FlinkDeployment (ConfigMap, Services, Deployments; the Ingress is in
+// ingress.cc): the object builders behind desiredResources (controller/resources.h). They follow the Apache operator's
 // standalone deployments, whose decorators live in flink-kubernetes-standalone.
 //
 // The JobManager Deployment uses the Recreate strategy (never two JobManagers running the
@@ -115,8 +115,11 @@ std::string restServiceName(const FlinkDeployment& fd) { return fd.name + "-rest
 std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config) {
   Ports ports;
   const Configuration conf = clusterConfiguration(fd, config, &ports);
-  return {configMap(fd, conf), jobManagerService(fd, ports), restService(fd, conf, ports),
-          deployment(fd, config, true, conf, ports), deployment(fd, config, false, conf, ports)};
+  std::vector<nlohmann::json> out = {configMap(fd, conf), jobManagerService(fd, ports), restService(fd, conf, ports),
+                                     deployment(fd, config, true, conf, ports), deployment(fd, config, false, conf, ports)};
+  // An invalid template never gets here: validateFlinkDeployment rejects it first.
+  if (auto ingress = desiredIngress(fd, ports.rest); ingress.ok() && *ingress) out.push_back(std::move(**ingress));
+  return out;
 }
 
 }  // namespace flink::k8s

@@ -354,6 +354,7 @@ Status validateFlinkDeployment(const FlinkDeployment& fd, const FlinkDeployment*
   if (s.ok()) s = validateSpecChange(fd, lastValid);
   if (s.ok()) s = validateServiceAccount(fd);
   if (s.ok()) s = validateAutoscaler(fd, conf);
+  if (s.ok() && fd.spec.ingress) s = expandIngressTemplate(fd.spec.ingress->urlTemplate, fd.name, fd.namespace_).status();
   return s;
 }
 

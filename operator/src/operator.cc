@@ -110,7 +110,7 @@ Status applyOperatorConfiguration(const std::map<std::string, std::string>& conf
   }
   bool health = false;
   if (Status st = flag("kubernetes.operator.health.probe.enabled", &health); !st.ok()) return st;
-  if (health) {
+  if (health && !given("--health-port")) {
     o->healthPort = 8085;  // the Apache operator's default
     if (Status st = number("kubernetes.operator.health.probe.port", &o->healthPort); !st.ok()) return st;
   }
@@ -143,6 +143,7 @@ std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>&
       else if (a == "--lease-namespace") o.leaseNs = value();
       else if (a == "--lease-name") o.leaseName = value();
       else if (a == "--default-image") o.defaultImage = value();
+      else if (a == "--health-port") o.healthPort = std::stoi(value());
       else if (a == "--jobmanager-address") {
         o.jobManagerAddress = value();
         if (o.jobManagerAddress != "service" && o.jobManagerAddress != "pod-ip") {

@@ -5,8 +5,13 @@
 //   flink-cpp operator [--kubeconfig PATH] [--namespaces a,b] [--workers N] [--metrics-port P]
 //                      [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
 //                      [--resync-seconds S] [--default-image IMAGE] [--jobmanager-address service|pod-ip]
+//                      [--health-port P]
 // Environment: WATCH_NAMESPACES (comma separated, as the Apache operator's watchNamespaces),
-// OPERATOR_NAMESPACE (Lease namespace), KUBECONFIG.
+// OPERATOR_NAMESPACE (Lease namespace), OPERATOR_NAME (the metrics' name label), KUBECONFIG,
+// FLINK_CONF_DIR (config.yaml: the defaults under every FlinkDeployment, and the operator's own
+// options under the Apache keys where no flag sets them: kubernetes.operator.reconcile.parallelism,
+// .watched.namespaces, .leader-election.enabled, .leader-election.lease-name,
+// .metrics.reporter.prom.port, .health.probe.enabled and .port; log4j-operator.properties: log levels).
 #pragma once
 
 #include <atomic>

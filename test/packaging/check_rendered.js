@@ -190,16 +190,28 @@ if (dep) {
   for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) within(c[p], `operatorHealth.${p}`, p);
   const metricsPort = (c.ports || []).find((p) => p.name === 'metrics');
   check(metricsPort && metricsPort.containerPort === port, `container port metrics = ${port}`);
-  const probe = (p, pathName) => p && p.httpGet && p.httpGet.path === pathName && p.httpGet.port === 'metrics';
-  check(probe(c.livenessProbe, '/healthz'), 'livenessProbe GET /healthz on port metrics');
-  check(probe(c.readinessProbe, '/readyz'), 'readinessProbe GET /readyz on port metrics');
-  check(!c.startupProbe || probe(c.startupProbe, '/healthz'), 'startupProbe GET /healthz on port metrics');
+  // operatorHealth.port (default 8085): the operator's --health-port, a container port "health" the
+  // probes use; the same as the metrics port: no second port, the probes on "metrics".
+  const healthPort = Number(val('operatorHealth.port') || 8085);
+  const probePort = healthPort === port ? 'metrics' : 'health';
+  const healthDecl = (c.ports || []).find((p) => p.name === 'health');
+  const healthArg = (c.args || []).indexOf('--health-port');
+  if (healthPort === port) {
+    check(!healthDecl && healthArg < 0, 'no health port when operatorHealth.port is the metrics port');
+  } else {
+    check(healthDecl && healthDecl.containerPort === healthPort, `container port health = ${healthPort}`);
+    check(healthArg >= 0 && c.args[healthArg + 1] === String(healthPort), `--health-port ${healthPort} in the operator's args`);
+  }
+  const probe = (p, pathName) => p && p.httpGet && p.httpGet.path === pathName && p.httpGet.port === probePort;
+  check(probe(c.livenessProbe, '/healthz'), `livenessProbe GET /healthz on port ${probePort}`);
+  check(probe(c.readinessProbe, '/readyz'), `readinessProbe GET /readyz on port ${probePort}`);
+  check(!c.startupProbe || probe(c.startupProbe, '/healthz'), `startupProbe GET /healthz on port ${probePort}`);
   // Arguments: what `flink-cpp operator` accepts.
   const args = c.args || [];
   check(args[0] === 'operator', `args[0] = operator (the image's entrypoint is flink-cpp), got ${args[0]}`);
   const flag = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1]; };
   const known = new Set(['--namespaces', '--workers', '--metrics-port', '--leader-elect', '--lease-namespace',
-                         '--lease-name', '--default-image', '--kubeconfig', '--resync-seconds']);
+                         '--lease-name', '--default-image', '--kubeconfig', '--resync-seconds', '--health-port']);
   for (let i = 1; i < args.length; i++) {
     check(known.has(args[i]), `unknown operator argument ${args[i]}`);
     if (args[i] !== '--leader-elect') i++;

@@ -218,9 +218,6 @@ setting in them (the Apache defaults hold only comments).
 {{- if or $v.jvmArgs.operator $v.jvmArgs.webhook }}
 - jvmArgs: flink-cpp runs no JVM.
 {{- end }}
-{{- if ne (int (default 8085 $v.operatorHealth.port)) 8085 }}
-- operatorHealth.port: the operator answers health checks on the metrics port ({{ include "flink-operator.metricsPort" . }}: /healthz, /readyz), where the probes point.
-{{- end }}
 {{- $lines := splitList "\n" (index $v.defaultConfiguration "log4j-console.properties" | default "") }}
 {{- $set := false }}
 {{- range $lines }}{{ if not (regexMatch $comment .) }}{{ $set = true }}{{ end }}{{ end }}

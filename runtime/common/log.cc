@@ -17,7 +17,6 @@ namespace {
 
 struct Settings {
   std::mutex mu;
-  std::string component = "flink";
   std::string logger = "org.apache.flink.flink";
   Level level = Level::kInfo;  // the effective level of `logger`
   Level root = Level::kInfo;
@@ -74,7 +73,6 @@ std::string firstItem(const std::string& v) { return trim(v.substr(0, v.find(','
 void setComponent(const std::string& name) {
   Settings& s = settings();
   std::lock_guard<std::mutex> lock(s.mu);
-  s.component = name;
   s.logger = loggerOf(name);
   s.level = effective(s);
 }

@@ -67,6 +67,20 @@ std::string option(const FlinkDeployment& fd, const OperatorConfig& config, cons
   return d != config.defaultConfiguration.end() ? trim(d->second) : def;
 }
 
+/// A boolean option (option() compared with "true", any case).
+bool flag(const FlinkDeployment& fd, const OperatorConfig& config, const std::string& key, bool def) {
+  return lower(option(fd, config, key, def ? "true" : "false")) == "true";
+}
+
+/// An integer option, `def` when unset or not a number.
+int64_t intOption(const FlinkDeployment& fd, const OperatorConfig& config, const std::string& key, int64_t def) {
+  try {
+    return std::stoll(option(fd, config, key, std::to_string(def)));
+  } catch (...) {
+    return def;
+  }
+}
+
 std::string savepointDirectory(const FlinkDeployment& fd, const OperatorConfig& config) {
   std::string dir = option(fd, config, "state.savepoints.dir", "");
   return dir.empty() ? option(fd, config, "execution.checkpointing.savepoint-dir", "") : dir;
@@ -129,7 +143,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   const std::string jobId = js.extra.value("jobId", "");
   std::string mode = requestedMode;
   bool fallbackAllowed =
-      lower(option(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", "true")) == "true";
+      flag(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", true);
   // The upgrade's savepoint as a FlinkStateSnapshot, referenced from the job status (as the
   // Apache operator's upgradeSnapshotReference).
   auto recordUpgradeSnapshot = [&](const std::string& location) {
@@ -390,7 +404,7 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
 
 bool FlinkDeploymentController::shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
                                                const std::optional<json>& lastStable, const json& deployedSpec) const {
-  if (lower(option(deployed, config_, "kubernetes.operator.deployment.rollback.enabled", "false")) != "true") return false;
+  if (!flag(deployed, config_, "kubernetes.operator.deployment.rollback.enabled", false)) return false;
   const auto& recon = *status.reconciliationStatus;
   if (recon.state != "DEPLOYED" || !lastStable) return false;
   if (status.lifecycleState == "STABLE") return false;
@@ -442,7 +456,7 @@ void FlinkDeploymentController::trimSavepointHistory(const json& fd, const Flink
 void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, const RestAddress& address,
                                                const std::string& jobId, FlinkDeploymentStatus* status) {
   const std::string prefix = "kubernetes.operator.cluster.health-check.";
-  if (lower(option(target, config_, prefix + "enabled", "false")) != "true") return;
+  if (!flag(target, config_, prefix + "enabled", false)) return;
   auto sample = jobs_.healthSample(address, jobId);
   if (!sample) return;  // not answered: judge on the next observation
   json& clusterInfo = objectField(status->extra, "clusterInfo");
@@ -460,11 +474,7 @@ void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, co
   // Restarts within the window: counted from a baseline at most one window old.
   int64_t restartWindow = durationOptionMs(target, prefix + "restarts.window");
   if (restartWindow <= 0) restartWindow = 2 * 60 * 1000;
-  int64_t threshold = 64;
-  try {
-    threshold = std::stoll(option(target, config_, prefix + "restarts.threshold", "64"));
-  } catch (...) {
-  }
+  const int64_t threshold = intOption(target, config_, prefix + "restarts.threshold", 64);
   int64_t restarts = sample->numRestarts - h.value("numRestarts", int64_t{0});
   if (restarts > threshold) {
     why.push_back(fmt::format("{} restarts within {} (kubernetes.operator.cluster.health-check.restarts.threshold {})",
@@ -482,7 +492,7 @@ void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, co
   Configuration conf = target.effectiveConfiguration();
   auto interval = conf.getDurationMs("execution.checkpointing.interval", 0);
   if (interval.ok() && *interval > 0 &&
-      lower(option(target, config_, prefix + "checkpoint-progress.enabled", "true")) == "true") {
+      flag(target, config_, prefix + "checkpoint-progress.enabled", true)) {
     auto timeout = conf.getDurationMs("execution.checkpointing.timeout", 10 * 60 * 1000);
     int64_t tolerable = 0;
     try {
@@ -535,11 +545,11 @@ std::string snapshotResourceName(const std::string& deployment, const std::strin
 std::optional<std::string> FlinkDeploymentController::recordSnapshotResource(const FlinkDeployment& deployed,
                                                                              const std::string& location,
                                                                              const std::string& triggerType) {
-  if (lower(option(deployed, config_, "kubernetes.operator.snapshot.resource.enabled", "true")) != "true") {
+  if (!flag(deployed, config_, "kubernetes.operator.snapshot.resource.enabled", true)) {
     return std::nullopt;
   }
   const std::string name = snapshotResourceName(deployed.name, location);
-  bool dispose = lower(option(deployed, config_, "kubernetes.operator.savepoint.dispose-on-delete", "false")) == "true";
+  bool dispose = flag(deployed, config_, "kubernetes.operator.savepoint.dispose-on-delete", false);
   json snapshot = {
       {"apiVersion", "flink.apache.org/v1beta1"},
       {"kind", "FlinkStateSnapshot"},
@@ -587,11 +597,7 @@ int64_t FlinkDeploymentController::triggerGraceMs(const FlinkDeployment& deploye
 }
 
 int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {
-  try {
-    return std::stoi(option(deployed, config_, "kubernetes.operator.savepoint.history.max.count", "10"));
-  } catch (...) {
-    return 10;
-  }
+  return static_cast<int>(intOption(deployed, config_, "kubernetes.operator.savepoint.history.max.count", 10));
 }
 
 int64_t FlinkDeploymentController::durationOptionMs(const FlinkDeployment& deployed, const std::string& key) const {
@@ -660,18 +666,17 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     return std::nullopt;
   };
 
-  // A running job that the health check (evaluateHealth) judged unhealthy: why, when it is to be
-  // restarted (kubernetes.operator.cluster.health-check.enabled on the deployed spec).
-  auto unhealthyReason = [&](const json& deployedSpec, const json& desiredSpec) -> std::optional<std::string> {
-    if (!jobRunning(deployedSpec) || !jobRunning(desiredSpec) || !v.lastReconciled || js.state != "RUNNING") return std::nullopt;
-    if (lower(option(*v.lastReconciled, config_, "kubernetes.operator.cluster.health-check.enabled", "false")) != "true") {
-      return std::nullopt;
-    }
+  // Why the running job is to be restarted as unhealthy: the health check (evaluateHealth)
+  // judged it so and kubernetes.operator.cluster.health-check.enabled is on for the deployed spec.
+  std::optional<std::string> unhealthy;
+  if (deployed && jobRunning(*deployed) && jobRunning(desired) && v.lastReconciled && js.state == "RUNNING" &&
+      flag(*v.lastReconciled, config_, "kubernetes.operator.cluster.health-check.enabled", false)) {
     json h = json::parse(objectValue(status.extra, "clusterInfo").value("cluster-health-info", "{}"), nullptr, false);
-    if (!h.is_object() || h.value("healthy", true) || h.value("jobId", "") != js.extra.value("jobId", "")) return std::nullopt;
-    return h.value("reason", "the health check failed");
-  };
-  const bool restartUnhealthy = deployed && unhealthyReason(*deployed, desired).has_value();
+    if (h.is_object() && !h.value("healthy", true) && h.value("jobId", "") == js.extra.value("jobId", "")) {
+      unhealthy = h.value("reason", "the health check failed");
+    }
+  }
+  const bool restartUnhealthy = unhealthy.has_value();
   if (!deployed) {
     // The first deployment: a new job ID, from initialSavepointPath if given.
     std::optional<std::string> restore;
@@ -682,8 +687,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     }
   } else if (bool restartFailed = jobRunning(*deployed) && jobRunning(desired) && js.state == "FAILED" &&
                                   v.lastReconciled &&
-                                  lower(option(*v.lastReconciled, config_, "kubernetes.operator.job.restart.failed",
-                                               "false")) == "true";
+                                  flag(*v.lastReconciled, config_, "kubernetes.operator.job.restart.failed", false);
              jobRunning(*deployed) &&
              (!jobRunning(desired) || upgradeRelevant(desired) != upgradeRelevant(*deployed) || restartFailed ||
               restartUnhealthy ||
@@ -695,21 +699,23 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     if (redeployNonceChanged(desired, *deployed)) mode = "stateless";  // no savepoint: the state is replaced
     // An unhealthy job (restarting over and over, or not checkpointing) would hardly complete a
     // savepoint: it restarts from its latest checkpoint.
-    if (restartUnhealthy && mode == "savepoint" && upgradeRelevant(desired) == upgradeRelevant(*deployed)) mode = "last-state";
+    const bool specChanged = upgradeRelevant(desired) != upgradeRelevant(*deployed);
+    if (restartUnhealthy && mode == "savepoint" && !specChanged) mode = "last-state";
     if (recon.state != "UPGRADING" && !rollingBack) {
       recon.state = "UPGRADING";
       recon.reconciliationTimestamp = nowMs();  // when the stop began (bounds a cancel)
       status.lifecycleState = jobRunning(desired) ? "UPGRADING" : status.lifecycleState;
-      std::string why = !jobRunning(desired) ? fmt::format("Suspending the job ({} mode)", mode)
-                        : restartFailed       ? fmt::format("The job failed: restarting it ({} mode, kubernetes.operator.job.restart.failed)", mode)
-                        : upgradeRelevant(desired) != upgradeRelevant(*deployed)
-                            ? fmt::format("Spec changed: upgrading the job ({} mode)", mode)
-                        : restartUnhealthy ? fmt::format("The job is unhealthy ({}): restarting it ({} mode)",
-                                                         unhealthyReason(*deployed, desired).value_or("?"), mode)
-                                           : fmt::format("Spec changed: upgrading the job ({} mode)", mode);
-      const char* reason = restartFailed ? "RestartFailedJob"
-                           : restartUnhealthy && upgradeRelevant(desired) == upgradeRelevant(*deployed) ? "RestartUnhealthyJob"
-                                                                                                          : "SpecChanged";
+      std::string why = fmt::format("Spec changed: upgrading the job ({} mode)", mode);
+      const char* reason = "SpecChanged";
+      if (!jobRunning(desired)) {
+        why = fmt::format("Suspending the job ({} mode)", mode);
+      } else if (restartFailed) {
+        why = fmt::format("The job failed: restarting it ({} mode, kubernetes.operator.job.restart.failed)", mode);
+        reason = "RestartFailedJob";
+      } else if (restartUnhealthy && !specChanged) {
+        why = fmt::format("The job is unhealthy ({}): restarting it ({} mode)", *unhealthy, mode);
+        reason = "RestartUnhealthyJob";
+      }
       events_.record(fd, restartFailed || restartUnhealthy ? "Warning" : "Normal", reason, why);
     }
     FlinkDeployment running = v.lastReconciled ? *v.lastReconciled : *v.target;
@@ -814,7 +820,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
   }
   bool rollbackWatch = jobRunning(*deployed) && recon.state == "DEPLOYED" && status.lifecycleState != "STABLE" &&
                        lastStable && v.lastReconciled &&
-                       lower(option(*v.lastReconciled, config_, "kubernetes.operator.deployment.rollback.enabled", "false")) == "true" &&
+                       flag(*v.lastReconciled, config_, "kubernetes.operator.deployment.rollback.enabled", false) &&
                        upgradeRelevant(*lastStable) != upgradeRelevant(*deployed);
   int64_t rollbackDueMs = 0;
   if (rollbackWatch) {

@@ -111,7 +111,10 @@ wait_for "status.lifecycleState" 20 bash -c "kubectl -n $NS get flinkdeployment 
 [ "$(jp flinkdeployment flight-delays '{.status.reconciliationStatus.state}')" != "" ] || fail "no reconciliationStatus"
 [ "$(jp flinkdeployment flight-delays '{.status.observedGeneration}')" = "$(jp flinkdeployment flight-delays '{.metadata.generation}')" ] \
   || fail "observedGeneration"
-k get flinkdeployments | head -1 | grep -q 'LIFECYCLE STATE' || fail "printer columns missing: $(k get flinkdeployments | head -1)"
+# (The header read whole, not through head: under pipefail, head closing the pipe early can
+# SIGPIPE kubectl and fail the check.)
+header=$(k get flinkdeployments | sed -n 1p)
+grep -q 'LIFECYCLE STATE' <<< "$header" || fail "printer columns missing: $header"
 k get events --field-selector involvedObject.name=flight-delays -o jsonpath='{.items[*].reason}' | grep -q Created \
   || fail "no Created event"
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "config/config_watcher.h"
 #include "controller/controller.h"
 #include "controller/flink_deployment_controller.h"
 #include "controller/leader_election.h"
@@ -207,7 +208,9 @@ class NamespacedReconciler : public Reconciler {
 // this replica leads).
 class Operator {
  public:
-  Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, OperatorConfig config, Metrics& metrics);
+  /// `watcher` (optional) reloads `configs` from the configuration directory (poll()).
+  Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, std::shared_ptr<OperatorConfigStore> configs,
+           std::unique_ptr<ConfigWatcher> watcher, Metrics& metrics);
   ~Operator() { stop(); }
 
   // Binds the metrics endpoint (the only error), starts the informers, then the workers
@@ -215,7 +218,9 @@ class Operator {
   Status start();
   // Stops the workers, the elector, the informers and the endpoint, in that order. Idempotent.
   void stop();
-  // Updates readiness and enqueues every FlinkDeployment every resyncSeconds; call every 100 ms.
+  // Updates readiness, reloads the configuration when due (every FlinkDeployment is then
+  // reconciled again with it) and enqueues every FlinkDeployment every resyncSeconds; call
+  // every 100 ms.
   void poll();
   bool lostLeadership() const { return lostLeadership_.load(); }
 
@@ -232,13 +237,15 @@ class Operator {
       return {fds.get(), deployments.get(), services.get(), configMaps.get(), ingresses.get(), snapshots.get()};
     }
   };
-  void watchNamespace(const std::string& ns, const OperatorConfig& config);
+  void watchNamespace(const std::string& ns);
   void routeEndpoints();
   void startWorkers();
   void startLeaderElection();
 
   OperatorOptions options_;
   std::shared_ptr<KubeClient> client_;
+  std::shared_ptr<OperatorConfigStore> configs_;
+  std::unique_ptr<ConfigWatcher> watcher_;
   Metrics& metrics_;
   NamespacedReconciler<FlinkDeploymentController> reconciler_;
   NamespacedReconciler<FlinkStateSnapshotController> snapshotReconciler_;
@@ -256,9 +263,12 @@ class Operator {
   OperatorIdentity identity_;  // the labels of the Apache operator's metric names
 };
 
-Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, OperatorConfig config, Metrics& metrics)
+Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, std::shared_ptr<OperatorConfigStore> configs,
+                   std::unique_ptr<ConfigWatcher> watcher, Metrics& metrics)
     : options_(std::move(options)),
       client_(std::move(client)),
+      configs_(std::move(configs)),
+      watcher_(std::move(watcher)),
       metrics_(metrics),
       controller_(reconciler_,
                   Controller::Options{
@@ -276,11 +286,11 @@ Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, 
   const char* podName = std::getenv("OPERATOR_NAME");  // the chart's; in a pod, the hostname is its name too
   identity_.name = podName && *podName ? podName : host;
   identity_.ns = options_.leaseNs.empty() ? "default" : options_.leaseNs;
-  for (const auto& ns : options_.namespaces) watchNamespace(ns, config);
+  for (const auto& ns : options_.namespaces) watchNamespace(ns);
   routeEndpoints();
 }
 
-void Operator::watchNamespace(const std::string& ns, const OperatorConfig& config) {
+void Operator::watchNamespace(const std::string& ns) {
   NamespaceSet set;
   set.fds = std::make_unique<Informer>(client_, types::kFlinkDeployment, ns);
   set.deployments = std::make_unique<Informer>(client_, types::kDeployment, ns, "app");
@@ -291,7 +301,7 @@ void Operator::watchNamespace(const std::string& ns, const OperatorConfig& confi
       client_,
       FlinkDeploymentController::Informers{set.fds.get(), set.deployments.get(), set.services.get(),
                                            set.configMaps.get(), set.ingresses.get()},
-      config);
+      configs_);
   controller_.watch(*set.fds);
   for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get(), set.ingresses.get()}) {
     controller_.watchOwned(*child, &FlinkDeploymentController::ownerKey);
@@ -305,7 +315,7 @@ void Operator::watchNamespace(const std::string& ns, const OperatorConfig& confi
   reconciler_.add(ns, set.controller.get());
   set.snapshots = std::make_unique<Informer>(client_, types::kFlinkStateSnapshot, ns);
   set.snapshotController =
-      std::make_unique<FlinkStateSnapshotController>(client_, set.snapshots.get(), set.fds.get(), config);
+      std::make_unique<FlinkStateSnapshotController>(client_, set.snapshots.get(), set.fds.get(), configs_);
   snapshotQueue_.watch(*set.snapshots);
   snapshotReconciler_.add(ns, set.snapshotController.get());
   sets_.push_back(std::move(set));
@@ -400,7 +410,13 @@ void Operator::poll() {
     for (Informer* inf : s.informers()) synced = synced && inf->synced();
   }
   ready_ = synced;
-  if (Clock::now() - lastResync_ > std::chrono::seconds(options_.resyncSeconds)) {
+  bool reloaded = false;
+  if (watcher_) {
+    auto r = watcher_->poll();
+    if (!r.ok()) log::error("reloading the operator configuration: {}", r.status().message());
+    reloaded = r.ok() && *r;
+  }
+  if (reloaded || Clock::now() - lastResync_ > std::chrono::seconds(options_.resyncSeconds)) {
     lastResync_ = Clock::now();
     for (auto& s : sets_) {
       for (const auto& o : s.fds->list()) controller_.enqueue(objectKey(o));
@@ -457,7 +473,19 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
     return 1;
   }
   opConfig->jobManagerAddress = options->jobManagerAddress;
-  Operator op(std::move(*options), *client, std::move(*opConfig), metrics);
+  auto dynamic = DynamicConfigSettings::fromConfiguration(opConfig->defaultConfiguration);
+  if (!dynamic.ok()) {
+    log::error("the operator's configuration ($FLINK_CONF_DIR/config.yaml): {}", dynamic.status().message());
+    return 1;
+  }
+  auto configs = std::make_shared<OperatorConfigStore>(*opConfig);
+  std::unique_ptr<ConfigWatcher> watcher;
+  const char* confDir = std::getenv("FLINK_CONF_DIR");
+  if (confDir && dynamic->enabled) {
+    watcher = std::make_unique<ConfigWatcher>(confDir, opConfig->defaultConfiguration, configs, *dynamic);
+    log::info("dynamic configuration: checking {} every {} s", confDir, dynamic->checkInterval.count() / 1000.0);
+  }
+  Operator op(std::move(*options), *client, configs, std::move(watcher), metrics);
   if (Status st = op.start(); !st.ok()) {
     log::error("{}", st.message());
     return 1;

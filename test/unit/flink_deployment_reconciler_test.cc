@@ -46,8 +46,9 @@ struct Cluster {
   Informer ingresses{api, types::kIngress, kNs};
   FlinkDeploymentController controller;
 
-  explicit Cluster(OperatorConfig config = {})
-      : controller(api, {&fds, &deployments, &services, &configMaps, &ingresses}, std::move(config)) {
+  explicit Cluster(OperatorConfig config = {}) : Cluster(std::make_shared<OperatorConfigStore>(std::move(config))) {}
+  explicit Cluster(std::shared_ptr<OperatorConfigStore> configs)
+      : controller(api, {&fds, &deployments, &services, &configMaps, &ingresses}, std::move(configs)) {
     for (Informer* i : {&fds, &deployments, &services, &configMaps, &ingresses}) i->start();
     REQUIRE(eventually([&] {
       return fds.synced() && deployments.synced() && services.synced() && configMaps.synced() && ingresses.synced();
@@ -184,6 +185,33 @@ TEST_CASE("Reconciling a new FlinkDeployment creates its children and records th
   int writes = c.api->writes();
   REQUIRE(c.reconcile("flight-delays").ok);
   CHECK(c.api->writes() == writes);
+}
+
+TEST_CASE("The default configuration, reloaded, reaches the cluster's ConfigMap at the next reconcile, with the "
+          "namespace's and Flink version's defaults over the global ones",
+          "[reconciler][operator-config]") {
+  auto configs = std::make_shared<OperatorConfigStore>(OperatorConfig{"img", {{"custom.key", "global"}}});
+  Cluster c(configs);
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), flightDelays()).ok());
+  REQUIRE(c.reconcile("flight-delays").ok);
+  auto conf = [&](const std::string& key) {
+    json cm = c.get(types::kConfigMap, "flink-config-flight-delays");
+    YAML::Node node = YAML::Load(cm["data"].value("config.yaml", ""));
+    return node[key] ? node[key].as<std::string>() : std::string("(unset)");
+  };
+  CHECK(conf("custom.key") == "global");
+
+  std::string version = flightDelays()["spec"].value("flinkVersion", "");
+  REQUIRE(!version.empty());
+  configs->setDefaults({{"custom.key", "global"},
+                        {"other.key", "global"},
+                        {"kubernetes.operator.default-configuration.namespace.ns.custom.key", "namespace"},
+                        {"kubernetes.operator.default-configuration.namespace.elsewhere.other.key", "elsewhere"},
+                        {"kubernetes.operator.default-configuration.flink-version." + version + ".other.key", "version"}});
+  REQUIRE(c.reconcile("flight-delays").ok);
+  CHECK(conf("custom.key") == "namespace");
+  CHECK(conf("other.key") == "version");
+  CHECK(conf("kubernetes.operator.default-configuration.namespace.ns.custom.key") == "(unset)");
 }
 
 TEST_CASE("An invalid spec ends in status.error and one Warning event while the last valid spec keeps its children",

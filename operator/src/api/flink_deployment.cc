@@ -395,4 +395,15 @@ Result<FlinkDeployment> loadFlinkDeployment(const std::string& path) {
   return Status::Error(path + ": no FlinkDeployment (kind: FlinkDeployment) in the manifest");
 }
 
+std::optional<std::pair<int, int>> parseFlinkVersion(const std::string& v) {
+  static const std::regex kVersion("[vV]?([0-9]+)_([0-9]+)");
+  std::smatch m;
+  if (!std::regex_match(v, m, kVersion)) return std::nullopt;
+  try {
+    return std::make_pair(std::stoi(m[1].str()), std::stoi(m[2].str()));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace flink::k8s

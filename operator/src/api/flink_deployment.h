@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flink/configuration.h"
@@ -113,5 +114,9 @@ struct FlinkDeployment {
 Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::string& source);
 /// Loads the first FlinkDeployment of a (possibly multi-document) YAML file.
 Result<FlinkDeployment> loadFlinkDeployment(const std::string& path);
+
+/// A spec.flinkVersion ("v1_19", the leading v optional) as {major, minor}; nullopt when not of
+/// that form.
+std::optional<std::pair<int, int>> parseFlinkVersion(const std::string& version);
 
 }  // namespace flink::k8s

@@ -143,7 +143,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   const std::string jobId = js.extra.value("jobId", "");
   std::string mode = requestedMode;
   bool fallbackAllowed =
-      flag(deployed, config_, "kubernetes.operator.job.upgrade.last-state-fallback.enabled", true);
+      flag(deployed, *configFor(deployed), "kubernetes.operator.job.upgrade.last-state-fallback.enabled", true);
   // The upgrade's savepoint as a FlinkStateSnapshot, referenced from the job status (as the
   // Apache operator's upgradeSnapshotReference).
   auto recordUpgradeSnapshot = [&](const std::string& location) {
@@ -194,7 +194,7 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       if (st.ok() && st->state == SavepointOperationStatus::State::kInProgress) return out;
       if (st.ok() && st->state == SavepointOperationStatus::State::kUnknownTrigger && job && job->state == "RUNNING") {
         // Recorded but not sent yet (or the JobManager restarted): send it, under its id.
-        std::string dir = savepointDirectory(deployed, config_);
+        std::string dir = savepointDirectory(deployed, *configFor(deployed));
         Status sent = jobs_.triggerSavepoint(*address, jobId, dir, true, triggerId);
         if (sent.ok()) {
           events_.record(fd, "Normal", "SavepointTriggered", fmt::format("Stopping job {} with a savepoint into {}", jobId, dir));
@@ -338,7 +338,7 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
     if (st.ok() && st->state == SavepointOperationStatus::State::kUnknownTrigger &&
         nowMs() - info.value("triggerTimestamp", int64_t{0}) < grace) {
       // Recorded but not sent yet (or the JobManager restarted): send it under its id.
-      Status sent = savepoint ? jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, config_), false, triggerId)
+      Status sent = savepoint ? jobs_.triggerSavepoint(*address, jobId, savepointDirectory(deployed, *configFor(deployed)), false, triggerId)
                               : jobs_.triggerCheckpoint(*address, jobId, triggerId);
       if (sent.ok()) {
         events_.record(fd, "Normal", savepoint ? "SavepointTriggered" : "CheckpointTriggered",
@@ -404,7 +404,7 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
 
 bool FlinkDeploymentController::shouldRollBack(const FlinkDeployment& deployed, const FlinkDeploymentStatus& status,
                                                const std::optional<json>& lastStable, const json& deployedSpec) const {
-  if (!flag(deployed, config_, "kubernetes.operator.deployment.rollback.enabled", false)) return false;
+  if (!flag(deployed, *configFor(deployed), "kubernetes.operator.deployment.rollback.enabled", false)) return false;
   const auto& recon = *status.reconciliationStatus;
   if (recon.state != "DEPLOYED" || !lastStable) return false;
   if (status.lifecycleState == "STABLE") return false;
@@ -456,7 +456,7 @@ void FlinkDeploymentController::trimSavepointHistory(const json& fd, const Flink
 void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, const RestAddress& address,
                                                const std::string& jobId, FlinkDeploymentStatus* status) {
   const std::string prefix = "kubernetes.operator.cluster.health-check.";
-  if (!flag(target, config_, prefix + "enabled", false)) return;
+  if (!flag(target, *configFor(target), prefix + "enabled", false)) return;
   auto sample = jobs_.healthSample(address, jobId);
   if (!sample) return;  // not answered: judge on the next observation
   json& clusterInfo = objectField(status->extra, "clusterInfo");
@@ -474,7 +474,7 @@ void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, co
   // Restarts within the window: counted from a baseline at most one window old.
   int64_t restartWindow = durationOptionMs(target, prefix + "restarts.window");
   if (restartWindow <= 0) restartWindow = 2 * 60 * 1000;
-  const int64_t threshold = intOption(target, config_, prefix + "restarts.threshold", 64);
+  const int64_t threshold = intOption(target, *configFor(target), prefix + "restarts.threshold", 64);
   int64_t restarts = sample->numRestarts - h.value("numRestarts", int64_t{0});
   if (restarts > threshold) {
     why.push_back(fmt::format("{} restarts within {} (kubernetes.operator.cluster.health-check.restarts.threshold {})",
@@ -492,7 +492,7 @@ void FlinkDeploymentController::evaluateHealth(const FlinkDeployment& target, co
   Configuration conf = target.effectiveConfiguration();
   auto interval = conf.getDurationMs("execution.checkpointing.interval", 0);
   if (interval.ok() && *interval > 0 &&
-      flag(target, config_, prefix + "checkpoint-progress.enabled", true)) {
+      flag(target, *configFor(target), prefix + "checkpoint-progress.enabled", true)) {
     auto timeout = conf.getDurationMs("execution.checkpointing.timeout", 10 * 60 * 1000);
     int64_t tolerable = 0;
     try {
@@ -545,11 +545,11 @@ std::string snapshotResourceName(const std::string& deployment, const std::strin
 std::optional<std::string> FlinkDeploymentController::recordSnapshotResource(const FlinkDeployment& deployed,
                                                                              const std::string& location,
                                                                              const std::string& triggerType) {
-  if (!flag(deployed, config_, "kubernetes.operator.snapshot.resource.enabled", true)) {
+  if (!flag(deployed, *configFor(deployed), "kubernetes.operator.snapshot.resource.enabled", true)) {
     return std::nullopt;
   }
   const std::string name = snapshotResourceName(deployed.name, location);
-  bool dispose = flag(deployed, config_, "kubernetes.operator.savepoint.dispose-on-delete", false);
+  bool dispose = flag(deployed, *configFor(deployed), "kubernetes.operator.savepoint.dispose-on-delete", false);
   json snapshot = {
       {"apiVersion", "flink.apache.org/v1beta1"},
       {"kind", "FlinkStateSnapshot"},
@@ -597,12 +597,12 @@ int64_t FlinkDeploymentController::triggerGraceMs(const FlinkDeployment& deploye
 }
 
 int FlinkDeploymentController::historyMaxCount(const FlinkDeployment& deployed) const {
-  return static_cast<int>(intOption(deployed, config_, "kubernetes.operator.savepoint.history.max.count", 10));
+  return static_cast<int>(intOption(deployed, *configFor(deployed), "kubernetes.operator.savepoint.history.max.count", 10));
 }
 
 int64_t FlinkDeploymentController::durationOptionMs(const FlinkDeployment& deployed, const std::string& key) const {
   Configuration c;
-  c.set(key, option(deployed, config_, key, "0"));
+  c.set(key, option(deployed, *configFor(deployed), key, "0"));
   auto ms = c.getDurationMs(key, 0);
   return ms.ok() ? *ms : 0;
 }
@@ -670,7 +670,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
   // judged it so and kubernetes.operator.cluster.health-check.enabled is on for the deployed spec.
   std::optional<std::string> unhealthy;
   if (deployed && jobRunning(*deployed) && jobRunning(desired) && v.lastReconciled && js.state == "RUNNING" &&
-      flag(*v.lastReconciled, config_, "kubernetes.operator.cluster.health-check.enabled", false)) {
+      flag(*v.lastReconciled, *configFor(*v.lastReconciled), "kubernetes.operator.cluster.health-check.enabled", false)) {
     json h = json::parse(objectValue(status.extra, "clusterInfo").value("cluster-health-info", "{}"), nullptr, false);
     if (h.is_object() && !h.value("healthy", true) && h.value("jobId", "") == js.extra.value("jobId", "")) {
       unhealthy = h.value("reason", "the health check failed");
@@ -687,7 +687,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
     }
   } else if (bool restartFailed = jobRunning(*deployed) && jobRunning(desired) && js.state == "FAILED" &&
                                   v.lastReconciled &&
-                                  flag(*v.lastReconciled, config_, "kubernetes.operator.job.restart.failed", false);
+                                  flag(*v.lastReconciled, *configFor(*v.lastReconciled), "kubernetes.operator.job.restart.failed", false);
              jobRunning(*deployed) &&
              (!jobRunning(desired) || upgradeRelevant(desired) != upgradeRelevant(*deployed) || restartFailed ||
               restartUnhealthy ||
@@ -820,7 +820,7 @@ ReconcileResult FlinkDeploymentController::reconcileApplication(const json& fd, 
   }
   bool rollbackWatch = jobRunning(*deployed) && recon.state == "DEPLOYED" && status.lifecycleState != "STABLE" &&
                        lastStable && v.lastReconciled &&
-                       flag(*v.lastReconciled, config_, "kubernetes.operator.deployment.rollback.enabled", false) &&
+                       flag(*v.lastReconciled, *configFor(*v.lastReconciled), "kubernetes.operator.deployment.rollback.enabled", false) &&
                        upgradeRelevant(*lastStable) != upgradeRelevant(*deployed);
   int64_t rollbackDueMs = 0;
   if (rollbackWatch) {

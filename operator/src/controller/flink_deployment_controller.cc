@@ -49,7 +49,11 @@ Result<FlinkDeployment> FlinkDeploymentController::parseObject(const json& obj) 
 
 FlinkDeploymentController::FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers,
                                                      OperatorConfig config)
-    : client_(client), informers_(informers), config_(std::move(config)), events_(std::move(client)) {}
+    : FlinkDeploymentController(std::move(client), informers, std::make_shared<OperatorConfigStore>(std::move(config))) {}
+
+FlinkDeploymentController::FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers,
+                                                     std::shared_ptr<OperatorConfigStore> configs)
+    : client_(client), informers_(informers), configs_(std::move(configs)), events_(std::move(client)) {}
 
 std::optional<std::string> FlinkDeploymentController::ownerKey(const json& child) {
   const json& meta = child.value("metadata", json::object());
@@ -161,7 +165,7 @@ FlinkDeploymentController::Validation FlinkDeploymentController::validate(const 
   v.lastReconciled = lastValid;
   if (v.lastReconciled) v.lastReconciled->uid = fd["metadata"].value("uid", "");
   auto parsed = parseObject(fd);
-  Status valid = parsed.ok() ? validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr, config_) : parsed.status();
+  Status valid = parsed.ok() ? validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr, *configFor(*parsed)) : parsed.status();
   if (valid.ok()) {
     v.target = std::move(*parsed);
     v.specChanged = !recon || recon->lastReconciledSpec.value_or("") != fd["spec"].dump();
@@ -203,7 +207,7 @@ bool suspended(const FlinkDeployment& fd) { return fd.spec.job && fd.spec.job->s
 
 Status FlinkDeploymentController::applyChildren(const json& fd, const FlinkDeployment& target, bool* anyChanged) {
   *anyChanged = false;
-  for (const json& child : desiredResources(target, config_)) {
+  for (const json& child : desiredResources(target, *configFor(target))) {
     bool changed = false;
     if (suspended(target) && child.value("kind", "") == "Deployment") {
       // Suspended: no JobManager and no TaskManagers; the ConfigMap and Services stay.
@@ -276,7 +280,7 @@ std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& tar
 }
 
 std::optional<RestAddress> FlinkDeploymentController::restAddress(const FlinkDeployment& target) const {
-  return restAddressOf(*client_, target, config_);
+  return restAddressOf(*client_, target, *configFor(target));
 }
 
 std::optional<RestAddress> FlinkDeploymentController::restAddressOf(KubeApi& client, const FlinkDeployment& target,

@@ -33,6 +33,7 @@
 #include <string>
 
 #include "api/flink_deployment_status.h"
+#include "config/operator_config_store.h"
 #include "controller/event_recorder.h"
 #include "controller/jobmanager_client.h"
 #include "controller/resources.h"
@@ -57,6 +58,11 @@ class FlinkDeploymentController {
     Informer* ingresses;  // networking.k8s.io/v1 (spec.ingress)
   };
   FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers, OperatorConfig config);
+  /// With a shared configuration: each reconcile reads the store's current snapshot, resolved
+  /// for the resource's namespace and Flink version (operator_config_store.h), so a dynamic
+  /// reload applies from the next reconcile on.
+  FlinkDeploymentController(std::shared_ptr<KubeApi> client, Informers informers,
+                            std::shared_ptr<OperatorConfigStore> configs);
 
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
 
@@ -202,9 +208,14 @@ class FlinkDeploymentController {
   /// writeStatus on the object as the API server has it now (its latest resourceVersion).
   ApiResponse writeLatestStatus(const std::string& ns, const std::string& name, const FlinkDeploymentStatus& status);
 
+  /// The operator's configuration for `fd` (its namespace and spec.flinkVersion), now.
+  std::shared_ptr<const OperatorConfig> configFor(const FlinkDeployment& fd) const {
+    return configs_->forResource(fd.namespace_, fd.spec.flinkVersion);
+  }
+
   std::shared_ptr<KubeApi> client_;
   Informers informers_;
-  OperatorConfig config_;
+  std::shared_ptr<OperatorConfigStore> configs_;
   EventRecorder events_;
   JobManagerClient jobs_;
 };

@@ -23,7 +23,13 @@ bool hasFinalizer(const json& obj, const char* finalizer) {
 
 FlinkStateSnapshotController::FlinkStateSnapshotController(std::shared_ptr<KubeApi> client, Informer* snapshots,
                                                            Informer* flinkDeployments, OperatorConfig config)
-    : client_(client), snapshots_(snapshots), flinkDeployments_(flinkDeployments), config_(std::move(config)),
+    : FlinkStateSnapshotController(std::move(client), snapshots, flinkDeployments,
+                                   std::make_shared<OperatorConfigStore>(std::move(config))) {}
+
+FlinkStateSnapshotController::FlinkStateSnapshotController(std::shared_ptr<KubeApi> client, Informer* snapshots,
+                                                           Informer* flinkDeployments,
+                                                           std::shared_ptr<OperatorConfigStore> configs)
+    : client_(client), snapshots_(snapshots), flinkDeployments_(flinkDeployments), configs_(std::move(configs)),
       events_(std::move(client)) {}
 
 ApiResponse FlinkStateSnapshotController::writeStatus(const json& snapshot, const json& status) {
@@ -51,14 +57,15 @@ Result<FlinkStateSnapshotController::Job> FlinkStateSnapshotController::findJob(
   job.jobId = jobStatus.value("jobId", "");
   job.state = jobStatus.value("state", "");
   if (job.jobId.empty()) return Status::Error("FlinkDeployment " + ns + "/" + parsed->name + " has no job yet");
-  auto address = FlinkDeploymentController::restAddressOf(*client_, *parsed, config_);
+  auto config = configs_->forResource(parsed->namespace_, parsed->spec.flinkVersion);
+  auto address = FlinkDeploymentController::restAddressOf(*client_, *parsed, *config);
   if (!address) return Status::Error("the JobManager of FlinkDeployment " + ns + "/" + parsed->name + " is not ready");
   job.address = *address;
   auto it = parsed->spec.flinkConfiguration.find("state.savepoints.dir");
   if (it != parsed->spec.flinkConfiguration.end()) job.savepointDir = trim(it->second);
   if (job.savepointDir.empty()) {
-    auto d = config_.defaultConfiguration.find("state.savepoints.dir");
-    if (d != config_.defaultConfiguration.end()) job.savepointDir = trim(d->second);
+    auto d = config->defaultConfiguration.find("state.savepoints.dir");
+    if (d != config->defaultConfiguration.end()) job.savepointDir = trim(d->second);
   }
   return job;
 }

@@ -37,6 +37,9 @@ class FlinkStateSnapshotController {
   /// `snapshots` and `flinkDeployments` watch the same namespace(s); both must outlive this.
   FlinkStateSnapshotController(std::shared_ptr<KubeApi> client, Informer* snapshots, Informer* flinkDeployments,
                                OperatorConfig config);
+  /// With the operator's shared configuration (reloaded at runtime; operator_config_store.h).
+  FlinkStateSnapshotController(std::shared_ptr<KubeApi> client, Informer* snapshots, Informer* flinkDeployments,
+                               std::shared_ptr<OperatorConfigStore> configs);
 
   ReconcileResult reconcile(const std::string& ns, const std::string& name);
 
@@ -56,7 +59,7 @@ class FlinkStateSnapshotController {
   std::shared_ptr<KubeApi> client_;
   Informer* snapshots_;
   Informer* flinkDeployments_;
-  OperatorConfig config_;
+  std::shared_ptr<OperatorConfigStore> configs_;
   EventRecorder events_;
   JobManagerClient jobs_;
 };

@@ -34,22 +34,10 @@ json servicePort(const char* name, int number) {
   return json{{"name", name}, {"port", number}, {"targetPort", number}, {"protocol", "TCP"}};
 }
 
-/// "v1_19" -> {1, 19}; nullopt when not of that form.
-std::optional<std::pair<int, int>> flinkVersion(const std::string& v) {
-  static const std::regex kVersion("[vV]?([0-9]+)_([0-9]+)");
-  std::smatch m;
-  if (!std::regex_match(v, m, kVersion)) return std::nullopt;
-  try {
-    return std::make_pair(std::stoi(m[1].str()), std::stoi(m[2].str()));
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
 /// The ConfigMap: config.yaml from Flink 1.19 on (and when the version is not given), the
 /// legacy flink-conf.yaml before; the logging configuration next to it.
 json configMap(const FlinkDeployment& fd, const Configuration& conf) {
-  auto version = flinkVersion(fd.spec.flinkVersion);
+  auto version = parseFlinkVersion(fd.spec.flinkVersion);
   bool legacy = version && *version < std::make_pair(1, 19);
   json data = json::object();
   data[legacy ? "flink-conf.yaml" : "config.yaml"] = conf.toYaml();

@@ -23,6 +23,7 @@
 #include "flink/common/http.h"
 #include "flink/common/strings.h"
 #include "metrics/apache_metrics.h"
+#include "metrics/lifecycle_metrics.h"
 
 namespace flink {
 
@@ -261,6 +262,7 @@ class Operator {
   std::atomic<bool> lostLeadership_{false};
   Clock::time_point lastResync_;
   OperatorIdentity identity_;  // the labels of the Apache operator's metric names
+  LifecycleMetrics lifecycle_;  // the Apache operator's lifecycle timers, fed by the FlinkDeployment informers
 };
 
 Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, std::shared_ptr<OperatorConfigStore> configs,
@@ -303,6 +305,14 @@ void Operator::watchNamespace(const std::string& ns) {
                                            set.configMaps.get(), set.ingresses.get()},
       configs_);
   controller_.watch(*set.fds);
+  set.fds->addHandler([this](Informer::EventType type, const json& fd) {
+    if (type == Informer::EventType::kDeleted) {
+      json meta = fd.value("metadata", json::object());
+      lifecycle_.onRemove(meta.value("namespace", ""), meta.value("name", ""));
+    } else {
+      lifecycle_.onUpdate(fd);
+    }
+  });
   for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get(), set.ingresses.get()}) {
     controller_.watchOwned(*child, &FlinkDeploymentController::ownerKey);
   }
@@ -340,6 +350,7 @@ void Operator::routeEndpoints() {
     prometheus::Registry apache;
     collectApacheMetrics(apache, identity_, fds, snapshots, families);
     for (auto& f : apache.Collect()) families.push_back(std::move(f));
+    for (auto& f : lifecycle_.collect(identity_)) families.push_back(std::move(f));
     prometheus::TextSerializer serializer;
     res.set_content(serializer.Serialize(families), "text/plain; version=0.0.4");
   });
@@ -419,7 +430,10 @@ void Operator::poll() {
   if (reloaded || Clock::now() - lastResync_ > std::chrono::seconds(options_.resyncSeconds)) {
     lastResync_ = Clock::now();
     for (auto& s : sets_) {
-      for (const auto& o : s.fds->list()) controller_.enqueue(objectKey(o));
+      for (const auto& o : s.fds->list()) {
+        controller_.enqueue(objectKey(o));
+        lifecycle_.onUpdate(o);  // "last seen" of the current state, as each reconcile tells the Apache operator's
+      }
       for (const auto& o : s.snapshots->list()) snapshotQueue_.enqueue(objectKey(o));
     }
   }

@@ -26,6 +26,7 @@ for (const line of fs.readFileSync(args[0], 'utf8').split('\n')) {
   if (!name) continue;
   allowed.add(name);
   if (kind === 'histogram') for (const s of ['_bucket', '_sum', '_count']) allowed.add(name + s);
+  if (kind === 'summary') for (const s of ['_sum', '_count']) allowed.add(name + s);
 }
 const errors = [];
 const used = new Set();

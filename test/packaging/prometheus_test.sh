@@ -3,7 +3,8 @@
 # TaskManager) and the operator's /metrics, and a real Prometheus server on loopback scrapes a
 # running flight-delay job and the operator: its HTTP API returns
 # flink_taskmanager_job_task_numRecordsIn for the job and the Apache operator's
-# flink_k8soperator_namespace_Count for the operator's FlinkDeployment.
+# flink_k8soperator_namespace_Count and the lifecycle timers' summaries for the operator's
+# FlinkDeployment.
 # usage: prometheus_test.sh SRC FLINK_CPP KUBE_TEST_APISERVER
 SRC=$1 BIN=$2 APISERVER=$3
 # shellcheck source=lib.sh
@@ -86,6 +87,10 @@ check_metrics "$WORK/operator-metrics.txt" operator
 grep -q '^flink_operator_reconcile_total{result="success"}' "$WORK/operator-metrics.txt" || fail "the operator reported no successful reconcile"
 grep -q '^flink_k8soperator_namespace_Lifecycle_State_DEPLOYED_Count{.*resourcens="default".*} 1' "$WORK/operator-metrics.txt" \
   || fail "no flink_k8soperator_namespace_Lifecycle_State_DEPLOYED_Count 1 (the Apache operator's name)"
+grep -q '^flink_k8soperator_namespace_Lifecycle_Transition_Submission_TimeSeconds_count{.*resourcens="default".*} 0' "$WORK/operator-metrics.txt" \
+  || fail "no flink_k8soperator_namespace_Lifecycle_Transition_Submission_TimeSeconds (the Apache operator's lifecycle timer)"
+grep -q '^flink_k8soperator_FlinkDeployment_Lifecycle_State_CREATED_TimeSeconds{.*quantile="0.999".*}' "$WORK/operator-metrics.txt" \
+  || fail "no flink_k8soperator_FlinkDeployment_Lifecycle_State_CREATED_TimeSeconds quantiles"
 step "a real Prometheus server scrapes the job"
 prom_port=$(free_port)
 targets=$(printf '"127.0.0.1:%s",' "$jm_port" "${tm_ports[@]}")
@@ -125,5 +130,8 @@ prom_query 'flink_taskmanager_job_task_numRecordsIn%7Bjob_name%3D%22flight-delay
 prom_query 'flink_k8soperator_namespace_Count%7Bresourcetype%3D%22FlinkDeployment%22%7D' '"resourcens":"default"' \
   '"value":\[[0-9.]*,"1"\]' \
   || fail "Prometheus did not return flink_k8soperator_namespace_Count 1 for the FlinkDeployment (last answer: ${body:0:300})"
+prom_query 'flink_k8soperator_namespace_Lifecycle_State_STABLE_TimeSeconds_count%7Bresourcetype%3D%22FlinkDeployment%22%7D' \
+  '"resourcens":"default"' \
+  || fail "Prometheus did not return the lifecycle timer flink_k8soperator_namespace_Lifecycle_State_STABLE_TimeSeconds_count (last answer: ${body:0:300})"
 
 echo "PASS prometheus: promtool accepts the JobManager, TaskManager and operator metrics; Prometheus scraped numRecordsIn and the Apache operator metric names"

@@ -25,8 +25,6 @@ std::string text(const json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-const char* const kLifecycleStates[] = {"CREATED", "SUSPENDED",   "UPGRADING", "DEPLOYED", "STABLE",
-                                        "ROLLING_BACK", "ROLLED_BACK", "FAILED", "DELETING", "DELETED"};
 const char* const kJmStatuses[] = {"READY", "DEPLOYED_NOT_READY", "DEPLOYING", "MISSING", "ERROR"};
 const char* const kSnapshotStates[] = {"COMPLETED", "FAILED", "IN_PROGRESS", "TRIGGER_PENDING", "ABANDONED"};
 

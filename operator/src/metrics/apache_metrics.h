@@ -18,8 +18,9 @@
 //     flink_k8soperator_KubeClient_HttpRequest_Count, ..._HttpRequest_<METHOD>_Count,
 //     ..._HttpRequest_Failed_Count (no answer), ..._HttpResponse_Count,
 //     ..._HttpResponse_<code>_Count
-// Not exported (yet): the lifecycle state and transition timers (histograms), the JOSDK
-// reconciliation metrics (our flink_operator_reconcile_* cover them), autoscaler metrics.
+// The lifecycle state and transition timers are metrics/lifecycle_metrics.h. Not exported
+// (yet): the JOSDK reconciliation metrics (our flink_operator_reconcile_* cover them),
+// autoscaler metrics.
 // A namespace's gauges appear once it holds a resource of that type.
 #pragma once
 
@@ -32,6 +33,10 @@
 #include <vector>
 
 namespace flink::k8s {
+
+/// The FlinkDeployment lifecycle states (status.lifecycleState) the Apache operator's metrics name.
+inline constexpr const char* kLifecycleStates[] = {"CREATED",      "SUSPENDED",   "UPGRADING", "DEPLOYED", "STABLE",
+                                                   "ROLLING_BACK", "ROLLED_BACK", "FAILED",    "DELETING", "DELETED"};
 
 /// The operator pod the metrics come from (the labels host, name and namespace).
 struct OperatorIdentity {

@@ -157,6 +157,7 @@ struct Endpoint {
   std::string address;   // where to connect (empty: resolve host)
   int port = 443;
   std::string path;
+  std::string url;       // as Go prints the request's URL in errors (with the ?timeout= query)
 };
 
 // Go's url.Error wording for a request that failed: Post "<url>": <detail>.
@@ -203,6 +204,7 @@ std::variant<Endpoint, CallFailure> resolve(const Store::Txn& txn, const json& c
     if (ep.host.front() == '[') ep.host = ep.host.substr(1, ep.host.size() - 2);
     ep.port = m[3].matched ? std::stoi(m[3]) : 443;
     ep.path = m[4].length() ? m[4].str() : "/";
+    ep.url = url + query;
     return ep;
   }
   const json& s = cc.value("service", json::object());
@@ -212,6 +214,7 @@ std::variant<Endpoint, CallFailure> resolve(const Store::Txn& txn, const json& c
   ep.port = port;
   ep.path = str(s, "path").empty() ? "/" : str(s, "path");
   std::string url = "https://" + ep.host + ":" + std::to_string(port) + ep.path + query;
+  ep.url = url;
   ObjPtr svc = txn.get("/services", ns, name);
   if (!svc) return postFailed(url, "service \"" + name + "\" not found");
   const json* spec = lookupPath(*svc, "spec");
@@ -279,9 +282,7 @@ std::variant<json, CallFailure> post(const Store::Txn& txn, const json& hook, co
   auto where = resolve(txn, cc, query);
   if (auto* f = std::get_if<CallFailure>(&where)) return *f;
   const Endpoint& ep = std::get<Endpoint>(where);
-  std::string hostPort = (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" +
-                         std::to_string(cc.contains("service") ? cc["service"].value("port", 443) : ep.port);
-  std::string url = "https://" + hostPort + ep.path + query;
+  const std::string& url = ep.url;
   httplib::SSLClient client(ep.host, ep.port);
   if (!ep.address.empty()) client.set_hostname_addr_map({{ep.host, ep.address}});
   client.enable_server_certificate_verification(true);
@@ -297,7 +298,9 @@ std::variant<json, CallFailure> post(const Store::Txn& txn, const json& hook, co
   client.set_write_timeout(timeout, 0);
   client.set_keep_alive(false);
   auto res = client.Post((ep.path + query).c_str(), review.dump(), "application/json");
-  std::string dial = "dial tcp " + (ep.address.empty() ? hostPort : ep.address + ":" + std::to_string(ep.port));
+  std::string address = ep.address.empty() ? ep.host : ep.address;
+  if (address.find(':') != std::string::npos) address = "[" + address + "]";
+  std::string dial = "dial tcp " + address + ":" + std::to_string(ep.port);
   if (!res) {
     switch (res.error()) {
       case httplib::Error::Connection: return postFailed(url, dial + ": connect: connection refused");

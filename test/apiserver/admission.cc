@@ -217,10 +217,11 @@ std::variant<Endpoint, CallFailure> resolve(const Store::Txn& txn, const json& c
   ep.url = url;
   ObjPtr svc = txn.get("/services", ns, name);
   if (!svc) return postFailed(url, "service \"" + name + "\" not found");
-  const json* spec = lookupPath(*svc, "spec");
+  const json* ports = lookupPath(*svc, "spec.ports");
   const json* svcPort = nullptr;
-  for (const auto& p : spec ? arrayOr(*spec, "ports") : arrayOr(json(), "ports"))
-    if (p.value("port", 0) == port) svcPort = &p;
+  if (ports && ports->is_array())
+    for (const auto& p : *ports)
+      if (p.value("port", 0) == port) svcPort = &p;
   if (!svcPort) return postFailed(url, "no service port " + std::to_string(port) + " found for service \"" + name + "\"");
   auto target = serviceEndpoint(txn, ns, name, str(*svcPort, "name"));
   if (!target) return postFailed(url, "no endpoints available for service \"" + name + "\"");

@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include "admission.h"
 #include "apply.h"
 #include "builtin.h"
 #include "patch.h"
@@ -295,14 +296,33 @@ Result<Reply> Api::list(const Target& t, const ListOptions& o) {
 
 // ---- admission: defaulting, validation, pruning ----------------------------------------------
 
+// Order as in kube-apiserver: defaulting (at decoding), mutating webhooks, validation (and, for
+// custom resources, pruning), validating webhooks. Webhooks are called with the store lock held
+// (see admission.h); /scale writes are not sent to webhooks.
 Status Api::admit(Txn& txn, const Target& t, const json* old, json& obj, const WriteOptions& o,
                   std::vector<std::string>& warnings) {
-  (void)txn;
+  const ResourceType& type = *t.type;
+  AdmissionAttributes attrs{t.type, t.version, t.ns, metaStr(obj, "name"), t.subresource, old ? "UPDATE" : "CREATE",
+                            old, o.dryRun, o.fieldManager};
+  bool webhooks = t.subresource != "scale";
+  if (!type.custom)
+    if (auto s = defaultBuiltin(type.kind, obj); !s) return s.error();
+  if (webhooks) {
+    if (auto s = callMutatingWebhooks(txn, attrs, obj, warnings); !s) return s.error();
+    if (!type.custom)
+      if (auto s = defaultBuiltin(type.kind, obj); !s) return s.error();
+  }
+  if (auto s = validateAndPrune(t, old, obj, o, warnings); !s) return s;
+  if (webhooks) return callValidatingWebhooks(txn, attrs, obj, warnings);
+  return Ok{};
+}
+
+Status Api::validateAndPrune(const Target& t, const json* old, json& obj, const WriteOptions& o,
+                             std::vector<std::string>& warnings) {
   const ResourceType& type = *t.type;
   std::string name = metaStr(obj, "name");
   if (auto errs = validateMetadata(obj); !errs.empty()) return invalid(type.group, type.kind, name, errs);
   if (!type.custom) {
-    if (auto s = defaultBuiltin(type.kind, obj); !s) return s.error();
     std::vector<std::string> errs;
     if (type.kind == "CustomResourceDefinition") {
       errs = Registry::validateCrd(obj);

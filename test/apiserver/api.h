@@ -87,6 +87,7 @@ class Api {
   Result<Reply> commitUpdate(Txn& txn, const Target& t, const ObjPtr& old, json next, const WriteOptions& o,
                              bool isApply, bool requireRv);
   Status admit(Txn& txn, const Target& t, const json* old, json& obj, const WriteOptions& o, std::vector<std::string>& warnings);
+  Status validateAndPrune(const Target& t, const json* old, json& obj, const WriteOptions& o, std::vector<std::string>& warnings);
   Result<Reply> updateScale(Txn& txn, const Target& t, const ObjPtr& old, const json& scale, const WriteOptions& o);
   Result<json> deleteObject(Txn& txn, const ResourceType& type, const std::string& ns, const std::string& name,
                             const std::string& policy);

@@ -1,5 +1,6 @@
 #include "builtin.h"
 
+#include "admission.h"
 #include "util.h"
 
 #include <regex>
@@ -164,6 +165,8 @@ Status defaultBuiltin(const std::string& kind, json& obj) {
       for (const auto& [k, v] : obj["data"].items())
         if (!v.is_string() || !base64Decode(v.get<std::string>()))
           return badRequest("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 0");
+  } else if (kind == "ValidatingWebhookConfiguration" || kind == "MutatingWebhookConfiguration") {
+    defaultWebhookConfiguration(obj, kind == "MutatingWebhookConfiguration");
   } else if (kind == "Namespace") {
     if (obj.contains("metadata") && obj["metadata"].contains("name") && obj["metadata"]["name"].is_string())
       obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"]["name"];
@@ -269,6 +272,8 @@ std::vector<std::string> validateBuiltin(const std::string& kind, const json& ob
       if (obj.contains(field) && obj[field].is_object())
         for (const auto& [k, v] : obj[field].items())
           if (auto m = validKeyMessage(k); !m.empty()) errs.push_back(std::string(field) + "[" + k + "]: " + m);
+  } else if (kind == "ValidatingWebhookConfiguration" || kind == "MutatingWebhookConfiguration") {
+    errs = validateWebhookConfiguration(obj);
   } else if (kind == "Event") {
     if (!obj.contains("involvedObject")) errs.push_back("involvedObject: Required value");
   }

@@ -536,6 +536,182 @@ if ! on_test_server; then
   exit 0
 fi
 
+step "admission webhooks: validating and mutating, url and service clientConfig"
+if ! command -v node > /dev/null || ! command -v openssl > /dev/null; then
+  echo "SKIP: admission webhooks need node and openssl (scripts/install-tools.sh node)"
+else
+  W="$WORK/webhook"
+  mkdir -p "$W"
+  # A CA and the webhook's certificate, valid for the Service's DNS name and 127.0.0.1 (the
+  # url clientConfig); a second CA that did not sign it.
+  for ca in ca other-ca; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=$ca" \
+      -keyout "$W/$ca.key" -out "$W/$ca.crt" 2> /dev/null
+  done
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=whsvc.wh-sys.svc" \
+    -keyout "$W/tls.key" -out "$W/tls.csr" 2> /dev/null
+  printf 'subjectAltName=DNS:whsvc.wh-sys.svc,IP:127.0.0.1\n' > "$W/san.ext"
+  openssl x509 -req -in "$W/tls.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -days 1 \
+    -extfile "$W/san.ext" -out "$W/tls.crt" 2> /dev/null
+  CA_BUNDLE=$(base64 -w0 < "$W/ca.crt")
+  OTHER_BUNDLE=$(base64 -w0 < "$W/other-ca.crt")
+  HOOKLOG="$W/requests.jsonl"
+  : > "$HOOKLOG"
+  node "$SRC/test/apiserver/test_webhook.js" "$W/tls.crt" "$W/tls.key" "$HOOKLOG" > "$W/port" 2> "$W/stderr" &
+  WEBHOOK_PID=$!
+  BACKGROUND_PIDS+=("$WEBHOOK_PID")
+  eventually 10 test -s "$W/port" || fail "webhook did not start: $(cat "$W/stderr")"
+  PORT=$(cat "$W/port")
+  hook_calls() { wc -l < "$HOOKLOG"; }
+  # last_request FIELD: a field of the last AdmissionReview the webhook received.
+  last_request() { tail -n 1 "$HOOKLOG" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
+    const r=JSON.parse(s);const v=process.argv[1].split(".").reduce((o,k)=>o==null?o:o[k],r);
+    console.log(typeof v==="string"?v:JSON.stringify(v));})' "$1"; }
+  # webhook_config KIND NAME PATH [YAML LINES...]: a configuration with one webhook for
+  # ConfigMaps (CREATE, UPDATE) calling https://127.0.0.1:PORT/PATH, namespaces labelled
+  # webhooks=off excluded. (The rule names its scope: rules is an atomic list, so a manifest
+  # leaving out a defaulted field of a rule is re-sent by every client-side apply, as on a real
+  # cluster.)
+  webhook_config() {
+    local kind=$1 name=$2 path=$3; shift 3
+    printf '%s\n' "apiVersion: admissionregistration.k8s.io/v1" "kind: $kind" "metadata: {name: $name}" "webhooks:" \
+      "- name: $name" \
+      "  clientConfig: {url: \"https://127.0.0.1:$PORT$path\", caBundle: $CA_BUNDLE}" \
+      "  rules: [{operations: [CREATE, UPDATE], apiGroups: [\"\"], apiVersions: [v1], resources: [configmaps], scope: Namespaced}]" \
+      "  namespaceSelector: {matchExpressions: [{key: webhooks, operator: NotIn, values: [\"off\"]}]}" \
+      "  sideEffects: None" "  admissionReviewVersions: [v1]" "$@"
+  }
+  k create namespace wh-on > /dev/null
+  k create namespace wh-off > /dev/null
+  k label namespace wh-off webhooks=off > /dev/null
+
+  webhook_config ValidatingWebhookConfiguration deny.example.com /validate > "$M/vwc.yaml"
+  expect_contains "$(k apply -f "$M/vwc.yaml")" "validatingwebhookconfiguration.admissionregistration.k8s.io/deny.example.com created" "create a ValidatingWebhookConfiguration"
+  expect_contains "$(k apply -f "$M/vwc.yaml")" "deny.example.com unchanged" "re-applying the configuration changes nothing"
+  expect_eq "$(k get validatingwebhookconfiguration deny.example.com -o jsonpath='{.webhooks[0].failurePolicy},{.webhooks[0].matchPolicy},{.webhooks[0].timeoutSeconds},{.webhooks[0].objectSelector}')" \
+    "Fail,Equivalent,10,{}" "webhook defaults"
+  expect_contains "$(k get validatingwebhookconfigurations)" "NAME +WEBHOOKS +AGE"$'\n'"deny.example.com +1 " "webhook configuration table"
+  expect_contains "$(k api-resources --api-group=admissionregistration.k8s.io)" "validatingwebhookconfigurations +admissionregistration.k8s.io/v1 +false +ValidatingWebhookConfiguration" "discovery"
+
+  printf '%s\n' "apiVersion: v1" "kind: ConfigMap" "metadata: {name: bad, namespace: wh-on, labels: {deny: \"true\"}}" > "$M/bad-cm.yaml"
+  must_fail k apply -f "$M/bad-cm.yaml"
+  expect_contains "$OUT" 'Error from server \(Forbidden\): .*admission webhook "deny.example.com" denied the request: ConfigMap bad carries deny=true' "a denial is the webhook's status"
+  expect_eq "$(last_request review.request.operation),$(last_request review.request.namespace),$(last_request review.request.kind),$(last_request review.request.options.kind)" \
+    'CREATE,wh-on,{"group":"","kind":"ConfigMap","version":"v1"},CreateOptions' "the AdmissionReview request"
+  expect_eq "$(last_request query),$(last_request contentType),$(last_request review.apiVersion),$(last_request review.request.resource.resource)" \
+    "?timeout=10s,application/json,admission.k8s.io/v1,configmaps" "the webhook request"
+  OUT=$(k -n wh-on create configmap good --from-literal=a=b 2>&1)
+  expect_contains "$OUT" "Warning: checked by the test webhook \(CREATE\)" "the webhook's warnings reach kubectl"
+  expect_contains "$OUT" "configmap/good created" "an allowed ConfigMap is created"
+  must_fail k -n wh-on label configmap good deny=true
+  expect_contains "$OUT" 'admission webhook "deny.example.com" denied the request: ConfigMap good carries deny=true' "updates are checked"
+  expect_eq "$(last_request review.request.operation),$(last_request review.request.oldObject.metadata.name)" "UPDATE,good" "UPDATE carries oldObject"
+  CALLS=$(hook_calls)
+  k -n wh-off apply -f <(sed 's/namespace: wh-on/namespace: wh-off/' "$M/bad-cm.yaml") > /dev/null
+  expect_eq "$(hook_calls)" "$CALLS" "namespaceSelector: no call for a namespace it excludes"
+  k -n wh-on create secret generic s --from-literal=a=b > /dev/null
+  expect_eq "$(hook_calls)" "$CALLS" "no call for resources the rules do not name"
+  if compgen -G "$SRC/crds/*.y*ml" > /dev/null; then  # applied above
+    k patch validatingwebhookconfiguration deny.example.com --type=json \
+      -p '[{"op":"add","path":"/webhooks/0/rules/-","value":{"operations":["CREATE","UPDATE"],"apiGroups":["flink.apache.org"],"apiVersions":["*"],"resources":["flinkdeployments"]}}]' > /dev/null
+    expect_eq "$(k get validatingwebhookconfiguration deny.example.com -o jsonpath='{.webhooks[0].rules[1].scope}')" "*" "rules' scope default"
+    must_fail k label flinkdeployment flight-delays deny=true
+    expect_contains "$OUT" 'admission webhook "deny.example.com" denied the request: FlinkDeployment flight-delays carries deny=true' "custom resources are sent to webhooks"
+  fi
+
+  step "admission webhooks: failures and failurePolicy"
+  webhook_config ValidatingWebhookConfiguration bad-uid.example.com /bad-uid | k apply -f - > /dev/null
+  must_fail k -n wh-on create configmap c1
+  expect_contains "$OUT" 'Internal error occurred: failed calling webhook "bad-uid.example.com": received invalid webhook response: expected response.uid="[-0-9a-f]+", got "not-the-request-uid"' "uid mismatch"
+  k delete validatingwebhookconfiguration bad-uid.example.com > /dev/null
+  webhook_config ValidatingWebhookConfiguration patching.example.com /validate-patch | k apply -f - > /dev/null
+  must_fail k -n wh-on create configmap c1
+  expect_contains "$OUT" 'failed calling webhook "patching.example.com": received invalid webhook response: validating webhook may not return response.patch' "a patch from a validating webhook"
+  k delete validatingwebhookconfiguration patching.example.com > /dev/null
+  webhook_config ValidatingWebhookConfiguration slow.example.com /slow "  timeoutSeconds: 1" | k apply -f - > /dev/null
+  must_fail k -n wh-on create configmap c1
+  expect_contains "$OUT" "failed calling webhook \"slow.example.com\": failed to call webhook: Post \"https://127.0.0.1:$PORT/slow\?timeout=1s\": context deadline exceeded" "timeoutSeconds"
+  k delete validatingwebhookconfiguration slow.example.com > /dev/null
+  webhook_config ValidatingWebhookConfiguration other-ca.example.com /validate | sed "s/caBundle: .*}/caBundle: $OTHER_BUNDLE}/" | k apply -f - > /dev/null
+  must_fail k -n wh-on create configmap c1
+  expect_contains "$OUT" 'failed calling webhook "other-ca.example.com": failed to call webhook: Post ".*": tls: failed to verify certificate: x509: certificate signed by unknown authority' "caBundle is the trust store"
+  k delete validatingwebhookconfiguration other-ca.example.com > /dev/null
+  # A port nothing listens on: the node webhook's port is taken, the one below it likely free.
+  DOWN=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();})')
+  webhook_config ValidatingWebhookConfiguration down.example.com /validate | sed "s/127.0.0.1:$PORT/127.0.0.1:$DOWN/" > "$M/down.yaml"
+  k apply -f "$M/down.yaml" > /dev/null
+  printf '%s\n' "apiVersion: v1" "kind: ConfigMap" "metadata: {name: c1, namespace: wh-on}" > "$M/c1.yaml"
+  must_fail k apply -f "$M/c1.yaml"
+  expect_contains "$OUT" "Error from server \(InternalError\): .*Internal error occurred: failed calling webhook \"down.example.com\": failed to call webhook: Post \"https://127.0.0.1:$DOWN/validate\?timeout=10s\": dial tcp 127.0.0.1:$DOWN: connect: connection refused" "failurePolicy Fail"
+  sed 's/^  sideEffects: None/  sideEffects: None\n  failurePolicy: Ignore/' "$M/down.yaml" | k apply -f - > /dev/null
+  expect_contains "$(k -n wh-on create configmap c1 2>&1)" "configmap/c1 created" "failurePolicy Ignore"
+  k delete validatingwebhookconfiguration down.example.com > /dev/null
+
+  step "admission webhooks: service clientConfig through an EndpointSlice"
+  k create namespace wh-sys > /dev/null
+  k -n wh-sys create service clusterip whsvc --tcp=443:8443 > /dev/null
+  k -n wh-sys apply -f - > /dev/null << EOF
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: whsvc-1, labels: {kubernetes.io/service-name: whsvc}}
+addressType: IPv4
+ports: [{name: 443-8443, port: $PORT, protocol: TCP}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+EOF
+  k delete validatingwebhookconfiguration deny.example.com > /dev/null
+  webhook_config ValidatingWebhookConfiguration svc.example.com /validate \
+    | sed "s|url: \"https://127.0.0.1:$PORT/validate\"|service: {namespace: wh-sys, name: whsvc, path: /validate}|" > "$M/svc-vwc.yaml"
+  k apply -f "$M/svc-vwc.yaml" > /dev/null
+  expect_eq "$(k get validatingwebhookconfiguration svc.example.com -o jsonpath='{.webhooks[0].clientConfig.service.port}')" "443" "service port default"
+  must_fail k apply -f "$M/bad-cm.yaml"
+  expect_contains "$OUT" 'admission webhook "svc.example.com" denied the request: ConfigMap bad carries deny=true' "a webhook behind a Service"
+  k -n wh-sys delete endpointslice whsvc-1 > /dev/null
+  must_fail k apply -f "$M/bad-cm.yaml"
+  expect_contains "$OUT" 'Internal error occurred: failed calling webhook "svc.example.com": failed to call webhook: Post "https://whsvc.wh-sys.svc:443/validate\?timeout=10s": no endpoints available for service "whsvc"' "no endpoints"
+  k delete validatingwebhookconfiguration svc.example.com > /dev/null
+
+  step "admission webhooks: a mutating webhook's JSONPatch"
+  webhook_config MutatingWebhookConfiguration label.example.com /mutate > "$M/mwc.yaml"
+  k apply -f "$M/mwc.yaml" > /dev/null
+  expect_contains "$(k apply -f "$M/mwc.yaml")" "label.example.com unchanged" "re-applying a mutating configuration"
+  expect_eq "$(k get mutatingwebhookconfiguration label.example.com -o jsonpath='{.webhooks[0].reinvocationPolicy}')" "Never" "reinvocationPolicy default"
+  k -n wh-on create configmap m1 --from-literal=a=b > /dev/null
+  expect_eq "$(k -n wh-on get configmap m1 -o jsonpath='{.metadata.labels.mutated}')" "yes" "the patch is applied to the stored object"
+  k -n wh-off create configmap m1 --from-literal=a=b > /dev/null
+  expect_eq "$(k -n wh-off get configmap m1 -o jsonpath='{.metadata.labels.mutated}')" "" "namespaceSelector excludes wh-off"
+  k delete mutatingwebhookconfiguration label.example.com > /dev/null
+
+  step "admission webhooks: validation of configurations"
+  must_fail k apply -f - << EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: invalid}
+webhooks:
+- name: short
+  clientConfig: {url: "http://127.0.0.1/x", service: {namespace: a, name: b}}
+  timeoutSeconds: 31
+  failurePolicy: Sometimes
+  admissionReviewVersions: [v2]
+- name: short
+  clientConfig: {url: "http://127.0.0.1/x"}
+  sideEffects: Some
+  admissionReviewVersions: [v1]
+EOF
+  for e in 'webhooks\[0\].name: Invalid value: "short": should be a domain with at least three segments separated by dots' \
+    'webhooks\[0\].clientConfig: Required value: exactly one of url or service is required' \
+    'webhooks\[0\].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds' \
+    'webhooks\[0\].failurePolicy: Unsupported value: "Sometimes": supported values: "Fail", "Ignore"' \
+    'webhooks\[0\].sideEffects: Required value: must specify one of None, NoneOnDryRun' \
+    'webhooks\[0\].admissionReviewVersions: Invalid value: \[\]string\{"v2"\}: must include at least one of v1, v1beta1' \
+    'webhooks\[1\].name: Duplicate value: "short"' \
+    "webhooks\[1\].clientConfig.url: Invalid value: \"http\": 'https' is the only allowed URL scheme" \
+    'webhooks\[1\].sideEffects: Unsupported value: "Some": supported values: "None", "NoneOnDryRun"'; do
+    expect_contains "$OUT" "$e" "webhook configuration validation"
+  done
+  expect_contains "$OUT" 'The ValidatingWebhookConfiguration "invalid" is invalid' "422 Invalid"
+  kill "$WEBHOOK_PID"
+fi
+
 step "410 Gone for a watch older than the event window"
 start_server "$WORK/small" --history 5
 SMALL_KUBECONFIG="$WORK/small/kubeconfig"

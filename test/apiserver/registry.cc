@@ -88,6 +88,10 @@ const std::map<std::string, json>& builtinSchemas() {
                           "EndpointSlice", "CustomResourceDefinition", "Role", "RoleBinding", "ClusterRole",
                           "ClusterRoleBinding"})
       m[k] = topLevel(nullptr);
+    // webhooks merge by name (patchMergeKey and listMapKeys of the real types).
+    for (const char* k : {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
+      m[k] = obj({{"apiVersion", {{"type", "string"}}}, {"kind", {{"type", "string"}}}, {"metadata", objectMeta()},
+                  {"webhooks", mapList({"name"})}});
     return m;
   }();
   return schemas;
@@ -157,6 +161,10 @@ Registry::Registry() {
       builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, {}, false, false, false),
       builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, {}, false, false, false),
       builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, {}, false, false, false),
+      builtin("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
+              false, {}, false, false, false, {"api-extensions"}),
+      builtin("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration",
+              false, {}, false, false, false, {"api-extensions"}),
       builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false,
               {"crd", "crds"}, true, false, true, {"api-extensions"}),
   };
@@ -211,7 +219,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> Registry::groups()
     if (std::find(it->second.begin(), it->second.end(), v) == it->second.end()) it->second.push_back(v);
   };
   for (const char* g : {"", "apps", "coordination.k8s.io", "discovery.k8s.io", "networking.k8s.io",
-                        "rbac.authorization.k8s.io", "apiextensions.k8s.io"})
+                        "rbac.authorization.k8s.io", "admissionregistration.k8s.io",
+                        "apiextensions.k8s.io"})
     for (const auto& [k, t] : types_)
       if (t->group == g)
         for (const auto& v : t->versionOrder) add(g, v);

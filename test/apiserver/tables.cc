@@ -396,6 +396,10 @@ std::vector<Col> builtinColumns(const std::string& kind) {
             {"Message", "string", "", "A human-readable description of the status of this operation", 0, s("message")},
             {"Count", "string", "", "The number of times this event has occurred", 1, [](J o) -> json { return std::to_string(std::max(1LL, num(o, "count"))); }},
             {"Name", "string", "name", "Name of the event", 1, s("metadata.name")}};
+  if (kind == "ValidatingWebhookConfiguration" || kind == "MutatingWebhookConfiguration")
+    return {kName, {"Webhooks", "integer", "", "How many webhooks the configuration holds.", 0,
+                    [](J o) -> json { return static_cast<long long>(count(o, "webhooks")); }},
+            kAge};
   if (kind == "CustomResourceDefinition")
     return {kName, {"Created At", "date", "", "", 0, s("metadata.creationTimestamp")}};
   return {kName, kAge};

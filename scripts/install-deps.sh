@@ -7,7 +7,7 @@ PACKAGES=(
   g++ cmake make pkg-config ccache
   libcpp-httplib-dev nlohmann-json3-dev libssl-dev libboost-dev
   libfmt-dev catch2 prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
-  sqlite3 procps curl
+  sqlite3 procps curl openssl
 )
 
 missing=()

@@ -24,6 +24,8 @@
 #include "flink/common/strings.h"
 #include "metrics/apache_metrics.h"
 #include "metrics/lifecycle_metrics.h"
+#include "webhook/webhook_certificates.h"
+#include "webhook/webhook_server.h"
 
 namespace flink {
 
@@ -70,6 +72,8 @@ struct OperatorOptions {
   int workers = 4, metricsPort = 9999, resyncSeconds = 60;
   bool leaderElect = false;
   int healthPort = -1;  // kubernetes.operator.health.probe.port when enabled; -1: health on the metrics port only
+  int webhookPort = -1;  // the admission webhook's HTTPS port; -1: no webhook
+  WebhookCertificateOptions webhook;  // its certificate (ns: the operator's namespace)
   std::set<std::string> given;  // the flags on the command line (they win over the configuration)
 };
 
@@ -146,6 +150,12 @@ std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>&
       else if (a == "--lease-name") o.leaseName = value();
       else if (a == "--default-image") o.defaultImage = value();
       else if (a == "--health-port") o.healthPort = std::stoi(value());
+      else if (a == "--webhook-port") o.webhookPort = std::stoi(value());
+      else if (a == "--webhook-secret") o.webhook.secretName = value();
+      else if (a == "--webhook-service") o.webhook.serviceName = value();
+      else if (a == "--webhook-configuration") o.webhook.webhookConfiguration = value();
+      else if (a == "--webhook-names") o.webhook.extraNames = splitList(value());
+      else if (a == "--webhook-cert-validity") o.webhook.certValidity = std::chrono::seconds(std::stol(value()));
       else if (a == "--jobmanager-address") {
         o.jobManagerAddress = value();
         if (o.jobManagerAddress != "service" && o.jobManagerAddress != "pod-ip") {
@@ -163,6 +173,10 @@ std::optional<OperatorOptions> parseOperatorArgs(const std::vector<std::string>&
     }
   }
   if (o.workers < 1) o.workers = 1;
+  if (o.webhook.certValidity.count() < 3) {
+    std::cerr << "error: --webhook-cert-validity must be at least 3 (seconds)\n";
+    return std::nullopt;
+  }
   return o;
 }
 
@@ -242,6 +256,8 @@ class Operator {
   void routeEndpoints();
   void startWorkers();
   void startLeaderElection();
+  Status startWebhook();
+  void reconcileWebhookCertificate();
 
   OperatorOptions options_;
   std::shared_ptr<KubeClient> client_;
@@ -257,6 +273,9 @@ class Operator {
   std::thread httpThread_;
   httplib::Server health_;  // kubernetes.operator.health.probe.port, when enabled
   std::thread healthThread_;
+  std::unique_ptr<WebhookServer> webhook_;  // with --webhook-port
+  std::unique_ptr<WebhookCertificates> webhookCerts_;
+  Clock::time_point nextCertCheck_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<LeaderElector> elector_;
   std::atomic<bool> lostLeadership_{false};
@@ -381,6 +400,9 @@ Status Operator::start() {
     healthThread_ = std::thread([this] { health_.listen_after_bind(); });
     log::info("health probes on :{}", bound);
   }
+  if (options_.webhookPort >= 0) {
+    if (Status st = startWebhook(); !st.ok()) return st;
+  }
   const auto& namespaces = options_.namespaces;
   log::info("operator started: watching {}, {} workers, metrics on :{}{}",
             namespaces[0].empty() ? std::string("all namespaces") : fmt::format("namespaces {}", fmt::join(namespaces, ",")),
@@ -415,7 +437,43 @@ void Operator::startLeaderElection() {
   elector_->start([this] { startWorkers(); }, [this] { lostLeadership_ = true; });
 }
 
+// The admission webhook (webhook/): its certificate from the Secret (made at the first start),
+// then HTTPS on the webhook port. A certificate that cannot be made yet (e.g. the API server is
+// not reachable) is retried by poll(); until then handshakes fail, as the webhook configuration's
+// failurePolicy then decides.
+Status Operator::startWebhook() {
+  options_.webhook.ns = options_.leaseNs.empty() ? "default" : options_.leaseNs;
+  webhookCerts_ = std::make_unique<WebhookCertificates>(client_, options_.webhook);
+  webhook_ = std::make_unique<WebhookServer>([this](const json& object) {
+    // The defaults that apply to the object's namespace and Flink version, as the reconciler's.
+    if (!object.is_object()) return *configs_->current();
+    const json meta = object.value("metadata", json::object()), spec = object.value("spec", json::object());
+    std::string ns = meta.is_object() ? meta.value("namespace", "") : "";
+    std::string version = spec.is_object() && spec.contains("flinkVersion") && spec["flinkVersion"].is_string()
+                              ? spec["flinkVersion"].get<std::string>() : "";
+    return *configs_->forResource(ns, version);
+  });
+  auto port = webhook_->start(options_.webhookPort);
+  if (!port.ok()) return port.status();
+  log::info("admission webhook on :{} (Secret {}/{}, Service {})", *port, options_.webhook.ns,
+            options_.webhook.secretName, options_.webhook.serviceName);
+  reconcileWebhookCertificate();
+  return Status::Ok();
+}
+
+void Operator::reconcileWebhookCertificate() {
+  auto pair = webhookCerts_->reconcile();
+  if (pair.ok()) {
+    if (Status st = webhook_->setCertificate(*pair); !st.ok()) log::error("webhook: {}", st.message());
+    nextCertCheck_ = Clock::now() + webhookCerts_->checkInterval();
+  } else {
+    log::error("webhook certificate: {} (retrying in 5 s)", pair.status().message());
+    nextCertCheck_ = Clock::now() + std::chrono::seconds(5);
+  }
+}
+
 void Operator::poll() {
+  if (webhookCerts_ && Clock::now() >= nextCertCheck_) reconcileWebhookCertificate();
   bool synced = true;
   for (auto& s : sets_) {
     for (Informer* inf : s.informers()) synced = synced && inf->synced();
@@ -454,6 +512,7 @@ void Operator::stop() {
     health_.stop();
     healthThread_.join();
   }
+  if (webhook_) webhook_->stop();
 }
 
 }  // namespace

@@ -5,7 +5,14 @@
 //   flink-cpp operator [--kubeconfig PATH] [--namespaces a,b] [--workers N] [--metrics-port P]
 //                      [--leader-elect] [--lease-namespace NS] [--lease-name NAME]
 //                      [--resync-seconds S] [--default-image IMAGE] [--jobmanager-address service|pod-ip]
-//                      [--health-port P]
+//                      [--health-port P] [--webhook-port P] [--webhook-configuration NAME]
+//                      [--webhook-secret NAME] [--webhook-service NAME] [--webhook-names a,b]
+//                      [--webhook-cert-validity SECONDS]
+// --webhook-port serves the admission webhook (webhook/webhook_server.h) over HTTPS with a
+// certificate the operator keeps in a Secret of its namespace (webhook/webhook_certificates.h;
+// default flink-operator-webhook-secret, for Service flink-operator-webhook-service, valid one
+// year, renewed with a third left) and whose CA it writes into the caBundle of the
+// Validating/MutatingWebhookConfiguration --webhook-configuration; --webhook-names adds SANs.
 // Environment: WATCH_NAMESPACES (comma separated, as the Apache operator's watchNamespaces),
 // OPERATOR_NAMESPACE (Lease namespace), OPERATOR_NAME (the metrics' name label), KUBECONFIG,
 // FLINK_CONF_DIR (config.yaml: the defaults under every FlinkDeployment, and the operator's own

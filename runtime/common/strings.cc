@@ -1,5 +1,7 @@
 #include "flink/common/strings.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -25,6 +27,30 @@ std::vector<std::string> splitList(const std::string& s) {
   while (std::getline(ss, item, ',')) {
     if (!item.empty()) out.push_back(item);
   }
+  return out;
+}
+
+}  // namespace flink
+
+namespace flink {
+
+std::string base64Encode(const std::string& data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return out;
+}
+
+std::string base64Decode(const std::string& in) {
+  std::string out(in.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return "";
+  size_t len = static_cast<size_t>(n);
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Certificates for the test API server, made with the OpenSSL C API at start-up: a self-signed
+// Certificates for the test API server, made at start-up with flink/common/certificates.h: a self-signed
 // ECDSA P-256 CA and a server certificate for 127.0.0.1 and localhost signed by it, both valid
 // for one day. The caller (main.cc) keeps the CA in its --dir (ca.crt, ca.key) so that a restarted
 // server can sign a new server certificate with the same CA and existing kubeconfigs stay valid.
@@ -29,6 +29,7 @@ struct TlsMaterial {
   X509Ptr serverCert;
   PkeyPtr serverKey;
   std::string caPem;  // for the kubeconfig's certificate-authority-data
+  std::string caKeyPem;  // PKCS#8
 };
 
 Result<TlsMaterial> generateTlsMaterial();

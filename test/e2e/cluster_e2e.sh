@@ -75,11 +75,11 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
-case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed) UPGRADE_MODE=last-state ;; esac
+case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots|scale-logging) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -149,7 +149,7 @@ $RESTART_CONF
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
-  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots) echo 4000 ;; *) echo 10000 ;; esac)" \
+  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging) echo 4000 ;; *) echo 10000 ;; esac)" \
   | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
 target_pod_template >> "$DIR/flight-delays.yaml"  # DIR shared with the pods at the same path
 kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
@@ -243,6 +243,45 @@ new_cluster_ready() {
 jm_log_says() {
   grep -q "$1" "$(target_pod_log "$(jm_pod)")"
 }
+if [ "$VARIANT" = scale-logging ]; then
+  # kubectl scale sets spec.taskManager.replicas through the scale subresource (the Apache
+  # operator's unit: TaskManager pods, parallelism = replicas x slots); the operator upgrades the
+  # job with a savepoint to 3 TaskManagers and parallelism 3. Then a spec.logConfiguration with
+  # rootLogger.level = DEBUG reaches the new pods: their output has DEBUG lines.
+  wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
+  ! grep -q ' DEBUG ' "$(target_pod_log "$(jm_pod)")" || die "DEBUG lines in the JobManager's output before the level was set"
+  CHANGE_AT=$(now_ms)
+  kubectl scale flinkdeployment/flight-delays --replicas=3 > /dev/null || die "kubectl scale was refused"
+  scaled() { grep -q '"replicas":3' <<< "$(fd_status '{.status.reconciliationStatus.lastReconciledSpec}')"; }
+  wait_for 90 "the operator deploying taskManager.replicas 3" scaled
+  wait_for "$TIMEOUT" "the new JobManager pod Ready" ready_pods jobmanager 1
+  wait_for "$TIMEOUT" "3 TaskManager pods Ready" ready_pods taskmanager 3
+  find_rest
+  vertex_parallelism() {  # the job's vertices' parallelism, one line each
+    local jid
+    jid=$(job_field jid) && rest_get "/jobs/$jid" &&
+      sqlite3 -batch :memory: "SELECT json_extract(value, '\$.parallelism') FROM json_each(json_extract(CAST(readfile('$DIR/rest.json') AS TEXT), '\$.vertices'));"
+  }
+  parallelism_3() { [ "$(job_field state)" = RUNNING ] && [ "$(vertex_parallelism | sort -u)" = 3 ]; }
+  wait_for 60 "the job RUNNING with every vertex at parallelism 3" parallelism_3
+  wait_for 30 "the new JobManager restoring the upgrade savepoint" jm_log_says "restores from savepoint"
+  echo "  kubectl scale --replicas=3: 3 TaskManagers, job at parallelism 3 from a savepoint, $(secs_since "$CHANGE_AT")s"
+  SCALED_JM=$(jm_pod)
+  LOG_AT=$(now_ms)
+  kubectl patch flinkdeployment flight-delays --type=merge -p '{"spec":{"logConfiguration":{"log4j-console.properties":"rootLogger.level = DEBUG\nrootLogger.appenderRef.console.ref = ConsoleAppender\n"}}}' > /dev/null
+  another_jobmanager() { local p; p=$(jm_pod); [ -n "$p" ] && [ "$p" != "$SCALED_JM" ]; }
+  wait_for 90 "a JobManager pod with the new logConfiguration" another_jobmanager
+  wait_for "$TIMEOUT" "the new JobManager pod Ready" ready_pods jobmanager 1
+  find_rest
+  wait_for 60 "DEBUG lines (checkpoint acknowledgements) in the new JobManager's output" \
+    jm_log_says 'DEBUG .*Received acknowledge message for checkpoint'
+  echo "  logConfiguration rootLogger.level = DEBUG: DEBUG lines in the new JobManager's output, $(secs_since "$LOG_AT")s"
+  wait_for "$TIMEOUT" "the job FINISHED" finished
+  compare_output "$DIR/out" "$CASE"
+  expect_operator_status
+  echo "PASS $CASE: kubectl scale 2 -> 3 TaskManagers (parallelism 3) and a DEBUG log level, each through a savepoint upgrade; $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+  exit 0
+fi
 case "$VARIANT" in savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots)
   wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
   OLD_JOB=$(job_field jid)

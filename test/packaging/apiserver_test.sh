@@ -11,7 +11,14 @@
 #     would mount them: /healthz and /readyz answer, it takes the leader Lease named by the chart in
 #     the release namespace, and reconciles examples/flight-delays.yaml in a watched namespace
 #     into a JobManager Deployment running the chart's default image, while a FlinkDeployment
-#     in an unwatched namespace is left alone.
+#     in an unwatched namespace is left alone;
+#   - the admission webhook (webhook.create, the chart default): the operator makes its
+#     certificate (Secret flink-operator-webhook-secret, signed by its CA, naming the Service)
+#     and writes the CA into both webhook configurations' caBundle; the API server calls it
+#     through the webhook Service (an EndpointSlice to the operator on 127.0.0.1): `kubectl
+#     apply` of invalid FlinkDeployments is refused with the field, a FlinkSessionJob gets its
+#     target.session label, a 15 s certificate is renewed and served without a refusal
+#     changing, and with the operator stopped failurePolicy Fail refuses writes.
 # usage: apiserver_test.sh SOURCE_DIR KUBE_TEST_APISERVER FLINK_CPP
 SRC=$(cd "$1" && pwd)
 APISERVER=$(realpath "$2")
@@ -78,7 +85,7 @@ apply_rendered() {
     const skip = docs.filter((d) => !served.has(`${d.apiVersion}/${d.kind}`));
     fs.writeFileSync(out, keep.map((d) => yaml.dump(d, { lineWidth: -1 })).join("---\n"));
     fs.writeFileSync(skippedOut, skip.map((d) => `${d.apiVersion}/${d.kind}`).sort().join("\n") + "\n");
-    fs.writeFileSync(listOut, keep.map((d) => `${d.kind.toLowerCase()}.${d.apiVersion.includes("/") ? d.apiVersion.split("/")[0] : ""} ${d.metadata.namespace || ""} ${d.metadata.name}`).join("\n") + "\n");
+    fs.writeFileSync(listOut, keep.map((d) => `${d.kind.toLowerCase()}.${d.apiVersion.includes("/") ? d.apiVersion.split("/")[0] : ""} ${d.metadata.namespace || "-"} ${d.metadata.name}`).join("\n") + "\n");
   ' "$WORK/$name.yaml" "$WORK/served.txt" "$WORK/$name-apply.yaml" "$WORK/$name-skipped.txt" "$WORK/$name-objects.txt" ||
     fail "splitting the rendered objects of $name"
   if [ "$(tr -d '\n' < "$WORK/$name-skipped.txt")" != "" ]; then
@@ -87,7 +94,7 @@ apply_rendered() {
   out=$(k apply -f "$WORK/$name-apply.yaml" 2>&1) || fail "kubectl apply of the rendered chart ($name):"$'\n'"$out"
   echo "   applied $(grep -c . "$WORK/$name-objects.txt") objects"
   while read -r kind ns obj; do
-    k get "${kind%.}" ${ns:+-n "$ns"} "$obj" > /dev/null 2>&1 || fail "$kind $ns/$obj does not read back ($name)"
+    k get "${kind%.}" $([ "$ns" = - ] || echo "-n $ns") "$obj" > /dev/null 2>&1 || fail "$kind $ns/$obj does not read back ($name)"
   done < "$WORK/$name-objects.txt"
   # Applying again changes nothing (the rendered objects are stable under the server's defaulting).
   out=$(k apply -f "$WORK/$name-apply.yaml" 2>&1) || fail "second kubectl apply ($name):"$'\n'"$out"
@@ -117,8 +124,12 @@ mapfile -t ARGS < <(node -e '
   const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const c = d.spec.template.spec.containers[0];
   const args = c.args.slice();
-  const i = args.indexOf("--metrics-port");
-  if (i >= 0) args[i + 1] = "0";  // a free port instead of the chart default
+  for (const flag of ["--metrics-port", "--webhook-port"]) {
+    const i = args.indexOf(flag);
+    if (i >= 0) args[i + 1] = "0";  // a free port instead of the chart default
+  }
+  // Short-lived webhook certificates (15 s, renewed with 5 s left), to see a renewal.
+  args.push("--webhook-cert-validity", "15");
   console.log(args.join("\n"));
 ' "$WORK/deployment.json")
 WATCH_ENV=$(node -e '
@@ -158,6 +169,75 @@ wait_for "the leader Lease $RELEASE_NS/$LEASE" 30 k -n "$RELEASE_NS" get lease "
 wait_for "flink_operator_is_leader 1" 30 bash -c "exec 7<>/dev/tcp/127.0.0.1/$PORT && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&7 && grep -q '^flink_operator_is_leader 1' <&7" ||
   operator_fail "not leader"
 
+step "the admission webhook: certificate, caBundle, refusals with the field"
+# The API server reaches the webhook Service through its EndpointSlice, as kube-apiserver with
+# endpoint routing does; in a cluster the endpoints controller writes it for the operator pod.
+grep -q 'admission webhook on :[0-9]' "$WORK/operator.log" || operator_fail "the chart's --webhook-port did not start the webhook"
+WEBHOOK_PORT=$(sed -n 's/.*admission webhook on :\([0-9]*\).*/\1/p' "$WORK/operator.log" | head -n 1)
+k apply -f - > /dev/null <<EOF || fail "EndpointSlice of the webhook Service"
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: flink-operator-webhook-service-local
+  namespace: $RELEASE_NS
+  labels: {kubernetes.io/service-name: flink-operator-webhook-service}
+addressType: IPv4
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+ports: [{name: webhook, port: $WEBHOOK_PORT, protocol: TCP}]
+EOF
+WEBHOOK_CONFIG=flink-operator-$RELEASE_NS-webhook-configuration
+ca_bundle() { k get "$1" "$WEBHOOK_CONFIG" -o jsonpath='{.webhooks[0].clientConfig.caBundle}'; }
+secret_field() { k -n "$RELEASE_NS" get secret flink-operator-webhook-secret -o jsonpath="{.data.$1}" | base64 -d; }
+for kind in validatingwebhookconfiguration mutatingwebhookconfiguration; do
+  wait_for "the caBundle of the $kind" 30 test -n "$(ca_bundle $kind)" || operator_fail "no caBundle in $kind $WEBHOOK_CONFIG"
+  [ "$(ca_bundle $kind | base64 -d)" = "$(secret_field 'ca-bundle\.crt')" ] || fail "the $kind caBundle is not the Secret's CA bundle"
+done
+# The served certificate is the Secret's, signed by its CA, and names the Service.
+served_cert() {
+  openssl s_client -connect "127.0.0.1:$WEBHOOK_PORT" -servername "flink-operator-webhook-service.$RELEASE_NS.svc" \
+    < /dev/null 2> /dev/null | openssl x509 -noout -fingerprint 2> /dev/null
+}
+secret_fingerprint() { secret_field 'tls\.crt' | openssl x509 -noout -fingerprint; }
+secret_field 'tls\.crt' | openssl verify -CAfile <(secret_field 'ca\.crt') > /dev/null || fail "tls.crt is not signed by ca.crt"
+secret_field 'tls\.crt' | openssl x509 -noout -ext subjectAltName | grep -q "DNS:flink-operator-webhook-service.$RELEASE_NS.svc" ||
+  fail "the webhook certificate does not name flink-operator-webhook-service.$RELEASE_NS.svc"
+# Each invalid FlinkDeployment is refused by `kubectl apply` with the field and the reason.
+refused() {  # refused NAME FIELD YAML-FILE
+  local out
+  if out=$(k -n team-a apply -f "$3" 2>&1); then fail "kubectl apply of an invalid FlinkDeployment ($1) was accepted"; fi
+  grep -qF "admission webhook \"validationwebhook.flink.apache.org\" denied the request: $2" <<< "$out" ||
+    fail "the refusal of $1 does not name $2: $out"
+  ! k -n team-a get flinkdeployment "$1" > /dev/null 2>&1 || fail "the refused FlinkDeployment $1 was stored"
+}
+invalid() {  # invalid NAME SED-EXPRESSION: examples/flight-delays.yaml renamed and changed; prints the file
+  sed -e "s/^  name: flight-delays$/  name: $1/" -e "$2" "$SRC/examples/flight-delays.yaml" > "$WORK/$1.yaml"
+  echo "$WORK/$1.yaml"
+}
+refused bad-namespace spec.flinkConfiguration.kubernetes.namespace \
+  "$(invalid bad-namespace 's/^  flinkConfiguration:$/  flinkConfiguration:\n    kubernetes.namespace: other/')"
+refused no-service-account spec.serviceAccount "$(invalid no-service-account '/^  serviceAccount:/d')"
+refused zero-parallelism spec.job.parallelism "$(invalid zero-parallelism 's/^    parallelism: .*/    parallelism: 0/')"
+refused no-version spec.flinkVersion "$(invalid no-version '/^  flinkVersion:/d')"
+# A FlinkSessionJob gets the target.session label from the mutating webhook.
+k -n team-a apply -f - > /dev/null <<EOF || fail "apply a FlinkSessionJob"
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkSessionJob
+metadata: {name: session-job}
+spec:
+  deploymentName: shared-session
+  job: {jarURI: "local:///opt/flink/usrlib/job.so", parallelism: 1, upgradeMode: stateless}
+EOF
+[ "$(k -n team-a get flinksessionjob session-job -o jsonpath='{.metadata.labels.target\.session}')" = shared-session ] ||
+  fail "the mutating webhook did not label the FlinkSessionJob with target.session"
+# The certificate is renewed with a third of its 15 s left, and served; the API server keeps trusting it.
+first=$(secret_fingerprint)
+cert_renewed() { [ "$(secret_fingerprint)" != "$first" ]; }
+wait_for "a renewed webhook certificate in the Secret" 20 cert_renewed ||
+  operator_fail "the webhook certificate was not renewed"
+renewed_served() { [ "$(served_cert)" = "$(secret_fingerprint)" ] && [ "$(served_cert)" != "$first" ]; }
+wait_for "the webhook serving the renewed certificate" 10 renewed_served || operator_fail "the webhook does not serve the renewed certificate"
+refused after-renewal spec.serviceAccount "$(invalid after-renewal '/^  serviceAccount:/d')"
+
 step "the operator reconciles a watched namespace only"
 k -n team-a apply -f "$SRC/examples/flight-delays.yaml" > /dev/null || fail "apply flight-delays in team-a"
 sed 's/^  image: .*$//' "$SRC/examples/flight-delays.yaml" > "$WORK/no-image.yaml"
@@ -175,5 +255,10 @@ img=$(k -n team-b get deployment flight-delays -o jsonpath='{.spec.template.spec
 [ "$img" = "$DEFAULT_IMAGE" ] || fail "a FlinkDeployment without spec.image runs '$img', not the chart's flinkImage $DEFAULT_IMAGE"
 sleep 2
 ! k -n unwatched get deployment flight-delays > /dev/null 2>&1 || fail "the operator reconciled an unwatched namespace"
+
+step "with the operator stopped, failurePolicy Fail refuses FlinkDeployment writes"
+kill $OPERATOR_PID; wait $OPERATOR_PID 2> /dev/null
+out=$(k -n team-a apply -f "$WORK/no-version.yaml" 2>&1) && fail "a FlinkDeployment was accepted with the webhook down"
+grep -qF 'failed calling webhook "validationwebhook.flink.apache.org"' <<< "$out" || fail "unexpected refusal with the webhook down: $out"
 
 echo "PASS: chart on the test API server"

@@ -22,12 +22,13 @@ done
 step "dashboards are what dashboards/generate.js makes"
 node "$SRC/dashboards/generate.js" --check || fail "run: node dashboards/generate.js"
 
-ALL_ON=(--set 'watchNamespaces={team-a,team-b}' --set metrics.serviceMonitor.enabled=true
+ALL_ON=(--set webhook.failurePolicy=Ignore --set webhook.mutator.create=false --set 'watchNamespaces={team-a,team-b}' --set metrics.serviceMonitor.enabled=true
         --set metrics.podMonitor.enabled=true --set prometheusRule.enabled=true --set replicas=2
         --set strategy.type=RollingUpdate --set image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef)
 NO_RBAC=(--set rbac.create=false --set leaderElection.enabled=false --set operatorServiceAccount.create=false
          --set operatorServiceAccount.name=existing-sa --set jobServiceAccount.create=false
-         --set dashboards.enabled=false --set defaultConfiguration.create=false --set metrics.port=8080)
+         --set dashboards.enabled=false --set defaultConfiguration.create=false --set metrics.port=8080
+         --set webhook.create=false)
 # A values file of the Apache Flink Kubernetes Operator's chart, every key at that chart's default.
 APACHE=(-f "$SRC/test/packaging/apache-operator-values.yaml")
 # ... with Apache keys set as its users set them: pod placement and metadata, pull secrets, its
@@ -95,7 +96,10 @@ expect apache "its flink-conf.yaml over the built-in defaults (append: true)" \
 expect apache "its probe timing" \
   'const c = find("Deployment", "flink-operator").spec.template.spec.containers[0];
    c.livenessProbe.initialDelaySeconds === 30 && c.startupProbe.failureThreshold === 30 && c.livenessProbe.httpGet.path === "/healthz"'
-expect apache "no webhook objects" '!docs.some((d) => /Webhook|Certificate|Issuer/.test(d.kind))'
+expect apache "its webhook, without cert-manager objects" \
+  'find("ValidatingWebhookConfiguration", "flink-operator-'"$RELEASE_NS"'-webhook-configuration") &&
+   find("MutatingWebhookConfiguration", "flink-operator-'"$RELEASE_NS"'-webhook-configuration") &&
+   find("Service", "flink-operator-webhook-service") && !docs.some((d) => /Certificate|Issuer/.test(d.kind))'
 step "helm template: Apache keys set on the command line"
 render apache-set "${APACHE_SET[@]}"
 node "$SRC/test/packaging/check_rendered.js" "$WORK/apache-set.yaml" "$CHART" "$RELEASE_NS" "${APACHE_SET[@]}" || exit 1
@@ -144,7 +148,7 @@ notes() {  # notes NAME helm-args...: the rendered NOTES.txt in $WORK/NAME.notes
 notes default
 ! grep -q 'not acted on' "$WORK/default.notes" || fail "NOTES.txt lists ignored values with our defaults:"$'\n'"$(cat "$WORK/default.notes")"
 notes apache "${APACHE[@]}"
-grep -q '^- webhook.create: the admission webhook is not available' "$WORK/apache.notes" || fail "NOTES.txt does not say the webhook is missing"
+! grep -q '^- webhook' "$WORK/apache.notes" || fail "NOTES.txt names the webhook, which flink-cpp serves:"$'\n'"$(cat "$WORK/apache.notes")"
 grep -q '^- defaultConfiguration.log4j-console.properties:' "$WORK/apache.notes" || fail "NOTES.txt does not name log4j-console.properties"
 ! grep -q '^- defaultConfiguration.log4j-operator.properties' "$WORK/apache.notes" \
   || fail "NOTES.txt names log4j-operator.properties, which the operator reads"

@@ -73,6 +73,9 @@ const opRole = rbacObject('operatorRole', FULLNAME);
 const opBinding = rbacObject('operatorRoleBinding', FULLNAME);
 const jobRole = rbacObject('jobRole', jobSa);
 const jobBinding = rbacObject('jobRoleBinding', jobSa);
+const webhook = bool('webhook.create');
+const WEBHOOK_SERVICE = 'flink-operator-webhook-service';
+const WEBHOOK_CONFIG = `flink-operator-${releaseNs}-webhook-configuration`;
 const monitors = {
   ServiceMonitor: bool('metrics.serviceMonitor.enabled'),
   PodMonitor: bool('metrics.podMonitor.enabled'),
@@ -84,7 +87,8 @@ const check = (cond, msg) => { if (!cond) errors.push(msg); };
 const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 const docs = yaml.loadAll(fs.readFileSync(file, 'utf8')).filter((d) => d && typeof d === 'object');
-const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition',
+                                'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const seen = new Set();
@@ -211,12 +215,21 @@ if (dep) {
   check(args[0] === 'operator', `args[0] = operator (the image's entrypoint is flink-cpp), got ${args[0]}`);
   const flag = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1]; };
   const known = new Set(['--namespaces', '--workers', '--metrics-port', '--leader-elect', '--lease-namespace',
-                         '--lease-name', '--default-image', '--kubeconfig', '--resync-seconds', '--health-port']);
+                         '--lease-name', '--default-image', '--kubeconfig', '--resync-seconds', '--health-port',
+                         '--webhook-port', '--webhook-configuration']);
   for (let i = 1; i < args.length; i++) {
     check(known.has(args[i]), `unknown operator argument ${args[i]}`);
     if (args[i] !== '--leader-elect') i++;
   }
   check(flag('--metrics-port') === String(port), '--metrics-port = metrics.port');
+  // The admission webhook: served by the operator on 9443 (the Service's target port webhook-server).
+  const webhookDecl = (c.ports || []).find((p) => p.name === 'webhook-server');
+  if (webhook) {
+    check(flag('--webhook-port') === '9443' && webhookDecl && webhookDecl.containerPort === 9443, '--webhook-port 9443 and container port webhook-server');
+    check(flag('--webhook-configuration') === WEBHOOK_CONFIG, `--webhook-configuration ${WEBHOOK_CONFIG}`);
+  } else {
+    check(flag('--webhook-port') === undefined && !webhookDecl, 'no webhook port with webhook.create false');
+  }
   check(/^[1-9][0-9]*$/.test(flag('--workers') || ''), '--workers is a number');
   check(!!flag('--default-image'), '--default-image');
   if (watch.length) {
@@ -245,7 +258,36 @@ if (dep) {
   }
 
   // ---- metrics Service and monitors ----
-  const svc = one('Service');
+  const svc = one('Service', (x) => x.metadata.name !== WEBHOOK_SERVICE);
+  // ---- the admission webhook's Service and configurations ----
+  const whSvc = all('Service').filter((x) => x.metadata.name === WEBHOOK_SERVICE);
+  check(whSvc.length === (webhook ? 1 : 0), `${whSvc.length} webhook Services, webhook.create ${webhook}`);
+  for (const w of whSvc) {
+    check(w.metadata.namespace === releaseNs, 'the webhook Service is in the release namespace');
+    for (const [k, v] of Object.entries(w.spec.selector)) check(pod.metadata.labels[k] === v, `webhook Service selector ${k}=${v} does not select the operator pod`);
+    check(eq(w.spec.ports.map((p) => [p.port, p.targetPort]), [[443, 'webhook-server']]), 'webhook Service port 443 -> webhook-server');
+  }
+  const whConfigs = [['ValidatingWebhookConfiguration', 'webhook.validator.create', '/validate', ['flinkdeployments', 'flinksessionjobs']],
+                     ['MutatingWebhookConfiguration', 'webhook.mutator.create', '/mutate', ['flinksessionjobs']]];
+  for (const [kind, key, wantPath, resources] of whConfigs) {
+    const found = all(kind);
+    const want = webhook && bool(key);
+    check(found.length === (want ? 1 : 0), `${found.length} ${kind}, ${key} ${bool(key)} (webhook.create ${webhook})`);
+    for (const cfg of found) {
+      check(cfg.metadata.name === WEBHOOK_CONFIG, `${kind} named ${cfg.metadata.name}, expected ${WEBHOOK_CONFIG} (the operator's --webhook-configuration)`);
+      check(cfg.webhooks.length === 1, `${kind}: one webhook`);
+      const w = cfg.webhooks[0];
+      check(eq(w.clientConfig.service, { name: WEBHOOK_SERVICE, namespace: releaseNs, path: wantPath }), `${kind}: clientConfig.service ${JSON.stringify(w.clientConfig.service)}`);
+      check(w.clientConfig.caBundle === undefined, `${kind}: caBundle is the operator's to write`);
+      check(w.sideEffects === 'None' && eq(w.admissionReviewVersions, ['v1']), `${kind}: sideEffects None, admissionReviewVersions [v1]`);
+      check(w.failurePolicy === (val('webhook.failurePolicy') || 'Fail'), `${kind}: failurePolicy ${w.failurePolicy}`);
+      check(eq(w.rules, [{ apiGroups: ['flink.apache.org'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources, scope: 'Namespaced' }]),
+            `${kind}: rules ${JSON.stringify(w.rules)}`);
+      const sel = w.namespaceSelector;
+      check(watch.length ? sel && eq(sel.matchExpressions, [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...new Set(watch)] }]) : sel === undefined,
+            `${kind}: namespaceSelector ${JSON.stringify(sel)} for watchNamespaces ${JSON.stringify(watch)}`);
+    }
+  }
   if (svc) {
     for (const [k, v] of Object.entries(svc.spec.selector)) check(pod.metadata.labels[k] === v, `Service selector ${k}=${v} does not select the operator pod`);
     check(svc.spec.ports.some((p) => p.name === 'metrics' && p.port === port && p.targetPort === 'metrics'), 'Service port metrics');
@@ -314,8 +356,32 @@ const bindsTo = (b, kind, name, subjectName, subjectNs) =>
   b.roleRef.kind === kind && b.roleRef.name === name && b.roleRef.apiGroup === 'rbac.authorization.k8s.io' &&
   b.subjects.length === 1 && b.subjects[0].kind === 'ServiceAccount' && b.subjects[0].name === subjectName &&
   b.subjects[0].namespace === subjectNs;
-const roles = all('Role');
-const bindings = all('RoleBinding');
+const WEBHOOK_SECRET_RULES = ['core secrets create', 'core secrets get flink-operator-webhook-secret',
+                              'core secrets update flink-operator-webhook-secret'].sort();
+const WEBHOOK_CONFIG_RULES = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations']
+  .flatMap((r) => ['get', 'update'].map((v) => `admissionregistration.k8s.io ${r} ${v} ${WEBHOOK_CONFIG}`)).sort();
+const isWebhookRbac = (o) => o.metadata.name.endsWith('-webhook');
+// The webhook's Role (its Secret) and ClusterRole (its configurations), bound to the operator.
+if (rbac) {
+  const whRoles = all('Role').filter(isWebhookRbac);
+  const whClusterRoles = all('ClusterRole').filter(isWebhookRbac);
+  const whBindings = all('RoleBinding').filter(isWebhookRbac);
+  const whClusterBindings = all('ClusterRoleBinding').filter(isWebhookRbac);
+  const wantRole = webhook && opRole.create, wantBinding = webhook && opBinding.create;
+  check(whRoles.length === (wantRole ? 1 : 0) && whRoles.every((r) => r.metadata.namespace === releaseNs && eq(tuples(r.rules), WEBHOOK_SECRET_RULES)),
+        `webhook Roles [${whRoles.map((r) => `${r.metadata.namespace}/${r.metadata.name}: ${ruleDiff(tuples(r.rules), WEBHOOK_SECRET_RULES)}`)}]`);
+  check(whClusterRoles.length === (wantRole ? 1 : 0) && whClusterRoles.every((r) => eq(tuples(r.rules), WEBHOOK_CONFIG_RULES)),
+        `webhook ClusterRoles [${whClusterRoles.map((r) => `${r.metadata.name}: ${ruleDiff(tuples(r.rules), WEBHOOK_CONFIG_RULES)}`)}]`);
+  check(whBindings.length === (wantBinding ? 1 : 0) && whBindings.every((b) => bindsTo(b, 'Role', `${opRole.name}-webhook`, saName, releaseNs)),
+        'the webhook Role is bound to the operator');
+  check(whClusterBindings.length === (wantBinding ? 1 : 0) &&
+        whClusterBindings.every((b) => bindsTo(b, 'ClusterRole', `${opRole.name}-${releaseNs}-webhook`, saName, releaseNs)),
+        'the webhook ClusterRole is bound to the operator');
+}
+const roles = all('Role').filter((r) => !isWebhookRbac(r));
+const bindings = all('RoleBinding').filter((b) => !isWebhookRbac(b));
+const clusterRoles = all('ClusterRole').filter((r) => !isWebhookRbac(r));
+const clusterBindings = all('ClusterRoleBinding').filter((b) => !isWebhookRbac(b));
 const jobNamespaces = watch.length ? [...new Set(watch)] : [releaseNs];
 if (!rbac) {
   check(roles.length + bindings.length + all('ClusterRole').length + all('ClusterRoleBinding').length === 0, 'RBAC objects with rbac.create=false');
@@ -323,10 +389,10 @@ if (!rbac) {
   // The operator's role and binding: rbac.operatorRole / operatorRoleBinding name them and switch
   // each off (a binding then names a role that exists already).
   const opRoles = roles.filter((r) => eq(tuples(r.rules), OPERATOR_RULES));
-  const opRoleNames = [...new Set([...opRoles, ...all('ClusterRole')].map((r) => r.metadata.name))];
+  const opRoleNames = [...new Set([...opRoles, ...clusterRoles].map((r) => r.metadata.name))];
   check(opRoleNames.every((n) => n === opRole.name), `operator role names ${opRoleNames}, expected ${opRole.name}`);
   if (watch.length) {
-    check(all('ClusterRole').length === 0 && all('ClusterRoleBinding').length === 0, 'cluster-wide RBAC although watchNamespaces is set');
+    check(clusterRoles.length === 0 && clusterBindings.length === 0, 'cluster-wide RBAC although watchNamespaces is set');
     check(eq(opRoles.map((r) => r.metadata.namespace).sort(), opRole.create ? [...jobNamespaces].sort() : []),
           `operator Roles in [${opRoles.map((r) => r.metadata.namespace)}], expected ${opRole.create ? watch : 'none (rbac.operatorRole.create false)'}`);
     for (const ns of jobNamespaces) {
@@ -335,10 +401,10 @@ if (!rbac) {
       check(bound.every((b) => b.metadata.name === opBinding.name), `operator RoleBinding in ${ns} is not named ${opBinding.name}`);
     }
   } else {
-    const crs = all('ClusterRole');
+    const crs = clusterRoles;
     check(crs.length === (opRole.create ? 1 : 0), `${crs.length} ClusterRoles, rbac.operatorRole.create ${opRole.create}`);
     for (const cr of crs) check(eq(tuples(cr.rules), OPERATOR_RULES), `ClusterRole rules ${ruleDiff(tuples(cr.rules), OPERATOR_RULES)}`);
-    const crbs = all('ClusterRoleBinding');
+    const crbs = clusterBindings;
     check(crbs.length === (opBinding.create ? 1 : 0), `${crbs.length} ClusterRoleBindings, rbac.operatorRoleBinding.create ${opBinding.create}`);
     for (const crb of crbs) {
       check(crb.metadata.name === opBinding.name, `ClusterRoleBinding ${crb.metadata.name}, expected ${opBinding.name}`);
@@ -372,7 +438,7 @@ if (!rbac) {
   const wantBindings = (watch.length && opBinding.create ? jobNamespaces.length : 0) + (leader && opBinding.create ? 1 : 0) +
     (jobBinding.create ? jobNamespaces.length : 0);
   check(bindings.length === wantBindings, `${bindings.length} RoleBindings, expected ${wantBindings}`);
-  for (const b of [...bindings, ...all('ClusterRoleBinding')]) {
+  for (const b of [...all('RoleBinding'), ...all('ClusterRoleBinding')]) {
     for (const s of b.subjects) {
       check(all('ServiceAccount').some((sa) => sa.metadata.name === s.name && sa.metadata.namespace === s.namespace) ||
             (s.name === saName && !createSa) || (s.name === jobSa && !createJobSa),

@@ -199,18 +199,17 @@ Values of the Apache operator's chart that flink-cpp has no use for, one "- key:
 listed only when set to something other than that chart's default (a values file copied from
 the Apache chart unchanged prints nothing for them: at its defaults such a key asks for nothing
 flink-cpp lacks, and listing every such key on every install would bury the lines that matter).
-Two exceptions, listed whenever set: webhook.create (true in the Apache chart: a user relying on
-the webhook to refuse invalid specs must learn that it is missing), and logging files with a
-setting in them (the Apache defaults hold only comments).
+One exception, listed whenever set: logging files with a setting in them (the Apache defaults
+hold only comments).
 */}}
 {{- define "flink-operator.ignoredValues" -}}
 {{- $v := .Values }}
 {{- $comment := "^\\s*([#!].*)?$" }}
-{{- if $v.webhook.create }}
-- webhook.create: the admission webhook is not available in flink-cpp yet; no webhook objects were created. Invalid FlinkDeployments are reported in their status.error by the reconciler.
-{{- end }}
 {{- if $v.webhookSecurityContext }}
-- webhookSecurityContext: there is no webhook container.
+- webhookSecurityContext: the webhook runs in the operator's container (operatorSecurityContext applies).
+{{- end }}
+{{- if and $v.webhook.create (not $v.webhook.keystore.useDefaultPassword) }}
+- webhook.keystore: flink-cpp keeps its webhook certificate as PEM in the Secret flink-operator-webhook-secret (no keystore, no cert-manager).
 {{- end }}
 {{- if $v.rbac.nodesRule.create }}
 - rbac.nodesRule.create: the operator never reads nodes; no nodes rule was added.
@@ -223,5 +222,31 @@ setting in them (the Apache defaults hold only comments).
 {{- range $lines }}{{ if not (regexMatch $comment .) }}{{ $set = true }}{{ end }}{{ end }}
 {{- if and $v.defaultConfiguration.create $set }}
 - defaultConfiguration.log4j-console.properties: written to the ConfigMap, but not applied to FlinkDeployments; set their spec.logConfiguration (the operator's own levels come from log4j-operator.properties).
+{{- end }}
+{{- end }}
+
+{{/* The admission webhook's configurations (Validating and Mutating share the name, as in the Apache chart). */}}
+{{- define "flink-operator.webhookConfigurationName" -}}
+flink-operator-{{ .Release.Namespace }}-webhook-configuration
+{{- end }}
+
+{{/* A webhook's client settings: dict root (the chart context), path, namespaces (watched ones, or empty). */}}
+{{- define "flink-operator.webhookClient" -}}
+clientConfig:
+  service:
+    name: flink-operator-webhook-service
+    namespace: {{ .root.Release.Namespace }}
+    path: {{ .path }}
+sideEffects: None
+admissionReviewVersions: ["v1"]
+failurePolicy: {{ .root.Values.webhook.failurePolicy | default "Fail" }}
+timeoutSeconds: 10
+{{- with .namespaces }}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: In
+      values:
+        {{- toYaml . | nindent 8 }}
 {{- end }}
 {{- end }}

@@ -148,19 +148,29 @@ ReconcileResult FlinkDeploymentController::reconcileCanary(const json& fd) {
   return {true, "", std::chrono::milliseconds(60000)};
 }
 
+std::optional<FlinkDeployment> FlinkDeploymentController::lastReconciledOf(const json& fd, const FlinkDeploymentStatus& status) {
+  const auto& recon = status.reconciliationStatus;
+  if (!recon || !recon->lastReconciledSpec) return std::nullopt;
+  json last = fd;
+  last["spec"] = json::parse(*recon->lastReconciledSpec, nullptr, false);
+  if (!last["spec"].is_object()) return std::nullopt;
+  auto parsed = parseObject(last);
+  if (!parsed.ok()) return std::nullopt;
+  return std::move(*parsed);
+}
+
+Status FlinkDeploymentController::validateObject(const json& fd, const OperatorConfig& config) {
+  auto parsed = parseObject(fd);
+  if (!parsed.ok()) return parsed.status();
+  auto lastValid = lastReconciledOf(fd, FlinkDeploymentStatus::fromJson(fd.value("status", json::object())));
+  return validateFlinkDeployment(*parsed, lastValid ? &*lastValid : nullptr, config);
+}
+
 FlinkDeploymentController::Validation FlinkDeploymentController::validate(const json& fd,
                                                                           const FlinkDeploymentStatus& status) const {
   // The last valid spec is what was last reconciled.
   const auto& recon = status.reconciliationStatus;
-  std::optional<FlinkDeployment> lastValid;
-  if (recon && recon->lastReconciledSpec) {
-    json last = fd;
-    last["spec"] = json::parse(*recon->lastReconciledSpec, nullptr, false);
-    if (last["spec"].is_object()) {
-      auto parsed = parseObject(last);
-      if (parsed.ok()) lastValid = std::move(*parsed);
-    }
-  }
+  std::optional<FlinkDeployment> lastValid = lastReconciledOf(fd, status);
   Validation v;
   v.lastReconciled = lastValid;
   if (v.lastReconciled) v.lastReconciled->uid = fd["metadata"].value("uid", "");

@@ -76,6 +76,13 @@ class FlinkDeploymentController {
 
   /// A FlinkDeployment object (JSON, as the API server has it) to the model; errors name the field.
   static Result<FlinkDeployment> parseObject(const nlohmann::json& obj);
+  /// lastReconciledSpec of `status` as a FlinkDeployment with `fd`'s metadata; nullopt when there
+  /// is none or it no longer parses.
+  static std::optional<FlinkDeployment> lastReconciledOf(const nlohmann::json& fd, const FlinkDeploymentStatus& status);
+  /// The reconciler's validation of a FlinkDeployment object (parseObject, then
+  /// validateFlinkDeployment against the last reconciled spec in its status, over `config`'s
+  /// defaults), for the admission webhook. The error names the field.
+  static Status validateObject(const nlohmann::json& fd, const OperatorConfig& config);
   /// The JobManager's REST address (host, port) of a deployed cluster per
   /// OperatorConfig::jobManagerAddress; nullopt when its Service has no ready endpoint yet.
   static std::optional<RestAddress> restAddressOf(KubeApi& client, const FlinkDeployment& target,

@@ -1,5 +1,7 @@
 #include "k8s/client.h"
 
+#include "flink/common/strings.h"
+
 #include <httplib.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -20,19 +22,6 @@ std::string readFile(const std::string& path, bool* ok) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string base64Decode(const std::string& in) {
-  std::string out;
-  out.resize(in.size());
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return "";
-  size_t len = static_cast<size_t>(n);
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
 }
 
 // A `*-data` (base64) field or the file its path names.
@@ -157,6 +146,11 @@ const ResourceType kConfigMap{"", "v1", "configmaps", "ConfigMap", true};
 const ResourceType kIngress{"networking.k8s.io", "v1", "ingresses", "Ingress", true};
 const ResourceType kEvent{"", "v1", "events", "Event", true};
 const ResourceType kLease{"coordination.k8s.io", "v1", "leases", "Lease", true};
+const ResourceType kSecret{"", "v1", "secrets", "Secret", true};
+const ResourceType kValidatingWebhookConfiguration{"admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+                                                   "ValidatingWebhookConfiguration", false};
+const ResourceType kMutatingWebhookConfiguration{"admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+                                                 "MutatingWebhookConfiguration", false};
 }  // namespace types
 
 KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {}

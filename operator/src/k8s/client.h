@@ -62,6 +62,9 @@ extern const ResourceType kConfigMap;
 extern const ResourceType kIngress;  // networking.k8s.io/v1
 extern const ResourceType kEvent;
 extern const ResourceType kLease;
+extern const ResourceType kSecret;
+extern const ResourceType kValidatingWebhookConfiguration;  // admissionregistration.k8s.io/v1, cluster-scoped
+extern const ResourceType kMutatingWebhookConfiguration;
 }  // namespace types
 
 /// A response: HTTP status (0 when the server could not be reached) and the JSON body

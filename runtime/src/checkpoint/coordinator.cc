@@ -145,6 +145,8 @@ void CheckpointCoordinator::acknowledge(const json& msg) {
   int vertex = msg.at("vertex"), subtask = msg.at("subtask");
   if (!p.waiting.erase({vertex, subtask})) return;
   const JobVertex& v = graph_->vertices.at(vertex);
+  log::debug("Received acknowledge message for checkpoint {} from task {} ({}/{}) of job {}.", id, v.name, subtask + 1,
+             v.parallelism, jobId_);
   std::string file = msg.at("file");
   for (const auto& opId : v.operatorIds) p.metadata.operators[opId].files[subtask] = file;
   p.metadata.stateSize += msg.value("size", int64_t{0});

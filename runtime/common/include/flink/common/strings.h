@@ -12,5 +12,9 @@ std::string trim(const std::string& s);
 std::string lower(std::string s);
 /// The non-empty items of a comma-separated list ("a,,b" -> {"a", "b"}).
 std::vector<std::string> splitList(const std::string& s);
+/// Base64 (RFC 4648, standard alphabet, padded) of `data`.
+std::string base64Encode(const std::string& data);
+/// The bytes of base64 `text` (padded, whitespace-free); "" when it is not valid base64.
+std::string base64Decode(const std::string& text);
 
 }  // namespace flink

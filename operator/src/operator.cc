@@ -205,12 +205,15 @@ class NamespacedReconciler : public Reconciler {
  public:
   // ns "" stands for all namespaces.
   void add(const std::string& ns, C* controller) { byNamespace_.emplace(ns, controller); }
+  /// Called after each reconcile with (namespace, name, succeeded); set before the workers start.
+  std::function<void(const std::string&, const std::string&, bool)> onReconciled;
 
   Result reconcile(const std::string& ns, const std::string& name) override {
     auto it = byNamespace_.find("");
     if (it == byNamespace_.end()) it = byNamespace_.find(ns);
     if (it == byNamespace_.end()) return {};
     ReconcileResult r = it->second->reconcile(ns, name);
+    if (onReconciled) onReconciled(ns, name, r.ok);
     return {r.ok, r.error, r.requeueAfter};
   }
 
@@ -281,6 +284,7 @@ class Operator {
   std::atomic<bool> lostLeadership_{false};
   Clock::time_point lastResync_;
   OperatorIdentity identity_;  // the labels of the Apache operator's metric names
+  JosdkCounters josdk_;  // the Apache operator's per-resource JOSDK counters
   LifecycleMetrics lifecycle_;  // the Apache operator's lifecycle timers, fed by the FlinkDeployment informers
 };
 
@@ -307,6 +311,9 @@ Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, 
   const char* podName = std::getenv("OPERATOR_NAME");  // the chart's; in a pod, the hostname is its name too
   identity_.name = podName && *podName ? podName : host;
   identity_.ns = options_.leaseNs.empty() ? "default" : options_.leaseNs;
+  reconciler_.onReconciled = [this](const std::string& ns, const std::string& name, bool ok) {
+    josdk_.reconciled("FlinkDeployment", ns, name, ok);
+  };
   for (const auto& ns : options_.namespaces) watchNamespace(ns);
   routeEndpoints();
 }
@@ -325,12 +332,14 @@ void Operator::watchNamespace(const std::string& ns) {
       configs_);
   controller_.watch(*set.fds);
   set.fds->addHandler([this](Informer::EventType type, const json& fd) {
+    json meta = fd.value("metadata", json::object());
     if (type == Informer::EventType::kDeleted) {
-      json meta = fd.value("metadata", json::object());
       lifecycle_.onRemove(meta.value("namespace", ""), meta.value("name", ""));
     } else {
       lifecycle_.onUpdate(fd);
     }
+    const char* action = type == Informer::EventType::kAdded ? "ADDED" : type == Informer::EventType::kDeleted ? "DELETED" : "UPDATED";
+    josdk_.event("FlinkDeployment", meta.value("namespace", ""), meta.value("name", ""), action);
   });
   for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get(), set.ingresses.get()}) {
     controller_.watchOwned(*child, &FlinkDeploymentController::ownerKey);
@@ -367,7 +376,7 @@ void Operator::routeEndpoints() {
       for (auto& o : s.snapshots->list()) snapshots.push_back(std::move(o));
     }
     prometheus::Registry apache;
-    collectApacheMetrics(apache, identity_, fds, snapshots, families);
+    collectApacheMetrics(apache, identity_, fds, snapshots, families, josdk_.snapshot());
     for (auto& f : apache.Collect()) families.push_back(std::move(f));
     for (auto& f : lifecycle_.collect(identity_)) families.push_back(std::move(f));
     prometheus::TextSerializer serializer;

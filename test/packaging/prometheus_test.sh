@@ -91,6 +91,10 @@ grep -q '^flink_k8soperator_namespace_Lifecycle_Transition_Submission_TimeSecond
   || fail "no flink_k8soperator_namespace_Lifecycle_Transition_Submission_TimeSeconds (the Apache operator's lifecycle timer)"
 grep -q '^flink_k8soperator_FlinkDeployment_Lifecycle_State_CREATED_TimeSeconds{.*quantile="0.999".*}' "$WORK/operator-metrics.txt" \
   || fail "no flink_k8soperator_FlinkDeployment_Lifecycle_State_CREATED_TimeSeconds quantiles"
+grep -q '^flink_k8soperator_namespace_resource_JOSDK_Reconciliation_finished_Count{.*resourcename="flight-delays".*} [1-9]' "$WORK/operator-metrics.txt" \
+  || fail "no flink_k8soperator_namespace_resource_JOSDK_Reconciliation_finished_Count of flight-delays (the Apache operator's JOSDK counter)"
+grep -q '^flink_k8soperator_namespace_resource_JOSDK_Resource_Event_ADDED_Count{.*resourcename="flight-delays".*} 1' "$WORK/operator-metrics.txt" \
+  || fail "no flink_k8soperator_namespace_resource_JOSDK_Resource_Event_ADDED_Count 1 of flight-delays"
 step "a real Prometheus server scrapes the job"
 prom_port=$(free_port)
 targets=$(printf '"127.0.0.1:%s",' "$jm_port" "${tm_ports[@]}")

@@ -99,3 +99,40 @@ TEST_CASE("Apache operator metrics: FlinkStateSnapshots by kind and state, and t
   CHECK(value(sample(text, "flink_k8soperator_KubeClient_HttpResponse_409_Count", {})) == 1);
   CHECK(sample(text, "flink_k8soperator_namespace_Count", {}).empty());  // no FlinkDeployment anywhere
 }
+
+TEST_CASE("apache metrics: JOSDK counters per resource, retries after a failure, dropped on deletion") {
+  flink::k8s::JosdkCounters c;
+  c.event("FlinkDeployment", "ns1", "a", "ADDED");
+  c.reconciled("FlinkDeployment", "ns1", "a", false);
+  c.reconciled("FlinkDeployment", "ns1", "a", true);  // a retry: the previous one failed
+  c.reconciled("FlinkDeployment", "ns1", "a", true);
+  c.event("FlinkDeployment", "ns1", "a", "UPDATED");
+  c.event("FlinkDeployment", "ns1", "b", "ADDED");
+  auto snap = c.snapshot();
+  REQUIRE(snap.size() == 2);
+  const auto& a = snap[0].name == "a" ? snap[0] : snap[1];
+  CHECK(a.counts.at("Reconciliation") == 3);
+  CHECK(a.counts.at("Reconciliation.failed") == 1);
+  CHECK(a.counts.at("Reconciliation.finished") == 2);
+  CHECK(a.counts.at("Reconciliation.retries") == 1);
+  CHECK(a.counts.at("Resource.Event") == 2);
+  CHECK(a.counts.at("Resource.Event.UPDATED") == 1);
+
+  prometheus::Registry registry;
+  flink::k8s::OperatorIdentity id{"host1", "op", "flink-system"};
+  flink::k8s::collectApacheMetrics(registry, id, {}, {}, {}, snap);
+  bool found = false;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "flink_k8soperator_namespace_resource_JOSDK_Reconciliation_retries_Count") continue;
+    for (const auto& m : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      if (labels["resourcename"] == "a" && labels["resourcens"] == "ns1" && labels["resourcetype"] == "FlinkDeployment") {
+        found = m.gauge.value == 1;
+      }
+    }
+  }
+  CHECK(found);
+  c.event("FlinkDeployment", "ns1", "a", "DELETED");
+  CHECK(c.snapshot().size() == 1);
+}

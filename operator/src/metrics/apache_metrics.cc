@@ -39,6 +39,14 @@ class Gauges {
                         {"resourcetype", type}});
     add ? g.Increment(value) : g.Set(value);
   }
+  /// flink_k8soperator_namespace_resource_<path> of one resource.
+  void resource(const std::string& path, const std::string& resourceNs, const std::string& resourceName,
+                const std::string& type, double value) {
+    family("flink_k8soperator_namespace_resource_" + path)
+        .Add({{"host", id_.host}, {"name", id_.name}, {"namespace", id_.ns}, {"resourcens", resourceNs},
+              {"resourcename", resourceName}, {"resourcetype", type}})
+        .Set(value);
+  }
   void system(const std::string& path, double value) {
     family("flink_k8soperator_" + path).Add({{"host", id_.host}, {"name", id_.name}, {"namespace", id_.ns}}).Increment(value);
   }
@@ -60,8 +68,12 @@ class Gauges {
 }  // namespace
 
 void collectApacheMetrics(prometheus::Registry& registry, const OperatorIdentity& id, const std::vector<json>& flinkDeployments,
-                          const std::vector<json>& snapshots, const std::vector<prometheus::MetricFamily>& collected) {
+                          const std::vector<json>& snapshots, const std::vector<prometheus::MetricFamily>& collected,
+                          const std::vector<JosdkCounters::Resource>& josdk) {
   Gauges g(registry, id);
+  for (const auto& r : josdk) {
+    for (const auto& [path, n] : r.counts) g.resource("JOSDK_" + sanitize(path) + "_Count", r.ns, r.name, r.type, static_cast<double>(n));
+  }
   const std::string fdType = "FlinkDeployment";
   std::map<std::string, bool> seen;
   for (const json& fd : flinkDeployments) {

@@ -18,9 +18,10 @@
 //     flink_k8soperator_KubeClient_HttpRequest_Count, ..._HttpRequest_<METHOD>_Count,
 //     ..._HttpRequest_Failed_Count (no answer), ..._HttpResponse_Count,
 //     ..._HttpResponse_<code>_Count
+//   resource scope (labels host, name, namespace, resourcens, resourcename, resourcetype):
+//     flink_k8soperator_namespace_resource_JOSDK_<path>_Count from `josdk` (metrics/josdk_metrics.h)
 // The lifecycle state and transition timers are metrics/lifecycle_metrics.h. Not exported
-// (yet): the JOSDK reconciliation metrics (our flink_operator_reconcile_* cover them),
-// autoscaler metrics.
+// (yet): autoscaler metrics.
 // A namespace's gauges appear once it holds a resource of that type.
 #pragma once
 
@@ -28,6 +29,8 @@
 #include <prometheus/registry.h>
 
 #include <nlohmann/json.hpp>
+
+#include "metrics/josdk_metrics.h"
 
 #include <string>
 #include <vector>
@@ -53,6 +56,7 @@ struct OperatorIdentity {
 void collectApacheMetrics(prometheus::Registry& registry, const OperatorIdentity& id,
                           const std::vector<nlohmann::json>& flinkDeployments,
                           const std::vector<nlohmann::json>& snapshots,
-                          const std::vector<prometheus::MetricFamily>& collected);
+                          const std::vector<prometheus::MetricFamily>& collected,
+                          const std::vector<JosdkCounters::Resource>& josdk = {});
 
 }  // namespace flink::k8s

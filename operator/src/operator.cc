@@ -17,6 +17,7 @@
 #include "controller/controller.h"
 #include "controller/flink_deployment_controller.h"
 #include "controller/leader_election.h"
+#include "controller/session_job_controller.h"
 #include "controller/state_snapshot_controller.h"
 #include "flink/common/log.h"
 #include "flink/common/ids.h"
@@ -247,12 +248,14 @@ class Operator {
     std::unique_ptr<Informer> fds, deployments, services, configMaps, ingresses, snapshots;
     std::unique_ptr<FlinkDeploymentController> controller;
     std::unique_ptr<FlinkStateSnapshotController> snapshotController;
+    std::unique_ptr<Informer> sessionJobs;
+    std::unique_ptr<FlinkSessionJobController> sessionJobController;
     /// What readiness waits for (FlinkStateSnapshots are optional: their CRD may be missing).
     std::vector<Informer*> informers() const {
       return {fds.get(), deployments.get(), services.get(), configMaps.get(), ingresses.get()};
     }
     std::vector<Informer*> all() const {
-      return {fds.get(), deployments.get(), services.get(), configMaps.get(), ingresses.get(), snapshots.get()};
+      return {fds.get(), deployments.get(), services.get(), configMaps.get(), ingresses.get(), snapshots.get(), sessionJobs.get()};
     }
   };
   void watchNamespace(const std::string& ns);
@@ -269,8 +272,10 @@ class Operator {
   Metrics& metrics_;
   NamespacedReconciler<FlinkDeploymentController> reconciler_;
   NamespacedReconciler<FlinkStateSnapshotController> snapshotReconciler_;
+  NamespacedReconciler<FlinkSessionJobController> sessionJobReconciler_;
   Controller controller_;
   Controller snapshotQueue_;  // FlinkStateSnapshots: their own queue and workers
+  Controller sessionJobQueue_;  // FlinkSessionJobs: their own queue and workers
   std::vector<NamespaceSet> sets_;
   httplib::Server http_;
   std::thread httpThread_;
@@ -303,7 +308,8 @@ Operator::Operator(OperatorOptions options, std::shared_ptr<KubeClient> client, 
                         metrics.reconcileDuration.Observe(seconds);
                         metrics.reconciles.Add({{"result", ok ? "success" : "error"}}).Increment();
                       }}),
-      snapshotQueue_(snapshotReconciler_, Controller::Options{1, nullptr, nullptr}) {
+      snapshotQueue_(snapshotReconciler_, Controller::Options{1, nullptr, nullptr}),
+      sessionJobQueue_(sessionJobReconciler_, Controller::Options{2, nullptr, nullptr}) {
   if (options_.namespaces.empty()) options_.namespaces.push_back("");  // all namespaces
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
@@ -356,6 +362,21 @@ void Operator::watchNamespace(const std::string& ns) {
       std::make_unique<FlinkStateSnapshotController>(client_, set.snapshots.get(), set.fds.get(), configs_);
   snapshotQueue_.watch(*set.snapshots);
   snapshotReconciler_.add(ns, set.snapshotController.get());
+  set.sessionJobs = std::make_unique<Informer>(client_, types::kFlinkSessionJob, ns);
+  set.sessionJobController =
+      std::make_unique<FlinkSessionJobController>(client_, set.sessionJobs.get(), set.fds.get(), configs_);
+  sessionJobQueue_.watch(*set.sessionJobs);
+  sessionJobReconciler_.add(ns, set.sessionJobController.get());
+  // A session cluster that changes (becomes ready, goes away) concerns the jobs that run on it.
+  set.fds->addHandler([this, jobs = set.sessionJobs.get()](Informer::EventType, const json& fd) {
+    json meta = fd.value("metadata", json::object());
+    for (const auto& j : jobs->list()) {
+      if (j["metadata"].value("namespace", "") == meta.value("namespace", "") &&
+          j.value("spec", json::object()).value("deploymentName", "") == meta.value("name", "")) {
+        sessionJobQueue_.enqueue(objectKey(j));
+      }
+    }
+  });
   sets_.push_back(std::move(set));
 }
 
@@ -433,6 +454,7 @@ void Operator::startWorkers() {
   metrics_.leader.Set(1);
   controller_.start();
   snapshotQueue_.start();
+  sessionJobQueue_.start();
 }
 
 void Operator::startLeaderElection() {
@@ -502,6 +524,7 @@ void Operator::poll() {
         lifecycle_.onUpdate(o);  // "last seen" of the current state, as each reconcile tells the Apache operator's
       }
       for (const auto& o : s.snapshots->list()) snapshotQueue_.enqueue(objectKey(o));
+      for (const auto& o : s.sessionJobs->list()) sessionJobQueue_.enqueue(objectKey(o));
     }
   }
 }
@@ -509,6 +532,7 @@ void Operator::poll() {
 void Operator::stop() {
   controller_.stop();
   snapshotQueue_.stop();
+  sessionJobQueue_.stop();
   if (elector_) elector_->stop();
   for (auto& s : sets_) {
     for (Informer* inf : s.all()) inf->stop();

@@ -337,7 +337,8 @@ const ruleDiff = (got, want) =>
 const expand = (spec) => spec.flatMap(([g, res, verbs]) => res.flatMap((r) => verbs.map((v) => `${g} ${r} ${v}`))).sort();
 const OPERATOR_RULES = expand([
   ['flink.apache.org', ['flinkdeployments', 'flinkdeployments/status', 'flinkdeployments/scale', 'flinkdeployments/finalizers',
-                        'flinkstatesnapshots/status', 'flinkstatesnapshots/finalizers'],
+                        'flinkstatesnapshots/status', 'flinkstatesnapshots/finalizers',
+                        'flinksessionjobs', 'flinksessionjobs/status', 'flinksessionjobs/finalizers'],
    ['get', 'list', 'watch', 'update', 'patch']],
   ['flink.apache.org', ['flinkstatesnapshots'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['pods'], ['get', 'list', 'watch']],

@@ -7,8 +7,9 @@
 // `refuseTriggers`), GET
 // /jobs/{id}/savepoints/{trigger} (IN_PROGRESS until the test completes or fails the trigger), and
 // POST /savepoint-disposal (recorded, always COMPLETED), PATCH /jobs/{id}?mode=cancel (the job
-// CANCELED, or CANCELLING while `cancelSlowly`), GET /jobs/{id}/metrics?get=numRestarts; 503 to
-// everything while `unavailable`.
+// CANCELED, or CANCELLING while `cancelSlowly`), GET /jobs/{id}/metrics?get=numRestarts, the jar
+// API of session clusters (GET /jars, POST /jars/upload, POST /jars/{id}/run, DELETE
+// /jars/{id}) and GET /jobs/{id}; 503 to everything while `unavailable`.
 // Answers as Flink's REST API does (rest_v1_dispatcher.yml). Thread-safe: the server's threads
 // and the test share state under `mu`.
 #pragma once
@@ -140,6 +141,48 @@ class JobManagerStandIn {
     server_.Get(R"(/savepoint-disposal/([0-9a-f]{32}))", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(R"({"status":{"id":"COMPLETED"},"operation":{}})", "application/json");
     });
+    // Session clusters: the jar API (GET /jars with the builtin library, POST /jars/upload,
+    // POST /jars/{id}/run starting the job RUNNING under the body's jobId, DELETE /jars/{id})
+    // and GET /jobs/{id}.
+    server_.Get(R"(/jobs/([0-9a-f]{32}))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (req.matches[1] != jobId) return notFound(res);
+      res.set_content(nlohmann::json{{"jid", jobId}, {"state", state}}.dump(), "application/json");
+    });
+    server_.Get("/jars", [this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      nlohmann::json files = nlohmann::json::array({{{"id", "builtin_flink-cpp-examples"}, {"name", "flink-cpp-examples"}}});
+      for (const auto& [id, name] : jars) files.push_back({{"id", id}, {"name", name}});
+      res.set_content(nlohmann::json{{"address", "http://localhost"}, {"files", files}}.dump(), "application/json");
+    });
+    server_.Post("/jars/upload", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!req.has_file("jarfile")) {
+        res.status = 400;
+        res.set_content(R"({"errors":["no jarfile"]})", "application/json");
+        return;
+      }
+      auto file = req.get_file_value("jarfile");
+      std::string id = std::to_string(++uploads) + "_" + file.filename;
+      jars[id] = file.filename;
+      uploaded[id] = file.content;
+      res.set_content(nlohmann::json{{"filename", "/tmp/flink-web-upload/" + id}, {"status", "success"}}.dump(), "application/json");
+    });
+    server_.Post(R"(/jars/([^/]+)/run)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      std::string id = req.matches[1];
+      if (id != "builtin_flink-cpp-examples" && !jars.count(id)) return notFound(res);
+      nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+      runs.push_back({{"jar", id}, {"body", body}});
+      jobId = body.value("jobId", std::string(32, 'a'));
+      state = "RUNNING";
+      res.set_content(nlohmann::json{{"jobid", jobId}}.dump(), "application/json");
+    });
+    server_.Delete(R"(/jars/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!jars.erase(req.matches[1])) return notFound(res);
+      res.set_content("{}", "application/json");
+    });
     port = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -192,6 +235,10 @@ class JobManagerStandIn {
   std::map<std::string, Trigger> triggers;  // guarded by mu
   std::vector<std::string> order;           // trigger ids, oldest first; guarded by mu
   std::vector<std::string> disposed;        // POST /savepoint-disposal paths; guarded by mu
+  std::map<std::string, std::string> jars;      // uploaded jar id -> file name; guarded by mu
+  std::map<std::string, std::string> uploaded;  // jar id -> bytes; guarded by mu
+  std::vector<nlohmann::json> runs;             // {jar, body} of each POST /jars/{id}/run; guarded by mu
+  int uploads = 0;                              // guarded by mu
   int port = 0;
 
  private:

@@ -95,6 +95,9 @@ records Events. Nothing else: no pod writes, secrets or CRDs.
     - flinkdeployments/finalizers
     - flinkstatesnapshots/status
     - flinkstatesnapshots/finalizers
+    - flinksessionjobs
+    - flinksessionjobs/status
+    - flinksessionjobs/finalizers
   verbs: ["get", "list", "watch", "update", "patch"]
 - apiGroups: ["flink.apache.org"]
   resources: ["flinkstatesnapshots"]

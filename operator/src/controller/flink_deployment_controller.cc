@@ -1,5 +1,7 @@
 #include "controller/flink_deployment_controller.h"
 
+#include "controller/finalizers.h"
+
 #include <fmt/format.h>
 
 #include "api/json_yaml.h"
@@ -375,12 +377,7 @@ bool FlinkDeploymentController::observeJob(const json& fd, const FlinkDeployment
   return job->state != "FINISHED" && job->state != "FAILED" && job->state != "CANCELED";
 }
 
-bool FlinkDeploymentController::hasFinalizer(const json& fd) {
-  for (const auto& f : fd["metadata"].value("finalizers", json::array())) {
-    if (f == kFinalizer) return true;
-  }
-  return false;
-}
+bool FlinkDeploymentController::hasFinalizer(const json& fd) { return k8s::hasFinalizer(fd, kFinalizer); }
 
 ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
   if (!hasFinalizer(fd)) return {};  // not ours (or done): the garbage collector removes the children
@@ -435,14 +432,7 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
       return {false, s.message(), std::nullopt};
     }
   }
-  json finalizers = json::array();
-  for (const auto& f : fd["metadata"].value("finalizers", json::array())) {
-    if (f != kFinalizer) finalizers.push_back(f);
-  }
-  // With the resourceVersion read: a finalizer someone added meanwhile is not dropped (409, retried).
-  ApiResponse r = client_->patch(types::kFlinkDeployment.objectPath(ns, name),
-                                 {{"metadata", {{"finalizers", finalizers},
-                                                {"resourceVersion", fd["metadata"].value("resourceVersion", "")}}}});
+  ApiResponse r = setFinalizer(*client_, types::kFlinkDeployment, fd, kFinalizer, false);
   if (!r.ok() && !r.notFound()) return {false, "removing the finalizer: " + r.error, std::nullopt};
   events_.record(fd, "Normal", "Cleanup", "Cleaned up: the job is stopped and the cluster deleted");
   return {};
@@ -474,11 +464,7 @@ ReconcileResult FlinkDeploymentController::reconcile(const std::string& ns, cons
   if ((*obj)["metadata"].contains("deletionTimestamp")) return reconcileDeletion(*obj);
   if (!hasFinalizer(*obj)) {
     // Ours before anything is deployed, so that a deletion waits for the cleanup.
-    json finalizers = (*obj)["metadata"].value("finalizers", json::array());
-    finalizers.push_back(kFinalizer);
-    ApiResponse r = client_->patch(types::kFlinkDeployment.objectPath(ns, name),
-                                   {{"metadata", {{"finalizers", finalizers},
-                                                  {"resourceVersion", (*obj)["metadata"].value("resourceVersion", "")}}}});
+    ApiResponse r = setFinalizer(*client_, types::kFlinkDeployment, *obj, kFinalizer, true);
     if (r.conflict()) return {false, "adding the finalizer: the resource changed; retrying", std::nullopt};
     if (!r.ok()) return {false, "adding the finalizer: " + r.error, std::nullopt};
     obj = r.body;

@@ -190,4 +190,54 @@ Result<SavepointOperationStatus> JobManagerClient::operationStatus(const RestAdd
   return out;
 }
 
+Result<std::optional<std::string>> JobManagerClient::jobState(const RestAddress& at, const std::string& jobId) {
+  auto r = client(at).Get("/jobs/" + jobId);
+  if (r && r->status == 404) return std::optional<std::string>();
+  auto body = okJson(r);
+  if (!body || !body->is_object() || !body->value("state", json()).is_string()) return Status::Error("job " + jobId + ": " + errorOf(r));
+  return std::optional<std::string>((*body)["state"].get<std::string>());
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> JobManagerClient::listJars(const RestAddress& at) {
+  auto r = client(at).Get("/jars");
+  auto body = okJson(r);
+  if (!body || !body->is_object()) return Status::Error("listing the JobManager's jars: " + errorOf(r));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : body->value("files", json::array())) {
+    if (f.is_object() && f.value("id", json()).is_string()) out.emplace_back(f["id"].get<std::string>(), f.value("name", ""));
+  }
+  return out;
+}
+
+Result<std::string> JobManagerClient::uploadJar(const RestAddress& at, const std::string& fileName, const std::string& bytes) {
+  // Uploads are large: a client of its own with a longer timeout than the observation calls.
+  httplib::Client c(at.host, at.port);
+  c.set_connection_timeout(2, 0);
+  c.set_write_timeout(60, 0);
+  c.set_read_timeout(60, 0);
+  httplib::MultipartFormDataItems items = {{"jarfile", bytes, fileName, "application/x-sharedlib"}};
+  auto r = c.Post("/jars/upload", items);
+  auto body = okJson(r);
+  if (!body || !body->is_object() || !body->value("filename", json()).is_string()) {
+    return Status::Error("uploading " + fileName + ": " + errorOf(r));
+  }
+  std::string path = (*body)["filename"];
+  return path.substr(path.find_last_of('/') + 1);
+}
+
+Result<std::string> JobManagerClient::runJar(const RestAddress& at, const std::string& jarId, const json& body) {
+  auto r = client(at).Post("/jars/" + jarId + "/run", body.dump(), "application/json");
+  auto answer = okJson(r);
+  if (!answer || !answer->is_object() || !answer->value("jobid", json()).is_string()) {
+    return Status::Error("running jar " + jarId + ": " + errorOf(r));
+  }
+  return (*answer)["jobid"].get<std::string>();
+}
+
+Status JobManagerClient::deleteJar(const RestAddress& at, const std::string& jarId) {
+  auto r = client(at).Delete("/jars/" + jarId);
+  if (r && (r->status / 100 == 2 || r->status == 404)) return Status::Ok();
+  return Status::Error("deleting jar " + jarId + ": " + errorOf(r));
+}
+
 }  // namespace flink::k8s

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <map>
@@ -17,6 +18,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "flink/status.h"
 
@@ -102,6 +105,22 @@ class JobManagerClient {
   /// POST /savepoint-disposal {savepoint-path}, then GET /savepoint-disposal/{triggerid} once:
   /// ok when the JobManager removed it; the error names its reason (e.g. not a savepoint).
   Status disposeSavepoint(const RestAddress& at, const std::string& path);
+
+  // ---- session clusters: Flink's jar API (POST /jars/upload, GET /jars, /jars/{id}/run) ----
+
+  /// GET /jobs/{id}: the job's state (Flink's JobStatus); nullopt as the value when the
+  /// JobManager does not know the job (404); an error when it cannot be reached.
+  Result<std::optional<std::string>> jobState(const RestAddress& at, const std::string& jobId);
+  /// GET /jars: (id, name) of each library the JobManager holds. Error when unreachable.
+  Result<std::vector<std::pair<std::string, std::string>>> listJars(const RestAddress& at);
+  /// POST /jars/upload (multipart, field jarfile, as Flink's CLI sends it): the new jar id (the
+  /// basename of the answer's "filename"). The error names the JobManager's reason.
+  Result<std::string> uploadJar(const RestAddress& at, const std::string& fileName, const std::string& bytes);
+  /// POST /jars/{jarid}/run with `body` (entryClass, programArgsList, parallelism, jobId,
+  /// savepointPath, allowNonRestoredState, flinkConfiguration): the job id it answers.
+  Result<std::string> runJar(const RestAddress& at, const std::string& jarId, const nlohmann::json& body);
+  /// DELETE /jars/{jarid}; a jar that is gone already is fine.
+  Status deleteJar(const RestAddress& at, const std::string& jarId);
 
   /// Forgets the connection to `at` (a JobManager that went away).
   void forget(const RestAddress& at);

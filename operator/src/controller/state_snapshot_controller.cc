@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "controller/finalizers.h"
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "flink/common/strings.h"
@@ -11,13 +12,6 @@ namespace flink::k8s {
 using nlohmann::json;
 
 namespace {
-
-bool hasFinalizer(const json& obj, const char* finalizer) {
-  for (const auto& f : obj["metadata"].value("finalizers", json::array())) {
-    if (f == finalizer) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -72,7 +66,6 @@ Result<FlinkStateSnapshotController::Job> FlinkStateSnapshotController::findJob(
 
 ReconcileResult FlinkStateSnapshotController::reconcileDeletion(const json& snapshot) {
   if (!hasFinalizer(snapshot, kFinalizer)) return {};
-  const json& meta = snapshot["metadata"];
   json status = snapshot.value("status", json::object());
   std::string path = status.value("path", "");
   bool dispose = snapshot.value("spec", json::object()).value("savepoint", json::object()).value("disposeOnDelete", false);
@@ -86,13 +79,7 @@ ReconcileResult FlinkStateSnapshotController::reconcileDeletion(const json& snap
                      "Savepoint " + path + " is left on storage: " + s.message());
     }
   }
-  json finalizers = json::array();
-  for (const auto& f : meta.value("finalizers", json::array())) {
-    if (f != kFinalizer) finalizers.push_back(f);
-  }
-  ApiResponse r = client_->patch(
-      types::kFlinkStateSnapshot.objectPath(meta.value("namespace", ""), meta.value("name", "")),
-      {{"metadata", {{"finalizers", finalizers}, {"resourceVersion", meta.value("resourceVersion", "")}}}});
+  ApiResponse r = setFinalizer(*client_, types::kFlinkStateSnapshot, snapshot, kFinalizer, false);
   if (!r.ok() && !r.notFound()) return {false, "removing the finalizer: " + r.error, std::nullopt};
   return {};
 }
@@ -114,11 +101,7 @@ ReconcileResult FlinkStateSnapshotController::reconcile(const std::string& ns, c
     return {r.ok() || r.conflict(), r.error, std::nullopt};
   }
   if (isSavepoint && savepoint.value("disposeOnDelete", false) && !hasFinalizer(*obj, kFinalizer)) {
-    json finalizers = (*obj)["metadata"].value("finalizers", json::array());
-    finalizers.push_back(kFinalizer);
-    ApiResponse r = client_->patch(types::kFlinkStateSnapshot.objectPath(ns, name),
-                                   {{"metadata", {{"finalizers", finalizers},
-                                                  {"resourceVersion", (*obj)["metadata"].value("resourceVersion", "")}}}});
+    ApiResponse r = setFinalizer(*client_, types::kFlinkStateSnapshot, *obj, kFinalizer, true);
     if (!r.ok()) return {false, "adding the finalizer: " + r.error, std::nullopt};
     obj = r.body;
   }

@@ -140,6 +140,7 @@ std::string ResourceType::objectPath(const std::string& ns, const std::string& n
 namespace types {
 const ResourceType kFlinkDeployment{"flink.apache.org", "v1beta1", "flinkdeployments", "FlinkDeployment", true};
 const ResourceType kFlinkStateSnapshot{"flink.apache.org", "v1beta1", "flinkstatesnapshots", "FlinkStateSnapshot", true};
+const ResourceType kFlinkSessionJob{"flink.apache.org", "v1beta1", "flinksessionjobs", "FlinkSessionJob", true};
 const ResourceType kDeployment{"apps", "v1", "deployments", "Deployment", true};
 const ResourceType kService{"", "v1", "services", "Service", true};
 const ResourceType kConfigMap{"", "v1", "configmaps", "ConfigMap", true};

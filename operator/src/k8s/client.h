@@ -56,6 +56,7 @@ struct ResourceType {
 namespace types {
 extern const ResourceType kFlinkDeployment;
 extern const ResourceType kFlinkStateSnapshot;
+extern const ResourceType kFlinkSessionJob;
 extern const ResourceType kDeployment;
 extern const ResourceType kService;
 extern const ResourceType kConfigMap;

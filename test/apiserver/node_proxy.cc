@@ -269,17 +269,18 @@ KubeletUpgrade::~KubeletUpgrade() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void KubeletUpgrade::splice(SSL* client) {
+void KubeletUpgrade::splice(SSL* client, const std::atomic<bool>& stop) {
   const int clientFd = SSL_get_fd(client);
   std::string first = head_ + body_;
   bool open = sslWriteAll(client, first.data(), first.size());
   char buf[16384];
-  while (open) {
+  while (open && !stop) {
     // Bytes OpenSSL has already decrypted are not visible to poll.
     bool buffered = SSL_pending(client) > 0;
     pollfd p[2] = {{clientFd, POLLIN, 0}, {fd_, POLLIN, 0}};
-    if (!buffered && ::poll(p, 2, -1) < 0) {
-      open = errno == EINTR;
+    int ready = buffered ? 1 : ::poll(p, 2, 200);
+    if (ready <= 0) {
+      open = ready == 0 || errno == EINTR;
       continue;
     }
     if (buffered || p[0].revents) {

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -77,9 +78,10 @@ class KubeletUpgrade {
   /// The response body (an error text) when status() is not 101.
   const std::string& body() const { return body_; }
   /// After a 101: writes the kubelet's response head to the client's TLS connection, then copies
-  /// bytes both ways until either side closes; then closes the TLS session (close_notify) and
-  /// shuts the client's socket down, so that nothing more is written to it. Blocks.
-  void splice(SSL* client);
+  /// bytes both ways until either side closes or *stop is set (checked every 200 ms); then
+  /// closes the TLS session (close_notify) and shuts the client's socket down, so that nothing
+  /// more is written to it. Blocks.
+  void splice(SSL* client, const std::atomic<bool>& stop);
 
  private:
   KubeletUpgrade() = default;

@@ -132,7 +132,10 @@ Result<int> HttpServer::bind() {
 
 void HttpServer::run() { svr_->listen_after_bind(); }
 
-void HttpServer::stop() { svr_->stop(); }
+void HttpServer::stop() {
+  stopping_ = true;
+  svr_->stop();
+}
 
 void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
   std::vector<std::string> segs = splitPath(req.path);
@@ -407,7 +410,7 @@ void HttpServer::podExec(const httplib::Request& req, httplib::Response& res, co
     return res.set_content(upgrade->body(), "text/plain; charset=utf-8");
   }
   if (!req.ssl) return sendError(res, internalError("no TLS connection to upgrade"));
-  upgrade->splice(const_cast<SSL*>(req.ssl));  // httplib hands the session out const; it is the exec's now
+  upgrade->splice(const_cast<SSL*>(req.ssl), stopping_);  // httplib hands the session out const; it is the exec's now
   // The connection was the exec's and is shut now: httplib's own response to it goes nowhere.
   res.status = 101;
   res.set_header("Connection", "close");

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "tls.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -54,6 +55,7 @@ class HttpServer {
   std::string token_;
   ServerOptions opts_;
   std::unique_ptr<httplib::SSLServer> svr_;
+  std::atomic<bool> stopping_{false};  // ends open execs
   int port_ = 0;
 };
 

@@ -86,8 +86,11 @@ std::optional<json> apiResourceList(const Registry& registry, const std::string&
     if (vi && vi->hasStatus)
       resources.push_back({{"name", t->plural + "/status"}, {"singularName", ""}, {"namespaced", t->namespaced},
                            {"kind", t->kind}, {"verbs", {"get", "patch", "update"}}});
-    if (t->group.empty() && t->plural == "pods")  // served through the node's kubelet (node_proxy.h)
+    if (t->group.empty() && t->plural == "pods") {  // served through the node's kubelet (node_proxy.h)
+      resources.push_back({{"name", "pods/exec"}, {"singularName", ""}, {"namespaced", true}, {"kind", "PodExecOptions"},
+                           {"verbs", {"create", "get"}}});
       resources.push_back({{"name", "pods/log"}, {"singularName", ""}, {"namespaced", true}, {"kind", "Pod"}, {"verbs", {"get"}}});
+    }
     if (vi && vi->scale)
       resources.push_back({{"name", t->plural + "/scale"}, {"singularName", ""}, {"namespaced", t->namespaced},
                            {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"}, {"verbs", {"get", "patch", "update"}}});

@@ -1,20 +1,26 @@
-// Pod subresources a real API server forwards to the kubelet of the pod's node, here pods/log:
-// the container a request reads (validated as the API server does), the kubelet's address
-// from the Node object, and the request to it (plain HTTP; see test/kubelet/README.md), read on
-// a thread of its own so that the caller can stream the body and notice its own client leave.
+// Pod subresources a real API server forwards to the kubelet of the pod's node, here pods/log
+// and pods/exec: the container a request names (validated as the API server does), the
+// kubelet's address from the Node object, and the request to it (plain HTTP; see
+// test/kubelet/README.md). A log is read on a thread of its own so that the caller can stream
+// the body and notice its own client leave; an exec upgrade is forwarded and, once the kubelet
+// has switched protocols, the two connections are joined byte for byte (KubeletUpgrade).
 #pragma once
 
 #include "errors.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include <openssl/ssl.h>
 
 namespace kta {
 
-/// The container a pods/log request reads: `requested` if the pod has it (init containers
-/// included), else the pod's only container. Errors (400) as the API server words them:
+/// The container a pods/log or pods/exec request names: `requested` if the pod has it (init
+/// containers included), else the pod's only container. Errors (400) as the API server words them:
 /// `a container name must be specified for pod p, choose one of: [a b]`,
 /// `container x is not valid for pod p`.
 Result<std::string> logContainer(const json& pod, const std::string& requested);
@@ -51,6 +57,38 @@ class KubeletStream {
   struct State;
   explicit KubeletStream(std::shared_ptr<State> s) : s_(std::move(s)) {}
   std::shared_ptr<State> s_;
+};
+
+/// An upgrade request (kubectl exec's WebSocket handshake) forwarded to a kubelet, as the real
+/// API server proxies it: the kubelet's answer, and after a 101 the connection to splice with
+/// the client's. Not thread-safe (one owner); the destructor closes the connection.
+class KubeletUpgrade {
+ public:
+  /// Sends `method pathAndQuery` with the given headers (the client's upgrade headers) to
+  /// host:port and reads the response head, and for any status but 101 its body. Errors (500):
+  /// the kubelet cannot be reached or answers nothing like HTTP within 10 s.
+  static Result<KubeletUpgrade> open(const std::string& host, int port, const std::string& method,
+                                     const std::string& pathAndQuery,
+                                     const std::vector<std::pair<std::string, std::string>>& headers);
+  KubeletUpgrade(KubeletUpgrade&& other) noexcept;
+  KubeletUpgrade& operator=(KubeletUpgrade&&) = delete;
+  ~KubeletUpgrade();
+
+  int status() const { return status_; }
+  /// The response body (an error text) when status() is not 101.
+  const std::string& body() const { return body_; }
+  /// After a 101: writes the kubelet's response head to the client's TLS connection, then copies
+  /// bytes both ways until either side closes or *stop is set (checked every 200 ms); then
+  /// closes the TLS session (close_notify) and shuts the client's socket down, so that nothing
+  /// more is written to it. Blocks.
+  void splice(SSL* client, const std::atomic<bool>& stop);
+
+ private:
+  KubeletUpgrade() = default;
+  int fd_ = -1;
+  int status_ = 0;
+  std::string head_;   // the response head, verbatim
+  std::string body_;   // the error body, or the bytes that came after a 101's head
 };
 
 }  // namespace kta

@@ -132,7 +132,10 @@ Result<int> HttpServer::bind() {
 
 void HttpServer::run() { svr_->listen_after_bind(); }
 
-void HttpServer::stop() { svr_->stop(); }
+void HttpServer::stop() {
+  stopping_ = true;
+  svr_->stop();
+}
 
 void HttpServer::handle(const httplib::Request& req, httplib::Response& res) {
   std::vector<std::string> segs = splitPath(req.path);
@@ -229,6 +232,9 @@ void HttpServer::handleResource(const httplib::Request& req, httplib::Response& 
   if (auto l = param(req, "limit"); !l.empty()) lo.limit = static_cast<size_t>(std::strtoull(l.c_str(), nullptr, 10));
 
   const std::string& m = req.method;
+  if (t.subresource == "exec" && t.type->group.empty() && t.type->plural == "pods" && !watchPath && (m == "GET" || m == "POST")) {
+    return podExec(req, res, t);
+  }
   if (m == "GET") {
     if (t.subresource == "log" && t.type->group.empty() && t.type->plural == "pods" && !watchPath) return podLog(req, res, t);
     if (watchPath || truthy(param(req, "watch"))) {
@@ -325,10 +331,7 @@ void HttpServer::podLog(const httplib::Request& req, httplib::Response& res, con
     res.status = 200;
     return res.set_content("", "text/plain");
   }
-  Target nodeTarget{api_.registry().find("", "v1", "nodes"), "v1", "", nodeName, ""};
-  Result<Reply> node = api_.get(nodeTarget);
-  if (!node) return sendError(res, node.error());
-  auto address = kubeletAddress(node->body);
+  auto address = kubeletOf(nodeName);
   if (!address) return sendError(res, address.error());
   std::string query;
   for (const char* p : {"follow", "previous", "tailLines", "limitBytes", "sinceSeconds", "sinceTime", "timestamps"}) {
@@ -359,6 +362,58 @@ void HttpServer::podLog(const httplib::Request& req, httplib::Response& res, con
     if (!more) sink.done();
     return true;
   });
+}
+
+Result<std::pair<std::string, int>> HttpServer::kubeletOf(const std::string& nodeName) {
+  Target nodeTarget{api_.registry().find("", "v1", "nodes"), "v1", "", nodeName, ""};
+  Result<Reply> node = api_.get(nodeTarget);
+  if (!node) return node.error();
+  return kubeletAddress(node->body);
+}
+
+// pods/exec: the pod and container checked here as the real server checks them, then the
+// client's upgrade request forwarded to the kubelet of the pod's node (GET|POST
+// /exec/{ns}/{pod}/{container}?command=...) and, once that has switched protocols, the client's
+// connection joined to the kubelet's until either ends. The kubelet's refusals (a container not
+// running, SPDY, a TTY) reach the client as the kubelet words them, in plain text.
+void HttpServer::podExec(const httplib::Request& req, httplib::Response& res, const Target& t) {
+  Target podTarget = t;
+  podTarget.subresource.clear();
+  Result<Reply> pod = api_.get(podTarget);
+  if (!pod) return sendError(res, pod.error());
+  const std::string phase = pod->body.value("status", json::object()).value("phase", "");
+  if (phase == "Succeeded" || phase == "Failed") {
+    return sendError(res, badRequest("cannot exec into a container in a completed pod; current phase is " + phase));
+  }
+  Result<std::string> container = logContainer(pod->body, param(req, "container"));
+  if (!container) return sendError(res, container.error());
+  const std::string nodeName = pod->body.value("spec", json::object()).value("nodeName", "");
+  if (nodeName.empty()) return sendError(res, badRequest("pod " + t.name + " does not have a host assigned"));
+  auto address = kubeletOf(nodeName);
+  if (!address) return sendError(res, address.error());
+  std::string query;
+  for (const auto& [name, value] : req.params) {  // a multimap: the command's words stay in order
+    if (name == "command" || name == "stdin" || name == "stdout" || name == "stderr" || name == "tty") {
+      query += (query.empty() ? "?" : "&") + name + "=" + httplib::detail::encode_query_param(value);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const char* h : {"Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
+                        "X-Stream-Protocol-Version"}) {
+    for (size_t i = 0; i < req.get_header_value_count(h); ++i) headers.emplace_back(h, req.get_header_value(h, i));
+  }
+  const std::string path = "/exec/" + t.ns + "/" + t.name + "/" + *container + query;
+  auto upgrade = KubeletUpgrade::open(address->first, address->second, req.method, path, headers);
+  if (!upgrade) return sendError(res, upgrade.error());
+  if (upgrade->status() != 101) {
+    res.status = upgrade->status();
+    return res.set_content(upgrade->body(), "text/plain; charset=utf-8");
+  }
+  if (!req.ssl) return sendError(res, internalError("no TLS connection to upgrade"));
+  upgrade->splice(const_cast<SSL*>(req.ssl), stopping_);  // httplib hands the session out const; it is the exec's now
+  // The connection was the exec's and is shut now: httplib's own response to it goes nowhere.
+  res.status = 101;
+  res.set_header("Connection", "close");
 }
 
 void HttpServer::watch(const httplib::Request& req, httplib::Response& res, const Target& t) {

@@ -1,13 +1,16 @@
 // The HTTPS front end: bearer-token authentication (401 Status otherwise), routing of
 // Kubernetes REST paths (/api/v1/..., /apis/<group>/<version>/..., legacy /watch/ paths,
 // namespaces, subresources) to the Api, query-parameter parsing, content negotiation (JSON,
-// meta.k8s.io Table, PartialObjectMetadata), chunked watch streams, discovery and OpenAPI.
-// Uses cpp-httplib's SSLServer with a thread pool; each open watch holds one thread.
+// meta.k8s.io Table, PartialObjectMetadata), chunked watch streams, discovery and OpenAPI,
+// pods/log and pods/exec through the node's kubelet (node_proxy.h).
+// Uses cpp-httplib's SSLServer with a thread pool; each open watch or exec holds one thread
+// (an exec takes its TLS connection over from httplib after the kubelet's 101).
 #pragma once
 
 #include "api.h"
 #include "tls.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -43,6 +46,8 @@ class HttpServer {
   void handleResource(const httplib::Request& req, httplib::Response& res, const std::string& group,
                       const std::string& version, std::vector<std::string> rest);
   void podLog(const httplib::Request& req, httplib::Response& res, const Target& target);
+  void podExec(const httplib::Request& req, httplib::Response& res, const Target& target);
+  Result<std::pair<std::string, int>> kubeletOf(const std::string& nodeName);
   void watch(const httplib::Request& req, httplib::Response& res, const Target& target);
   void respond(const httplib::Request& req, httplib::Response& res, const Target& target, Result<Reply> r);
 
@@ -50,6 +55,7 @@ class HttpServer {
   std::string token_;
   ServerOptions opts_;
   std::unique_ptr<httplib::SSLServer> svr_;
+  std::atomic<bool> stopping_{false};  // ends open execs
   int port_ = 0;
 };
 

@@ -55,6 +55,9 @@ flink::Status Kubelet::start() {
   server_ = std::make_unique<KubeletServer>(
       [this](const std::string& ns, const std::string& pod, const std::string& container, std::string* notFound) {
         return containerLog(ns, pod, container, notFound);
+      },
+      [this](const std::string& ns, const std::string& pod, const std::string& container, std::string* notFound) {
+        return execTarget(ns, pod, container, notFound);
       });
   auto port = server_->start(kBridgeIP, options_.port);
   if (!port.ok()) return port.status();
@@ -225,22 +228,35 @@ void Kubelet::heartbeat(bool ready) {
   }
 }
 
-std::optional<ContainerLog> Kubelet::containerLog(const std::string& ns, const std::string& pod,
-                                                  const std::string& container, std::string* notFound) const {
-  std::lock_guard<std::mutex> lock(runnersMu_);
+const PodRunner* Kubelet::findRunner(const std::string& ns, const std::string& pod, std::string* notFound) const {
   const PodRunner* found = nullptr;
   for (const auto& [uid, runner] : runners_) {
     const json& meta = runner->pod()["metadata"];
     if (meta.value("namespace", "") != ns || meta.value("name", "") != pod) continue;
     if (!found || found->stopping()) found = runner.get();  // a pod of that name that is not going
   }
-  if (!found) {
-    *notFound = "pod \"" + pod + "\" does not exist";
-    return std::nullopt;
-  }
+  if (!found) *notFound = "pod \"" + pod + "\" does not exist";
+  return found;
+}
+
+std::optional<ContainerLog> Kubelet::containerLog(const std::string& ns, const std::string& pod,
+                                                  const std::string& container, std::string* notFound) const {
+  std::lock_guard<std::mutex> lock(runnersMu_);
+  const PodRunner* found = findRunner(ns, pod, notFound);
+  if (!found) return std::nullopt;
   auto log = found->containerLog(container);
   if (!log) *notFound = "container \"" + container + "\" not found in pod \"" + pod + "\"";
   return log;
+}
+
+std::optional<ExecTarget> Kubelet::execTarget(const std::string& ns, const std::string& pod, const std::string& container,
+                                              std::string* notFound) const {
+  std::lock_guard<std::mutex> lock(runnersMu_);
+  const PodRunner* found = findRunner(ns, pod, notFound);
+  if (!found) return std::nullopt;
+  auto target = found->stopping() ? std::nullopt : found->execTarget(container);
+  if (!target) *notFound = "container not found (\"" + container + "\")";  // the kubelet's words, running or not
+  return target;
 }
 
 void Kubelet::shutdown() {

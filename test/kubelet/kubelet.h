@@ -56,8 +56,12 @@ class Kubelet {
   void writeHosts(const Json& pod, const std::string& podIP, const std::string& netns);
   flink::Status registerNode();
   void heartbeat(bool ready);
+  /// The runner of a pod by name (one not terminating if there is one); needs runnersMu_.
+  const PodRunner* findRunner(const std::string& ns, const std::string& pod, std::string* notFound) const;
   std::optional<ContainerLog> containerLog(const std::string& ns, const std::string& pod, const std::string& container,
                                            std::string* notFound) const;
+  std::optional<ExecTarget> execTarget(const std::string& ns, const std::string& pod, const std::string& container,
+                                       std::string* notFound) const;
 
   std::shared_ptr<flink::k8s::KubeApi> api_;
   KubeletOptions options_;

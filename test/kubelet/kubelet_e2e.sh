@@ -140,6 +140,8 @@ spec:
   - name: main
     image: flink-cpp
     command: [sh, -c, 'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) host=$(hostname)"; touch /data/w && echo wrote; i=0; while :; do echo "tick $i"; i=$((i+1)); sleep 0.3; done']
+    workingDir: /data
+    env: [{name: GREETING, value: hello}]
     volumeMounts: [{name: data, mountPath: /data}]
   - name: side
     image: flink-cpp
@@ -205,6 +207,38 @@ second_run() {
     [ "$(kubectl logs restarter)" = "run 2" ] && [ "$(kubectl logs restarter --previous)" = "run 1" ]
 }
 wait_for 30 "restarter: current instance 'run 2', --previous 'run 1'" second_run
+
+# kubectl exec (the WebSocket protocol v5.channel.k8s.io, through the API server to the
+# kubelet): inside the pod's UTS, network and mount namespaces, as its user, in its working
+# directory with its environment; stdout and stderr apart, exit codes, stdin, -c, the errors.
+WHO_IP=$(field who '{.status.podIP}')
+exec_out=$(kubectl exec who -c main -- sh -c 'hostname; id -u; pwd; echo "$GREETING"; ls /data; ip -4 -o addr show eth0') ||
+  die "kubectl exec who: exit $?"
+[ "$(sed -n 1,5p <<< "$exec_out")" = "$(printf 'who\n1000\n/data\nhello\nw')" ] || die "exec: hostname, uid, cwd, env, volume: '$exec_out'"
+grep -q "inet $WHO_IP/" <<< "$exec_out" || die "exec: not in the pod's network namespace (podIP $WHO_IP): '$exec_out'"
+kubectl exec who -c main -- sh -c 'echo out; echo err >&2' > "$WORK/exec.out" 2> "$WORK/exec.err" || die "exec out/err: exit $?"
+[ "$(cat "$WORK/exec.out")" = out ] && [ "$(cat "$WORK/exec.err")" = err ] ||
+  die "exec: stdout '$(cat "$WORK/exec.out")', stderr '$(cat "$WORK/exec.err")'"
+rc=0; kubectl exec who -c main -- sh -c 'exit 3' 2> /dev/null || rc=$?
+[ $rc = 3 ] || die "exec 'exit 3': kubectl exited $rc"
+[ "$(kubectl exec who -c side -- id -u)" = 1001 ] || die "exec -c side: not the side container's user"
+stdin_out=$(printf 'line a\nline b\n' | kubectl exec -i who -c main -- sh -c 'cat; echo end') || die "exec -i: exit $?"
+[ "$stdin_out" = "$(printf 'line a\nline b\nend')" ] || die "exec -i (stdin, then its end): '$stdin_out'"
+rc=0; err=$(kubectl exec who -c side -- no-such-command 2>&1) || rc=$?
+[ $rc = 127 ] && grep -q "no-such-command: No such file or directory" <<< "$err" || die "exec of a missing command: $rc '$err'"
+err=$(kubectl exec who -c nope -- true 2>&1) && die "exec in an unknown container answered: $err"
+grep -q "container nope is not valid for pod who" <<< "$err" || die "exec -c nope: $err"
+err=$(kubectl exec nosuch -- true 2>&1) && die "exec in a missing pod answered: $err"
+grep -q 'pods "nosuch" not found' <<< "$err" || die "exec nosuch: $err"
+err=$(kubectl exec pull -- true 2>&1) && die "exec in a container that does not run answered: $err"
+grep -q 'unable to upgrade connection: container not found ("c")' <<< "$err" || die "exec pull: $err"
+if command -v script > /dev/null; then  # -t needs a terminal on kubectl's side
+  err=$(script -qec "kubectl exec -it who -c main -- true" /dev/null 2>&1) && die "exec -t answered: $err"
+  grep -q "does not allocate a TTY" <<< "$err" || die "exec -t: $err"
+fi
+timeout 2 kubectl exec who -c main -- sh -c 'sleep 4242' && die "exec sleep 4242 ended by itself"
+wait_for 5 "exec: a client that leaves ends its command" bash -c "! pgrep -f 'sleep 424[2]'"
+kubectl get --raw /api/v1 | grep -q '"pods/exec"' || die "pods/exec not in discovery"
 
 JM_PID=$(pgrep -f -- "$FLINK_CPP jobmanager" || true)
 [ -n "$JM_PID" ] || die "no jobmanager process"

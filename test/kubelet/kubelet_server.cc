@@ -11,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "exec.h"
+#include "probes.h"
+
 namespace kubelet {
 
 namespace {
@@ -56,6 +59,13 @@ bool peerGone(int fd) {
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL | POLLIN)) != 0;
 }
 
+bool truthy(const std::string& v) { return v == "true" || v == "1"; }
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 void sendText(httplib::Response& res, int code, const std::string& text) {
   res.status = code;
   res.set_content(text, "text/plain; charset=utf-8");
@@ -73,8 +83,8 @@ struct Follow {
 
 }  // namespace
 
-KubeletServer::KubeletServer(ContainerLogLookup lookup)
-    : lookup_(std::move(lookup)), svr_(std::make_unique<httplib::Server>()),
+KubeletServer::KubeletServer(ContainerLogLookup logs, ExecLookup exec)
+    : lookup_(std::move(logs)), exec_(std::move(exec)), svr_(std::make_unique<httplib::Server>()),
       stopping_(std::make_shared<std::atomic<bool>>(false)) {
   svr_->new_task_queue = [] { return new httplib::ThreadPool(16); };
   svr_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { sendText(res, 200, "ok"); });
@@ -136,6 +146,48 @@ KubeletServer::KubeletServer(ContainerLogLookup lookup)
       return true;
     });
   });
+  auto execHandler = [this, stopping](const httplib::Request& req, httplib::Response& res) {
+    const std::string ns = req.matches[1], pod = req.matches[2], container = req.matches[3];
+    ExecSession session;
+    for (size_t i = 0; i < req.get_param_value_count("command"); ++i) session.command.push_back(req.get_param_value("command", i));
+    if (session.command.empty()) return sendText(res, 400, "you must specify at least one command for the container");
+    std::string notFound;
+    std::optional<ExecTarget> target = exec_(ns, pod, container, &notFound);
+    if (!target) return sendText(res, 404, notFound);
+    auto flag = [&](const char* name, bool unset) { return req.has_param(name) ? truthy(req.get_param_value(name)) : unset; };
+    // Refusals avoid ": ": kubectl reads an error body as YAML first, and "a: b" would be a map.
+    if (flag("tty", false)) {
+      return sendText(res, 400, "kube-test-kubelet does not allocate a TTY, run kubectl exec without -t");
+    }
+    if (lower(req.get_header_value("Upgrade")) != "websocket") {
+      return sendText(res, 400, "kube-test-kubelet serves exec over WebSocket only (subprotocol v5.channel.k8s.io), not SPDY");
+    }
+    session.protocol = chooseExecProtocol(req.get_header_value("Sec-WebSocket-Protocol"));
+    if (session.protocol.empty()) {
+      return sendText(res, 400, "no supported exec subprotocol offered (kube-test-kubelet speaks v5.channel.k8s.io and v4.channel.k8s.io)");
+    }
+    int fd = connectionFd(req.remote_addr, req.remote_port);
+    if (fd < 0) return sendText(res, 500, "the connection of the exec request was not found");
+    session.target = req.target;
+    for (const auto& [name, value] : req.headers) session.headers.emplace_back(name, value);
+    session.argv = enterArgv(target->pid, target->runAs);
+    session.argv.insert(session.argv.end(), session.command.begin(), session.command.end());
+    session.env = target->env;
+    session.withStdin = flag("stdin", false);
+    session.withStdout = flag("stdout", true);
+    session.withStderr = flag("stderr", true);
+    session.containerRunning = [this, stopping, ns, pod, container, pid = target->pid] {
+      std::string ignored;
+      auto now = exec_(ns, pod, container, &ignored);
+      return !*stopping && now && now->pid == pid;
+    };
+    serveExec(fd, session);
+    // The connection was the session's: httplib's own response must not follow it.
+    ::shutdown(fd, SHUT_RDWR);
+    res.set_header("Connection", "close");
+  };
+  svr_->Get(R"(/exec/([^/]+)/([^/]+)/([^/]+))", execHandler);
+  svr_->Post(R"(/exec/([^/]+)/([^/]+)/([^/]+))", execHandler);
 }
 
 KubeletServer::~KubeletServer() { stop(); }

@@ -1,20 +1,27 @@
-// The test kubelet's HTTP API, the part kube-test-apiserver proxies `kubectl logs` to:
-// GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=
-// (text/plain), and GET /healthz. Plain HTTP (a real kubelet serves HTTPS on port 10250 and
+// The test kubelet's HTTP API, the part kube-test-apiserver proxies `kubectl logs` and
+// `kubectl exec` to: GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=
+// (text/plain), GET|POST /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=
+// (a WebSocket upgrade, see exec.h), and GET /healthz. Plain HTTP (a real kubelet serves HTTPS on port 10250 and
 // authenticates the API server), bound to one address of the host. Errors are plain text as
 // the kubelet writes them: 404 `pod "p" does not exist` or `container "c" not found in pod "p"`,
-// 400 for a container without the requested instance (see logs.h) or a bad parameter.
+// 400 for a container without the requested instance (see logs.h) or a bad parameter; exec:
+// 404 `container not found ("c")` for a container that is not running, 400 for a TTY, a
+// request that is no WebSocket upgrade (SPDY) or offers no subprotocol this kubelet speaks.
 // A followed log streams until the container run ends (or the pod goes) or the client leaves.
 // Thread-safe: each request runs on a worker of its own pool.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "container_spec.h"
 #include "flink/status.h"
 #include "logs.h"
 #include "status.h"
@@ -37,9 +44,22 @@ struct ContainerLog {
 using ContainerLogLookup = std::function<std::optional<ContainerLog>(const std::string& ns, const std::string& pod,
                                                                      const std::string& container, std::string* notFound)>;
 
+/// What `kubectl exec` needs of a running container: its process (whose namespaces and working
+/// directory the command joins), identity and environment.
+struct ExecTarget {
+  pid_t pid = -1;
+  RunAs runAs;
+  std::map<std::string, std::string> env;
+};
+
+/// The running container (namespace, pod, container): nullopt with *notFound set to the error
+/// text when the pod is unknown or the container is not running. Called from the server's threads.
+using ExecLookup = std::function<std::optional<ExecTarget>(const std::string& ns, const std::string& pod,
+                                                           const std::string& container, std::string* notFound)>;
+
 class KubeletServer {
  public:
-  explicit KubeletServer(ContainerLogLookup lookup);
+  KubeletServer(ContainerLogLookup logs, ExecLookup exec);
   ~KubeletServer();
   KubeletServer(const KubeletServer&) = delete;
   KubeletServer& operator=(const KubeletServer&) = delete;
@@ -50,6 +70,7 @@ class KubeletServer {
 
  private:
   ContainerLogLookup lookup_;
+  ExecLookup exec_;
   std::unique_ptr<httplib::Server> svr_;
   std::thread thread_;
   std::shared_ptr<std::atomic<bool>> stopping_;

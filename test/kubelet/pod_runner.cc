@@ -38,6 +38,7 @@ struct PodRunner::Slot {
   bool done = false;                           // terminated for good
   std::optional<ProbeTracker> readiness, liveness;
   std::vector<LogRun> runs;  // byte ranges of the log file, one per start
+  std::map<std::string, std::string> env;  // of the current run
 };
 
 PodRunner::PodRunner(json pod, RunnerConfig config) : pod_(std::move(pod)), config_(std::move(config)) {
@@ -75,18 +76,30 @@ void PodRunner::publish() {
   v.hostIP = kBridgeIP;
   v.startTime = startTime_;
   std::map<std::string, ContainerLog> logs;
+  std::map<std::string, ExecTarget> execTargets;
   for (auto* slots : {&initSlots_, &slots_}) {
-    for (const auto& s : *slots) logs[s.rec.name] = ContainerLog{logPath(s), s.rec, s.runs};
+    for (const auto& s : *slots) {
+      logs[s.rec.name] = ContainerLog{logPath(s), s.rec, s.runs};
+      if (s.pid > 0) execTargets[s.rec.name] = ExecTarget{s.pid, containerRunAs(pod_, s.spec), s.env};
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   view_ = std::move(v);
   logs_ = std::move(logs);
+  execTargets_ = std::move(execTargets);
 }
 
 std::optional<ContainerLog> PodRunner::containerLog(const std::string& container) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = logs_.find(container);
   if (it == logs_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<ExecTarget> PodRunner::execTarget(const std::string& container) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = execTargets_.find(container);
+  if (it == execTargets_.end()) return std::nullopt;
   return it->second;
 }
 
@@ -234,6 +247,7 @@ void PodRunner::startContainer(Slot& s) {
     auto pid = spawn(argv, *env, logPath(s));
     if (pid.ok()) {
       s.pid = *pid;
+      s.env = *env;
       s.runs.push_back(LogRun{begin, std::nullopt});
     }
     st = pid.status();

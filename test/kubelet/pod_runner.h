@@ -57,6 +57,9 @@ class PodRunner {
   /// The log of a container (init or regular) by name: its file, state and runs; nullopt for a
   /// name the pod does not have.
   std::optional<ContainerLog> containerLog(const std::string& container) const;
+  /// What `kubectl exec` needs of a running container (init or regular) by name; nullopt when
+  /// the pod has no such container or it is not running.
+  std::optional<ExecTarget> execTarget(const std::string& container) const;
   /// The pod as it was when the runner started.
   const nlohmann::json& pod() const { return pod_; }
 
@@ -86,9 +89,10 @@ class PodRunner {
   std::vector<Slot> slots_;
   std::string podIP_;
   std::string startTime_;
-  mutable std::mutex mu_;  // guards view_ and logs_
+  mutable std::mutex mu_;  // guards view_, logs_ and execTargets_
   PodView view_;
   std::map<std::string, ContainerLog> logs_;  // by container name
+  std::map<std::string, ExecTarget> execTargets_;  // running containers by name
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
   std::thread thread_;

@@ -54,7 +54,7 @@ bool httpGet(const std::string& ip, int port, const std::string& path, int timeo
 }  // namespace
 
 std::vector<std::string> enterArgv(pid_t pid, const RunAs& runAs) {
-  std::vector<std::string> argv = {"nsenter", "-t", std::to_string(pid), "-n", "-m", "-u"};
+  std::vector<std::string> argv = {"nsenter", "-t", std::to_string(pid), "-n", "-m", "-u", "-w"};
   if (!runAs.root()) {
     argv.insert(argv.end(), {"setpriv", "--reuid=" + std::to_string(runAs.uid.value_or(0)),
                              "--regid=" + std::to_string(runAs.gid.value_or(0))});

@@ -22,8 +22,9 @@ namespace kubelet {
 bool runProbe(const nlohmann::json& probe, const nlohmann::json& container, const std::string& podIP, pid_t pid,
               const RunAs& runAs = {});
 
-/// The argv prefix that runs a command in the namespaces of process pid (network, mount, UTS),
-/// as runAs: nsenter -t PID -n -m -u [setpriv ...] --. The command's words follow it.
+/// The argv prefix that runs a command in the namespaces of process pid (network, mount, UTS)
+/// and its working directory, as runAs: nsenter -t PID -n -m -u -w [setpriv ...] --. The
+/// command's words follow it (looked up in the PATH of the environment it is started with).
 std::vector<std::string> enterArgv(pid_t pid, const RunAs& runAs);
 
 /// The verdict of one probe of one container run: initialDelaySeconds, periodSeconds (10),

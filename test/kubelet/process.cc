@@ -14,16 +14,23 @@ namespace kubelet {
 
 namespace {
 
+// The descriptors a child gets as 0, 1 and 2 (-1: /dev/null).
+struct ChildIo {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
 // In the child after fork: only async-signal-safe calls.
 // argv[0] is looked up in the kubelet's PATH (containers run through `ip netns exec ... sh`,
 // whose exec "$@" then uses the container's PATH).
-[[noreturn]] void execChild(int outFd, char* const* argv, char* const* envp) {
+[[noreturn]] void execChild(ChildIo io, char* const* argv, char* const* envp) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   int devnull = open("/dev/null", O_RDWR);
-  dup2(devnull, 0);
-  dup2(outFd < 0 ? devnull : outFd, 1);
-  dup2(outFd < 0 ? devnull : outFd, 2);
+  dup2(io.in < 0 ? devnull : io.in, 0);
+  dup2(io.out < 0 ? devnull : io.out, 1);
+  dup2(io.err < 0 ? devnull : io.err, 2);
   for (int fd = 3; fd < 1024; ++fd) close(fd);
   sigset_t none;
   sigemptyset(&none);
@@ -36,7 +43,7 @@ namespace {
   _exit(127);
 }
 
-pid_t forkExec(const std::vector<std::string>& args, const std::vector<std::string>* env, int outFd) {
+pid_t forkExec(const std::vector<std::string>& args, const std::vector<std::string>* env, ChildIo io) {
   std::vector<char*> argv, envp;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -45,8 +52,14 @@ pid_t forkExec(const std::vector<std::string>& args, const std::vector<std::stri
     envp.push_back(nullptr);
   }
   pid_t pid = fork();
-  if (pid == 0) execChild(outFd, argv.data(), env ? envp.data() : nullptr);
+  if (pid == 0) execChild(io, argv.data(), env ? envp.data() : nullptr);
   return pid;
+}
+
+std::vector<std::string> envEntries(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
 }
 
 }  // namespace
@@ -68,19 +81,37 @@ flink::Result<pid_t> spawn(const std::vector<std::string>& argv, const std::map<
     fd = open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return flink::Status::Error("cannot open " + logPath);
   }
-  std::vector<std::string> envList;
-  for (const auto& [k, v] : env) envList.push_back(k + "=" + v);
-  pid_t pid = forkExec(argv, &envList, fd);
+  std::vector<std::string> envList = envEntries(env);
+  pid_t pid = forkExec(argv, &envList, {-1, fd, fd});
   if (fd >= 0) close(fd);
   if (pid < 0) return flink::Status::Error("fork failed");
   return pid;
+}
+
+flink::Result<PipedChild> spawnPiped(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                                     bool withStdin) {
+  int in[2] = {-1, -1}, out[2], err[2];
+  if (withStdin && pipe2(in, O_CLOEXEC) != 0) return flink::Status::Error("pipe failed");
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return flink::Status::Error("pipe failed");
+  std::vector<std::string> envList = envEntries(env);
+  pid_t pid = forkExec(argv, &envList, {in[0], out[1], err[1]});
+  for (int fd : {in[0], out[1], err[1]}) {
+    if (fd >= 0) close(fd);
+  }
+  if (pid < 0) {
+    for (int fd : {in[1], out[0], err[0]}) {
+      if (fd >= 0) close(fd);
+    }
+    return flink::Status::Error("fork failed");
+  }
+  return PipedChild{pid, in[1], out[0], err[0]};
 }
 
 CommandResult runCommand(const std::vector<std::string>& argv, int timeoutMs) {
   CommandResult r;
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return r;
-  pid_t pid = forkExec(argv, nullptr, p[1]);
+  pid_t pid = forkExec(argv, nullptr, {-1, p[1], p[1]});
   close(p[1]);
   if (pid < 0) {
     close(p[0]);

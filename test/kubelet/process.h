@@ -20,6 +20,21 @@ namespace kubelet {
 flink::Result<pid_t> spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                            const std::string& logPath);
 
+/// A child started by spawnPiped: the parent's ends of its pipes (close-on-exec; the caller
+/// closes them). in is -1 when the child's stdin is /dev/null.
+struct PipedChild {
+  pid_t pid = -1;  // = its process group
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+/// Starts argv (argv[0] looked up in the kubelet's PATH) with exactly env, stdout and
+/// stderr each to a pipe of their own, stdin from a pipe (withStdin) or /dev/null.
+/// Errors: pipe or fork failure; a missing executable shows as exit 127.
+flink::Result<PipedChild> spawnPiped(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                                     bool withStdin);
+
 struct CommandResult {
   int exitCode = -1;  // -1: could not start, killed, or timed out
   std::string output;  // stdout and stderr

@@ -1,18 +1,23 @@
 // Pure parts of the test kubelet (test/kubelet): $(VAR) expansion, image mapping, addresses,
 // hosts files and pod status, securityContext identities, the container sandbox command, log
-// instance selection and tails; hostPath and fsGroup volumes (in a temporary directory).
+// instance selection and tails; hostPath and fsGroup volumes (in a temporary directory); exec:
+// subprotocol choice, the exit status message, the command line, and piped child processes.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "addresses.h"
 #include "container_spec.h"
+#include "exec.h"
 #include "hosts.h"
 #include "logs.h"
 #include "netns.h"
+#include "probes.h"
+#include "process.h"
 #include "status.h"
 #include "volumes.h"
 
@@ -293,4 +298,56 @@ TEST_CASE("fsGroup: volumes belong to the group, emptyDir is world-writable", "[
   CHECK(st.st_gid == 2345);
   CHECK((st.st_mode & 0777) == 0644);
   fs::remove_all(tmp);
+}
+
+TEST_CASE("exec: the subprotocol is v5, else v4, of what the client offers", "[kubelet]") {
+  CHECK(chooseExecProtocol("v5.channel.k8s.io") == "v5.channel.k8s.io");
+  CHECK(chooseExecProtocol("v4.channel.k8s.io, v5.channel.k8s.io") == "v5.channel.k8s.io");
+  CHECK(chooseExecProtocol("v4.channel.k8s.io,channel.k8s.io") == "v4.channel.k8s.io");
+  CHECK(chooseExecProtocol("channel.k8s.io, base64.channel.k8s.io") == "");
+  CHECK(chooseExecProtocol("") == "");
+}
+
+TEST_CASE("exec: the error channel's Status carries the exit code as kubectl reads it", "[kubelet]") {
+  CHECK(execExitStatus({"true"}, 0) == json{{"metadata", json::object()}, {"status", "Success"}});
+  json failed = execExitStatus({"sh", "-c", "exit 3"}, 3);
+  CHECK(failed["status"] == "Failure");
+  CHECK(failed["reason"] == "NonZeroExitCode");
+  CHECK(failed["message"] == "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3");
+  CHECK(failed["details"]["causes"] == json::array({{{"reason", "ExitCode"}, {"message", "3"}}}));
+}
+
+TEST_CASE("exec: the command joins the container's namespaces and working directory as its user", "[kubelet]") {
+  CHECK(enterArgv(42, {}) == std::vector<std::string>{"nsenter", "-t", "42", "-n", "-m", "-u", "-w", "--"});
+  RunAs runAs{1000, 3000, {2000}};
+  CHECK(enterArgv(42, runAs) == std::vector<std::string>{"nsenter", "-t", "42", "-n", "-m", "-u", "-w", "setpriv", "--reuid=1000",
+                                                         "--regid=3000", "--groups=2000", "--"});
+}
+
+TEST_CASE("spawnPiped: stdin in, stdout and stderr apart, exactly the given environment", "[kubelet]") {
+  auto child = spawnPiped({"sh", "-c", "read line; echo \"out $line $GREETING\"; echo \"err ${HOME:-unset}\" >&2; exit 5"},
+                          {{"GREETING", "hi"}, {"PATH", "/usr/bin:/bin"}}, true);
+  REQUIRE(child.ok());
+  REQUIRE(write(child->in, "x\n", 2) == 2);
+  close(child->in);
+  auto readAll = [](int fd) {
+    std::string out;
+    char buf[256];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    close(fd);
+    return out;
+  };
+  CHECK(readAll(child->out) == "out x hi\n");
+  CHECK(readAll(child->err) == "err unset\n");
+  int status = 0;
+  REQUIRE(waitpid(child->pid, &status, 0) == child->pid);
+  CHECK(exitCodeOf(status) == 5);
+
+  auto noStdin = spawnPiped({"cat"}, {}, false);  // stdin is /dev/null: cat ends at once
+  REQUIRE(noStdin.ok());
+  CHECK(noStdin->in == -1);
+  CHECK(readAll(noStdin->out).empty());
+  close(noStdin->err);
+  REQUIRE(waitpid(noStdin->pid, &status, 0) == noStdin->pid);
+  CHECK(exitCodeOf(status) == 0);
 }

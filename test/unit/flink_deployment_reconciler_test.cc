@@ -1169,3 +1169,26 @@ TEST_CASE("Scaling taskManager.replicas (the scale subresource) redeploys the jo
   CHECK(status["taskManager"]["replicas"] == 4);
   CHECK(status["taskManager"]["labelSelector"] == "app=flight-delays,component=taskmanager");
 }
+
+TEST_CASE("A session cluster is deleted only after the FlinkSessionJobs on it", "[reconciler]") {
+  Cluster c;
+  json session = flightDelays();
+  session["metadata"]["name"] = "session";
+  session["spec"].erase("job");
+  REQUIRE(c.api->post(types::kFlinkDeployment.collectionPath(kNs), session).ok());
+  REQUIRE(c.reconcile("session").ok);
+  json job = {{"apiVersion", "flink.apache.org/v1beta1"},
+              {"kind", "FlinkSessionJob"},
+              {"metadata", {{"name", "job1"}, {"namespace", kNs}}},
+              {"spec", {{"deploymentName", "session"}, {"job", {{"jarURI", "builtin://flink-cpp-examples"}}}}}};
+  REQUIRE(c.api->post(types::kFlinkSessionJob.collectionPath(kNs), job).ok());
+  REQUIRE(c.api->del(types::kFlinkDeployment.objectPath(kNs, "session")).ok());
+  auto r = c.reconcile("session");
+  CHECK(r.ok);
+  CHECK(c.api->get(types::kFlinkDeployment.objectPath(kNs, "session")).ok());
+  auto reasons = c.eventReasons();
+  CHECK(std::find(reasons.begin(), reasons.end(), "CleanupFailed") != reasons.end());
+  REQUIRE(c.api->del(types::kFlinkSessionJob.objectPath(kNs, "job1")).ok());
+  for (int i = 0; i < 5 && c.api->get(types::kFlinkDeployment.objectPath(kNs, "session")).ok(); ++i) c.reconcile("session");
+  CHECK(c.api->get(types::kFlinkDeployment.objectPath(kNs, "session")).notFound());
+}

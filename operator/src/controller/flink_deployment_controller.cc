@@ -388,6 +388,21 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
   Validation v = validate(fd, status);
   const FlinkDeployment* deployed = v.lastReconciled ? &*v.lastReconciled : v.target ? &*v.target : nullptr;
   bool jobRuns = deployed && deployed->spec.job && deployed->spec.job->state != "suspended";
+  if (deployed && !deployed->spec.job) {
+    // A session cluster goes only after the FlinkSessionJobs on it (as the Apache operator).
+    ApiResponse jobs = client_->get(types::kFlinkSessionJob.collectionPath(ns));
+    std::string names;
+    for (const auto& j : jobs.ok() ? jobs.body.value("items", json::array()) : json::array()) {
+      if (j.value("spec", json::object()).value("deploymentName", "") == name) {
+        names += (names.empty() ? "" : ", ") + j["metadata"].value("name", "");
+      }
+    }
+    if (!names.empty()) {
+      events_.record(fd, "Warning", "CleanupFailed", "The session jobs " + names + " should be deleted first");
+      if (!(status == written)) writeLatestStatus(ns, name, status);
+      return {true, "", std::chrono::milliseconds(5000)};
+    }
+  }
   if (deployed) {
     FlinkDeployment running = *deployed;
     running.deployJobId = status.jobStatus ? status.jobStatus->extra.value("jobId", "") : "";

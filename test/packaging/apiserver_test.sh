@@ -218,6 +218,13 @@ refused bad-namespace spec.flinkConfiguration.kubernetes.namespace \
 refused no-service-account spec.serviceAccount "$(invalid no-service-account '/^  serviceAccount:/d')"
 refused zero-parallelism spec.job.parallelism "$(invalid zero-parallelism 's/^    parallelism: .*/    parallelism: 0/')"
 refused no-version spec.flinkVersion "$(invalid no-version '/^  flinkVersion:/d')"
+refused cluster-id spec.flinkConfiguration.kubernetes.cluster-id \
+  "$(invalid cluster-id 's/^  flinkConfiguration:$/  flinkConfiguration:\n    kubernetes.cluster-id: other/')"
+refused last-state-no-dir spec.flinkConfiguration.state.checkpoints.dir \
+  "$(invalid last-state-no-dir 's/^    upgradeMode: stateless/    upgradeMode: last-state/')"
+refused bad-memory spec.jobManager.resource.memory "$(invalid bad-memory '0,/^      memory: .*/s//      memory: "lots"/')"
+refused a-name-much-longer-than-the-forty-five-characters-allowed metadata.name \
+  "$(invalid a-name-much-longer-than-the-forty-five-characters-allowed '')"
 # A FlinkSessionJob gets the target.session label from the mutating webhook.
 k -n team-a apply -f - > /dev/null <<EOF || fail "apply a FlinkSessionJob"
 apiVersion: flink.apache.org/v1beta1

@@ -75,8 +75,8 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
 case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots|scale-logging) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed) UPGRADE_MODE=last-state ;; esac
@@ -149,10 +149,10 @@ $RESTART_CONF
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
-  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging) echo 4000 ;; *) echo 10000 ;; esac)" \
+  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging|session-job) echo 4000 ;; *) echo 10000 ;; esac)" \
   | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
 target_pod_template >> "$DIR/flight-delays.yaml"  # DIR shared with the pods at the same path
-kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
+[ "$VARIANT" = session-job ] || kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
 ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready (and not terminating)
   [ "$(kubectl get pods -l "app=flight-delays,component=$1" \
@@ -163,15 +163,86 @@ jm_pod() {  # the JobManager pod (the newest one not terminating)
   kubectl get pods -l app=flight-delays,component=jobmanager --sort-by=.metadata.creationTimestamp \
     -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk 'NF == 1 { p = $1 } END { print p }'
 }
-wait_for "$TIMEOUT" "the JobManager pod Ready" ready_pods jobmanager 1
-wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
 find_rest() { target_rest "$(jm_pod)"; }
-find_rest
-echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST ($([ -n "$REAL_CLUSTER" ] && echo kubectl port-forward || echo pod network))"
-
 # (On a real cluster through kubectl port-forward, which restarts after a dropped connection:
 # a refused connection is retried a few times.)
 rest_get() { curl -sf --max-time 2 ${REAL_CLUSTER:+--retry 4 --retry-connrefused --retry-delay 1} "$REST$1" > "$DIR/rest.json"; }
+if [ "$VARIANT" = session-job ]; then
+  # A session cluster (the same configuration, no spec.job, 2 TaskManagers) and a FlinkSessionJob
+  # on it: the operator submits the builtin library through the JobManager's jar API; a
+  # parallelism change at a seeded moment stops the job with a savepoint and runs its successor
+  # from it (upgradeMode savepoint); the output equals the oracle (exactly once across the
+  # upgrade). Deleting the FlinkSessionJob leaves the cluster; then the cluster goes.
+  sed -e '/^  job:/,$d' -e 's/^  taskManager:$/  taskManager:\n    replicas: 2/' "$DIR/flight-delays.yaml" > "$DIR/session.yaml"
+  target_pod_template >> "$DIR/session.yaml"
+  ARGS_LINE=$(grep '^    args: ' "$DIR/flight-delays.yaml")
+  cat > "$DIR/session-job.yaml" <<YAML
+apiVersion: flink.apache.org/v1beta1
+kind: FlinkSessionJob
+metadata:
+  name: flight-delays-job
+spec:
+  deploymentName: flight-delays
+  job:
+    jarURI: builtin://flink-cpp-examples
+    entryClass: flinkcpp.examples.FlightDelays
+$ARGS_LINE
+    parallelism: 1
+    upgradeMode: savepoint
+YAML
+  kubectl apply -f "$DIR/session.yaml" > /dev/null
+  wait_for "$TIMEOUT" "the session cluster's JobManager pod Ready" ready_pods jobmanager 1
+  wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
+  find_rest
+  kubectl apply -f "$DIR/session-job.yaml" > /dev/null
+  sj_status() { kubectl get flinksessionjob flight-delays-job -o "jsonpath=$1"; }
+  job_state() { rest_get "/jobs/$1" && jget "$DIR/rest.json" '$.state'; }
+  session_job_running() {
+    local jid
+    jid=$(sj_status '{.status.jobStatus.jobId}')
+    [ -n "$jid" ] && [ "$(job_state "$jid")" = RUNNING ] && rest_get "/jobs/$jid/checkpoints" &&
+      [ "$(jget "$DIR/rest.json" '$.counts.completed')" -ge 1 ]
+  }
+  wait_for "$TIMEOUT" "the session job RUNNING with a completed checkpoint" session_job_running
+  OLD_JOB=$(sj_status '{.status.jobStatus.jobId}')
+  stable() { [ "$(sj_status '{.status.lifecycleState}')" = STABLE ]; }
+  wait_for 30 "the FlinkSessionJob STABLE" stable
+  echo "  session job $OLD_JOB RUNNING on the session cluster after $(secs_since "$CASE_START")s"
+  RANDOM=$SEED
+  sleep_ms $((RANDOM % 1500))
+  CHANGE_AT=$(now_ms)
+  kubectl patch flinksessionjob flight-delays-job --type=merge -p '{"spec":{"job":{"parallelism":2}}}' > /dev/null
+  echo "  seed $SEED: parallelism 1 -> 2 (savepoint) at +$(secs_since "$CASE_START")s"
+  upgraded() {
+    local jid
+    jid=$(sj_status '{.status.jobStatus.jobId}')
+    [ -n "$jid" ] && [ "$jid" != "$OLD_JOB" ] && [ -n "$(sj_status '{.status.jobStatus.upgradeSavepointPath}')" ] &&
+      case "$(job_state "$jid")" in RUNNING|FINISHED) true ;; *) false ;; esac
+  }
+  wait_for 90 "the successor job running from the upgrade savepoint" upgraded
+  NEW_JOB=$(sj_status '{.status.jobStatus.jobId}')
+  SAVEPOINT=$(sj_status '{.status.jobStatus.upgradeSavepointPath}')
+  [ -f "${SAVEPOINT#file://}/_metadata" ] || die "the upgrade savepoint $SAVEPOINT has no _metadata on disk"
+  [ "$(job_state "$OLD_JOB")" = FINISHED ] || die "the old job $OLD_JOB is $(job_state "$OLD_JOB"), expected FINISHED (stop-with-savepoint)"
+  echo "  job $NEW_JOB running from $SAVEPOINT $(secs_since "$CHANGE_AT")s after the change"
+  new_finished() { [ "$(job_state "$NEW_JOB")" = FINISHED ]; }
+  wait_for "$TIMEOUT" "the upgraded session job FINISHED" new_finished
+  compare_output "$DIR/out" "$CASE"
+  kubectl delete flinksessionjob flight-delays-job --wait=false > /dev/null
+  sj_gone() { ! kubectl get flinksessionjob flight-delays-job > /dev/null 2>&1; }
+  wait_for 60 "the FlinkSessionJob gone after its cleanup" sj_gone
+  ready_pods jobmanager 1 || die "deleting the FlinkSessionJob took the session cluster down"
+  kubectl delete flinkdeployment flight-delays --wait=false > /dev/null
+  no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
+  wait_for 60 "the session cluster's pods gone" no_cluster_pods
+  echo "PASS $CASE: a FlinkSessionJob on a session cluster, upgraded 1 -> 2 with a savepoint; $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+  exit 0
+fi
+wait_for "$TIMEOUT" "the JobManager pod Ready" ready_pods jobmanager 1
+wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
+find_rest
+echo "  pods Ready after $(secs_since "$CASE_START")s; JobManager REST API at $REST ($([ -n "$REAL_CLUSTER" ] && echo kubectl port-forward || echo pod network))"
+
 job_field() { rest_get /jobs/overview && jget "$DIR/rest.json" "\$.jobs[0].$1"; }
 job_running_with_checkpoint() {
   [ "$(job_field state)" = RUNNING ] || return 1

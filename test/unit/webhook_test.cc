@@ -192,3 +192,25 @@ TEST_CASE("certificates: server certificates carry DNS and IP names and never ou
   CHECK_FALSE(certs::issueServerCertificate(*ca, "svc", {}, std::chrono::seconds(60)).ok());
   CHECK_FALSE(certs::issueServerCertificate(certs::KeyPair{ca->certPem, other->keyPem}, "svc", {"a"}, std::chrono::seconds(60)).ok());
 }
+
+TEST_CASE("webhook: an UPDATE that leaves an invalid spec as it was (finalizers) or deletes is allowed") {
+  OperatorConfig config;
+  json bad = minimalDeployment();
+  bad["spec"].erase("serviceAccount");
+  json r = review("FlinkDeployment", bad, "UPDATE");
+  json withFinalizer = bad;
+  withFinalizer["metadata"]["finalizers"] = {"flinkdeployments.flink.apache.org/finalizer"};
+  r["request"]["object"] = withFinalizer;
+  r["request"]["oldObject"] = bad;
+  CHECK((*validateAdmission(r, config))["response"]["allowed"] == true);
+  json deleting = bad;
+  deleting["metadata"]["deletionTimestamp"] = "2026-12-07T16:00:00Z";
+  deleting["spec"]["job"]["parallelism"] = 0;
+  r["request"]["object"] = deleting;
+  CHECK((*validateAdmission(r, config))["response"]["allowed"] == true);
+  // A changed spec is judged.
+  json changed = bad;
+  changed["spec"]["job"]["parallelism"] = 3;
+  r["request"]["object"] = changed;
+  CHECK((*validateAdmission(r, config))["response"]["allowed"] == false);
+}

@@ -62,6 +62,15 @@ Result<json> validateAdmission(const json& review, const OperatorConfig& config)
   json out = answer(*uid, review);
   const json& req = review["request"];
   if (req.value("operation", "") == "DELETE") return out;
+  // Only a new or changed spec is judged: the operator's own metadata writes (finalizers) and
+  // a resource being deleted must go through even when its spec predates the webhook and is
+  // invalid (it is then reported in status.error), or it could never be cleaned up.
+  const json& obj0 = objectOf(req);
+  if (req.value("operation", "") == "UPDATE") {
+    const json& old = req.contains("oldObject") && req["oldObject"].is_object() ? req["oldObject"] : json::object();
+    bool deleting = obj0.contains("metadata") && obj0["metadata"].is_object() && obj0["metadata"].contains("deletionTimestamp");
+    if (deleting || (old.contains("spec") && obj0.contains("spec") && old["spec"] == obj0["spec"])) return out;
+  }
   std::string kind = kindOf(req);
   Status st = Status::Ok();
   const json& obj = objectOf(req);

@@ -4,7 +4,9 @@
 //    (FlinkDeploymentController::validateObject: the same rules, messages and field paths as
 //    status.error); FlinkSessionJobs with the Apache rules that need no cluster state
 //    (spec.deploymentName and spec.job.jarURI required, positive parallelism, known state and
-//    upgradeMode). Other kinds and DELETE are allowed.
+//    upgradeMode). Other kinds and DELETE are allowed, and so is an UPDATE that leaves spec
+//    unchanged or of a resource being deleted (finalizers, labels: a resource whose spec predates
+//    the webhook must still be cleaned up).
 //  - mutate: a FlinkSessionJob gets the label target.session=<spec.deploymentName> (as the Apache
 //    operator's mutator adds it); nothing else changes.
 // Pure functions of their input: thread-safe.

@@ -132,6 +132,9 @@ TEST_CASE("session job: waits for its session cluster, then runs the builtin lib
   CHECK(st["lifecycleState"] == "STABLE");
   CHECK_FALSE(st.contains("error"));
   CHECK(st["reconciliationStatus"].contains("lastStableSpec"));
+  json owner = h.get()["metadata"]["ownerReferences"][0];
+  CHECK(owner["kind"] == "FlinkDeployment");
+  CHECK(owner["name"] == "session");
   // Observing again submits nothing more.
   h.step();
   std::lock_guard<std::mutex> lock(h.jm.mu);

@@ -388,8 +388,11 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
   Validation v = validate(fd, status);
   const FlinkDeployment* deployed = v.lastReconciled ? &*v.lastReconciled : v.target ? &*v.target : nullptr;
   bool jobRuns = deployed && deployed->spec.job && deployed->spec.job->state != "suspended";
-  if (deployed && !deployed->spec.job) {
-    // A session cluster goes only after the FlinkSessionJobs on it (as the Apache operator).
+  if (deployed && !deployed->spec.job &&
+      lower(trim(deployed->effectiveConfiguration().getString("kubernetes.operator.session.deletion.block-on-session-jobs",
+                                                               "true"))) != "false") {
+    // A session cluster goes only after the FlinkSessionJobs on it (as the Apache operator,
+    // kubernetes.operator.session.deletion.block-on-session-jobs, default true).
     ApiResponse jobs = client_->get(types::kFlinkSessionJob.collectionPath(ns));
     std::string names;
     for (const auto& j : jobs.ok() ? jobs.body.value("items", json::array()) : json::array()) {

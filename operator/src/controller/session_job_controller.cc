@@ -233,6 +233,23 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
     if (!status.value("reconciliationStatus", json::object()).contains("lastReconciledSpec")) status["lifecycleState"] = "FAILED";
     return persist(std::nullopt);
   }
+  // An owner reference to the session cluster (not a controller one): the job's resource goes
+  // with its cluster, which itself waits for its session jobs (block-on-session-jobs).
+  if (auto fd = flinkDeployments_->get(ns, job["spec"].value("deploymentName", ""))) {
+    std::string uid = (*fd)["metadata"].value("uid", "");
+    json refs = job["metadata"].value("ownerReferences", json::array());
+    bool owned = false;
+    for (const auto& r : refs) owned = owned || r.value("uid", "") == uid;
+    if (!owned && !uid.empty()) {
+      refs.push_back({{"apiVersion", "flink.apache.org/v1beta1"}, {"kind", "FlinkDeployment"},
+                      {"name", (*fd)["metadata"].value("name", "")}, {"uid", uid}, {"blockOwnerDeletion", false}});
+      ApiResponse r = client_->patch(types::kFlinkSessionJob.objectPath(ns, name),
+                                     {{"metadata", {{"ownerReferences", refs},
+                                                    {"resourceVersion", job["metadata"].value("resourceVersion", "")}}}});
+      if (!r.ok()) return {false, "adding the owner reference: " + r.error, std::nullopt};
+      return {true, "", std::chrono::milliseconds(10)};  // go on with the updated object
+    }
+  }
   auto session = findSession(job);
   if (!session.ok()) return fail(session.status().message(), "SessionClusterNotReady", std::chrono::milliseconds(5000));
 

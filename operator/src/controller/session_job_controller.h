@@ -25,6 +25,9 @@
 //  - deletion (finalizer flinksessionjobs.flink.apache.org/finalizer): cancels the job and
 //    deletes the uploaded library; a session cluster that is gone or unreachable never keeps
 //    the resource (a Warning event says what was left).
+// The resource gets an owner reference to its session FlinkDeployment (deleted with it; the
+// cluster's deletion itself waits while session jobs exist, see FlinkDeploymentController and
+// kubernetes.operator.session.deletion.block-on-session-jobs).
 // Invalid specs (webhook/admission.h validateFlinkSessionJob) end in status.error and a Warning
 // event. Thread-safe as FlinkDeploymentController (one key never twice at once).
 #pragma once

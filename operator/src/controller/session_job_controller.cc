@@ -112,9 +112,9 @@ Result<FlinkSessionJobController::Session> FlinkSessionJobController::findSessio
   return s;
 }
 
-Result<std::string> FlinkSessionJobController::ensureJar(const Session& s, const json& job) {
-  std::string uri = job["spec"]["job"].value("jarURI", "");
-  auto jars = jobs_.listJars(s.address);
+Result<std::string> sessionJarId(JobManagerClient& jobs, const RestAddress& at, const std::string& uri,
+                                 const std::string& uploadName, size_t maxBytes) {
+  auto jars = jobs.listJars(at);
   if (!jars.ok()) return jars.status();
   if (uri.rfind("builtin://", 0) == 0) {
     std::string lib = uri.substr(10);
@@ -123,14 +123,34 @@ Result<std::string> FlinkSessionJobController::ensureJar(const Session& s, const
     }
     return Status::Error("spec.job.jarURI " + uri + ": the session cluster's image has no library " + lib);
   }
-  std::string base = uri.substr(uri.find_last_of('/') + 1);
-  std::string uploadName = job["metadata"].value("uid", "") + "-" + base;
   for (const auto& [id, name] : *jars) {
     if (name == uploadName) return id;
   }
-  auto bytes = fetchArtifact(uri, kMaxArtifactBytes);
+  auto bytes = fetchArtifact(uri, maxBytes);
   if (!bytes.ok()) return bytes.status();
-  return jobs_.uploadJar(s.address, uploadName, *bytes);
+  return jobs.uploadJar(at, uploadName, *bytes);
+}
+
+json sessionRunRequest(const json& spec, const std::string& jobId, const std::string& savepointPath) {
+  const json j = spec.value("job", json::object());
+  json body = {{"jobId", jobId}};
+  if (j.contains("entryClass")) body["entryClass"] = j["entryClass"];
+  if (j.contains("args") && j["args"].is_array()) body["programArgsList"] = j["args"];
+  if (j.contains("parallelism")) body["parallelism"] = j["parallelism"];
+  if (j.value("allowNonRestoredState", false)) body["allowNonRestoredState"] = true;
+  if (!savepointPath.empty()) body["savepointPath"] = savepointPath;
+  if (spec.contains("flinkConfiguration") && spec["flinkConfiguration"].is_object()) {
+    json conf = json::object();
+    for (const auto& [k, v] : spec["flinkConfiguration"].items()) conf[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    body["flinkConfiguration"] = conf;
+  }
+  return body;
+}
+
+Result<std::string> FlinkSessionJobController::ensureJar(const Session& s, const json& job) {
+  std::string uri = job["spec"]["job"].value("jarURI", "");
+  std::string uploadName = job["metadata"].value("uid", "") + "-" + uri.substr(uri.find_last_of('/') + 1);
+  return sessionJarId(jobs_, s.address, uri, uploadName, kMaxArtifactBytes);
 }
 
 Status FlinkSessionJobController::submit(const Session& s, const json& job, const json& status) {
@@ -142,24 +162,12 @@ Status FlinkSessionJobController::submit(const Session& s, const json& job, cons
   auto jar = ensureJar(s, job);
   if (!jar.ok()) return jar.status();
   const json& spec = job["spec"];
-  const json& j = spec["job"];
-  json body = {{"jobId", jobId}};
-  if (j.contains("entryClass")) body["entryClass"] = j["entryClass"];
-  if (j.contains("args") && j["args"].is_array()) body["programArgsList"] = j["args"];
-  if (j.contains("parallelism")) body["parallelism"] = j["parallelism"];
-  if (j.value("allowNonRestoredState", false)) body["allowNonRestoredState"] = true;
   // Restore: the upgrade's savepoint, else (the first deployment) spec.job.initialSavepointPath.
   std::string restore = str(js, "upgradeSavepointPath");
   if (restore.empty() && !status.value("reconciliationStatus", json::object()).contains("lastStableSpec")) {
-    restore = str(j, "initialSavepointPath");
+    restore = str(spec["job"], "initialSavepointPath");
   }
-  if (!restore.empty()) body["savepointPath"] = restore;
-  if (spec.contains("flinkConfiguration") && spec["flinkConfiguration"].is_object()) {
-    json conf = json::object();
-    for (const auto& [k, v] : spec["flinkConfiguration"].items()) conf[k] = v.is_string() ? v.get<std::string>() : v.dump();
-    body["flinkConfiguration"] = conf;
-  }
-  auto ran = jobs_.runJar(s.address, *jar, body);
+  auto ran = jobs_.runJar(s.address, *jar, sessionRunRequest(spec, jobId, restore));
   if (!ran.ok()) return ran.status();
   events_.record(job, "Normal", "Submit",
                  fmt::format("Submitted job {} to session cluster {}{}", jobId, spec.value("deploymentName", ""),

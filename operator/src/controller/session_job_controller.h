@@ -46,6 +46,20 @@
 
 namespace flink::k8s {
 
+/// The id under which a session JobManager at `at` holds the library of `jarURI`: builtin://<name>
+/// is listed as builtin_<name>; any other URI is read (local://, file://, a path) or downloaded
+/// (http(s)://, at most `maxBytes`) here and uploaded as `uploadName` unless a jar of that name
+/// is there already. Errors name spec.job.jarURI or the JobManager's reason.
+Result<std::string> sessionJarId(JobManagerClient& jobs, const RestAddress& at, const std::string& jarURI,
+                                 const std::string& uploadName, size_t maxBytes);
+
+/// The body of POST /jars/{jarid}/run (Flink's JarRunRequestBody) for a FlinkSessionJob's
+/// spec.job (entryClass, args as programArgsList, parallelism, allowNonRestoredState) and
+/// spec.flinkConfiguration (`sessionJobSpec` is the resource's spec), under `jobId`, restoring
+/// `savepointPath` unless empty.
+nlohmann::json sessionRunRequest(const nlohmann::json& sessionJobSpec, const std::string& jobId,
+                                 const std::string& savepointPath);
+
 class FlinkSessionJobController {
  public:
   static constexpr const char* kFinalizer = "flinksessionjobs.flink.apache.org/finalizer";

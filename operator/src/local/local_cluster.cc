@@ -48,7 +48,7 @@ void LocalCluster::writeConfiguration() {
   conf.set(options::kShutdownOnFinish, "false");
   // The runner reads the final state, then stops the cluster.
   if (!conf.contains("metrics.reporter.prom.port")) conf.set("metrics.reporter.prom.port", "0");
-  conf.set(options::kJobId, jobId_);
+  if (fd_.spec.job) conf.set(options::kJobId, jobId_);  // a session cluster's jobs come with their own
   conf.set(options::kPortFile, (work_ / "jobmanager.ports").string());
   std::ofstream(work_ / "conf" / "config.yaml") << conf.toYaml();
   // spec.logConfiguration, as the operator's ConfigMap carries it to the pods.
@@ -70,7 +70,8 @@ bool LocalCluster::readPortFile() {
 }
 
 std::optional<LocalCluster::Failure> LocalCluster::start() {
-  if (Status st = processes_.spawn(0, "jobmanager", {"standalone-job"}); !st.ok()) return Failure{st.message(), ""};
+  std::string role = fd_.spec.job ? "standalone-job" : "jobmanager";  // application or session cluster
+  if (Status st = processes_.spawn(0, "jobmanager", {role}); !st.ok()) return Failure{st.message(), ""};
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!readPortFile()) {
     if (!processes_.alive(0)) return Failure{"the JobManager exited during start-up", processes_[0].log};

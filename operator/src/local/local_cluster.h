@@ -1,5 +1,6 @@
 // A local Flink cluster for one FlinkDeployment: one JobManager (`flink-cpp standalone-job`,
-// application mode) and the TaskManagers the deployment asks for, as processes of this machine
+// application mode, or `flink-cpp jobmanager` for a session FlinkDeployment without spec.job)
+// and the TaskManagers the deployment asks for, as processes of this machine
 // on loopback with free ports, configured in a work directory $TMPDIR/flink-cpp-NAME-PID
 // (conf/config.yaml, log/). TaskManagers are kept at the requested count as a Kubernetes
 // Deployment would: supervise() replaces one that died (at most 20 times per run).

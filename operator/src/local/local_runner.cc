@@ -5,8 +5,11 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <thread>
 
+#include "controller/session_job_controller.h"
+#include "flink/common/ids.h"
 #include "local/job_report.h"
 #include "local/local_cluster.h"
 #include "local/run_local_args.h"
@@ -111,18 +114,95 @@ int runJob(LocalCluster& cluster, const k8s::FlinkDeployment& fd, const RunLocal
   return 0;
 }
 
+// A session cluster: starts it, submits each FlinkSessionJob through the JobManager's jar API
+// (as the operator does), follows them all to their end, prints a summary per job.
+int runSessionJobs(LocalCluster& cluster, const k8s::FlinkDeployment& fd, const std::vector<json>& sessionJobs,
+                   const RunLocalArgs& args) {
+  auto started = Clock::now();
+  int tms = cluster.taskManagers();
+  std::cout << "Running session FlinkDeployment '" << fd.name << "' locally: 1 JobManager, " << tms << " TaskManager"
+            << (tms == 1 ? "" : "s") << " x " << fd.taskSlots() << " slot" << (fd.taskSlots() == 1 ? "" : "s") << ", "
+            << sessionJobs.size() << " FlinkSessionJob" << (sessionJobs.size() == 1 ? "" : "s") << "\n"
+            << "  logs: " << cluster.logDir() << "\n" << std::flush;
+  if (auto failure = cluster.start()) return fail(cluster, *failure);
+  std::cout << "  JobManager REST API: http://127.0.0.1:" << cluster.restPort() << "\n";
+  k8s::JobManagerClient jobs;
+  k8s::RestAddress at{"127.0.0.1", cluster.restPort()};
+  std::vector<std::pair<std::string, std::string>> submitted;  // (session job name, job id)
+  for (const json& sj : sessionJobs) {
+    std::string name = sj["metadata"].value("name", "");
+    std::string uri = sj["spec"]["job"].value("jarURI", "");
+    auto jar = k8s::sessionJarId(jobs, at, uri, name + "-" + uri.substr(uri.find_last_of('/') + 1),
+                                 k8s::FlinkSessionJobController::kMaxArtifactBytes);
+    std::string jobId = randomId();
+    auto ran = jar.ok() ? jobs.runJar(at, *jar, k8s::sessionRunRequest(sj["spec"], jobId,
+                                                                        sj["spec"]["job"].value("initialSavepointPath", "")))
+                        : Result<std::string>(jar.status());
+    if (!ran.ok()) {
+      std::cerr << "error: FlinkSessionJob " << name << ": " << ran.status().message() << "\n";
+      cluster.stop();
+      return 1;
+    }
+    std::cout << "  FlinkSessionJob " << name << ": job " << *ran << "\n" << std::flush;
+    submitted.emplace_back(name, *ran);
+  }
+  JobRestClient rest(cluster.restPort());
+  std::map<std::string, json> ended;  // job id -> GET /jobs/JOB at its end
+  std::map<std::string, std::string> shown;
+  while (ended.size() < submitted.size()) {
+    if (gInterrupted) {
+      std::cout << "interrupted: cancelling the jobs and stopping the cluster\n";
+      for (const auto& [name, id] : submitted) rest.cancel(id);
+      cluster.stop();
+      return 130;
+    }
+    if (auto failure = cluster.supervise(false)) return fail(cluster, *failure);
+    for (const auto& [name, id] : submitted) {
+      if (ended.count(id)) continue;
+      auto d = rest.get("/jobs/" + id);
+      if (!d) continue;
+      std::string state = d->value("state", "");
+      if (!args.quiet && shown[id] != state) std::cout << "  " << name << " (" << id << "): " << state << "\n" << std::flush;
+      shown[id] = state;
+      if (state == "FINISHED" || state == "FAILED" || state == "CANCELED") ended[id] = *d;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  double wall = std::chrono::duration<double>(Clock::now() - started).count();
+  int exitCode = 0;
+  for (const auto& [name, id] : submitted) {
+    json& d = ended[id];
+    std::string source = d.contains("vertices") && !d["vertices"].empty() ? d["vertices"][0].value("id", "") : "";
+    JobSummary summary = collectJobSummary(rest, id, source, d);
+    summary.wallSeconds = wall;
+    summary.peakRss = cluster.peakRss();
+    summary.logDir = cluster.logDir();
+    std::cout << "FlinkSessionJob " << name << ":\n";
+    printJobSummary(summary);
+    if (summary.state != "FINISHED") {
+      std::cerr << "error: FlinkSessionJob " << name << ": job " << summary.state
+                << (summary.cause.empty() ? "" : ": " + summary.cause) << "\n";
+      exitCode = 1;
+    }
+  }
+  cluster.stop();
+  return exitCode;
+}
+
 }  // namespace
 
 int runLocal(const std::vector<std::string>& args) {
   auto parsed = parseRunLocalArgs(args);
   if (!parsed) return 2;
   int exitCode = 0;
-  auto fd = loadRunLocalDeployment(*parsed, &exitCode);
+  std::vector<json> sessionJobs;
+  auto fd = loadRunLocalDeployment(*parsed, &exitCode, &sessionJobs);
   if (!fd) return exitCode;
   LocalCluster cluster(*fd, &gInterrupted);
   cluster.writeConfiguration();
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
+  if (!fd->spec.job) return runSessionJobs(cluster, *fd, sessionJobs, *parsed);
   return runJob(cluster, *fd, *parsed);
 }
 

@@ -3,7 +3,9 @@
 // application mode) and the TaskManagers the manifest asks for (taskManager.replicas, or
 // ceil(parallelism / taskmanager.numberOfTaskSlots)), on loopback with free ports. Shows the
 // job's progress, prints a summary, shuts the cluster down and returns the exit code
-// (0 when the job FINISHED; non-zero with the cause otherwise).
+// (0 when the job FINISHED; non-zero with the cause otherwise). A session FlinkDeployment runs
+// the manifest's FlinkSessionJobs on one local session cluster (`flink-cpp jobmanager`),
+// submitted through its jar API as the operator submits them; 0 when they all FINISHED.
 #pragma once
 
 #include <string>

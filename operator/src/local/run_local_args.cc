@@ -1,5 +1,8 @@
 #include "local/run_local_args.h"
 
+#include "controller/resources/yaml_json.h"
+#include "webhook/admission.h"
+
 #include <iostream>
 
 namespace flink {
@@ -38,7 +41,37 @@ std::optional<RunLocalArgs> parseRunLocalArgs(const std::vector<std::string>& ar
   return out;
 }
 
-std::optional<k8s::FlinkDeployment> loadRunLocalDeployment(const RunLocalArgs& args, int* exitCode) {
+namespace {
+
+// The FlinkSessionJobs of `manifest` that run on session cluster `cluster`, validated.
+Result<std::vector<nlohmann::json>> sessionJobsOf(const std::string& manifest, const std::string& cluster) {
+  std::vector<nlohmann::json> out;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAllFromFile(manifest);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(manifest + ": " + e.what());
+  }
+  for (const auto& doc : docs) {
+    if (!doc.IsMap() || !doc["kind"] || !doc["kind"].IsScalar() || doc["kind"].as<std::string>() != "FlinkSessionJob") continue;
+    nlohmann::json job = k8s::detail::yamlToJson(doc);
+    std::string name = job.value("metadata", nlohmann::json::object()).value("name", "");
+    if (Status st = k8s::validateFlinkSessionJob(job); !st.ok()) {
+      return Status::Error(manifest + ": FlinkSessionJob " + name + ": " + st.message());
+    }
+    if (job["spec"].value("deploymentName", "") != cluster) {
+      return Status::Error(manifest + ": FlinkSessionJob " + name + ": spec.deploymentName: " +
+                           job["spec"].value("deploymentName", "") + " is not the manifest's FlinkDeployment " + cluster);
+    }
+    if (job["spec"]["job"].value("state", "running") != "suspended") out.push_back(std::move(job));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<k8s::FlinkDeployment> loadRunLocalDeployment(const RunLocalArgs& args, int* exitCode,
+                                                           std::vector<nlohmann::json>* sessionJobs) {
   *exitCode = 2;
   auto loaded = k8s::loadFlinkDeployment(args.manifest);
   if (!loaded.ok()) {
@@ -47,9 +80,23 @@ std::optional<k8s::FlinkDeployment> loadRunLocalDeployment(const RunLocalArgs& a
   }
   k8s::FlinkDeployment& fd = *loaded;
   if (!fd.spec.job) {
-    std::cerr << "error: " << args.manifest << ": spec.job: required to run locally (session clusters without a job "
-              << "are not supported by run-local)\n";
-    return std::nullopt;
+    auto jobs = sessionJobsOf(args.manifest, fd.name);
+    if (!jobs.ok()) {
+      std::cerr << "error: " << jobs.status().message() << "\n";
+      return std::nullopt;
+    }
+    if (jobs->empty()) {
+      std::cerr << "error: " << args.manifest << ": FlinkDeployment " << fd.name << " is a session cluster (no spec.job) "
+                << "and the manifest has no running FlinkSessionJob for it: nothing to run\n";
+      return std::nullopt;
+    }
+    if (!args.fromSavepoint.empty() || args.parallelism > 0 || args.allowNonRestoredState) {
+      std::cerr << "error: --fromSavepoint, --parallelism and --allowNonRestoredState apply to an application "
+                << "FlinkDeployment; set them in each FlinkSessionJob's spec.job\n";
+      return std::nullopt;
+    }
+    *sessionJobs = std::move(*jobs);
+    return std::move(fd);
   }
   if (args.parallelism > 0) {
     // -p N wins over taskManager.replicas too (which would set the parallelism to replicas x slots).

@@ -1,12 +1,16 @@
 // The command line of `flink-cpp run-local` and the FlinkDeployment it selects:
 //   flink-cpp run-local MANIFEST.yaml [--quiet] [--fromSavepoint PATH] [--allowNonRestoredState]
 //                       [--parallelism N]
+// MANIFEST holds an application FlinkDeployment, or a session FlinkDeployment and the
+// FlinkSessionJobs to run on it.
 // Errors are printed (to stderr) here, with the exit code the caller should return.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "api/flink_deployment.h"
 
@@ -24,9 +28,14 @@ struct RunLocalArgs {
 /// (the caller exits with 2).
 std::optional<RunLocalArgs> parseRunLocalArgs(const std::vector<std::string>& args);
 
-/// Loads args.manifest and applies the command line's overrides to spec.job. Returns nullopt
-/// with *exitCode set when there is nothing to run: 2 for an unreadable or invalid manifest or
-/// one without spec.job (printed to stderr), 0 when spec.job.state is "suspended" (said on stdout).
-std::optional<k8s::FlinkDeployment> loadRunLocalDeployment(const RunLocalArgs& args, int* exitCode);
+/// Loads args.manifest and applies the command line's overrides to spec.job. A session
+/// FlinkDeployment (no spec.job) needs FlinkSessionJobs on it (spec.deploymentName = its name) in
+/// the same manifest: they are validated (webhook/admission.h validateFlinkSessionJob) and put in
+/// *sessionJobs as JSON objects (those with job.state suspended left out). Returns nullopt with
+/// *exitCode set when there is nothing to run: 2 for an unreadable or invalid manifest, a session
+/// cluster without session jobs or an invalid session job (printed to stderr), 0 when everything
+/// is suspended (said on stdout).
+std::optional<k8s::FlinkDeployment> loadRunLocalDeployment(const RunLocalArgs& args, int* exitCode,
+                                                           std::vector<nlohmann::json>* sessionJobs);
 
 }  // namespace flink

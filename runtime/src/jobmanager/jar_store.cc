@@ -1,7 +1,10 @@
 #include "jobmanager/jar_store.h"
 
+#include <elf.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -32,16 +35,50 @@ const std::regex& storedName() {
   return re;
 }
 
-// An ELF shared object (e_type ET_DYN), by its header.
+// The e_machine of the running executable: a library for another machine cannot load.
+int hostMachine() {
+  static const int machine = [] {
+    Elf64_Ehdr h{};
+    std::ifstream in("/proc/self/exe", std::ios::binary);
+    in.read(reinterpret_cast<char*>(&h), sizeof(h));
+    return in ? static_cast<int>(h.e_machine) : -1;
+  }();
+  return machine;
+}
+
+// An ELF shared object for this machine whose headers and loadable segments lie inside the
+// file. Checked before dlopen: the loader maps segments from the file and a segment past its
+// end (a truncated upload) would crash the process with SIGBUS instead of failing.
 Status checkElfSharedObject(const std::string& path) {
-  unsigned char h[18] = {0};
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) return Status::Error("cannot read it: " + ec.message());
+  Elf64_Ehdr h{};
   std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char*>(h), sizeof(h));
-  if (in.gcount() < static_cast<std::streamsize>(sizeof(h)) || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F') {
-    return Status::Error("not an ELF shared object (no ELF header)");
+  in.read(reinterpret_cast<char*>(&h), sizeof(h));
+  if (!in || std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0) return Status::Error("not an ELF shared object (no ELF header)");
+  if (h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_ident[EI_DATA] != ELFDATA2LSB) {
+    return Status::Error("an ELF file, but not 64-bit little-endian as this runtime");
   }
-  int type = h[5] == 2 ? (h[16] << 8 | h[17]) : (h[17] << 8 | h[16]);  // EI_DATA: 2 = big endian
-  if (type != 3) return Status::Error("an ELF file, but not a shared object (e_type " + std::to_string(type) + ")");
+  if (h.e_type != ET_DYN) return Status::Error("an ELF file, but not a shared object (e_type " + std::to_string(h.e_type) + ")");
+  if (static_cast<int>(h.e_machine) != hostMachine()) {
+    return Status::Error("a shared object for another machine (e_machine " + std::to_string(h.e_machine) + ")");
+  }
+  auto inside = [size](uint64_t offset, uint64_t length) { return offset <= size && length <= size - offset; };
+  if (h.e_phentsize != sizeof(Elf64_Phdr) || h.e_phnum == 0 ||
+      !inside(h.e_phoff, static_cast<uint64_t>(h.e_phnum) * sizeof(Elf64_Phdr))) {
+    return Status::Error("truncated or malformed ELF file (program headers outside the file)");
+  }
+  in.seekg(static_cast<std::streamoff>(h.e_phoff));
+  for (int i = 0; i < h.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.read(reinterpret_cast<char*>(&ph), sizeof(ph));
+    if (!in) return Status::Error("cannot read its program headers");
+    if (ph.p_type != PT_NULL && !inside(ph.p_offset, ph.p_filesz)) {
+      return Status::Error("truncated or malformed ELF file (segment " + std::to_string(i) + " ends at byte " +
+                           std::to_string(ph.p_offset + ph.p_filesz) + " of a " + std::to_string(size) + "-byte file)");
+    }
+  }
   return Status::Ok();
 }
 

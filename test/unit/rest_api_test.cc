@@ -1044,9 +1044,9 @@ TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and de
   RawResponse again = rawRequest(port, withBody("POST", builtinRun, body.dump()));
   CHECK(again.status == 409);
   CHECK_THAT(again.body, Catch::Contains("already been submitted"));
-  json second = validBody(rawRequest(port, withBody("POST", "/jars/" + jarId + "/run",
-                                                     R"({"programArgsList": ["--input", "x", "--output", "y"]})")),
-                          "/jars/{jarid}/run", "post");
+  json rcArgs = {{"programArgsList", {"--input", c.input().string(), "--output", (c.dir() / "out-rc").string()}}};
+  json second = validBody(rawRequest(port, withBody("POST", "/jars/" + jarId + "/run", rcArgs.dump())), "/jars/{jarid}/run",
+                          "post");
   // Both wait for slots (no TaskManager): listed and counted.
   json jobs = c.getValid("/jobs/overview", "/jobs/overview");
   CHECK(jobs.at("jobs").size() == 2);
@@ -1059,6 +1059,27 @@ TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and de
   CHECK(deleted.status == 200);
   CHECK(c.getValid("/jars", "/jars").at("files").size() == 1);
   CHECK(c.get("/jobs/" + second.at("jobid").get<std::string>()).body.at("state") == "RUNNING");
+
+  // Slots are short: a job whose slot.request.timeout passes fails as Flink's does
+  // (NoResourceAvailableException), alone; the others keep waiting.
+  json impatient = json::parse(goodArgs);
+  impatient["flinkConfiguration"] = {{"slot.request.timeout", "1 s"}};
+  std::string failing =
+      validBody(rawRequest(port, withBody("POST", builtinRun, impatient.dump())), "/jars/{jarid}/run", "post").at("jobid");
+  c.waitFor("/jobs/" + failing, "the impatient job FAILED", [](const json& b) { return b.value("state", "") == "FAILED"; });
+  CHECK_THAT(c.get("/jobs/" + failing + "/exceptions").raw, Catch::Contains("NoResourceAvailableException"));
+  CHECK(c.getValid("/overview", "/overview").at("jobs-running") == 2);
+
+  // One TaskManager with one slot: the two waiting jobs run one after the other and finish
+  // (the slot is released when a job ends); the route-counts job gets its library from the
+  // BlobServer although the jar was deleted.
+  c.startTaskManager(1);
+  c.waitFor("/overview", "two jobs FINISHED", [](const json& b) { return b.value("jobs-finished", 0) == 2; });
+  overview = c.getValid("/overview", "/overview");
+  CHECK(overview.at("jobs-failed") == 1);
+  CHECK(overview.at("jobs-running") == 0);
+  CHECK(overview.at("slots-available") == 1);
+  CHECK_FALSE(fs::is_empty(c.dir() / "out-rc"));
   c.stopAll();
 }
 

@@ -147,11 +147,15 @@ TEST_CASE("JarStore refuses what is not a job library, says why, and keeps nothi
     CHECK(filesIn(dir.path).empty());
     CHECK((*store)->list().size() == 1);
   }
-  // A path in the file name keeps only its last part.
+  // A path in the file name keeps only its last part; characters unsafe in a URL are replaced.
   auto jar = (*store)->upload("../../etc/route-counts.so", staged(**store, library));
   REQUIRE(jar.ok());
   CHECK(jar->name == "route-counts.so");
   CHECK(fs::path(jar->path).parent_path() == dir.path);
+  auto odd = (*store)->upload("my job?#%\"1.so", staged(**store, library));
+  REQUIRE(odd.ok());
+  CHECK(odd->name == "my_job____1.so");
+  CHECK(odd->id.substr(36) == "_my_job____1.so");
 }
 
 TEST_CASE("Each job library keeps its own entry classes, and a re-upload of the same file works", "[jars]") {

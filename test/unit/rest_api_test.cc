@@ -920,7 +920,7 @@ TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and de
           "Flink's error shape at once",
           "[process][rest]") {
   Cluster c(/*parallelism=*/1);
-  c.configure("flink-cpp.web.upload.max-size: 2m\n");
+  c.configure("flink-cpp.web.upload.max-size: 2m\nstate.checkpoints.dir: " + yamlQuote("file://" + (c.dir() / "checkpoints").string()) + "\n");
   c.startJobManager("jobmanager");
   const int port = c.restPort();
   const std::string library = readBinary(ROUTE_COUNTS_SO);
@@ -1036,7 +1036,7 @@ TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and de
   REQUIRE(getPlan.status == 200);
   CHECK(json::parse(getPlan.body).at("plan").at("name") == "flight-delays");
 
-  const std::string jobId = std::string(31, '0') + "1";
+  const std::string jobId = randomHex(32);  // fresh: a job id with a job-result on disk would not run again
   json body = json::parse(goodArgs);
   body["jobId"] = jobId;
   json ran = validBody(rawRequest(port, withBody("POST", builtinRun, body.dump())), "/jars/{jarid}/run", "post");

@@ -3,6 +3,7 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -128,7 +129,12 @@ Result<JarFile> JarStore::load(const std::string& id, const std::string& name, c
 
 Result<JarFile> JarStore::upload(const std::string& fileName, const std::string& tempPath) {
   std::error_code ec;
+  // The last part of the name, with anything but letters, digits and ._+- replaced: it becomes
+  // part of the jar id, which clients put in URLs.
   std::string name = fs::path(fileName).filename().string();
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-' && ch != '+') ch = '_';
+  }
   auto reject = [&](const std::string& why) -> Result<JarFile> {
     fs::remove(tempPath, ec);
     return Status::Error("'" + fileName + "' is not a valid job library: " + why);

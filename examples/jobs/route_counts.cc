@@ -2,7 +2,7 @@
 // (job.jarURI pointing at the .so; see README "Writing your own job").
 //
 // Counts flights per route (origin-destination) and day of the flight-delay data set.
-// Arguments: --input PATH --output DIR
+// Arguments: --input PATH --output DIR [--records-per-second N]  (throttle per source subtask, for tests)
 // Output lines: day_start,route,flights   (day_start as epoch milliseconds)
 #include <charconv>
 #include <stdexcept>
@@ -58,13 +58,21 @@ bool parse(std::string_view line, RouteEvent& out, std::string* error) {
 
 void routeCounts(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   std::string input, output;
+  int64_t rate = 0;
   for (size_t i = 0; i + 1 < args.size(); i += 2) {
     if (args[i] == "--input") input = args[i + 1];
     if (args[i] == "--output") output = args[i + 1];
+    if (args[i] == "--records-per-second") {
+      const std::string& v = args[i + 1];
+      auto r = std::from_chars(v.data(), v.data() + v.size(), rate);
+      if (r.ec != std::errc() || r.ptr != v.data() + v.size() || rate < 0) {
+        throw std::invalid_argument("--records-per-second: '" + v + "' is not a non-negative integer");
+      }
+    }
   }
-  if (input.empty() || output.empty()) throw std::invalid_argument("usage: --input PATH --output DIR");
+  if (input.empty() || output.empty()) throw std::invalid_argument("usage: --input PATH --output DIR [--records-per-second N]");
   env.setGlobalJobParameter("output", output);
-  env.fromSource<RouteEvent>(FileSource<RouteEvent>::forLines(input, parse, 1),
+  env.fromSource<RouteEvent>(FileSource<RouteEvent>::forLines(input, parse, 1, rate),
                              WatermarkStrategy<RouteEvent>::forMonotonousTimestamps().withTimestampAssigner(
                                  [](const RouteEvent& e, int64_t) { return e.time; }),
                              "flights")

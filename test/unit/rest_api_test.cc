@@ -38,6 +38,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -305,13 +306,15 @@ class Cluster {
     conf << lines;
   }
   fs::path dir() const { return dir_.path(); }
+  fs::path input() const { return input_; }
   fs::path output() const { return dir_.path() / "out"; }
   int restPort() const { return restPort_; }
   int rpcPort() const { return rpcPort_; }
 
-  // Starts the JobManager and waits until it has written its ports.
-  void startJobManager() {
-    processes_.push_back(std::make_unique<Process>("jobmanager", std::vector<std::string>{"standalone-job"},
+  // Starts the JobManager (`role`: standalone-job, or jobmanager for a session cluster, which
+  // ignores the application keys of the configuration) and waits until it has written its ports.
+  void startJobManager(const std::string& role = "standalone-job") {
+    processes_.push_back(std::make_unique<Process>("jobmanager", std::vector<std::string>{role},
                                                    dir_.path() / "conf", dir_.path() / "log" / "jobmanager.log"));
     auto until = Clock::now() + kDeadline;
     while (!rpcPort_ || !restPort_) {
@@ -864,5 +867,237 @@ TEST_CASE("log4j-console.properties next to config.yaml sets the JobManager's lo
     }
     CHECK((infoLines == 0) == quiet);
     if (!quiet) CHECK(layoutLines >= infoLines);
+  }
+}
+
+namespace {
+
+struct Part {
+  std::string name;
+  std::string filename;  // "" for a plain form field
+  std::string content;
+};
+
+std::string multipartBody(const std::string& boundary, const std::vector<Part>& parts) {
+  std::string body;
+  for (const Part& p : parts) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + p.name + "\"";
+    if (!p.filename.empty()) body += "; filename=\"" + p.filename + "\"\r\nContent-Type: application/octet-stream";
+    body += "\r\n\r\n" + p.content + "\r\n";
+  }
+  return body + "--" + boundary + "--\r\n";
+}
+
+std::string multipartRequest(const std::string& path, const std::string& contentType, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + contentType +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string upload(const std::vector<Part>& parts) {
+  return multipartRequest("/jars/upload", "multipart/form-data; boundary=XyZ", multipartBody("XyZ", parts));
+}
+
+std::string readBinary(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The body of a 200 answer, checked (strict) against the spec's response of pathTemplate.
+json validBody(const RawResponse& r, const std::string& pathTemplate, const std::string& method) {
+  INFO(method << " " << pathTemplate << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status == 200);
+  json body = json::parse(r.body, nullptr, false);
+  REQUIRE_FALSE(body.is_discarded());
+  auto errors = spec().validateResponse(pathTemplate, method, "200", body, /*strict=*/true);
+  INFO("OpenAPI violations:\n" << joinLines(errors));
+  REQUIRE(errors.empty());
+  return body;
+}
+
+}  // namespace
+
+TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and deletes job libraries; bad requests get "
+          "Flink's error shape at once",
+          "[process][rest]") {
+  Cluster c(/*parallelism=*/1);
+  c.configure("flink-cpp.web.upload.max-size: 2m\nstate.checkpoints.dir: " + yamlQuote("file://" + (c.dir() / "checkpoints").string()) + "\n");
+  c.startJobManager("jobmanager");
+  const int port = c.restPort();
+  const std::string library = readBinary(ROUTE_COUNTS_SO);
+  const std::string jarFile = upload({{"jarfile", "route-counts.so", library}});
+  const std::string builtinRun = "/jars/builtin_flink-cpp-examples/run";
+  const std::string goodArgs = json{{"entryClass", kEntryClass},
+                                    {"programArgsList", {"--input", c.input().string(), "--output", c.output().string()}}}
+                                   .dump();
+  std::string bigChunked = "POST /jars/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string partHeader = "--XyZ\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\"a.so\"\r\n\r\n";
+  bigChunked += fmt::format("{:x}\r\n{}\r\n", partHeader.size(), partHeader);
+  for (int i = 0; i < 80; ++i) bigChunked += "8000\r\n" + std::string(0x8000, 'y') + "\r\n";  // 2.5 MiB of a file part
+  bigChunked += "0\r\n\r\n";
+  const std::string unknownJar = "00000000-0000-0000-0000-000000000000_x.so";
+
+  struct Case {
+    const char* what;
+    std::string request;
+    int status;
+    const char* mentions;
+  };
+  const std::vector<Case> cases = {
+      {"upload without a body", "POST /jars/upload HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Exactly 1 file"},
+      {"upload with an empty body", withBody("POST", "/jars/upload", ""), 400, "Exactly 1 file"},
+      {"upload of JSON", withBody("POST", "/jars/upload", "{}"), 400, "multipart/form-data"},
+      {"multipart without a boundary", multipartRequest("/jars/upload", "multipart/form-data", "x"), 400, "malformed"},
+      {"multipart that is not", multipartRequest("/jars/upload", "multipart/form-data; boundary=XyZ", "garbage"), 400,
+       "malformed"},
+      {"multipart with only a form field", upload({{"jarfile", "", "text"}}), 400, "received 0"},
+      {"multipart with two files", upload({{"jarfile", "a.so", library}, {"other", "b.so", library}}), 400, "received 2"},
+      {"a text file", upload({{"jarfile", "job.so", "hello"}}), 400, "not a valid job library"},
+      {"a library cut short", upload({{"jarfile", "job.so", library.substr(0, library.size() / 3)}}), 400, "truncated"},
+      {"not a .so", upload({{"jarfile", "job.jar", library}}), 400, ".so"},
+      {"upload announcing 50 MB, body never sent",
+       "POST /jars/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 52428800\r\n\r\n",
+       413, "flink-cpp.web.upload.max-size"},
+      {"chunked upload over the limit", bigChunked, 413, "flink-cpp.web.upload.max-size"},
+      {"run: unknown jar", withBody("POST", "/jars/" + unknownJar + "/run", "{}"), 400, unknownJar.c_str()},
+      {"run: no body (entryClass needed)", "POST " + builtinRun + " HTTP/1.1\r\nHost: x\r\n\r\n", 400, "entryClass"},
+      {"run: empty body", withBody("POST", builtinRun, ""), 400, "entryClass"},
+      {"run: invalid JSON", withBody("POST", builtinRun, "{"), 400, "JSON"},
+      {"run: body not an object", withBody("POST", builtinRun, "[]"), 400, "object"},
+      {"run: parallelism of the wrong type", withBody("POST", builtinRun, R"({"parallelism": "2"})"), 400, "parallelism"},
+      {"run: parallelism 0", withBody("POST", builtinRun, R"({"parallelism": 0, "entryClass": "x"})"), 400, "parallelism"},
+      {"run: programArgsList not strings", withBody("POST", builtinRun, R"({"programArgsList": [1]})"), 400,
+       "programArgsList"},
+      {"run: flinkConfiguration value not a string", withBody("POST", builtinRun, R"({"flinkConfiguration": {"a": 1}})"),
+       400, "flinkConfiguration"},
+      {"run: unknown restoreMode", withBody("POST", builtinRun, R"({"restoreMode": "MOVE"})"), 400, "restoreMode"},
+      {"run: allowNonRestoredState not a boolean", withBody("POST", builtinRun, R"({"allowNonRestoredState": "yes"})"), 400,
+       "allowNonRestoredState"},
+      {"run: jobId not 32 hex digits", withBody("POST", builtinRun, R"({"jobId": "xyz"})"), 400, "jobId"},
+      {"run: programArgs and programArgsList", withBody("POST", builtinRun, R"({"programArgs": "a", "programArgsList": ["a"]})"),
+       400, "programArgsList"},
+      {"run: unknown entry class", withBody("POST", builtinRun, R"({"entryClass": "com.example.Nope"})"), 400,
+       "com.example.Nope"},
+      {"run: main() rejects the arguments",
+       withBody("POST", builtinRun, R"({"entryClass": "flinkcpp.examples.FlightDelays", "programArgs": "--input x --output y --window \"5 weeks\""})"),
+       400, "--window"},
+      {"run: body over rest.server.max-content-length", withBody("POST", builtinRun, std::string(100 * 1024, ' ')), 413,
+       "max-content-length"},
+      {"run: query parallelism not a number", withBody("POST", builtinRun + "?parallelism=two", "{}"), 400, "parallelism"},
+      {"plan: unknown jar", withBody("POST", "/jars/" + unknownJar + "/plan", "{}"), 400, "does not exist"},
+      {"plan (GET): bad allowNonRestoredState",
+       "GET /jars/builtin_flink-cpp-examples/plan?allowNonRestoredState=maybe HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+       "allowNonRestoredState"},
+      {"delete: unknown jar", "DELETE /jars/" + unknownJar + " HTTP/1.1\r\nHost: x\r\n\r\n", 400, "does not exist"},
+      {"delete: the builtin jar", "DELETE /jars/builtin_flink-cpp-examples HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+       "cannot be deleted"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.what);
+    RawResponse r = rawRequest(port, k.request);
+    INFO("status " << r.status << " after " << r.elapsed.count() << " ms: " << r.body);
+    CHECK(r.status == k.status);
+    CHECK(r.elapsed < 3000ms);
+    json body = json::parse(r.body, nullptr, false);
+    REQUIRE(body.is_object());
+    REQUIRE(body.size() == 1);
+    REQUIRE(body.contains("errors"));
+    REQUIRE(body["errors"].is_array());
+    REQUIRE_FALSE(body["errors"].empty());
+    CHECK_THAT(body["errors"][0].get<std::string>(), Catch::Contains(k.mentions));
+    json overview = c.getValid("/overview", "/overview");
+    CHECK(overview.at("jobs-running") == 0);
+  }
+  json jars = c.getValid("/jars", "/jars");
+  REQUIRE(jars.at("files").size() == 1);  // nothing of the refused uploads
+  CHECK(jars.at("address") == "http://127.0.0.1:" + std::to_string(port));
+
+  // An upload as curl -F jarfile=@route-counts.so sends it, listed with its entry class.
+  json uploaded = validBody(rawRequest(port, jarFile), "/jars/upload", "post");
+  CHECK(uploaded.at("status") == "success");
+  std::string jarId = fs::path(uploaded.at("filename").get<std::string>()).filename();
+  CHECK(jarId.size() == 36 + std::string("_route-counts.so").size());
+  jars = c.getValid("/jars", "/jars");
+  REQUIRE(jars.at("files").size() == 2);
+  CHECK(jars["files"][0].at("id") == "builtin_flink-cpp-examples");
+  CHECK(jars["files"][1].at("id") == jarId);
+  CHECK(jars["files"][1].at("name") == "route-counts.so");
+  REQUIRE(jars["files"][1].at("entry").size() == 1);
+  CHECK(jars["files"][1]["entry"][0].at("name") == "com.example.RouteCounts");
+
+  // Plans (POST with a body, GET with query parameters) and runs.
+  json plan = validBody(rawRequest(port, withBody("POST", "/jars/" + jarId + "/plan",
+                                                   R"({"programArgs": "--input x --output y", "parallelism": 3})")),
+                        "/jars/{jarid}/plan", "post");
+  REQUIRE(plan.at("plan").at("nodes").size() == 2);
+  CHECK(plan["plan"]["nodes"][0].at("parallelism") == 3);
+  RawResponse getPlan = rawRequest(port, "GET /jars/builtin_flink-cpp-examples/plan?entry-class=" + std::string(kEntryClass) +
+                                             "&programArg=--input,x,--output,y&parallelism=2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(getPlan.status == 200);
+  CHECK(json::parse(getPlan.body).at("plan").at("name") == "flight-delays");
+
+  const std::string jobId = randomHex(32);  // fresh: a job id with a job-result on disk would not run again
+  json body = json::parse(goodArgs);
+  body["jobId"] = jobId;
+  json ran = validBody(rawRequest(port, withBody("POST", builtinRun, body.dump())), "/jars/{jarid}/run", "post");
+  CHECK(ran.at("jobid") == jobId);
+  RawResponse again = rawRequest(port, withBody("POST", builtinRun, body.dump()));
+  CHECK(again.status == 409);
+  CHECK_THAT(again.body, Catch::Contains("already been submitted"));
+  json rcArgs = {{"programArgsList", {"--input", c.input().string(), "--output", (c.dir() / "out-rc").string()}}};
+  json second = validBody(rawRequest(port, withBody("POST", "/jars/" + jarId + "/run", rcArgs.dump())), "/jars/{jarid}/run",
+                          "post");
+  // Both wait for slots (no TaskManager): listed and counted.
+  json jobs = c.getValid("/jobs/overview", "/jobs/overview");
+  CHECK(jobs.at("jobs").size() == 2);
+  json overview = c.getValid("/overview", "/overview");
+  CHECK(overview.at("jobs-running") == 2);
+  CHECK(c.getValid("/config", "/config").at("features").at("web-submit") == true);
+
+  // DELETE: the job keeps running; the jar is gone.
+  RawResponse deleted = rawRequest(port, "DELETE /jars/" + jarId + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(deleted.status == 200);
+  CHECK(c.getValid("/jars", "/jars").at("files").size() == 1);
+  CHECK(c.get("/jobs/" + second.at("jobid").get<std::string>()).body.at("state") == "RUNNING");
+
+  // Slots are short: a job whose slot.request.timeout passes fails as Flink's does
+  // (NoResourceAvailableException), alone; the others keep waiting.
+  json impatient = json::parse(goodArgs);
+  impatient["flinkConfiguration"] = {{"slot.request.timeout", "1 s"}};
+  std::string failing =
+      validBody(rawRequest(port, withBody("POST", builtinRun, impatient.dump())), "/jars/{jarid}/run", "post").at("jobid");
+  c.waitFor("/jobs/" + failing, "the impatient job FAILED", [](const json& b) { return b.value("state", "") == "FAILED"; });
+  CHECK_THAT(c.get("/jobs/" + failing + "/exceptions").raw, Catch::Contains("NoResourceAvailableException"));
+  CHECK(c.getValid("/overview", "/overview").at("jobs-running") == 2);
+
+  // One TaskManager with one slot: the two waiting jobs run one after the other and finish
+  // (the slot is released when a job ends); the route-counts job gets its library from the
+  // BlobServer although the jar was deleted.
+  c.startTaskManager(1);
+  c.waitFor("/overview", "two jobs FINISHED", [](const json& b) { return b.value("jobs-finished", 0) == 2; });
+  overview = c.getValid("/overview", "/overview");
+  CHECK(overview.at("jobs-failed") == 1);
+  CHECK(overview.at("jobs-running") == 0);
+  CHECK(overview.at("slots-available") == 1);
+  CHECK_FALSE(fs::is_empty(c.dir() / "out-rc"));
+  c.stopAll();
+}
+
+TEST_CASE("No /jars endpoints in application mode or with web.submit.enable: false (Flink's 404)", "[process][rest]") {
+  for (const std::string mode : {"application", "web.submit.enable: false"}) {
+    INFO(mode);
+    Cluster c(/*parallelism=*/1);
+    if (mode != "application") c.configure("web.submit.enable: false\n");
+    c.startJobManager(mode == "application" ? "standalone-job" : "jobmanager");
+    for (const std::string& request :
+         {std::string("GET /jars HTTP/1.1\r\nHost: x\r\n\r\n"), upload({{"jarfile", "a.so", "x"}}),
+          withBody("POST", "/jars/builtin_flink-cpp-examples/run", "{}")}) {
+      RawResponse r = rawRequest(c.restPort(), request);
+      INFO(request.substr(0, 60) << " -> " << r.status << " " << r.body);
+      CHECK(r.status == 404);
+      CHECK_THAT(r.body, Catch::Contains("errors"));
+    }
+    CHECK(c.getValid("/config", "/config").at("features").at("web-submit") == false);
+    c.stopAll();
   }
 }

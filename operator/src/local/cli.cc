@@ -2,9 +2,14 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 namespace flink {
@@ -34,7 +39,9 @@ bool parseEndpoint(const std::string& s, Endpoint* e) {
 }
 
 int usage() {
-  std::cerr << "usage: flink-cpp savepoint -m HOST:PORT JOBID [TARGET_DIR]\n"
+  std::cerr << "usage: flink-cpp run -m HOST:PORT [-p N] [-s SAVEPOINT] [-n] [-c ENTRY_CLASS] [-d] [-D key=value]... JOB.so|builtin://NAME [ARGS]\n"
+               "       flink-cpp list -m HOST:PORT [-a]\n"
+               "       flink-cpp savepoint -m HOST:PORT JOBID [TARGET_DIR]\n"
                "       flink-cpp stop -m HOST:PORT [--savepointPath DIR] [--drain] JOBID\n"
                "       flink-cpp cancel -m HOST:PORT JOBID\n";
   return 2;
@@ -70,9 +77,224 @@ int awaitSavepoint(httplib::Client& client, const std::string& jobId, const std:
   return 1;
 }
 
+// The error of a REST answer: Flink's {"errors": [...]} joined, else the body.
+std::string errorOf(const httplib::Result& res) {
+  if (!res) return "no answer (" + httplib::to_string(res.error()) + ")";
+  json err = json::parse(res->body, nullptr, false);
+  std::string out;
+  if (err.is_object() && err.contains("errors") && err["errors"].is_array()) {
+    for (const auto& e : err["errors"]) out += (out.empty() ? "" : "; ") + (e.is_string() ? e.get<std::string>() : e.dump());
+  }
+  return "HTTP " + std::to_string(res->status) + ": " + (out.empty() ? res->body : out);
+}
+
+std::string formatTime(int64_t epochMs) {
+  std::time_t t = static_cast<std::time_t>(epochMs / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%d.%m.%Y %H:%M:%S", &tm);
+  return buf;
+}
+
+// flink run: uploads the library (POST /jars/upload), runs it (POST /jars/{id}/run) and, unless
+// detached, waits for the job's end.
+int runJob(const std::vector<std::string>& args) {
+  Endpoint endpoint;
+  json body = json::object();
+  json conf = json::object();
+  bool detached = false;
+  std::string jar;
+  std::vector<std::string> programArgs;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* what) -> std::optional<std::string> {
+      if (i + 1 >= args.size()) {
+        std::cerr << "error: " << a << " needs " << what << "\n";
+        return std::nullopt;
+      }
+      return args[++i];
+    };
+    if (!jar.empty()) {
+      programArgs.push_back(a);  // everything after the library goes to the job
+    } else if (a == "-m" || a == "--jobmanager") {
+      auto v = value("HOST:PORT");
+      if (!v) return 2;
+      if (!parseEndpoint(*v, &endpoint)) {
+        std::cerr << "error: -m expects HOST:PORT of the JobManager's REST endpoint, got '" << *v << "'\n";
+        return 2;
+      }
+    } else if (a == "-p" || a == "--parallelism") {
+      auto v = value("a number");
+      if (!v) return 2;
+      try {
+        size_t used = 0;
+        int p = std::stoi(*v, &used);
+        if (used != v->size() || p < 1) throw std::invalid_argument(*v);
+        body["parallelism"] = p;
+      } catch (const std::exception&) {
+        std::cerr << "error: -p expects a positive number, got '" << *v << "'\n";
+        return 2;
+      }
+    } else if (a == "-s" || a == "--fromSavepoint") {
+      auto v = value("a savepoint path");
+      if (!v) return 2;
+      body["savepointPath"] = *v;
+    } else if (a == "-c" || a == "--class") {
+      auto v = value("an entry class");
+      if (!v) return 2;
+      body["entryClass"] = *v;
+    } else if (a == "-n" || a == "--allowNonRestoredState") {
+      body["allowNonRestoredState"] = true;
+    } else if (a == "-d" || a == "--detached") {
+      detached = true;
+    } else if (a == "-D" || (a.rfind("-D", 0) == 0 && a.size() > 2)) {
+      std::string kv = a.size() > 2 ? a.substr(2) : value("key=value").value_or("");
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) {
+        std::cerr << "error: -D expects key=value, got '" << kv << "'\n";
+        return 2;
+      }
+      conf[kv.substr(0, eq)] = kv.substr(eq + 1);
+    } else if (!a.empty() && a[0] == '-') {
+      std::cerr << "error: unknown option '" << a << "'\n";
+      return usage();
+    } else {
+      jar = a;
+    }
+  }
+  if (jar.empty()) {
+    std::cerr << "error: no job library given\n";
+    return usage();
+  }
+  if (!conf.empty()) body["flinkConfiguration"] = conf;
+  body["programArgsList"] = programArgs;
+  httplib::Client client(endpoint.host, endpoint.port);
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(120, 0);
+  client.set_write_timeout(120, 0);
+  std::string jarId;
+  if (jar.rfind("builtin://", 0) == 0) {
+    jarId = "builtin_" + jar.substr(10);
+  } else {
+    std::ifstream in(jar, std::ios::binary);
+    if (!in) {
+      std::cerr << "error: cannot read the job library '" << jar << "'\n";
+      return 1;
+    }
+    std::string content((std::istreambuf_iterator<char>(in)), {});
+    std::string name = std::filesystem::path(jar).filename().string();
+    httplib::MultipartFormDataItems items = {{"jarfile", content, name, "application/x-sharedlib"}};
+    auto res = client.Post("/jars/upload", items);
+    if (!res || res->status != 200) {
+      std::cerr << "error: uploading " << jar << " to " << endpoint.host << ":" << endpoint.port << " failed: " << errorOf(res) << "\n";
+      return 1;
+    }
+    std::string stored = json::parse(res->body, nullptr, false).value("filename", "");
+    jarId = std::filesystem::path(stored).filename().string();
+    if (jarId.empty()) {
+      std::cerr << "error: the upload's answer names no file: " << res->body << "\n";
+      return 1;
+    }
+  }
+  auto res = client.Post(("/jars/" + jarId + "/run").c_str(), body.dump(), "application/json");
+  if (!res || res->status != 200) {
+    std::cerr << "error: running " << jar << " failed: " << errorOf(res) << "\n";
+    return 1;
+  }
+  std::string jobId = json::parse(res->body, nullptr, false).value("jobid", "");
+  std::cout << "Job has been submitted with JobID " << jobId << "\n" << std::flush;
+  if (detached) return 0;
+  for (;;) {
+    auto job = client.Get(("/jobs/" + jobId).c_str());
+    if (!job || job->status != 200) {
+      std::cerr << "error: reading the state of job " << jobId << " failed: " << errorOf(job) << "\n";
+      return 1;
+    }
+    json j = json::parse(job->body, nullptr, false);
+    std::string state = j.value("state", "");
+    if (state == "FINISHED") {
+      std::cout << "Program execution finished\nJob with JobID " << jobId << " has finished.\nJob Runtime: "
+                << j.value("duration", int64_t{0}) << " ms\n";
+      return 0;
+    }
+    if (state == "FAILED" || state == "CANCELED") {
+      auto ex = client.Get(("/jobs/" + jobId + "/exceptions").c_str());
+      json e = ex && ex->status == 200 ? json::parse(ex->body, nullptr, false) : json();
+      std::cerr << "error: job " << jobId << " ended " << state
+                << (e.is_object() && e.contains("root-exception") ? ": " + e["root-exception"].get<std::string>() : "")
+                << "\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+// flink list: the jobs of /jobs/overview in Flink's CLI layout (-a: ended jobs too).
+int listJobs(const Endpoint& endpoint, bool all) {
+  httplib::Client client(endpoint.host, endpoint.port);
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(30, 0);
+  std::cout << "Waiting for response...\n";
+  auto res = client.Get("/jobs/overview");
+  if (!res || res->status != 200) {
+    std::cerr << "error: listing the jobs of " << endpoint.host << ":" << endpoint.port << " failed: " << errorOf(res) << "\n";
+    return 1;
+  }
+  json jobs = json::parse(res->body, nullptr, false).value("jobs", json::array());
+  std::sort(jobs.begin(), jobs.end(), [](const json& a, const json& b) {
+    return a.value("start-time", int64_t{0}) < b.value("start-time", int64_t{0});
+  });
+  std::vector<std::string> running, scheduled, ended;
+  for (const auto& j : jobs) {
+    std::string state = j.value("state", "");
+    std::string line = formatTime(j.value("start-time", int64_t{0})) + " : " + j.value("jid", "") + " : " + j.value("name", "") +
+                       " (" + state + ")";
+    if (state == "CREATED" || state == "INITIALIZING") {
+      scheduled.push_back(line);
+    } else if (state == "FINISHED" || state == "FAILED" || state == "CANCELED") {
+      ended.push_back(line);
+    } else {
+      running.push_back(line);
+    }
+  }
+  auto section = [](const char* title, const std::vector<std::string>& lines, const char* none) {
+    if (lines.empty()) {
+      std::cout << none << "\n";
+      return;
+    }
+    std::cout << title << "\n";
+    for (const auto& l : lines) std::cout << l << "\n";
+    std::cout << "--------------------------------------------------------------\n";
+  };
+  section("------------------ Running/Restarting Jobs -------------------", running, "No running jobs.");
+  section("----------------------- Scheduled Jobs -----------------------", scheduled, "No scheduled jobs.");
+  if (all) section("---------------------- Terminated Jobs -----------------------", ended, "No terminated jobs.");
+  return 0;
+}
+
 }  // namespace
 
 int runClientCommand(const std::string& command, const std::vector<std::string>& args) {
+  if (command == "run") return runJob(args);
+  if (command == "list") {
+    Endpoint endpoint;
+    bool all = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if ((args[i] == "-m" || args[i] == "--jobmanager") && i + 1 < args.size()) {
+        if (!parseEndpoint(args[++i], &endpoint)) {
+          std::cerr << "error: -m expects HOST:PORT of the JobManager's REST endpoint, got '" << args[i] << "'\n";
+          return 2;
+        }
+      } else if (args[i] == "-a" || args[i] == "--all") {
+        all = true;
+      } else {
+        std::cerr << "error: unknown argument '" << args[i] << "'\n";
+        return usage();
+      }
+    }
+    return listJobs(endpoint, all);
+  }
   Endpoint endpoint;
   std::vector<std::string> positional;
   std::string savepointPath;

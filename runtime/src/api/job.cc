@@ -7,6 +7,7 @@
 
 #include "flink/common/log.h"
 #include "checkpoint/storage.h"
+#include "api/job_library.h"
 #include "flink/job.h"
 
 namespace flink {
@@ -21,12 +22,51 @@ std::map<std::string, JobMainFn>& registry() {
   return r;
 }
 
+// Serializes dlopen; while a library loads, its registrations go to `capturing`.
+std::mutex& loadMutex() {
+  static std::mutex m;
+  return m;
+}
+thread_local JobEntries* capturing = nullptr;  // set by loadJobLibrary around its dlopen
+
+std::map<std::string, JobEntries>& loadedLibraries() {  // guarded by loadMutex()
+  static std::map<std::string, JobEntries> m;
+  return m;
+}
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace
 
 bool JobRegistry::add(const std::string& entryClass, JobMainFn main) {
+  // A library being loaded (loadJobLibrary holds loadMutex() and runs dlopen on this thread).
+  if (capturing) {
+    (*capturing)[entryClass] = main;
+    return true;
+  }
   std::lock_guard<std::mutex> lock(registryMutex());
   registry()[entryClass] = main;
   return true;
+}
+
+Result<JobEntries> loadJobLibrary(const std::string& path) {
+  std::lock_guard<std::mutex> lock(loadMutex());
+  auto known = loadedLibraries().find(path);
+  if (known != loadedLibraries().end()) return known->second;
+  JobEntries entries;
+  capturing = &entries;
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  capturing = nullptr;
+  if (!handle) return Status::Error(std::string("cannot load shared library: ") + dlerror());
+  if (entries.empty()) {
+    // Keep it loaded (dlclose could run code of a half-initialized library) but remember it.
+    loadedLibraries()[path] = entries;
+    return Status::Error("the library registers no entry class (no FLINK_JOB in it)");
+  }
+  loadedLibraries()[path] = entries;
+  return entries;
 }
 
 JobMainFn JobRegistry::find(const std::string& entryClass) {
@@ -44,18 +84,21 @@ std::vector<std::string> JobRegistry::names() {
 
 Result<std::shared_ptr<StreamExecutionEnvironment>> buildJob(const JobSpec& spec, const Configuration& config) {
   const std::string& uri = spec.jarURI;
-  if (uri.size() > 3 && uri.compare(uri.size() - 3, 3, ".so") == 0) {
-    std::string path = checkpoint::pathOf(uri);
-    static std::mutex dlMutex;
-    std::lock_guard<std::mutex> lock(dlMutex);
-    if (!dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
-      return Status::Error("job.jarURI '" + uri + "': cannot load shared library: " + dlerror());
-    }
+  JobMainFn main = nullptr;
+  std::vector<std::string> names;
+  if (endsWith(uri, ".so")) {
+    auto entries = loadJobLibrary(checkpoint::pathOf(uri));
+    if (!entries.ok()) return Status::Error("job.jarURI '" + uri + "': " + entries.status().message());
+    auto it = entries->find(spec.entryClass);
+    if (it != entries->end()) main = it->second;
+    for (const auto& [name, fn] : *entries) names.push_back(name);
+  } else {
+    main = JobRegistry::find(spec.entryClass);
+    names = JobRegistry::names();
   }
-  JobMainFn main = JobRegistry::find(spec.entryClass);
   if (!main) {
     std::string known;
-    for (const auto& n : JobRegistry::names()) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
     return Status::Error("job.entryClass '" + spec.entryClass + "' is not registered by job.jarURI '" + uri +
                          "' (known entry classes: " + known + ")");
   }

@@ -373,6 +373,9 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
               {"args", sub_.spec.args},
               {"config", sub_.config.entries()},
               {"checkpointDir", coordinator_->jobDir()}};
+  if (sub_.library) {
+    job["library"] = {{"key", sub_.library->key}, {"name", sub_.library->name}, {"port", sub_.library->port}};
+  }
   const JobGraph& jg = artifacts_->jobGraph;
   for (auto& ejv : ejvs_) {
     const JobVertex& v = *ejv.vertex;

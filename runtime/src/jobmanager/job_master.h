@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "blob/blob.h"
 #include "checkpoint/coordinator.h"
 #include "flink/job.h"
 #include "jobmanager/resource_manager.h"
@@ -30,6 +31,9 @@ struct JobSubmission {
   std::string jobId;
   JobSpec spec;
   Configuration config;  // effective configuration of the job (parallelism.default etc.)
+  /// The job library the TaskManagers fetch from the JobManager's BlobServer (an uploaded
+  /// library of a session cluster); unset: spec.jarURI is used as it is (builtin, local://).
+  std::optional<blob::BlobRef> library;
 };
 
 struct ExecutionVertex {

@@ -2,13 +2,16 @@
 
 #include <httplib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <prometheus/gauge.h>
 
 #include "checkpoint/coordinator.h"
+#include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "core/metrics_exporter.h"
 #include "core/mailbox.h"
@@ -35,18 +38,68 @@ class JobManager : public JobManagerView {
       }
     }
     hbTimeoutMs_ = heartbeat->timeoutMs;
+    if (!application && !startSessionServices()) return 1;
     if (!startEndpoints()) return 1;
     std::string applicationJob;
     if (application) {
       applicationJob = application->jobId;
-      mailbox_.post([this, app = *application]() mutable { submitJob(std::move(app)); });
+      mailbox_.post([this, app = *application]() mutable { startJob(std::move(app)); });
     }
     int exitCode = mainLoop(heartbeat->intervalMs, *shutdownOnFinish ? applicationJob : std::string());
     stopEndpoints();
+    stopSessionServices();
     return exitCode;
   }
 
  private:
+  // Session mode: the job libraries behind /jars (unless web.submit.enable is false) and the
+  // BlobServer that ships them to the TaskManagers.
+  bool startSessionServices() {
+    auto submit = config_.getBool("web.submit.enable", true);
+    auto blobPort = config_.getInt("blob.server.port", 0);  // Flink's default: any free port
+    for (const Status& s : {submit.status(), blobPort.status()}) {
+      if (!s.ok()) {
+        log::error("invalid configuration: {}", s.message());
+        return false;
+      }
+    }
+    std::string tmp = std::filesystem::temp_directory_path().string();
+    blobServer_ = std::make_unique<blob::BlobServer>(config_.getString("blob.storage.directory", tmp) + "/blobStore-" + randomId());
+    Status s = blobServer_->start(config_.getString("jobmanager.bind-host", "0.0.0.0"), static_cast<int>(*blobPort));
+    if (!s.ok()) {
+      log::error("BlobServer: {}", s.message());
+      return false;
+    }
+    log::info("BlobServer started on port {}", blobServer_->port());
+    if (!*submit) {
+      log::info("web.submit.enable is false: no /jars endpoints");
+      return true;
+    }
+    // Flink's default: <web.tmpdir>/flink-web-upload, web.tmpdir a fresh flink-web-<uuid> in the
+    // temporary directory (removed again on shutdown; a configured web.upload.dir is kept).
+    std::string dir = config_.getString("web.upload.dir", "");
+    if (dir.empty()) {
+      defaultWebTmpDir_ = config_.getString("web.tmpdir", tmp + "/flink-web-" + randomId());
+      dir = defaultWebTmpDir_ + "/flink-web-upload";
+    }
+    auto jars = JarStore::open(dir);
+    if (!jars.ok()) {
+      log::error("{}", jars.status().message());
+      return false;
+    }
+    jars_ = std::move(*jars);
+    log::info("Job libraries (/jars) are kept in {}", jars_->dir());
+    return true;
+  }
+
+  void stopSessionServices() {
+    if (blobServer_) blobServer_->stop();
+    if (!defaultWebTmpDir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(defaultWebTmpDir_, ec);
+    }
+  }
+
   // The RPC endpoint for TaskManagers, the REST API, the metrics endpoint and the port file.
   bool startEndpoints() {
     auto rpcPort = config_.getInt(options::kRpcPort, 6123);
@@ -64,7 +117,7 @@ class JobManager : public JobManagerView {
       return false;
     }
     listener_.start([this](std::shared_ptr<net::Connection> conn) { onConnection(std::move(conn)); });
-    registerRestHandlers(rest_, *this, mailbox_);
+    registerRestHandlers(rest_, *this, mailbox_, jars_.get(), &restAddress_);
     std::string restBind = config_.getString(options::kRestBindAddress, "0.0.0.0");
     int boundRest = *restPort == 0 ? rest_.bind_to_any_port(restBind)
                                    : (rest_.bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
@@ -73,6 +126,7 @@ class JobManager : public JobManagerView {
       listener_.stop();
       return false;
     }
+    restAddress_ = "http://" + config_.getString(options::kRestAddress, "localhost") + ":" + std::to_string(boundRest);
     restThread_ = std::thread([this] { rest_.listen_after_bind(); });
     log::info("JobManager started: RPC port {}, REST endpoint http://{}:{}", listener_.port(),
               config_.getString(options::kRestAddress, "localhost"), boundRest);
@@ -87,7 +141,8 @@ class JobManager : public JobManagerView {
     if (auto portFile = config_.get(options::kPortFile)) {
       std::string tmp = *portFile + ".tmp";
       std::ofstream(tmp) << "rpc.port=" << listener_.port() << "\nrest.port=" << boundRest
-                         << "\nmetrics.port=" << exporter_.port() << "\n";
+                         << "\nmetrics.port=" << exporter_.port() << "\nblob.port=" << (blobServer_ ? blobServer_->port() : 0)
+                         << "\n";
       std::rename(tmp.c_str(), portFile->c_str());
     }
     return true;
@@ -111,6 +166,7 @@ class JobManager : public JobManagerView {
         lostTaskManager(id, "heartbeat timed out after " + formatDurationMs(hbTimeoutMs_));
       }
       for (auto& [id, jm] : jobs_) jm->tick();
+      releaseBlobsOfEndedJobs();
       if (!applicationJob.empty() && !shutdownAt) {
         auto it = jobs_.find(applicationJob);
         if (it != jobs_.end() && isGloballyTerminal(it->second->status())) {
@@ -186,6 +242,17 @@ class JobManager : public JobManagerView {
     auto it = jobs_.find(id);
     return it == jobs_.end() ? nullptr : it->second.get();
   }
+  Status submitJob(JobSubmission sub) override {
+    if (sub.library) {
+      if (!blobServer_) return Status::Error("no BlobServer runs (application mode): job libraries cannot be shipped");
+      Status s = blobServer_->put(sub.spec.jarURI, sub.library->key, sub.jobId);
+      if (!s.ok()) return Status::Error("the job library cannot be stored in the BlobServer: " + s.message());
+      sub.library->port = blobServer_->port();
+      blobJobs_.insert(sub.jobId);
+    }
+    startJob(std::move(sub));
+    return Status::Ok();
+  }
   bool cancelJob(const std::string& id) override {
     auto it = jobs_.find(id);
     if (it == jobs_.end()) return false;
@@ -194,7 +261,7 @@ class JobManager : public JobManagerView {
   }
 
  private:
-  void submitJob(JobSubmission sub) {
+  void startJob(JobSubmission sub) {
     log::info("Submitting job {} ({})", sub.spec.entryClass, sub.jobId);
     auto jm = std::make_unique<JobMaster>(std::move(sub), &rm_, [this](const std::string& tm, const json& msg) {
       if (const auto* r = rm_.find(tm)) (void)rpc::send(*r->conn, msg);
@@ -202,6 +269,19 @@ class JobManager : public JobManagerView {
     JobMaster* raw = jm.get();
     jobs_[raw->jobId()] = std::move(jm);
     raw->start();
+  }
+
+  // A job that ended no longer needs its library in the BlobServer (Flink's job cleanup).
+  void releaseBlobsOfEndedJobs() {
+    for (auto it = blobJobs_.begin(); it != blobJobs_.end();) {
+      auto job = jobs_.find(*it);
+      if (job != jobs_.end() && !isGloballyTerminal(job->second->status())) {
+        ++it;
+        continue;
+      }
+      blobServer_->release(*it);
+      it = blobJobs_.erase(it);
+    }
   }
 
   void onConnection(std::shared_ptr<net::Connection> conn) {
@@ -277,6 +357,11 @@ class JobManager : public JobManagerView {
   MetricsExporter exporter_;
   ResourceManager rm_;
   std::map<std::string, std::unique_ptr<JobMaster>> jobs_;
+  std::unique_ptr<blob::BlobServer> blobServer_;  // session mode
+  std::set<std::string> blobJobs_;                // jobs holding a blob in blobServer_
+  std::unique_ptr<JarStore> jars_;                // session mode with web.submit.enable
+  std::string defaultWebTmpDir_;                  // removed on shutdown when set
+  std::string restAddress_;                       // set before the REST endpoint listens
   int64_t hbTimeoutMs_ = 50000;
   std::mutex connMu_;
   std::vector<std::shared_ptr<net::Connection>> pending_;

@@ -3,6 +3,7 @@
 #include "flink/common/http.h"
 #include "jobmanager/rest/checkpoint_handlers.h"
 #include "jobmanager/rest/cluster_handlers.h"
+#include "jobmanager/rest/jar_handlers.h"
 #include "jobmanager/rest/job_handlers.h"
 #include "jobmanager/rest/metric_handlers.h"
 #include "jobmanager/rest/rest_common.h"
@@ -10,8 +11,10 @@
 
 namespace flink {
 
-void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox) {
-  registerClusterHandlers(server, view, mailbox);
+void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox, JarStore* jars,
+                          const std::string* address) {
+  registerClusterHandlers(server, view, mailbox, /*webSubmit=*/jars != nullptr);
+  if (jars) registerJarHandlers(server, view, mailbox, *jars, *address);
   registerJobHandlers(server, view, mailbox);
   registerMetricHandlers(server, view, mailbox);
   registerCheckpointHandlers(server, view, mailbox);
@@ -22,7 +25,8 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
     rest::reply(res, 404, {{"errors", {"Not found: " + req.path}}});
   });
   // Backstop for any body read by httplib itself; our POST and PATCH handlers read their own.
-  server.set_payload_max_length(rest::maxContentLength(view));
+  // (Uploads are bounded by their own limit, checked as they are read.)
+  server.set_payload_max_length(std::max(rest::maxContentLength(view), jars ? uploadMaxSize(view.config()) : 0));
   // Whatever a handler throws is a 500 with Flink's error shape, never an empty answer.
   server.set_exception_handler([](const rest::Req&, rest::Res& res, std::exception_ptr ep) {
     std::string what = "internal error";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/mailbox.h"
+#include "jobmanager/jar_store.h"
 #include "jobmanager/job_master.h"
 #include "jobmanager/resource_manager.h"
 
@@ -30,8 +31,16 @@ class JobManagerView {
   virtual const JobMaster* job(const std::string& id) const = 0;
   virtual bool cancelJob(const std::string& id) = 0;
   virtual JobMaster* mutableJob(const std::string& id) = 0;
+  /// Session mode (the Dispatcher's submitJob): starts a JobMaster for `sub`, whose job id is
+  /// not in use (the caller checked). A job library in sub.library goes to the BlobServer
+  /// first; an error (it cannot be stored) leaves no job behind.
+  virtual Status submitJob(JobSubmission sub) = 0;
 };
 
-void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox);
+/// Registers every handler group. `jars` (null: no /jars endpoints, as in application mode or
+/// with web.submit.enable: false) and `address` (the REST endpoint's URL for GET /jars, set
+/// before the server listens) must outlive `server`.
+void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox, JarStore* jars = nullptr,
+                          const std::string* address = nullptr);
 
 }  // namespace flink

@@ -12,6 +12,7 @@
 
 #include <prometheus/gauge.h>
 
+#include "blob/blob.h"
 #include "checkpoint/storage.h"
 #include "core/metrics_exporter.h"
 #include "flink/common/log.h"
@@ -84,6 +85,11 @@ class TaskExecutor {
       log::warn("metrics endpoint not started: {}", ms.message());
     }
     std::string jmHost = config_.getString(options::kRpcAddress, "localhost");
+    jmHost_ = jmHost;
+    // Job libraries from the JobManager's BlobServer (Flink's blob.storage.directory).
+    blobs_ = std::make_unique<blob::BlobCache>(
+        config_.getString("blob.storage.directory", std::filesystem::temp_directory_path().string()) + "/blobStore-" +
+        resourceId_);
     log::info("TaskManager {} started: {} slots, data port {}", resourceId_, slots_, network_.dataPort());
 
     int64_t backoff = *initialBackoff;
@@ -179,6 +185,7 @@ class TaskExecutor {
       if (it != tasks_.end()) it->second->cancel();
     } else if (type == "releaseJob") {
       jobs_.erase(msg.at("jobId").get<std::string>());
+      blobs_->release(msg.at("jobId").get<std::string>());
     } else if (type == "triggerCheckpoint") {
       auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
       if (it != tasks_.end()) it->second->triggerCheckpoint(msg.at("checkpointId").get<int64_t>(), msg.value("drain", false));
@@ -326,6 +333,7 @@ class TaskExecutor {
       if (!built.ok()) {
         reportState(tdd, ExecutionState::kFailed, built.status().message(), nullptr);
         jobs_.erase(tdd.jobId);
+        blobs_->release(tdd.jobId);
         return;
       }
       artifacts = *built;
@@ -356,6 +364,14 @@ class TaskExecutor {
     Configuration conf;
     for (const auto& [k, v] : job.at("config").items()) conf.set(k, v.get<std::string>());
     JobSpec spec{job.at("jarURI"), job.at("entryClass"), job.at("args").get<std::vector<std::string>>()};
+    if (job.contains("library")) {
+      // An uploaded library: from the JobManager's BlobServer, not from this machine's disk.
+      const json& lib = job["library"];
+      blob::BlobRef ref{lib.at("key"), lib.at("name"), lib.at("port")};
+      auto path = blobs_->get(jmHost_, ref, job.at("jobId"));
+      if (!path.ok()) return Status::Error("job library " + ref.name + ": " + path.status().message());
+      spec.jarURI = *path;
+    }
     auto env = buildJob(spec, conf);
     if (!env.ok()) return env.status();
     auto jg = buildJobGraph((*env)->streamGraph(), static_cast<int>(conf.getInt(options::kParallelismDefault, 1).value()),
@@ -497,6 +513,7 @@ class TaskExecutor {
     for (auto& [k, t] : tasks_) t->cancel();
     for (auto& [k, t] : tasks_) t->join();
     tasks_.clear();
+    for (const auto& [jobId, artifacts] : jobs_) blobs_->release(jobId);
     jobs_.clear();
   }
 
@@ -511,6 +528,8 @@ class TaskExecutor {
   int64_t hbIntervalMs_ = 10000;
   int64_t hbTimeoutMs_ = 50000;
   Clock::time_point lastJmHeartbeat_;
+  std::string jmHost_;
+  std::unique_ptr<blob::BlobCache> blobs_;  // created in run()
   std::map<std::string, std::shared_ptr<Task>> tasks_;
   std::map<std::string, std::shared_ptr<const JobArtifacts>> jobs_;
   std::mutex snapshotMu_;

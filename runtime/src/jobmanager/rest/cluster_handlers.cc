@@ -67,9 +67,9 @@ json taskManagers(const JobManagerView& view) {
 
 }  // namespace
 
-void registerClusterHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox) {
-  server.Get("/config", [&](const Req&, Res& res) {
-    json features = {{"web-submit", false}, {"web-cancel", true}, {"web-rescale", false}, {"web-history", false}};
+void registerClusterHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox, bool webSubmit) {
+  server.Get("/config", [&, webSubmit](const Req&, Res& res) {
+    json features = {{"web-submit", webSubmit}, {"web-cancel", true}, {"web-rescale", false}, {"web-history", false}};
     reply(res, 200, {{"refresh-interval", 3000}, {"timezone-name", "Coordinated Universal Time"},
                      {"timezone-offset", 0}, {"flink-version", kFlinkVersion}, {"flink-revision", kRevision},
                      {"features", features}});

@@ -11,6 +11,7 @@
 
 namespace flink {
 
-void registerClusterHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox);
+/// `webSubmit`: /config reports the web-submit feature (the /jars endpoints) as enabled.
+void registerClusterHandlers(httplib::Server& server, JobManagerView& view, Mailbox& mailbox, bool webSubmit);
 
 }  // namespace flink

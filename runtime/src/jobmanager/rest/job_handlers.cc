@@ -67,28 +67,7 @@ json ioMetrics(const ExecutionJobVertex& ejv) {
           {"accumulated-busy-time", 0.0}};
 }
 
-json plan(const JobMaster& jm) {
-  json nodes = json::array();
-  if (const JobGraph* jg = jm.jobGraph()) {
-    for (const auto& v : jg->vertices) {
-      json node = {{"id", v.id}, {"parallelism", v.parallelism}, {"operator", ""}, {"operator_strategy", ""},
-                   {"description", v.name}};
-      if (!v.isSource()) {
-        json inputs = json::array();
-        for (size_t num = 0; num < v.inputs.size(); ++num) {
-          const JobEdge& e = jg->edges[v.inputs[num]];
-          const char* ship = e.partitioning == Partitioning::kHash ? "HASH"
-                             : e.partitioning == Partitioning::kRebalance ? "REBALANCE" : "FORWARD";
-          inputs.push_back({{"num", num}, {"id", jg->vertices[e.sourceVertex].id}, {"ship_strategy", ship},
-                            {"exchange", "pipelined_bounded"}});
-        }
-        node["inputs"] = inputs;
-      }
-      nodes.push_back(node);
-    }
-  }
-  return {{"jid", jm.jobId()}, {"name", jm.name()}, {"type", "STREAMING"}, {"nodes", nodes}};
-}
+json plan(const JobMaster& jm) { return planJson(jm.jobId(), jm.name(), jm.jobGraph()); }
 
 json vertexDetails(const ExecutionJobVertex& ejv, int64_t now) {
   int64_t start = -1, end = -1;

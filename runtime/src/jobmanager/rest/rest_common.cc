@@ -24,6 +24,8 @@ const char* typeName(FieldType t) {
     case FieldType::kString: return "a string";
     case FieldType::kBoolean: return "a boolean";
     case FieldType::kInteger: return "an integer";
+    case FieldType::kStringArray: return "an array of strings";
+    case FieldType::kStringMap: return "an object with string values";
   }
   return "?";
 }
@@ -33,6 +35,10 @@ bool hasType(const json& v, FieldType t) {
     case FieldType::kString: return v.is_string();
     case FieldType::kBoolean: return v.is_boolean();
     case FieldType::kInteger: return v.is_number_integer();
+    case FieldType::kStringArray:
+    case FieldType::kStringMap:
+      if (t == FieldType::kStringArray ? !v.is_array() : !v.is_object()) return false;
+      return std::all_of(v.begin(), v.end(), [](const json& item) { return item.is_string(); });
   }
   return false;
 }
@@ -127,6 +133,29 @@ bool checkFields(const Body& body, const std::vector<FieldSpec>& fields, Res& re
     }
   }
   return true;
+}
+
+json planJson(const std::string& jobId, const std::string& name, const JobGraph* jg) {
+  json nodes = json::array();
+  if (jg) {
+    for (const auto& v : jg->vertices) {
+      json node = {{"id", v.id}, {"parallelism", v.parallelism}, {"operator", ""}, {"operator_strategy", ""},
+                   {"description", v.name}};
+      if (!v.isSource()) {
+        json inputs = json::array();
+        for (size_t num = 0; num < v.inputs.size(); ++num) {
+          const JobEdge& e = jg->edges[v.inputs[num]];
+          const char* ship = e.partitioning == Partitioning::kHash ? "HASH"
+                             : e.partitioning == Partitioning::kRebalance ? "REBALANCE" : "FORWARD";
+          inputs.push_back({{"num", num}, {"id", jg->vertices[e.sourceVertex].id}, {"ship_strategy", ship},
+                            {"exchange", "pipelined_bounded"}});
+        }
+        node["inputs"] = inputs;
+      }
+      nodes.push_back(node);
+    }
+  }
+  return {{"jid", jobId}, {"name", name}, {"type", "STREAMING"}, {"nodes", nodes}};
 }
 
 const ExecutionJobVertex* findVertex(const JobMaster& jm, const std::string& id) {

@@ -51,7 +51,8 @@ void registerJsonBodyHandler(httplib::Server& server, const std::string& method,
 size_t maxContentLength(const JobManagerView& view);
 
 /// Expected JSON type of a request field.
-enum class FieldType { kString, kBoolean, kInteger };
+/// kStringArray: an array of strings; kStringMap: an object whose values are strings.
+enum class FieldType { kString, kBoolean, kInteger, kStringArray, kStringMap };
 struct FieldSpec {
   const char* name;
   FieldType type;
@@ -61,6 +62,10 @@ struct FieldSpec {
 /// on the first field of the wrong type or an unknown enum value answers 400 naming the field
 /// and returns false.
 bool checkFields(const Body& body, const std::vector<FieldSpec>& fields, Res& res);
+
+/// A job's plan as Flink's JobPlanInfo "plan" (jid, name, type, nodes with their inputs); no
+/// nodes when `jg` is null (the job did not build).
+json planJson(const std::string& jobId, const std::string& name, const JobGraph* jg);
 
 /// The vertex of `jm` with JobVertex id `id`, or nullptr.
 const ExecutionJobVertex* findVertex(const JobMaster& jm, const std::string& id);

@@ -168,74 +168,104 @@ find_rest() { target_rest "$(jm_pod)"; }
 # a refused connection is retried a few times.)
 rest_get() { curl -sf --max-time 2 ${REAL_CLUSTER:+--retry 4 --retry-connrefused --retry-delay 1} "$REST$1" > "$DIR/rest.json"; }
 if [ "$VARIANT" = session-job ]; then
-  # A session cluster (the same configuration, no spec.job, 2 TaskManagers) and a FlinkSessionJob
-  # on it: the operator submits the builtin library through the JobManager's jar API; a
-  # parallelism change at a seeded moment stops the job with a savepoint and runs its successor
-  # from it (upgradeMode savepoint); the output equals the oracle (exactly once across the
-  # upgrade). Deleting the FlinkSessionJob leaves the cluster; then the cluster goes.
-  sed -e '/^  job:/,$d' -e 's/^  taskManager:$/  taskManager:\n    replicas: 2/' "$DIR/flight-delays.yaml" > "$DIR/session.yaml"
+  # A session cluster (the same configuration, no spec.job, 2 TaskManagers x 2 slots) and two
+  # FlinkSessionJobs on it, the builtin flight-delay job keyed by origin and by destination,
+  # submitted by the operator through the JobManager's jar API. At a seeded moment the first is
+  # upgraded (parallelism 1 -> 2, upgradeMode savepoint: stop-with-savepoint, its successor runs
+  # from it) while the second runs on untouched; then a TaskManager is SIGKILLed and both jobs
+  # recover. Each output equals its oracle (exactly once through the upgrade and the kill).
+  # Deleting the cluster first is blocked (CleanupFailed) until the session jobs are gone.
+  sed -e '/^  job:/,$d' -e 's/^  taskManager:$/  taskManager:\n    replicas: 2/' \
+      -e 's/taskmanager.numberOfTaskSlots: "1"/taskmanager.numberOfTaskSlots: "2"/' "$DIR/flight-delays.yaml" > "$DIR/session.yaml"
   target_pod_template >> "$DIR/session.yaml"
-  ARGS_LINE=$(grep '^    args: ' "$DIR/flight-delays.yaml")
-  cat > "$DIR/session-job.yaml" <<YAML
+  session_job() {  # session_job NAME KEY OUTDIR PARALLELISM
+    local args
+    args=$(grep '^    args: ' "$DIR/flight-delays.yaml" | sed -e "s|\"$DIR/out\"|$(q "$3")|" -e "s|\"--key\", \"origin\"|\"--key\", \"$2\"|")
+    grep -q -- "\"--key\", \"$2\"" <<< "$args" || die "cannot set --key $2 in the job args: $args"
+    cat <<YAML
 apiVersion: flink.apache.org/v1beta1
 kind: FlinkSessionJob
 metadata:
-  name: flight-delays-job
+  name: $1
 spec:
   deploymentName: flight-delays
   job:
     jarURI: builtin://flink-cpp-examples
     entryClass: flinkcpp.examples.FlightDelays
-$ARGS_LINE
-    parallelism: 1
+$args
+    parallelism: $4
     upgradeMode: savepoint
 YAML
+  }
+  oracle_by_key "$INPUT" destination "$DIR/expected-destination.txt"
+  EXPECTED_ORIGIN=$EXPECTED
   kubectl apply -f "$DIR/session.yaml" > /dev/null
   wait_for "$TIMEOUT" "the session cluster's JobManager pod Ready" ready_pods jobmanager 1
   wait_for "$TIMEOUT" "2 TaskManager pods Ready" ready_pods taskmanager 2
   find_rest
-  kubectl apply -f "$DIR/session-job.yaml" > /dev/null
-  sj_status() { kubectl get flinksessionjob flight-delays-job -o "jsonpath=$1"; }
+  session_job by-origin origin "$DIR/out" 1 | kubectl apply -f - > /dev/null
+  session_job by-destination destination "$DIR/out-destination" 2 | kubectl apply -f - > /dev/null
+  sj_status() { kubectl get flinksessionjob "$1" -o "jsonpath=$2"; }
   job_state() { rest_get "/jobs/$1" && jget "$DIR/rest.json" '$.state'; }
-  session_job_running() {
+  session_job_running() {  # session_job_running NAME: RUNNING with a completed checkpoint, STABLE
     local jid
-    jid=$(sj_status '{.status.jobStatus.jobId}')
+    jid=$(sj_status "$1" '{.status.jobStatus.jobId}')
     [ -n "$jid" ] && [ "$(job_state "$jid")" = RUNNING ] && rest_get "/jobs/$jid/checkpoints" &&
-      [ "$(jget "$DIR/rest.json" '$.counts.completed')" -ge 1 ]
+      [ "$(jget "$DIR/rest.json" '$.counts.completed')" -ge 1 ] && [ "$(sj_status "$1" '{.status.lifecycleState}')" = STABLE ]
   }
-  wait_for "$TIMEOUT" "the session job RUNNING with a completed checkpoint" session_job_running
-  OLD_JOB=$(sj_status '{.status.jobStatus.jobId}')
-  stable() { [ "$(sj_status '{.status.lifecycleState}')" = STABLE ]; }
-  wait_for 30 "the FlinkSessionJob STABLE" stable
-  echo "  session job $OLD_JOB RUNNING on the session cluster after $(secs_since "$CASE_START")s"
+  wait_for "$TIMEOUT" "by-origin RUNNING with a completed checkpoint" session_job_running by-origin
+  wait_for "$TIMEOUT" "by-destination RUNNING with a completed checkpoint" session_job_running by-destination
+  kubectl get flinksessionjobs > "$DIR/flinksessionjobs.txt"
+  [ "$(grep -c ' RUNNING *STABLE ' "$DIR/flinksessionjobs.txt")" = 2 ] ||
+    die "kubectl get flinksessionjobs does not show both RUNNING/STABLE: $(cat "$DIR/flinksessionjobs.txt")"
+  OLD_JOB=$(sj_status by-origin '{.status.jobStatus.jobId}')
+  OTHER_JOB=$(sj_status by-destination '{.status.jobStatus.jobId}')
+  echo "  two session jobs RUNNING after $(secs_since "$CASE_START")s: by-origin $OLD_JOB, by-destination $OTHER_JOB"
   RANDOM=$SEED
   sleep_ms $((RANDOM % 1500))
   CHANGE_AT=$(now_ms)
-  kubectl patch flinksessionjob flight-delays-job --type=merge -p '{"spec":{"job":{"parallelism":2}}}' > /dev/null
-  echo "  seed $SEED: parallelism 1 -> 2 (savepoint) at +$(secs_since "$CASE_START")s"
+  kubectl patch flinksessionjob by-origin --type=merge -p '{"spec":{"job":{"parallelism":2}}}' > /dev/null
+  echo "  seed $SEED: by-origin parallelism 1 -> 2 (savepoint) at +$(secs_since "$CASE_START")s"
   upgraded() {
     local jid
-    jid=$(sj_status '{.status.jobStatus.jobId}')
-    [ -n "$jid" ] && [ "$jid" != "$OLD_JOB" ] && [ -n "$(sj_status '{.status.jobStatus.upgradeSavepointPath}')" ] &&
+    jid=$(sj_status by-origin '{.status.jobStatus.jobId}')
+    [ -n "$jid" ] && [ "$jid" != "$OLD_JOB" ] && [ -n "$(sj_status by-origin '{.status.jobStatus.upgradeSavepointPath}')" ] &&
       case "$(job_state "$jid")" in RUNNING|FINISHED) true ;; *) false ;; esac
   }
-  wait_for 90 "the successor job running from the upgrade savepoint" upgraded
-  NEW_JOB=$(sj_status '{.status.jobStatus.jobId}')
-  SAVEPOINT=$(sj_status '{.status.jobStatus.upgradeSavepointPath}')
+  wait_for 90 "the by-origin successor running from the upgrade savepoint" upgraded
+  NEW_JOB=$(sj_status by-origin '{.status.jobStatus.jobId}')
+  SAVEPOINT=$(sj_status by-origin '{.status.jobStatus.upgradeSavepointPath}')
   [ -f "${SAVEPOINT#file://}/_metadata" ] || die "the upgrade savepoint $SAVEPOINT has no _metadata on disk"
   [ "$(job_state "$OLD_JOB")" = FINISHED ] || die "the old job $OLD_JOB is $(job_state "$OLD_JOB"), expected FINISHED (stop-with-savepoint)"
-  echo "  job $NEW_JOB running from $SAVEPOINT $(secs_since "$CHANGE_AT")s after the change"
-  new_finished() { [ "$(job_state "$NEW_JOB")" = FINISHED ]; }
-  wait_for "$TIMEOUT" "the upgraded session job FINISHED" new_finished
-  compare_output "$DIR/out" "$CASE"
-  kubectl delete flinksessionjob flight-delays-job --wait=false > /dev/null
-  sj_gone() { ! kubectl get flinksessionjob flight-delays-job > /dev/null 2>&1; }
-  wait_for 60 "the FlinkSessionJob gone after its cleanup" sj_gone
-  ready_pods jobmanager 1 || die "deleting the FlinkSessionJob took the session cluster down"
+  [ "$(sj_status by-destination '{.status.jobStatus.jobId}')" = "$OTHER_JOB" ] || die "the by-origin upgrade changed by-destination's job"
+  case "$(job_state "$OTHER_JOB")" in RUNNING|FINISHED) ;; *) die "by-destination is $(job_state "$OTHER_JOB") after the other's upgrade" ;; esac
+  echo "  by-origin $NEW_JOB running from $SAVEPOINT $(secs_since "$CHANGE_AT")s after the change; by-destination untouched"
+  # SIGKILL a TaskManager while both run (if they still do).
+  TM_POD=$(kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{.items[0].metadata.name}')
+  sleep_ms $((RANDOM % 1000))
+  target_kill_main_container "$TM_POD"
+  echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $KILLED_PID) with by-origin $(job_state "$NEW_JOB"), by-destination $(job_state "$OTHER_JOB")"
+  both_finished() { [ "$(job_state "$NEW_JOB")" = FINISHED ] && [ "$(job_state "$OTHER_JOB")" = FINISHED ]; }
+  wait_for "$TIMEOUT" "both session jobs FINISHED" both_finished
+  EXPECTED=$EXPECTED_ORIGIN
+  compare_output "$DIR/out" "$CASE-origin"
+  ORIGIN_ROWS=$ACTUAL_ROWS
+  EXPECTED=$DIR/expected-destination.txt
+  compare_output "$DIR/out-destination" "$CASE-destination"
+  # The cluster goes only after its session jobs.
   kubectl delete flinkdeployment flight-delays --wait=false > /dev/null
+  blocked() { kubectl get events -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}' | grep -qx CleanupFailed; }
+  wait_for 30 "the deletion of the session cluster blocked (a CleanupFailed event)" blocked
+  kubectl get flinkdeployment flight-delays > /dev/null 2>&1 || die "the session cluster went while session jobs were on it"
+  ready_pods jobmanager 1 || die "the blocked deletion took the session cluster's JobManager down"
+  kubectl delete flinksessionjob by-origin by-destination --wait=false > /dev/null
+  sj_gone() { [ -z "$(kubectl get flinksessionjobs -o name)" ]; }
+  wait_for 60 "the FlinkSessionJobs gone after their cleanup" sj_gone
+  fd_gone() { ! kubectl get flinkdeployment flight-delays > /dev/null 2>&1; }
+  wait_for 60 "the session cluster gone once its jobs went" fd_gone
   no_cluster_pods() { [ -z "$(kubectl get pods -l app=flight-delays -o name)" ]; }
   wait_for 60 "the session cluster's pods gone" no_cluster_pods
-  echo "PASS $CASE: a FlinkSessionJob on a session cluster, upgraded 1 -> 2 with a savepoint; $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+  echo "PASS $CASE: two FlinkSessionJobs on one session cluster, one upgraded 1 -> 2 with a savepoint, a TaskManager killed; $ORIGIN_ROWS and $ACTUAL_ROWS rows = oracles; the cluster deleted after its jobs, $(secs_since "$CASE_START")s"
   exit 0
 fi
 wait_for "$TIMEOUT" "the JobManager pod Ready" ready_pods jobmanager 1

@@ -266,3 +266,31 @@ TEST_CASE("session job: an invalid spec and a failed job end in status.error") {
   CHECK(h.status("job3")["jobStatus"]["state"] == "FAILED");
   CHECK(h.status("job3")["error"].get<std::string>().find("the input file is gone") != std::string::npos);
 }
+
+TEST_CASE("session job: savepointTriggerNonce takes a savepoint of the running job, once per nonce") {
+  SessionHarness h;
+  h.session(true);
+  h.create(sessionJob("builtin://flink-cpp-examples", "savepoint"));
+  h.step();
+  h.step();
+  REQUIRE(h.status()["lifecycleState"] == "STABLE");
+  h.patchSpec({{"job", {{"savepointTriggerNonce", 7}}}});
+  h.step();
+  REQUIRE(h.jm.numTriggers() == 1);
+  CHECK(h.jm.latest().path == "savepoints");  // not a stop
+  h.jm.completeLatest("file:///tmp/savepoints/savepoint-7");
+  h.step();
+  json info = h.status()["jobStatus"]["savepointInfo"];
+  CHECK(info["lastSavepoint"]["location"] == "file:///tmp/savepoints/savepoint-7");
+  CHECK(info["lastSavepoint"]["triggerNonce"] == 7);
+  CHECK(info["lastSavepoint"]["triggerType"] == "MANUAL");
+  CHECK(info["savepointHistory"].size() == 1);
+  CHECK_FALSE(info.contains("triggerId"));
+  CHECK(h.status()["lifecycleState"] == "STABLE");
+  // The same nonce again: nothing; a job that keeps running under the same id.
+  h.step();
+  h.step();
+  CHECK(h.jm.numTriggers() == 1);
+  std::lock_guard<std::mutex> lock(h.jm.mu);
+  CHECK(h.jm.runs.size() == 1);
+}

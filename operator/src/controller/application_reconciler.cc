@@ -18,6 +18,7 @@
 #include <cctype>
 
 #include "controller/flink_deployment_controller.h"
+#include "controller/savepoint_info.h"
 #include "controller/resources/cluster_config.h"
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
@@ -86,26 +87,11 @@ std::string savepointDirectory(const FlinkDeployment& fd, const OperatorConfig& 
   return dir.empty() ? option(fd, config, "execution.checkpointing.savepoint-dir", "") : dir;
 }
 
-/// Records a completed savepoint as savepointInfo.lastSavepoint and in savepointHistory (trimmed
-/// by trimSavepointHistory).
-void recordSavepoint(json& info, const std::string& location, const std::string& triggerType, const json& nonce) {
-  json sp = {{"timeStamp", nowMs()}, {"location", location}, {"triggerType", triggerType}, {"formatType", "CANONICAL"}};
-  if (!nonce.is_null()) sp["triggerNonce"] = nonce;
-  info["lastSavepoint"] = sp;
-  json& history = info["savepointHistory"];
-  if (!history.is_array()) history = json::array();
-  history.push_back(sp);
-}
-
 /// savepointRedeployNonce set and different in `desired` from `deployed`.
 bool redeployNonceChanged(const json& desired, const json& deployed) {
   json a = desired.value("job", json::object()).value("savepointRedeployNonce", json());
   json b = deployed.value("job", json::object()).value("savepointRedeployNonce", json());
   return !a.is_null() && a != b;
-}
-
-void clearTrigger(json& info) {
-  for (const char* k : {"triggerId", "triggerTimestamp", "triggerType", "triggerNonce"}) info.erase(k);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "controller/finalizers.h"
+#include "controller/savepoint_info.h"
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "flink/common/strings.h"
@@ -72,6 +73,14 @@ Result<std::string> fetchArtifact(const std::string& uri, size_t limit) {
   ss << in.rdbuf();
   if (ss.str().size() > limit) return Status::Error(fmt::format("spec.job.jarURI {}: larger than {} bytes", uri, limit));
   return ss.str();
+}
+
+// savepointHistory trimmed to its newest kHistoryMax entries (the list only: the savepoints stay
+// on storage).
+constexpr size_t kHistoryMax = 10;
+void trimHistory(json& info) {
+  json& h = info["savepointHistory"];
+  if (h.is_array() && h.size() > kHistoryMax) h.erase(h.begin(), h.begin() + static_cast<long>(h.size() - kHistoryMax));
 }
 
 }  // namespace
@@ -315,6 +324,7 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
     json& sp = js["savepointInfo"];
     if (!sp.is_object()) sp = json::object();
     bool stopped = now.empty() || terminal(now);
+    if (str(sp, "triggerType") == "MANUAL") clearTrigger(sp);  // the stop's savepoint replaces it
     std::string trigger = str(sp, "triggerId");
     if (mode != "stateless" && trigger.empty() && now == "RUNNING") {  // recorded first: never sent twice
       sp["triggerId"] = randomId();
@@ -346,7 +356,8 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
       }
       // Completed (the trigger id stays until the job is seen ended, so it is never sent twice).
       if (op->state == State::kCompleted && str(js, "upgradeSavepointPath") != op->location) {
-        sp["lastSavepoint"] = {{"location", op->location}, {"timeStamp", nowMs()}, {"triggerType", "UPGRADE"}};
+        recordSavepoint(sp, op->location, "UPGRADE", json());
+        trimHistory(sp);
         js["upgradeSavepointPath"] = op->location;
         events_.record(job, "Normal", "SavepointCreated", "Stopped job " + jobId + " with savepoint " + op->location);
       }
@@ -362,7 +373,7 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
       }
       return persist(std::chrono::milliseconds(300));
     }
-    sp.erase("triggerId");
+    clearTrigger(sp);
     if (mode == "stateless") js.erase("upgradeSavepointPath");
     json suspended = spec;
     suspended["job"]["state"] = "suspended";
@@ -392,6 +403,51 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
     events_.record(job, "Normal", "JobStatusChanged", "Job status changed from " + str(js, "state") + " to " + now);
     js["state"] = now;
     js["updateTime"] = std::to_string(nowMs());
+  }
+  // savepointTriggerNonce: a savepoint of the running job (not a stop), recorded first under a
+  // trigger id; the nonce goes into lastReconciledSpec when triggered, so a failed one is not
+  // retried (as the Apache operator).
+  json& sp = js["savepointInfo"];
+  if (!sp.is_object()) sp = json::object();
+  json wantNonce = spec["job"].value("savepointTriggerNonce", json());
+  json lastNonce = last.value("job", json::object()).value("savepointTriggerNonce", json());
+  if (str(sp, "triggerType") == "MANUAL" && !str(sp, "triggerId").empty()) {
+    std::string trigger = str(sp, "triggerId");
+    auto op = jobs_.savepointStatus(session->address, jobId, trigger);
+    if (!op.ok()) return fail(op.status().message(), "JobManagerUnreachable", std::chrono::milliseconds(2000));
+    using State = SavepointOperationStatus::State;
+    if (op->state == State::kUnknownTrigger) {
+      Status t = now == "RUNNING" ? jobs_.triggerSavepoint(session->address, jobId, session->savepointDir, false, trigger)
+                                 : Status::Error("the job is " + now);
+      if (!t.ok()) {
+        clearTrigger(sp);
+        events_.record(job, "Warning", "SavepointError", "Savepoint of job " + jobId + " not taken: " + t.message());
+        return persist(std::chrono::milliseconds(1000));
+      }
+      return persist(std::chrono::milliseconds(300));
+    }
+    if (op->state == State::kInProgress) return persist(std::chrono::milliseconds(300));
+    json nonce = sp.value("triggerNonce", json());
+    clearTrigger(sp);
+    if (op->state == State::kFailed) {
+      events_.record(job, "Warning", "SavepointError", "Savepoint of job " + jobId + " failed: " + op->failure.substr(0, 500));
+    } else {
+      recordSavepoint(sp, op->location, "MANUAL", nonce);
+      trimHistory(sp);
+      events_.record(job, "Normal", "SavepointCreated", "Savepoint of job " + jobId + ": " + op->location);
+    }
+  } else if (!wantNonce.is_null() && wantNonce != lastNonce && now == "RUNNING") {
+    if (session->savepointDir.empty()) {
+      return fail("spec.job.savepointTriggerNonce needs state.savepoints.dir (spec.flinkConfiguration or the session cluster's)",
+                  "SavepointError", std::chrono::milliseconds(10000));
+    }
+    last["job"]["savepointTriggerNonce"] = wantNonce;
+    recon["lastReconciledSpec"] = last.dump();
+    sp["triggerId"] = randomId();
+    sp["triggerTimestamp"] = nowMs();
+    sp["triggerType"] = "MANUAL";
+    sp["triggerNonce"] = wantNonce;
+    return persist(std::chrono::milliseconds(10));
   }
   if (now == "RUNNING" || now == "FINISHED") {
     status["lifecycleState"] = "STABLE";

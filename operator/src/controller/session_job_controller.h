@@ -22,6 +22,10 @@
 //    recorded first, the savepoint going to jobStatus.upgradeSavepointPath), records
 //    lastReconciledSpec with job.state suspended (lifecycle UPGRADING or SUSPENDED), then
 //    deploys the new spec from that savepoint (savepoint and last-state) or from scratch;
+//  - spec.job.savepointTriggerNonce (changed): a savepoint of the running job under a trigger id
+//    recorded first (triggerType MANUAL); the nonce is recorded in lastReconciledSpec, so a
+//    failed one is not retried; completed savepoints go to savepointInfo.lastSavepoint and
+//    savepointHistory (its newest 10 kept in the list, the files left on storage);
 //  - deletion (finalizer flinksessionjobs.flink.apache.org/finalizer): cancels the job and
 //    deletes the uploaded library; a session cluster that is gone or unreachable never keeps
 //    the resource (a Warning event says what was left).

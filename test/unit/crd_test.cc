@@ -360,8 +360,8 @@ TEST_CASE("Every Apache operator example validates against its CRD with nothing 
   CHECK(kinds == std::set<std::string>{"FlinkDeployment", "FlinkSessionJob", "FlinkStateSnapshot"});
 }
 
-TEST_CASE("The project's example manifests validate against the FlinkDeployment CRD", "[crd]") {
-  for (const char* name : {"flight-delays.yaml", "route-counts.yaml"}) {
+TEST_CASE("The project's example manifests validate against their CRDs", "[crd]") {
+  for (const char* name : {"flight-delays.yaml", "route-counts.yaml", "session-jobs.yaml"}) {
     const auto docs = loadDocuments(kSourceDir / "examples" / name);
     REQUIRE_FALSE(docs.empty());
     for (const auto& doc : docs) {

@@ -58,7 +58,8 @@ flink::Status Kubelet::start() {
       },
       [this](const std::string& ns, const std::string& pod, const std::string& container, std::string* notFound) {
         return execTarget(ns, pod, container, notFound);
-      });
+      },
+      [this](const std::string& ns, const std::string& pod, std::string* notFound) { return podNetwork(ns, pod, notFound); });
   auto port = server_->start(kBridgeIP, options_.port);
   if (!port.ok()) return port.status();
   port_ = *port;
@@ -257,6 +258,17 @@ std::optional<ExecTarget> Kubelet::execTarget(const std::string& ns, const std::
   auto target = found->stopping() ? std::nullopt : found->execTarget(container);
   if (!target) *notFound = "container not found (\"" + container + "\")";  // the kubelet's words, running or not
   return target;
+}
+
+std::optional<PodNetwork> Kubelet::podNetwork(const std::string& ns, const std::string& pod, std::string* notFound) const {
+  std::lock_guard<std::mutex> lock(runnersMu_);
+  const PodRunner* found = findRunner(ns, pod, notFound);
+  if (!found) return std::nullopt;
+  if (found->stopping() || found->view().podIP.empty()) {
+    *notFound = "pod \"" + pod + "\" is not running";
+    return std::nullopt;
+  }
+  return PodNetwork{"/run/netns/" + found->names().netns, found->pod()["metadata"].value("uid", "")};
 }
 
 void Kubelet::shutdown() {

@@ -60,6 +60,7 @@ class Kubelet {
   const PodRunner* findRunner(const std::string& ns, const std::string& pod, std::string* notFound) const;
   std::optional<ContainerLog> containerLog(const std::string& ns, const std::string& pod, const std::string& container,
                                            std::string* notFound) const;
+  std::optional<PodNetwork> podNetwork(const std::string& ns, const std::string& pod, std::string* notFound) const;
   std::optional<ExecTarget> execTarget(const std::string& ns, const std::string& pod, const std::string& container,
                                        std::string* notFound) const;
 

@@ -239,6 +239,11 @@ fi
 timeout 2 kubectl exec who -c main -- sh -c 'sleep 4242' && die "exec sleep 4242 ended by itself"
 wait_for 5 "exec: a client that leaves ends its command" bash -c "! pgrep -f 'sleep 424[2]'"
 kubectl get --raw /api/v1 | grep -q '"pods/exec"' || die "pods/exec not in discovery"
+# The service account volume the API server adds (kube-api-access-*), written by the kubelet.
+sa=/var/run/secrets/kubernetes.io/serviceaccount
+[ "$(kubectl exec who -c main -- cat $sa/namespace)" = default ] || die "service account volume: namespace"
+kubectl exec who -c main -- cat $sa/ca.crt | grep -q "BEGIN CERTIFICATE" || die "service account volume: ca.crt"
+[ "$(kubectl exec who -c main -- cat $sa/token)" = "$(cat "$WORK/api/token")" ] || die "service account volume: token"
 
 # kubectl port-forward (SPDY/3.1 streams, tunnelled in a WebSocket by default, through the API
 # server to the kubelet, which connects to localhost:port inside the pod's network namespace).

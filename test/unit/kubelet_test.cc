@@ -226,6 +226,15 @@ TEST_CASE("sandbox: UTS namespace with the hostname, mounts, then the container'
   CHECK(rootArgv[1] == "-m");
   CHECK(rootArgv[2] == "--propagation");  // no hostname: no UTS namespace
   CHECK(rootArgv[6] == "exec \"$@\"");
+
+  // An emptyDir at /tmp hides a source and the executable under /tmp: both are opened first.
+  Sandbox hiding{{{"/tmp/pods/p/volumes/tmp", "/tmp", false}, {"/tmp/pods/p/volumes/conf", "/opt/conf", true}, {"/etc/x", "/x", false}},
+                 "", "", RunAs{}};
+  const std::string s = sandboxWrapper(hiding, {"/tmp/build/bin/flink-cpp", "operator"})[6];
+  CHECK(s == "exec 3<'/tmp/pods/p/volumes/tmp' || exit 121; exec 4<'/tmp/pods/p/volumes/conf' || exit 121; "
+             "exec 5<'/tmp/build/bin/flink-cpp' || exit 121; mount --bind '/proc/self/fd/3' '/tmp' || exit 121; "
+             "mount --bind '/proc/self/fd/4' '/opt/conf' || exit 121; mount -o remount,bind,ro '/opt/conf' || exit 121; "
+             "mount --bind '/etc/x' '/x' || exit 121; shift; exec /proc/self/fd/5 \"$@\"");
 }
 
 TEST_CASE("container logs: the instance a request reads, in the kubelet's words", "[kubelet]") {

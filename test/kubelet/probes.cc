@@ -1,9 +1,5 @@
 #include "probes.h"
 
-#include <fstream>
-
-#include <filesystem>
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>

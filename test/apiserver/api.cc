@@ -190,6 +190,21 @@ void Api::bootstrap() {
                WriteOptions{false, "kube-apiserver", "", "", false});
 }
 
+void Api::publishEndpoint(const std::string& ip, int port) {
+  json ep = {{"apiVersion", "v1"}, {"kind", "Endpoints"},
+             {"metadata", {{"name", "kubernetes"}, {"namespace", "default"},
+                           {"labels", {{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
+             {"subsets", {{{"addresses", {{{"ip", ip}}}}, {"ports", {{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}}}}};
+  Target t{registry_.byKey("/endpoints"), "v1", "default", "kubernetes", ""};
+  const WriteOptions o{false, "kube-apiserver", "", "", false};
+  if (auto cur = get(t)) {
+    ep["metadata"]["resourceVersion"] = cur->body["metadata"].value("resourceVersion", "");
+    (void)update(t, ep, o);
+  } else {
+    (void)create(Target{t.type, "v1", "default", "", ""}, ep, o);
+  }
+}
+
 Result<json> Api::decode(const Target& t, const json& body) const {
   if (!body.is_object()) return badRequest("the body of the request must be a JSON or YAML object");
   json obj = body;
@@ -307,6 +322,7 @@ Status Api::admit(Txn& txn, const Target& t, const json* old, json& obj, const W
   bool webhooks = t.subresource != "scale";
   if (!type.custom)
     if (auto s = defaultBuiltin(type.kind, obj); !s) return s.error();
+  if (!old && type.kind == "Pod" && type.group.empty() && t.subresource.empty()) mountServiceAccountToken(obj);
   if (webhooks) {
     if (auto s = callMutatingWebhooks(txn, attrs, obj, warnings); !s) return s.error();
     if (!type.custom)

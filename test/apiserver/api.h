@@ -58,6 +58,9 @@ class Api {
   void setClusterCa(std::string pem) { clusterCa_ = std::move(pem); }
   /// Creates the namespaces a cluster starts with and the `kubernetes` Service.
   void bootstrap();
+  /// What kube-apiserver's endpoint reconciler does: the Endpoints `kubernetes` of namespace
+  /// default (the `kubernetes` Service's) points at ip:port, the address pods reach the server at.
+  void publishEndpoint(const std::string& ip, int port);
 
   Result<Reply> get(const Target& t);
   /// The List object (kind <Kind>List) with items at the requested version.

@@ -131,6 +131,40 @@ std::string goMap(const json& m) {
 
 }  // namespace
 
+void mountServiceAccountToken(json& pod) {
+  if (!pod.contains("spec") || !pod["spec"].is_object()) return;
+  json& spec = pod["spec"];
+  if (!spec.contains("serviceAccountName") || spec["serviceAccountName"] == "") {
+    spec["serviceAccountName"] = spec.value("serviceAccount", "") != "" ? spec["serviceAccount"] : json("default");
+  }
+  if (spec.contains("automountServiceAccountToken") && spec["automountServiceAccountToken"] == false) return;
+  const std::string path = "/var/run/secrets/kubernetes.io/serviceaccount";
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const json& c : spec.value(list, json::array())) {
+      for (const json& m : c.value("volumeMounts", json::array())) {
+        if (m.value("mountPath", "") == path) return;
+      }
+    }
+  }
+  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";  // the API server's name suffix letters
+  std::string suffix;
+  for (char c : randomHex(5)) suffix += kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
+  const std::string name = "kube-api-access-" + suffix;
+  json sources = json::array(
+      {{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
+       {{"configMap", {{"name", "kube-root-ca.crt"}, {"items", {{{"key", "ca.crt"}, {"path", "ca.crt"}}}}}}},
+       {{"downwardAPI", {{"items", {{{"path", "namespace"}, {"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}}}}}}}}});
+  if (!spec.contains("volumes") || !spec["volumes"].is_array()) spec["volumes"] = json::array();
+  spec["volumes"].push_back({{"name", name}, {"projected", {{"defaultMode", 420}, {"sources", sources}}}});
+  for (const char* list : {"initContainers", "containers"}) {
+    if (!spec.contains(list) || !spec[list].is_array()) continue;
+    for (json& c : spec[list]) {
+      if (!c.contains("volumeMounts") || !c["volumeMounts"].is_array()) c["volumeMounts"] = json::array();
+      c["volumeMounts"].push_back({{"name", name}, {"readOnly", true}, {"mountPath", path}});
+    }
+  }
+}
+
 Status defaultBuiltin(const std::string& kind, json& obj) {
   auto undecodable = [&](const std::string& field, const char* type) {
     return badRequest(kind + " in version \"v1\" cannot be handled as a " + kind + ": json: cannot unmarshal into Go " +

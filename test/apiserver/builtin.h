@@ -14,6 +14,13 @@ namespace kta {
 
 /// Fills defaults into `obj` in place (idempotent). Returns a 400 error for undecodable data.
 Status defaultBuiltin(const std::string& kind, json& obj);
+
+/// The ServiceAccount admission plugin on a new Pod: serviceAccountName defaults to `default`;
+/// unless automountServiceAccountToken is false or a container already mounts
+/// /var/run/secrets/kubernetes.io/serviceaccount, a projected volume `kube-api-access-xxxxx`
+/// (token, kube-root-ca.crt's ca.crt, the namespace) is added and mounted read-only there in
+/// every container and init container. (The ServiceAccount's own automount field is not read.)
+void mountServiceAccountToken(json& pod);
 /// Field errors in the API server's wording ("spec.selector: Required value").
 std::vector<std::string> validateBuiltin(const std::string& kind, const json& obj, const json* old);
 /// Field errors for metadata common to all kinds: label keys and values, annotation size.

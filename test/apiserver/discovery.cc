@@ -89,6 +89,8 @@ std::optional<json> apiResourceList(const Registry& registry, const std::string&
     if (t->group.empty() && t->plural == "pods") {  // served through the node's kubelet (node_proxy.h)
       resources.push_back({{"name", "pods/exec"}, {"singularName", ""}, {"namespaced", true}, {"kind", "PodExecOptions"},
                            {"verbs", {"create", "get"}}});
+      resources.push_back({{"name", "pods/portforward"}, {"singularName", ""}, {"namespaced", true}, {"kind", "PodPortForwardOptions"},
+                           {"verbs", {"create", "get"}}});
       resources.push_back({{"name", "pods/log"}, {"singularName", ""}, {"namespaced", true}, {"kind", "Pod"}, {"verbs", {"get"}}});
     }
     if (vi && vi->scale)

@@ -39,13 +39,14 @@ struct Args {
   std::string stateFile;
   double stateSeconds = 0;  // 0: save only at exit
   bool verbose = false;
+  std::string advertiseAddress;  // "": only 127.0.0.1
 };
 
 void usage() {
   std::fprintf(stderr,
                "usage: kube-test-apiserver --port N --dir DIR [--history N] [--bookmark-interval SECONDS]\n"
                "                           [--threads N] [--token TOKEN] [--state-file PATH [--state-interval SECONDS]]\n"
-               "                           [--verbose]\n");
+               "                           [--advertise-address IP] [--verbose]\n");
 }
 
 bool parseArgs(int argc, char** argv, Args& a) {
@@ -67,6 +68,7 @@ bool parseArgs(int argc, char** argv, Args& a) {
     else if (k == "--token") a.token = v;
     else if (k == "--state-file") a.stateFile = v;
     else if (k == "--state-interval") a.stateSeconds = std::atof(v);
+    else if (k == "--advertise-address") a.advertiseAddress = v;
     else return false;
   }
   return a.port >= 0 && a.port < 65536 && a.threads > 0 && a.stateSeconds >= 0;
@@ -140,13 +142,17 @@ int main(int argc, char** argv) {
 
   // The CA and token of a previous run in the same --dir are reused, so that its kubeconfig
   // stays valid across restarts; a new server certificate is signed by that CA each time.
+  // With --advertise-address (what pods use: the `kubernetes` Service's endpoint) the server
+  // listens on every address and its certificate names that one too.
+  std::vector<std::string> extraNames;
+  if (!args.advertiseAddress.empty()) extraNames.push_back(args.advertiseAddress);
   kta::Result<kta::TlsMaterial> tls = kta::internalError("no CA in " + args.dir);
   if (std::filesystem::exists(dir / "ca.crt") && std::filesystem::exists(dir / "ca.key")) {
-    tls = kta::tlsMaterialFromCa(readFile(dir / "ca.crt"), readFile(dir / "ca.key"));
+    tls = kta::tlsMaterialFromCa(readFile(dir / "ca.crt"), readFile(dir / "ca.key"), extraNames);
     if (!tls) std::fprintf(stderr, "kube-test-apiserver: not reusing the CA in %s (%s): generating a new one\n",
                            args.dir.c_str(), tls.error().message.c_str());
   }
-  if (!tls) tls = kta::generateTlsMaterial();
+  if (!tls) tls = kta::generateTlsMaterial(extraNames);
   if (!tls) {
     std::fprintf(stderr, "kube-test-apiserver: %s\n", tls.error().message.c_str());
     return 1;
@@ -185,12 +191,14 @@ int main(int argc, char** argv) {
   so.bookmarkInterval = std::chrono::milliseconds(static_cast<long long>(args.bookmarkSeconds * 1000));
   if (so.bookmarkInterval.count() <= 0) so.bookmarkInterval = std::chrono::milliseconds(1000);
   so.verbose = args.verbose;
+  if (!args.advertiseAddress.empty()) so.host = "0.0.0.0";
   kta::HttpServer server(api, *tls, token, so);
   auto port = server.bind();
   if (!port) {
     std::fprintf(stderr, "kube-test-apiserver: %s\n", port.error().message.c_str());
     return 1;
   }
+  if (!args.advertiseAddress.empty()) api.publishEndpoint(args.advertiseAddress, *port);
 
   if (!writeFile(dir / "kubeconfig", kubeconfig(*port, tls->caPem, token)) || !writeFile(dir / "ca.crt", tls->caPem) ||
       !writeFile(dir / "ca.key", kta::caKeyPem(*tls)) || !writeFile(dir / "token", token + "\n")) {

@@ -235,6 +235,9 @@ void HttpServer::handleResource(const httplib::Request& req, httplib::Response& 
   if (t.subresource == "exec" && t.type->group.empty() && t.type->plural == "pods" && !watchPath && (m == "GET" || m == "POST")) {
     return podExec(req, res, t);
   }
+  if (t.subresource == "portforward" && t.type->group.empty() && t.type->plural == "pods" && !watchPath && (m == "GET" || m == "POST")) {
+    return podPortForward(req, res, t);
+  }
   if (m == "GET") {
     if (t.subresource == "log" && t.type->group.empty() && t.type->plural == "pods" && !watchPath) return podLog(req, res, t);
     if (watchPath || truthy(param(req, "watch"))) {
@@ -387,22 +390,45 @@ void HttpServer::podExec(const httplib::Request& req, httplib::Response& res, co
   }
   Result<std::string> container = logContainer(pod->body, param(req, "container"));
   if (!container) return sendError(res, container.error());
-  const std::string nodeName = pod->body.value("spec", json::object()).value("nodeName", "");
-  if (nodeName.empty()) return sendError(res, badRequest("pod " + t.name + " does not have a host assigned"));
-  auto address = kubeletOf(nodeName);
-  if (!address) return sendError(res, address.error());
   std::string query;
   for (const auto& [name, value] : req.params) {  // a multimap: the command's words stay in order
     if (name == "command" || name == "stdin" || name == "stdout" || name == "stderr" || name == "tty") {
       query += (query.empty() ? "?" : "&") + name + "=" + httplib::detail::encode_query_param(value);
     }
   }
+  proxyUpgrade(req, res, pod->body, "/exec/" + t.ns + "/" + t.name + "/" + *container + query);
+}
+
+// pods/portforward: the client's upgrade request (a WebSocket tunnelling SPDY, or SPDY) forwarded
+// to GET|POST /portForward/{ns}/{pod} of the kubelet of the pod's node, then the two connections
+// joined, as for exec. (kubectl itself refuses a pod that is not Running.)
+void HttpServer::podPortForward(const httplib::Request& req, httplib::Response& res, const Target& t) {
+  Target podTarget = t;
+  podTarget.subresource.clear();
+  Result<Reply> pod = api_.get(podTarget);
+  if (!pod) return sendError(res, pod.error());
+  std::string query;
+  for (size_t i = 0; i < req.get_param_value_count("ports"); ++i) {
+    query += (query.empty() ? "?" : "&") + std::string("ports=") + httplib::detail::encode_query_param(req.get_param_value("ports", i));
+  }
+  proxyUpgrade(req, res, pod->body, "/portForward/" + t.ns + "/" + t.name + query);
+}
+
+// An upgrade request forwarded to the kubelet of the pod's node at path; after its 101 the
+// client's connection is joined to the kubelet's until either ends. The kubelet's refusals reach
+// the client as the kubelet words them, in plain text.
+void HttpServer::proxyUpgrade(const httplib::Request& req, httplib::Response& res, const json& pod, const std::string& path) {
+  const std::string nodeName = pod.value("spec", json::object()).value("nodeName", "");
+  if (nodeName.empty()) {
+    return sendError(res, badRequest("pod " + pod["metadata"].value("name", "") + " does not have a host assigned"));
+  }
+  auto address = kubeletOf(nodeName);
+  if (!address) return sendError(res, address.error());
   std::vector<std::pair<std::string, std::string>> headers;
   for (const char* h : {"Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
                         "X-Stream-Protocol-Version"}) {
     for (size_t i = 0; i < req.get_header_value_count(h); ++i) headers.emplace_back(h, req.get_header_value(h, i));
   }
-  const std::string path = "/exec/" + t.ns + "/" + t.name + "/" + *container + query;
   auto upgrade = KubeletUpgrade::open(address->first, address->second, req.method, path, headers);
   if (!upgrade) return sendError(res, upgrade.error());
   if (upgrade->status() != 101) {
@@ -410,8 +436,8 @@ void HttpServer::podExec(const httplib::Request& req, httplib::Response& res, co
     return res.set_content(upgrade->body(), "text/plain; charset=utf-8");
   }
   if (!req.ssl) return sendError(res, internalError("no TLS connection to upgrade"));
-  upgrade->splice(const_cast<SSL*>(req.ssl), stopping_);  // httplib hands the session out const; it is the exec's now
-  // The connection was the exec's and is shut now: httplib's own response to it goes nowhere.
+  upgrade->splice(const_cast<SSL*>(req.ssl), stopping_);  // httplib hands the session out const; it is the stream's now
+  // The connection was the stream's and is shut now: httplib's own response to it goes nowhere.
   res.status = 101;
   res.set_header("Connection", "close");
 }

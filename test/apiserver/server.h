@@ -47,6 +47,8 @@ class HttpServer {
                       const std::string& version, std::vector<std::string> rest);
   void podLog(const httplib::Request& req, httplib::Response& res, const Target& target);
   void podExec(const httplib::Request& req, httplib::Response& res, const Target& target);
+  void podPortForward(const httplib::Request& req, httplib::Response& res, const Target& target);
+  void proxyUpgrade(const httplib::Request& req, httplib::Response& res, const json& pod, const std::string& path);
   Result<std::pair<std::string, int>> kubeletOf(const std::string& nodeName);
   void watch(const httplib::Request& req, httplib::Response& res, const Target& target);
   void respond(const httplib::Request& req, httplib::Response& res, const Target& target, Result<Reply> r);

@@ -25,9 +25,11 @@ PkeyPtr readKey(const std::string& pem) {
   return key;
 }
 
-// Issues the server certificate (127.0.0.1 and localhost) with the CA and loads both.
-Result<TlsMaterial> finish(const flink::certs::KeyPair& ca) {
-  auto server = flink::certs::issueServerCertificate(ca, "127.0.0.1", {"127.0.0.1", "localhost"}, kValidity);
+// Issues the server certificate (127.0.0.1, localhost and extraNames) with the CA and loads both.
+Result<TlsMaterial> finish(const flink::certs::KeyPair& ca, const std::vector<std::string>& extraNames) {
+  std::vector<std::string> names = {"127.0.0.1", "localhost"};
+  names.insert(names.end(), extraNames.begin(), extraNames.end());
+  auto server = flink::certs::issueServerCertificate(ca, "127.0.0.1", names, kValidity);
   if (!server.ok()) return internalError(server.status().message());
   TlsMaterial m;
   m.caCert = readCert(ca.certPem);
@@ -42,17 +44,18 @@ Result<TlsMaterial> finish(const flink::certs::KeyPair& ca) {
 
 }  // namespace
 
-Result<TlsMaterial> generateTlsMaterial() {
+Result<TlsMaterial> generateTlsMaterial(const std::vector<std::string>& extraNames) {
   auto ca = flink::certs::newCertificateAuthority("kube-test-apiserver-ca", "kube-test-apiserver", kValidity);
   if (!ca.ok()) return internalError(ca.status().message());
-  return finish(*ca);
+  return finish(*ca, extraNames);
 }
 
-Result<TlsMaterial> tlsMaterialFromCa(const std::string& caCertPem, const std::string& caKeyPem) {
+Result<TlsMaterial> tlsMaterialFromCa(const std::string& caCertPem, const std::string& caKeyPem,
+                                      const std::vector<std::string>& extraNames) {
   auto notAfter = flink::certs::notAfterEpochSeconds(caCertPem);
   if (!notAfter.ok()) return internalError("reading the CA: " + notAfter.status().message());
   if (*notAfter <= static_cast<int64_t>(std::time(nullptr)) + 3600) return internalError("the CA expires within an hour");
-  return finish(flink::certs::KeyPair{caCertPem, caKeyPem});
+  return finish(flink::certs::KeyPair{caCertPem, caKeyPem}, extraNames);
 }
 
 std::string caKeyPem(const TlsMaterial& m) { return m.caKeyPem; }

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kta {
 
@@ -32,10 +33,12 @@ struct TlsMaterial {
   std::string caKeyPem;  // PKCS#8
 };
 
-Result<TlsMaterial> generateTlsMaterial();
+/// A new CA and a server certificate for 127.0.0.1, localhost and extraNames (IPs or DNS names).
+Result<TlsMaterial> generateTlsMaterial(const std::vector<std::string>& extraNames = {});
 /// A new server certificate signed by an existing CA (PEM). An error when the PEM does not parse,
 /// the key does not match or the CA expires within the next hour (then generate a new one).
-Result<TlsMaterial> tlsMaterialFromCa(const std::string& caCertPem, const std::string& caKeyPem);
+Result<TlsMaterial> tlsMaterialFromCa(const std::string& caCertPem, const std::string& caKeyPem,
+                                      const std::vector<std::string>& extraNames = {});
 /// The CA's private key in PEM (PKCS#8).
 std::string caKeyPem(const TlsMaterial& m);
 

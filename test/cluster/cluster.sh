@@ -4,7 +4,9 @@
 # caller's die, show and now_ms (test/e2e/lib.sh).
 #
 #   cluster_up BIN_DIR WORK_DIR     starts the three (BIN_DIR holds kube-test-apiserver,
-#                                   kube-test-controllers, kube-test-kubelet and flink-cpp);
+#                                   kube-test-controllers, kube-test-kubelet and flink-cpp; the
+#                                   API server is advertised to pods at the kubelet's bridge
+#                                   address 198.18.0.1);
 #                                   sets CLUSTER_PIDS and exports KUBECONFIG
 #   cluster_down                    stops them (the kubelet stops its pods first)
 #   cluster_netns_permitted         true when `ip netns add` works here (the kubelet needs it)
@@ -29,7 +31,7 @@ cluster_wait_line() {
 cluster_up() {
   local bin=$1 work=$2
   mkdir -p "$work"
-  "$bin/kube-test-apiserver" --port 0 --dir "$work/apiserver" > "$work/apiserver.out" 2> "$work/apiserver.log" &
+  "$bin/kube-test-apiserver" --port 0 --dir "$work/apiserver" --advertise-address 198.18.0.1 > "$work/apiserver.out" 2> "$work/apiserver.log" &
   CLUSTER_PIDS+=($!)
   cluster_wait_line "$work/apiserver.out" '^ready ' "the test API server"
   export KUBECONFIG=$work/apiserver/kubeconfig KUBECACHEDIR=$work/kubecache

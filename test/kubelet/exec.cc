@@ -16,9 +16,9 @@
 #include <array>
 #include <deque>
 #include <optional>
-#include <sstream>
 
 #include "process.h"
+#include "upgrade.h"
 
 namespace kubelet {
 
@@ -70,21 +70,7 @@ class Session {
   }
 
  private:
-  bool accept() {
-    http::request<http::empty_body> req{http::verb::get, s_.target, 11};
-    for (const auto& [name, value] : s_.headers) req.insert(name, value);
-    const std::string protocol = s_.protocol;
-    ws_.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
-      res.set(http::field::sec_websocket_protocol, protocol);
-      res.set(http::field::server, "kube-test-kubelet");
-    }));
-    // Closing handshakes wait at most this long for the client's answer.
-    ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(5), websocket::stream_base::none(), false});
-    ws_.binary(true);
-    beast::error_code ec;
-    ws_.accept(req, ec);
-    return !ec;
-  }
+  bool accept() { return acceptWebSocket(ws_, s_.target, s_.headers, s_.protocol); }
 
   // Client messages: stdin data, v5's close of stdin; resize and unknown channels are dropped.
   void readClient() {
@@ -199,13 +185,7 @@ class Session {
 }  // namespace
 
 std::string chooseExecProtocol(const std::string& offered) {
-  std::vector<std::string> offers;
-  std::stringstream in(offered);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    offers.push_back(item);
-  }
+  const std::vector<std::string> offers = offeredProtocols(offered);
   for (const char* wanted : {"v5.channel.k8s.io", "v4.channel.k8s.io"}) {
     for (const auto& o : offers) {
       if (o == wanted) return o;

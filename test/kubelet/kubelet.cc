@@ -58,7 +58,8 @@ flink::Status Kubelet::start() {
       },
       [this](const std::string& ns, const std::string& pod, const std::string& container, std::string* notFound) {
         return execTarget(ns, pod, container, notFound);
-      });
+      },
+      [this](const std::string& ns, const std::string& pod, std::string* notFound) { return podNetwork(ns, pod, notFound); });
   auto port = server_->start(kBridgeIP, options_.port);
   if (!port.ok()) return port.status();
   port_ = *port;
@@ -92,6 +93,22 @@ std::optional<json> Kubelet::find(const std::string& kind, const std::string& ns
   return std::nullopt;
 }
 
+// KUBERNETES_SERVICE_HOST/PORT, which a kubelet gives every container: the `kubernetes` Service
+// of namespace default. Cluster IPs do not route here, so the address is its Endpoints' (the
+// API server's advertised address) instead of the Service's clusterIP.
+std::map<std::string, std::string> Kubelet::apiServerEnv() const {
+  auto ep = find("Endpoints", "default", "kubernetes");
+  if (!ep) return {};
+  for (const json& subset : ep->value("subsets", json::array())) {
+    const json addresses = subset.value("addresses", json::array()), ports = subset.value("ports", json::array());
+    if (addresses.empty() || ports.empty()) continue;
+    const std::string host = addresses[0].value("ip", ""), port = std::to_string(ports[0].value("port", 0));
+    return {{"KUBERNETES_SERVICE_HOST", host}, {"KUBERNETES_SERVICE_PORT", port}, {"KUBERNETES_SERVICE_PORT_HTTPS", port},
+            {"KUBERNETES_PORT", "tcp://" + host + ":" + port}};
+  }
+  return {};
+}
+
 bool Kubelet::ownsPod(const json& pod) const {
   return pod.value("spec", json::object()).value("nodeName", "") == options_.node;
 }
@@ -123,7 +140,8 @@ void Kubelet::syncPods() {
     const std::string ns = pod["metadata"].value("namespace", "");
     RunnerConfig config{options_.prefix, options_.flinkCpp, options_.workDir, &addresses_,
                         [this](const json& p, const std::string& ip, const std::string& netns) { writeHosts(p, ip, netns); },
-                        [this, ns](const std::string& kind, const std::string& name) { return find(kind, ns, name); }};
+                        [this, ns](const std::string& kind, const std::string& name) { return find(kind, ns, name); },
+                        options_.serviceAccountToken, [this] { return apiServerEnv(); }};
     log::info("starting pod {}/{}", ns, pod["metadata"].value("name", ""));
     auto runner = std::make_unique<PodRunner>(pod, std::move(config));
     runner->start();
@@ -257,6 +275,17 @@ std::optional<ExecTarget> Kubelet::execTarget(const std::string& ns, const std::
   auto target = found->stopping() ? std::nullopt : found->execTarget(container);
   if (!target) *notFound = "container not found (\"" + container + "\")";  // the kubelet's words, running or not
   return target;
+}
+
+std::optional<PodNetwork> Kubelet::podNetwork(const std::string& ns, const std::string& pod, std::string* notFound) const {
+  std::lock_guard<std::mutex> lock(runnersMu_);
+  const PodRunner* found = findRunner(ns, pod, notFound);
+  if (!found) return std::nullopt;
+  if (found->stopping() || found->view().podIP.empty()) {
+    *notFound = "pod \"" + pod + "\" is not running";
+    return std::nullopt;
+  }
+  return PodNetwork{"/run/netns/" + found->names().netns, found->pod()["metadata"].value("uid", "")};
 }
 
 void Kubelet::shutdown() {

@@ -28,6 +28,7 @@ struct KubeletOptions {
   std::vector<std::string> namespaces;  // empty: all
   std::string prefix = "kta";
   int port = 10250;  // the kubelet API (container logs) on kBridgeIP; 0: any free port
+  std::string serviceAccountToken;  // what pods' serviceAccountToken volumes hold
 };
 
 class Kubelet {
@@ -60,6 +61,8 @@ class Kubelet {
   const PodRunner* findRunner(const std::string& ns, const std::string& pod, std::string* notFound) const;
   std::optional<ContainerLog> containerLog(const std::string& ns, const std::string& pod, const std::string& container,
                                            std::string* notFound) const;
+  std::map<std::string, std::string> apiServerEnv() const;
+  std::optional<PodNetwork> podNetwork(const std::string& ns, const std::string& pod, std::string* notFound) const;
   std::optional<ExecTarget> execTarget(const std::string& ns, const std::string& pod, const std::string& container,
                                        std::string* notFound) const;
 

@@ -239,12 +239,50 @@ fi
 timeout 2 kubectl exec who -c main -- sh -c 'sleep 4242' && die "exec sleep 4242 ended by itself"
 wait_for 5 "exec: a client that leaves ends its command" bash -c "! pgrep -f 'sleep 424[2]'"
 kubectl get --raw /api/v1 | grep -q '"pods/exec"' || die "pods/exec not in discovery"
+# The service account volume the API server adds (kube-api-access-*), written by the kubelet.
+sa=/var/run/secrets/kubernetes.io/serviceaccount
+[ "$(kubectl exec who -c main -- cat $sa/namespace)" = default ] || die "service account volume: namespace"
+kubectl exec who -c main -- cat $sa/ca.crt | grep -q "BEGIN CERTIFICATE" || die "service account volume: ca.crt"
+[ "$(kubectl exec who -c main -- cat $sa/token)" = "$(cat "$WORK/api/token")" ] || die "service account volume: token"
+
+# kubectl port-forward (SPDY/3.1 streams, tunnelled in a WebSocket by default, through the API
+# server to the kubelet, which connects to localhost:port inside the pod's network namespace).
+# port_forward NAME TARGET REMOTE [ENV...]: starts it on a free local port; sets PF_PID, PF_PORT.
+port_forward() {
+  local name=$1 target=$2 remote=$3; shift 3
+  env "$@" kubectl port-forward "$target" ":$remote" > "$WORK/pf-$name.out" 2> "$WORK/pf-$name.err" & PF_PID=$!
+  wait_for 10 "port-forward $name listening" grep -q '^Forwarding from 127.0.0.1:' "$WORK/pf-$name.out"
+  PF_PORT=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/pf-$name.out" | head -1)
+}
+port_forward pod pod/jm 8081
+direct=$(curl -sSf -m 5 "http://$JM_IP:8081/config") || die "jm's /config directly"
+[ "$(curl -sSf -m 5 "http://127.0.0.1:$PF_PORT/config")" = "$direct" ] || die "port-forward pod/jm: /config differs"
+curl -sSf -m 5 -o "$WORK/pf-a" "http://127.0.0.1:$PF_PORT/config" & CA=$!
+curl -sSf -m 5 -o "$WORK/pf-b" "http://127.0.0.1:$PF_PORT/jobs/overview" & CB=$!
+wait $CA && wait $CB || die "port-forward: two concurrent connections"
+[ "$(cat "$WORK/pf-a")" = "$direct" ] && grep -q '"jobs"' "$WORK/pf-b" || die "port-forward: concurrent answers '$(cat "$WORK/pf-b")'"
+kill "$PF_PID"; wait "$PF_PID" 2>/dev/null || true
+port_forward svc svc/jobmanager 8081
+[ "$(curl -sSf -m 5 "http://127.0.0.1:$PF_PORT/config")" = "$direct" ] || die "port-forward svc/jobmanager"
+kill "$PF_PID"; wait "$PF_PID" 2>/dev/null || true
+port_forward spdy pod/jm 8081 KUBECTL_PORT_FORWARD_WEBSOCKETS=false
+[ "$(curl -sSf -m 5 "http://127.0.0.1:$PF_PORT/config")" = "$direct" ] || die "port-forward over SPDY (no WebSocket)"
+kill "$PF_PID"; wait "$PF_PID" 2>/dev/null || true
+port_forward closed pod/jm 9
+curl -sS -m 5 "http://127.0.0.1:$PF_PORT/" 2> /dev/null && die "port-forward to a closed port answered"
+wait_for 5 "port-forward to a closed port: the error" grep -q 'error forwarding port 9 to pod jm, uid .*connection refused' "$WORK/pf-closed.err"
+wait "$PF_PID" 2>/dev/null || true  # kubectl ends a port-forward whose stream reported an error
+kubectl get --raw /api/v1 | grep -q '"pods/portforward"' || die "pods/portforward not in discovery"
+port_forward gone pod/jm 8081  # ended by the deletion of jm below
 
 JM_PID=$(pgrep -f -- "$FLINK_CPP jobmanager" || true)
 [ -n "$JM_PID" ] || die "no jobmanager process"
 kubectl delete pod jm --wait=true > /dev/null
 wait_for 15 "jm's process ends" bash -c "! kill -0 $JM_PID 2>/dev/null"
 wait_for 15 "jm's namespace removed" bash -c "! ip netns list | grep -q '^$PREFIX-default-jm '"
+wait_for 5 "port-forward ends with its pod" bash -c "! kill -0 $PF_PID 2>/dev/null"
+rc=0; wait "$PF_PID" || rc=$?
+[ $rc != 0 ] && grep -q "lost connection to pod" "$WORK/pf-gone.err" || die "port-forward after the pod's deletion: rc $rc, $(cat "$WORK/pf-gone.err")"
 
 kill -TERM "$KPID"
 wait "$KPID" || die "the kubelet exited with $?"

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "exec.h"
+#include "portforward.h"
 #include "probes.h"
 
 namespace kubelet {
@@ -83,8 +84,8 @@ struct Follow {
 
 }  // namespace
 
-KubeletServer::KubeletServer(ContainerLogLookup logs, ExecLookup exec)
-    : lookup_(std::move(logs)), exec_(std::move(exec)), svr_(std::make_unique<httplib::Server>()),
+KubeletServer::KubeletServer(ContainerLogLookup logs, ExecLookup exec, PodNetworkLookup network)
+    : lookup_(std::move(logs)), exec_(std::move(exec)), network_(std::move(network)), svr_(std::make_unique<httplib::Server>()),
       stopping_(std::make_shared<std::atomic<bool>>(false)) {
   svr_->new_task_queue = [] { return new httplib::ThreadPool(16); };
   svr_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { sendText(res, 200, "ok"); });
@@ -188,6 +189,40 @@ KubeletServer::KubeletServer(ContainerLogLookup logs, ExecLookup exec)
   };
   svr_->Get(R"(/exec/([^/]+)/([^/]+)/([^/]+))", execHandler);
   svr_->Post(R"(/exec/([^/]+)/([^/]+)/([^/]+))", execHandler);
+  auto portForwardHandler = [this, stopping](const httplib::Request& req, httplib::Response& res) {
+    const std::string ns = req.matches[1], pod = req.matches[2];
+    std::string notFound;
+    std::optional<PodNetwork> network = network_(ns, pod, &notFound);
+    if (!network) return sendText(res, 404, notFound);
+    PortForwardSession session;
+    const std::string upgrade = lower(req.get_header_value("Upgrade"));
+    session.websocket = upgrade == "websocket";
+    if (session.websocket) {
+      session.protocol = choosePortForwardProtocol(req.get_header_value("Sec-WebSocket-Protocol"));
+      if (session.protocol.empty()) {
+        return sendText(res, 400, "no supported port-forward subprotocol offered (kube-test-kubelet speaks SPDY/3.1+portforward.k8s.io)");
+      }
+    } else if (upgrade != "spdy/3.1" || req.get_header_value("X-Stream-Protocol-Version").find(kPortForwardProtocol) == std::string::npos) {
+      return sendText(res, 400, "unable to upgrade, expected a WebSocket or SPDY/3.1 upgrade with protocol portforward.k8s.io");
+    }
+    int fd = connectionFd(req.remote_addr, req.remote_port);
+    if (fd < 0) return sendText(res, 500, "the connection of the port-forward request was not found");
+    session.target = req.target;
+    for (const auto& [name, value] : req.headers) session.headers.emplace_back(name, value);
+    session.pod = pod;
+    session.uid = network->uid;
+    session.netns = network->netns;
+    session.podRunning = [this, stopping, ns, pod, uid = network->uid] {
+      std::string ignored;
+      auto now = network_(ns, pod, &ignored);
+      return !*stopping && now && now->uid == uid;
+    };
+    servePortForward(fd, session);
+    ::shutdown(fd, SHUT_RDWR);
+    res.set_header("Connection", "close");
+  };
+  svr_->Get(R"(/portForward/([^/]+)/([^/]+))", portForwardHandler);
+  svr_->Post(R"(/portForward/([^/]+)/([^/]+))", portForwardHandler);
 }
 
 KubeletServer::~KubeletServer() { stop(); }

@@ -1,7 +1,8 @@
 // The test kubelet's HTTP API, the part kube-test-apiserver proxies `kubectl logs` and
 // `kubectl exec` to: GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=&limitBytes=
 // (text/plain), GET|POST /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=
-// (a WebSocket upgrade, see exec.h), and GET /healthz. Plain HTTP (a real kubelet serves HTTPS on port 10250 and
+// (a WebSocket upgrade, see exec.h), GET|POST /portForward/{namespace}/{pod} (a WebSocket or
+// SPDY upgrade, see portforward.h) and GET /healthz. Plain HTTP (a real kubelet serves HTTPS on port 10250 and
 // authenticates the API server), bound to one address of the host. Errors are plain text as
 // the kubelet writes them: 404 `pod "p" does not exist` or `container "c" not found in pod "p"`,
 // 400 for a container without the requested instance (see logs.h) or a bad parameter; exec:
@@ -57,9 +58,19 @@ struct ExecTarget {
 using ExecLookup = std::function<std::optional<ExecTarget>(const std::string& ns, const std::string& pod,
                                                            const std::string& container, std::string* notFound)>;
 
+/// What `kubectl port-forward` needs of a pod: its network namespace and uid.
+struct PodNetwork {
+  std::string netns;  // path of the network namespace
+  std::string uid;
+};
+
+/// The pod (namespace, pod) while it runs: nullopt with *notFound set to the error text when it
+/// is unknown or stopping. Called from the server's threads.
+using PodNetworkLookup = std::function<std::optional<PodNetwork>(const std::string& ns, const std::string& pod, std::string* notFound)>;
+
 class KubeletServer {
  public:
-  KubeletServer(ContainerLogLookup logs, ExecLookup exec);
+  KubeletServer(ContainerLogLookup logs, ExecLookup exec, PodNetworkLookup network);
   ~KubeletServer();
   KubeletServer(const KubeletServer&) = delete;
   KubeletServer& operator=(const KubeletServer&) = delete;
@@ -71,6 +82,7 @@ class KubeletServer {
  private:
   ContainerLogLookup lookup_;
   ExecLookup exec_;
+  PodNetworkLookup network_;
   std::unique_ptr<httplib::Server> svr_;
   std::thread thread_;
   std::shared_ptr<std::atomic<bool>> stopping_;

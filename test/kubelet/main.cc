@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   flink::log::setComponent("kubelet");
   auto config = flink::k8s::KubeConfig::load(kubeconfig);
   if (!config.ok()) return usage(config.status().message());
+  options.serviceAccountToken = config->token;
   auto client = flink::k8s::KubeClient::create(*config);
   if (!client.ok()) return usage(client.status().message());
   std::signal(SIGTERM, onSignal);

@@ -165,7 +165,7 @@ flink::Status PodRunner::setUpNetworkAndVolumes() {
   flink::Status s = createPodNetwork(config_.prefix, names_, podIP_);
   if (s.ok()) {
     config_.writeHosts(pod_, podIP_, names_.netns);
-    s = materializeVolumes(pod_, podDir_, podIP_, config_.lookup);
+    s = materializeVolumes(pod_, podDir_, podIP_, config_.lookup, config_.serviceAccountToken);
     if (!s.ok()) deletePodNetwork(names_);
   }
   if (!s.ok()) {
@@ -236,11 +236,15 @@ void PodRunner::reap(Slot& s, bool init, int waitStatus) {
 
 void PodRunner::startContainer(Slot& s) {
   auto env = containerEnv(pod_, s.spec, podIP_, config_.lookup);
+  if (env.ok() && config_.clusterEnv) {
+    for (const auto& [k, v] : config_.clusterEnv()) env->emplace(k, v);
+  }
   std::vector<Mount> mounts = containerMounts(pod_, s.spec, podDir_);
   flink::Status st = env.ok() ? prepareMountPoints(mounts) : env.status();
   if (st.ok()) {
     std::vector<std::string> argv = {"ip", "netns", "exec", names_.netns};
-    Sandbox box{mounts, s.spec.value("workingDir", ""), podHostname(pod_), containerRunAs(pod_, s.spec)};
+    Sandbox box{mounts, s.spec.value("workingDir", ""), podHostname(pod_), containerRunAs(pod_, s.spec),
+                pod_.value("spec", nlohmann::json::object()).value("shareProcessNamespace", false)};
     auto inner = sandboxWrapper(box, containerArgv(s.spec, config_.flinkCpp, *env));
     argv.insert(argv.end(), inner.begin(), inner.end());
     uint64_t begin = fileSize(logPath(s));

@@ -35,6 +35,10 @@ struct RunnerConfig {
   std::function<void(const nlohmann::json& pod, const std::string& podIP, const std::string& netns)> writeHosts;
   /// ConfigMaps and Secrets of the pod's namespace.
   ObjectLookup lookup;
+  /// What serviceAccountToken volume sources hold.
+  std::string serviceAccountToken;
+  /// Variables every container gets unless its env sets them (KUBERNETES_SERVICE_HOST/PORT).
+  std::function<std::map<std::string, std::string>()> clusterEnv;
 };
 
 class PodRunner {

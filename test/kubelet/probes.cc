@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "process.h"
 
 namespace kubelet {
@@ -54,7 +57,18 @@ bool httpGet(const std::string& ip, int port, const std::string& path, int timeo
 }  // namespace
 
 std::vector<std::string> enterArgv(pid_t pid, const RunAs& runAs) {
+  // A container with a PID namespace of its own (`unshare -p --fork`): the process the kubelet
+  // started stays outside it, its child (the namespace's init) is the one to enter.
+  std::error_code ec;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  const bool ownPidNs = std::filesystem::read_symlink(proc + "/ns/pid", ec) != std::filesystem::read_symlink(proc + "/ns/pid_for_children", ec) && !ec;
+  if (ownPidNs) {
+    std::ifstream children(proc + "/task/" + std::to_string(pid) + "/children");
+    pid_t init = 0;
+    if (children >> init && init > 0) pid = init;
+  }
   std::vector<std::string> argv = {"nsenter", "-t", std::to_string(pid), "-n", "-m", "-u", "-w"};
+  if (ownPidNs) argv.push_back("-p");
   if (!runAs.root()) {
     argv.insert(argv.end(), {"setpriv", "--reuid=" + std::to_string(runAs.uid.value_or(0)),
                              "--regid=" + std::to_string(runAs.gid.value_or(0))});

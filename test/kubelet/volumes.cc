@@ -72,6 +72,34 @@ flink::Status writeDownwardAPI(const json& source, const json& pod, const fs::pa
   return flink::Status::Ok();
 }
 
+// projected volume: its sources written into one directory (configMap and secret keys,
+// downwardAPI items, the serviceAccountToken as the file its `path` names).
+flink::Status writeProjected(const json& source, const json& pod, const fs::path& dir, const std::string& podIP,
+                             const ObjectLookup& lookup, const std::string& token) {
+  const int mode = source.value("defaultMode", 0644);
+  for (json part : source.value("sources", json::array())) {
+    flink::Status s;
+    for (const char* kind : {"configMap", "secret", "downwardAPI"}) {
+      if (part.contains(kind) && !part[kind].contains("defaultMode")) part[kind]["defaultMode"] = mode;
+    }
+    if (part.contains("configMap")) {
+      s = writeKeys(part["configMap"], "ConfigMap", dir, lookup);
+    } else if (part.contains("secret")) {
+      json secret = part["secret"];
+      secret["secretName"] = secret.value("name", "");
+      s = writeKeys(secret, "Secret", dir, lookup);
+    } else if (part.contains("downwardAPI")) {
+      s = writeDownwardAPI(part["downwardAPI"], pod, dir, podIP);
+    } else if (part.contains("serviceAccountToken")) {
+      s = writeFile(dir / part["serviceAccountToken"].value("path", "token"), token, mode);
+    } else {
+      s = flink::Status::Error("unsupported projected volume source");
+    }
+    if (!s.ok()) return s;
+  }
+  return flink::Status::Ok();
+}
+
 // hostPath volume: the path checked (or created) as its `type` asks, as the kubelet does at
 // mount time. "" checks nothing.
 flink::Status checkHostPath(const json& source) {
@@ -126,7 +154,7 @@ void applyFsGroup(const fs::path& dir, gid_t gid, bool writable) {
 }  // namespace
 
 flink::Status materializeVolumes(const json& pod, const std::string& podDir, const std::string& podIP,
-                                 const ObjectLookup& lookup) {
+                                 const ObjectLookup& lookup, const std::string& serviceAccountToken) {
   std::optional<int64_t> fsGroup;
   const json podCtx = pod.value("spec", json::object()).value("securityContext", json::object());
   if (podCtx.contains("fsGroup") && podCtx["fsGroup"].is_number_integer()) fsGroup = podCtx["fsGroup"].get<int64_t>();
@@ -147,6 +175,8 @@ flink::Status materializeVolumes(const json& pod, const std::string& podDir, con
       s = writeKeys(v["secret"], "Secret", dir, lookup);
     } else if (v.contains("downwardAPI")) {
       s = writeDownwardAPI(v["downwardAPI"], pod, dir, podIP);
+    } else if (v.contains("projected")) {
+      s = writeProjected(v["projected"], pod, dir, podIP, lookup, serviceAccountToken);
     } else if (!v.contains("emptyDir")) {
       s = flink::Status::Error("unsupported volume type");
     }
@@ -193,15 +223,48 @@ std::string shellQuote(const std::string& s) {
   return out + "'";
 }
 
+namespace {
+
+// True when one of the mounts covers path (its target is path or a directory above it): the
+// path is no longer what it was on the host once that mount is made.
+bool covered(const std::string& path, const std::vector<Mount>& mounts) {
+  for (const Mount& m : mounts) {
+    const std::string dir = m.target.size() > 1 && m.target.back() == '/' ? m.target.substr(0, m.target.size() - 1) : m.target;
+    if (path == dir || dir == "/" || path.rfind(dir + "/", 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::vector<std::string> sandboxWrapper(const Sandbox& box, const std::vector<std::string>& argv) {
   std::string script;
   if (!box.hostname.empty()) script += "hostname " + shellQuote(box.hostname) + " || exit 123; ";
+  // Pods see the host's file system: a mount (an emptyDir at /tmp, say) may hide the source of
+  // another or the executable. Those are opened first and reached through /proc/self/fd/N, which
+  // keeps naming the file the descriptor was opened on (a runtime resolves sources outside the
+  // container's root). Descriptors 3-9 (what sh redirects); they stay open in the process.
+  int nextFd = 3;
+  auto hold = [&](const std::string& path) -> std::string {
+    if (path.empty() || path[0] != '/' || !covered(path, box.mounts) || nextFd > 9) return "";
+    const std::string fd = std::to_string(nextFd++);
+    script += "exec " + fd + "<" + shellQuote(path) + " || exit 121; ";
+    return "/proc/self/fd/" + fd;
+  };
+  std::vector<std::string> sources;
   for (const Mount& m : box.mounts) {
-    script += "mount --bind " + shellQuote(m.source) + " " + shellQuote(m.target) + " || exit 121; ";
+    std::string held = hold(m.source);
+    sources.push_back(held.empty() ? m.source : held);
+  }
+  const std::string program = argv.empty() ? "" : hold(argv[0]);
+  for (size_t i = 0; i < box.mounts.size(); ++i) {
+    const Mount& m = box.mounts[i];
+    script += "mount --bind " + shellQuote(sources[i]) + " " + shellQuote(m.target) + " || exit 121; ";
     if (m.readOnly) script += "mount -o remount,bind,ro " + shellQuote(m.target) + " || exit 121; ";
   }
   if (!box.workingDir.empty()) script += "cd " + shellQuote(box.workingDir) + " || exit 122; ";
-  script += "exec ";
+  if (!program.empty()) script += "shift; ";  // the program is the held descriptor
+  if (!box.pidNamespace) script += "exec ";
   if (!box.runAs.root()) {
     script += "setpriv --reuid=" + std::to_string(box.runAs.uid.value_or(0)) +
               " --regid=" + std::to_string(box.runAs.gid.value_or(0));
@@ -214,9 +277,12 @@ std::vector<std::string> sandboxWrapper(const Sandbox& box, const std::vector<st
     }
     script += " -- ";
   }
-  script += "\"$@\"";
+  script += program.empty() ? "\"$@\"" : program + " \"$@\"";
+  // The init shell waits for the program and ends with its status (128+N when killed by N).
+  if (box.pidNamespace) script += " & wait $!";
   std::vector<std::string> out = {"unshare", "-m"};
   if (!box.hostname.empty()) out.push_back("-u");
+  if (box.pidNamespace) out.insert(out.end(), {"-p", "--fork", "--mount-proc"});
   out.insert(out.end(), {"--propagation", "private", "sh", "-c", script, "sh"});
   out.insert(out.end(), argv.begin(), argv.end());
   return out;

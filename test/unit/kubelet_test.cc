@@ -1,7 +1,8 @@
 // Pure parts of the test kubelet (test/kubelet): $(VAR) expansion, image mapping, addresses,
 // hosts files and pod status, securityContext identities, the container sandbox command, log
 // instance selection and tails; hostPath and fsGroup volumes (in a temporary directory); exec:
-// subprotocol choice, the exit status message, the command line, and piped child processes.
+// subprotocol choice, the exit status message, the command line, and piped child processes;
+// port-forward: SPDY/3 frames, header blocks and the subprotocol choice.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "hosts.h"
 #include "logs.h"
 #include "netns.h"
+#include "portforward.h"
 #include "probes.h"
 #include "process.h"
 #include "status.h"
@@ -224,6 +226,15 @@ TEST_CASE("sandbox: UTS namespace with the hostname, mounts, then the container'
   CHECK(rootArgv[1] == "-m");
   CHECK(rootArgv[2] == "--propagation");  // no hostname: no UTS namespace
   CHECK(rootArgv[6] == "exec \"$@\"");
+
+  // An emptyDir at /tmp hides a source and the executable under /tmp: both are opened first.
+  Sandbox hiding{{{"/tmp/pods/p/volumes/tmp", "/tmp", false}, {"/tmp/pods/p/volumes/conf", "/opt/conf", true}, {"/etc/x", "/x", false}},
+                 "", "", RunAs{}};
+  const std::string s = sandboxWrapper(hiding, {"/tmp/build/bin/flink-cpp", "operator"})[6];
+  CHECK(s == "exec 3<'/tmp/pods/p/volumes/tmp' || exit 121; exec 4<'/tmp/pods/p/volumes/conf' || exit 121; "
+             "exec 5<'/tmp/build/bin/flink-cpp' || exit 121; mount --bind '/proc/self/fd/3' '/tmp' || exit 121; "
+             "mount --bind '/proc/self/fd/4' '/opt/conf' || exit 121; mount -o remount,bind,ro '/opt/conf' || exit 121; "
+             "mount --bind '/etc/x' '/x' || exit 121; shift; exec /proc/self/fd/5 \"$@\"");
 }
 
 TEST_CASE("container logs: the instance a request reads, in the kubelet's words", "[kubelet]") {
@@ -350,4 +361,47 @@ TEST_CASE("spawnPiped: stdin in, stdout and stderr apart, exactly the given envi
   close(noStdin->err);
   REQUIRE(waitpid(noStdin->pid, &status, 0) == noStdin->pid);
   CHECK(exitCodeOf(status) == 0);
+}
+
+TEST_CASE("port-forward: SPDY frames, header blocks, subprotocol", "[kubelet]") {
+  using namespace kubelet;
+  CHECK(spdy::dictionary().size() == 1423);
+  CHECK(spdy::dictionary().substr(0, 11) == std::string("\0\0\0\7options", 11));
+  CHECK(spdy::dictionary().substr(spdy::dictionary().size() - 7) == ",enq=0.");
+
+  std::string wire = spdy::dataFrame(3, "hello", true) + spdy::controlFrame(spdy::kPing, 0, spdy::u32(7));
+  std::string partial = wire.substr(0, 10);
+  CHECK_FALSE(spdy::takeFrame(partial));  // incomplete: nothing taken
+  CHECK(partial.size() == 10);
+  auto data = spdy::takeFrame(wire);
+  REQUIRE(data);
+  CHECK_FALSE(data->control);
+  CHECK(data->streamId == 3);
+  CHECK(data->flags == spdy::kFlagFin);
+  CHECK(data->payload == "hello");
+  auto ping = spdy::takeFrame(wire);
+  REQUIRE(ping);
+  CHECK(ping->control);
+  CHECK(ping->type == spdy::kPing);
+  CHECK(ping->streamId == 7);
+  CHECK(wire.empty());
+  CHECK(spdy::controlFrame(spdy::kPing, 0, "")[0] == '\x80');  // control bit and version 3
+  CHECK(spdy::controlFrame(spdy::kPing, 0, "")[1] == 3);
+
+  // One compression context per direction, shared by the connection's frames.
+  spdy::HeaderCodec sender, receiver;
+  for (const char* id : {"0", "1"}) {
+    auto got = receiver.decode(sender.encode({{"streamtype", "data"}, {"port", "8081"}, {"requestid", id}}));
+    REQUIRE(got);
+    CHECK(*got == std::map<std::string, std::string>{{"port", "8081"}, {"requestid", id}, {"streamtype", "data"}});
+  }
+  auto empty = receiver.decode(sender.encode({}));
+  REQUIRE(empty);
+  CHECK(empty->empty());
+  spdy::HeaderCodec fresh;
+  CHECK_FALSE(fresh.decode("not zlib at all"));
+
+  CHECK(choosePortForwardProtocol("SPDY/3.1+portforward.k8s.io") == "SPDY/3.1+portforward.k8s.io");
+  CHECK(choosePortForwardProtocol("v4.channel.k8s.io, SPDY/3.1+portforward.k8s.io") == "SPDY/3.1+portforward.k8s.io");
+  CHECK(choosePortForwardProtocol("portforward.k8s.io") == "");
 }

@@ -210,20 +210,11 @@ finish_run() {
 
 # job_state: STATE of the job and ALL_RUNNING=1 when every subtask of every vertex is RUNNING.
 job_state() {
-  local body=$DIR/job.json status n v p r
+  local body=$DIR/job.json status
   STATE="" ALL_RUNNING=0
   status=$(http_get "$REST_PORT" "/jobs/$JOB_ID" "$body")
   [ "$status" = 200 ] || return 0
-  STATE=$(jget "$body" '$.state')
-  [ "$STATE" = RUNNING ] || return 0
-  n=$(sqlite3 -batch :memory: "SELECT json_array_length(CAST(readfile('$body') AS TEXT), '\$.vertices');" 2>/dev/null || echo 0)
-  [ "${n:-0}" -gt 0 ] || return 0
-  for ((v = 0; v < n; v++)); do
-    p=$(jget "$body" "\$.vertices[$v].parallelism")
-    r=$(jget "$body" "\$.vertices[$v].tasks.RUNNING")
-    [ -n "$p" ] && [ "${r:-0}" -eq "$p" ] || return 0
-  done
-  ALL_RUNNING=1
+  job_details_state "$body"
 }
 
 # wait_all_running WHAT: until the job is RUNNING with every subtask RUNNING.

@@ -129,6 +129,38 @@ EOF
   [ -s "$out" ] || die "oracle produced no rows"
 }
 
+# job_details_state FILE: from a GET /jobs/{id} answer in FILE, STATE (the job's state) and
+# ALL_RUNNING (1 when the job is RUNNING with every subtask of every vertex RUNNING).
+job_details_state() {
+  local body=$1 v n p r
+  STATE=$(jget "$body" '$.state') ALL_RUNNING=0
+  [ "$STATE" = RUNNING ] || return 0
+  n=$(sqlite3 -batch :memory: "SELECT json_array_length(CAST(readfile('$body') AS TEXT), '\$.vertices');" 2>/dev/null || echo 0)
+  [ "${n:-0}" -gt 0 ] || return 0
+  for ((v = 0; v < n; v++)); do
+    p=$(jget "$body" "\$.vertices[$v].parallelism")
+    r=$(jget "$body" "\$.vertices[$v].tasks.RUNNING")
+    [ -n "$p" ] && [ "${r:-0}" -eq "$p" ] || return 0
+  done
+  ALL_RUNNING=1
+}
+
+# route_counts_oracle CSV OUT: the route-counts job's expected output (flights per day and
+# origin-destination, sorted) over CSV (with its header), by sqlite3.
+route_counts_oracle() {
+  local db=$2.db
+  rm -f "$db"
+  sqlite3 -batch "$db" <<SQL > /dev/null || die "sqlite3 failed to import $1"
+.mode csv
+.import $1 flights
+SQL
+  sqlite3 -batch -csv "$db" \
+    "SELECT CAST(strftime('%s', substr(date,1,10)) AS INTEGER) * 1000, origin || '-' || destination, COUNT(*)
+     FROM flights GROUP BY 1, 2;" | tr -d '\r' | LC_ALL=C sort > "$2"
+  rm -f "$db"
+  [ -s "$2" ] || die "empty route-counts oracle"
+}
+
 # compare_output OUTDIR LABEL [OUTDIR2]: the committed part files (sorted, of one or two output
 # directories) equal the oracle; sets ACTUAL_ROWS.
 compare_output() {

@@ -87,19 +87,10 @@ start_taskmanager() {
 
 # job_state ID: STATE of the job and ALL_RUNNING (1 when every task of it runs).
 job_state() {
-  local body=$DIR/job-$1.json v n p r
+  local body=$DIR/job-$1.json
   STATE="" ALL_RUNNING=0
   [ "$(rest GET "/jobs/$1" "$body")" = 200 ] || return 0
-  STATE=$(jget "$body" '$.state')
-  [ "$STATE" = RUNNING ] || return 0
-  n=$(sqlite3 -batch :memory: "SELECT json_array_length(CAST(readfile('$body') AS TEXT), '\$.vertices');" 2>/dev/null || echo 0)
-  [ "${n:-0}" -gt 0 ] || return 0
-  for ((v = 0; v < n; v++)); do
-    p=$(jget "$body" "\$.vertices[$v].parallelism")
-    r=$(jget "$body" "\$.vertices[$v].tasks.RUNNING")
-    [ -n "$p" ] && [ "${r:-0}" -eq "$p" ] || return 0
-  done
-  ALL_RUNNING=1
+  job_details_state "$body"
 }
 
 # wait_until WHAT COMMAND...: polls COMMAND until it succeeds; FAILs after E2E_TIMEOUT s.
@@ -138,13 +129,7 @@ job_metric() { [ "$(rest GET "/jobs/$1/metrics?get=$2" "$DIR/metric.json")" = 20
 echo "  seed $SEED"
 prepare_input "$ROWS"  # INPUT (plain CSV) and EXPECTED: the flight-delay job's oracle (origin, 1 h)
 FD_EXPECTED=$EXPECTED
-sqlite3 -batch "$DIR/routes.db" <<SQL > /dev/null
-.mode csv
-.import $INPUT flights
-SQL
-sqlite3 -batch -csv "$DIR/routes.db" \
-  "SELECT CAST(strftime('%s', substr(date,1,10)) AS INTEGER) * 1000, origin || '-' || destination, COUNT(*)
-   FROM flights GROUP BY 1, 2;" | tr -d '\r' | sort > "$DIR/routes-expected.txt"
+route_counts_oracle "$INPUT" "$DIR/routes-expected.txt"
 [ -s "$DIR/routes-expected.txt" ] || die "empty route-counts oracle"
 
 # --- the session cluster -----------------------------------------------------

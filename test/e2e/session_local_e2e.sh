@@ -79,14 +79,7 @@ DELAY_ROWS=$ACTUAL_ROWS
 # The route-counts oracle: flights per (day, origin-destination), as shared_library_job_e2e.sh.
 compgen -G "$DIR/out-routes/.part-*" > /dev/null && die "uncommitted part files left in $DIR/out-routes"
 cat "$DIR"/out-routes/part-* | sort > "$DIR/routes.actual.txt"
-sqlite3 -batch "$DIR/oracle.db" <<SQL > /dev/null
-.mode csv
-.import $INPUT flights
-SQL
-sqlite3 -batch -csv "$DIR/oracle.db" \
-  "SELECT CAST(strftime('%s', substr(date,1,10)) AS INTEGER) * 1000, origin || '-' || destination, COUNT(*)
-   FROM flights GROUP BY 1, 2;" | tr -d '\r' | sort > "$DIR/routes.expected.txt"
-[ -s "$DIR/routes.expected.txt" ] || die "empty route-counts oracle"
+route_counts_oracle "$INPUT" "$DIR/routes.expected.txt"
 diff -q "$DIR/routes.expected.txt" "$DIR/routes.actual.txt" > /dev/null ||
   { diff "$DIR/routes.expected.txt" "$DIR/routes.actual.txt" | head -20; die "route-counts output differs from sqlite3"; }
 

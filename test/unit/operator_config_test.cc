@@ -211,7 +211,7 @@ TEST_CASE("Dynamic reload: disabled, nothing is ever read again", "[operator-con
   CHECK(value(store->current(), "k") == "1");
 }
 
-TEST_CASE("Dynamic reload: log4j-operator.properties sets the operator's log levels again; a bad one keeps them",
+TEST_CASE("Dynamic reload: log4j-operator.properties sets the operator's log levels again, a bad one keeps them",
           "[operator-config]") {
   using flink::log::Level;
   ConfigMapDir d;

@@ -916,7 +916,7 @@ json validBody(const RawResponse& r, const std::string& pathTemplate, const std:
 
 }  // namespace
 
-TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and deletes job libraries; bad requests get "
+TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and deletes job libraries, bad requests get "
           "Flink's error shape at once",
           "[process][rest]") {
   Cluster c(/*parallelism=*/1);

@@ -1,4 +1,4 @@
-#include "controller/leader_election.h"
+#include "k8s/leader_election.h"
 
 #include <chrono>
 #include <ctime>

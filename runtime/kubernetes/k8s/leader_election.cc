@@ -1,5 +1,6 @@
 #include "k8s/leader_election.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -45,41 +46,61 @@ LeaderElector::~LeaderElector() { stop(); }
 void LeaderElector::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  leading_ = false;  // a stopped elector renews nothing: it leads no more
 }
 
 bool LeaderElector::tryAcquireOrRenew() {
-  std::string path = types::kLease.objectPath(config_.ns, config_.leaseName);
+  const bool configMap = config_.lock == LockKind::kConfigMap;
+  const ResourceType& type = configMap ? types::kConfigMap : types::kLease;
+  std::string path = type.objectPath(config_.ns, config_.leaseName);
   auto now = Clock::now();
-  json spec = {{"holderIdentity", config_.identity},
-               {"leaseDurationSeconds", config_.leaseDurationSeconds},
-               {"renewTime", microTime(now)}};
+  // The LeaderElectionRecord: a Lease's spec, or the JSON in a ConfigMap's annotation (whose
+  // transition count is leaderTransitions rather than leaseTransitions).
+  const char* transitions = configMap ? "leaderTransitions" : "leaseTransitions";
+  json record = {{"holderIdentity", config_.identity},
+                 {"leaseDurationSeconds", config_.leaseDurationSeconds},
+                 {"renewTime", microTime(now)}};
+  auto store = [&](json object, const json& rec) {
+    if (configMap) {
+      object["metadata"]["annotations"][kLeaderAnnotation] = rec.dump();
+    } else {
+      object["spec"] = rec;
+    }
+    return object;
+  };
   ApiResponse cur = client_->get(path);
   if (cur.notFound()) {
-    spec["acquireTime"] = microTime(now);
-    spec["leaseTransitions"] = 0;
-    json lease = {{"apiVersion", "coordination.k8s.io/v1"},
-                  {"kind", "Lease"},
-                  {"metadata", {{"name", config_.leaseName}, {"namespace", config_.ns}}},
-                  {"spec", spec}};
-    return client_->post(types::kLease.collectionPath(config_.ns), lease).ok();
+    record["acquireTime"] = microTime(now);
+    record[transitions] = 0;
+    json meta = {{"name", config_.leaseName}, {"namespace", config_.ns}};
+    if (!config_.labels.empty()) meta["labels"] = config_.labels;
+    json object = configMap ? json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", meta}}
+                            : json{{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"}, {"metadata", meta}};
+    return client_->post(type.collectionPath(config_.ns), store(object, record)).ok();
   }
   if (!cur.ok()) return false;
-  json lease = cur.body;
-  json old = lease.value("spec", json::object());
+  json old = json::object();
+  if (configMap) {
+    const json annotations = cur.body["metadata"].value("annotations", json::object());
+    auto it = annotations.find(kLeaderAnnotation);
+    if (it != annotations.end() && it->is_string()) old = json::parse(it->get<std::string>(), nullptr, false);
+    if (!old.is_object()) old = json::object();  // unreadable: treated as free
+  } else {
+    old = cur.body.value("spec", json::object());
+  }
   std::string holder = old.value("holderIdentity", "");
   if (holder != config_.identity && !holder.empty()) {
     auto renew = parseMicroTime(old.value("renewTime", ""));
     int duration = old.value("leaseDurationSeconds", config_.leaseDurationSeconds);
     if (renew && now < *renew + std::chrono::seconds(duration)) return false;  // held by a live leader
-    spec["acquireTime"] = microTime(now);
-    spec["leaseTransitions"] = old.value("leaseTransitions", 0) + 1;
+    record["acquireTime"] = microTime(now);
+    record[transitions] = old.value(transitions, 0) + 1;
   } else {
-    spec["acquireTime"] = old.value("acquireTime", microTime(now));
-    spec["leaseTransitions"] = old.value("leaseTransitions", 0);
+    record["acquireTime"] = old.value("acquireTime", microTime(now));
+    record[transitions] = old.value(transitions, 0);
   }
-  lease["spec"] = spec;
   // PUT with the resourceVersion we read: a concurrent writer makes this fail with 409.
-  return client_->put(path, lease).ok();
+  return client_->put(path, store(cur.body, record)).ok();
 }
 
 void LeaderElector::start(std::function<void()> onStarted, std::function<void()> onStopped) {
@@ -91,16 +112,18 @@ void LeaderElector::start(std::function<void()> onStarted, std::function<void()>
       if (ok) {
         lastRenew = now;
         if (!leading_.exchange(true)) {
-          log::info("became leader (Lease {}/{}, identity {})", config_.ns, config_.leaseName, config_.identity);
+          log::info("became leader ({} {}/{}, identity {})", configMap() ? "ConfigMap" : "Lease", config_.ns, config_.leaseName, config_.identity);
           onStarted();
         }
-      } else if (leading_ && now - lastRenew > std::chrono::seconds(config_.renewDeadlineSeconds)) {
+      } else if (leading_ && now - lastRenew > std::chrono::milliseconds(config_.renewDeadlineMs)) {
         leading_ = false;
-        log::error("lost leadership: Lease {}/{} not renewed within {} s", config_.ns, config_.leaseName,
-                   config_.renewDeadlineSeconds);
+        log::error("lost leadership: {} {}/{} not renewed within {} ms", configMap() ? "ConfigMap" : "Lease", config_.ns,
+                   config_.leaseName, config_.renewDeadlineMs);
         onStopped();
       }
-      for (int i = 0; i < config_.retryPeriodMs / 50 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      for (int64_t i = 0; i < std::max<int64_t>(1, config_.retryPeriodMs / 50) && !stop_; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
     }
   });
 }

@@ -16,6 +16,7 @@
 #include "core/metrics_exporter.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
+#include "jobmanager/kubernetes_driver.h"
 #include "jobmanager/rest_handlers.h"
 
 namespace flink {
@@ -40,12 +41,18 @@ class JobManager : public JobManagerView {
     hbTimeoutMs_ = heartbeat->timeoutMs;
     if (!application && !startSessionServices()) return 1;
     if (!startEndpoints()) return 1;
+    if (!startNativeDriver()) {
+      stopEndpoints();
+      stopSessionServices();
+      return 1;
+    }
     std::string applicationJob;
     if (application) {
       applicationJob = application->jobId;
       mailbox_.post([this, app = *application]() mutable { startJob(std::move(app)); });
     }
     int exitCode = mainLoop(heartbeat->intervalMs, *shutdownOnFinish ? applicationJob : std::string());
+    if (nativeDriver_) nativeDriver_->stop(true);
     stopEndpoints();
     stopSessionServices();
     return exitCode;
@@ -89,6 +96,17 @@ class JobManager : public JobManagerView {
     }
     jars_ = std::move(*jars);
     log::info("Job libraries (/jars) are kept in {}", jars_->dir());
+    return true;
+  }
+
+  // Native Kubernetes mode: the ResourceManager's driver that creates the TaskManager pods.
+  bool startNativeDriver() {
+    auto driver = startKubernetesDriver(config_);
+    if (!driver.ok()) {
+      log::error("native Kubernetes mode: {}", driver.status().message());
+      return false;
+    }
+    nativeDriver_ = std::move(*driver);
     return true;
   }
 
@@ -166,6 +184,9 @@ class JobManager : public JobManagerView {
         lostTaskManager(id, "heartbeat timed out after " + formatDurationMs(hbTimeoutMs_));
       }
       for (auto& [id, jm] : jobs_) jm->tick();
+      if (nativeDriver_) {
+        for (const auto& id : nativeDriver_->update(slotDemand(jobs()), rm_, now)) lostTaskManager(id, "released: idle");
+      }
       releaseBlobsOfEndedJobs();
       if (!applicationJob.empty() && !shutdownAt) {
         auto it = jobs_.find(applicationJob);
@@ -359,6 +380,7 @@ class JobManager : public JobManagerView {
   std::map<std::string, std::unique_ptr<JobMaster>> jobs_;
   std::unique_ptr<blob::BlobServer> blobServer_;  // session mode
   std::set<std::string> blobJobs_;                // jobs holding a blob in blobServer_
+  std::unique_ptr<KubernetesResourceDriver> nativeDriver_;  // native Kubernetes mode
   std::unique_ptr<JarStore> jars_;                // session mode with web.submit.enable
   std::string defaultWebTmpDir_;                  // removed on shutdown when set
   std::string restAddress_;                       // set before the REST endpoint listens

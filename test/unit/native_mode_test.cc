@@ -296,6 +296,9 @@ TEST_CASE("native driver: pods on demand, replaced when failed, released when id
   CHECK(driver.update(3, rm, now).empty());
   CHECK(driver.update(2, rm, now + std::chrono::seconds(31)) == std::vector<std::string>{"delays-taskmanager-3-2"});
   rm.unregister("delays-taskmanager-3-2");
+  CHECK_FALSE(driver.accepts("delays-taskmanager-3-2"));  // released: may not register again
+  CHECK(driver.accepts("delays-taskmanager-3-3"));
+  CHECK(driver.accepts("a-taskmanager-started-by-hand"));
   REQUIRE(eventually([&] {
     driver.update(2, rm, now + std::chrono::seconds(32));
     return podNames() == std::vector<std::string>{"delays-taskmanager-3-3", "other-1"};

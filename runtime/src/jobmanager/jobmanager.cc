@@ -330,6 +330,11 @@ class JobManager : public JobManagerView {
     const std::string type = msg.value("type", "");
     if (type == "register") {
       std::string id = msg.at("resourceId");
+      if (nativeDriver_ && !nativeDriver_->accepts(id)) {
+        log::info("Declining the registration of TaskManager {}: its pod was released or failed", id);
+        conn->close();
+        return;
+      }
       if (rm_.find(id)) lostTaskManager(id, "re-registered");
       rm_.registerTaskManager(conn, msg);
       *tmIdOut = id;

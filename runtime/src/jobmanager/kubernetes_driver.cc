@@ -247,6 +247,12 @@ std::vector<std::string> KubernetesResourceDriver::livePods() const {
   return out;
 }
 
+bool KubernetesResourceDriver::accepts(const std::string& taskManagerId) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = own_.find(taskManagerId);
+  return it == own_.end() || !it->second.gone;
+}
+
 std::vector<std::string> KubernetesResourceDriver::update(int demand, const ResourceManager& rm, Clock::time_point now) {
   std::vector<std::string> released;
   int total = rm.totalSlots();
@@ -262,7 +268,7 @@ std::vector<std::string> KubernetesResourceDriver::update(int demand, const Reso
     }
     auto since = idleSince_.emplace(id, now).first->second;
     auto pod = own_.find(id);
-    if (pod == own_.end() || now - since < std::chrono::milliseconds(s_.idleTimeoutMs)) continue;
+    if (pod == own_.end() || pod->second.gone || now - since < std::chrono::milliseconds(s_.idleTimeoutMs)) continue;
     if (total - slots < demand) continue;  // still needed for the slot demand
     total -= slots;
     pod->second.gone = true;

@@ -88,6 +88,10 @@ class KubernetesResourceDriver {
   /// of TaskManagers released now (idle past the timeout while the others cover the demand);
   /// the caller disconnects them, the driver deletes their pods.
   std::vector<std::string> update(int slotDemand, const ResourceManager& rm, std::chrono::steady_clock::time_point now);
+  /// Whether a TaskManager may register: false for this attempt's pods that were released or
+  /// failed (their process may still be running until the pod is gone), true for any other id.
+  /// Thread-safe.
+  bool accepts(const std::string& taskManagerId) const;
   /// Ends the worker; with deletePods, deletes this attempt's pods first (a few seconds at most).
   void stop(bool deletePods);
 

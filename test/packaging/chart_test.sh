@@ -90,12 +90,6 @@ node "$SRC/test/packaging/check_rendered.js" "$WORK/apache.yaml" "$CHART" "$RELE
 expect apache "RBAC objects with the Apache names" \
   'find("Role", "flink-operator").metadata.namespace === "flink" && find("RoleBinding", "flink-operator-role-binding") &&
    find("Role", "flink") && find("RoleBinding", "flink-role-binding").roleRef.name === "flink"'
-expect apache "the Flink pods' Role: native mode's TaskManager pods and owner Deployment, HA ConfigMaps and Leases" \
-  'const rules = find("Role", "flink").rules;
-   const verbs = (group, res) => rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(res)).flatMap((r) => r.verbs).sort().join(",");
-   verbs("", "pods") === "create,delete,get,list,watch" && verbs("apps", "deployments") === "get" &&
-   verbs("", "configmaps") === "create,delete,deletecollection,get,list,patch,update,watch" &&
-   verbs("coordination.k8s.io", "leases") === "create,delete,get,list,patch,update,watch"'
 expect apache "its flink-conf.yaml over the built-in defaults (append: true)" \
   'const c = yaml.load(find("ConfigMap", "flink-operator-config").data["config.yaml"]);
    c["kubernetes.operator.reconcile.interval"] === "15 s" && c["metrics.reporter.prom.port"] === 9249'

@@ -299,6 +299,7 @@ TEST_CASE("native driver: pods on demand, replaced when failed, released when id
   CHECK_FALSE(driver.accepts("delays-taskmanager-3-2"));  // released: may not register again
   CHECK(driver.accepts("delays-taskmanager-3-3"));
   CHECK(driver.accepts("a-taskmanager-started-by-hand"));
+  CHECK_FALSE(driver.accepts("delays-taskmanager-2-1"));  // an earlier attempt's pod
   REQUIRE(eventually([&] {
     driver.update(2, rm, now + std::chrono::seconds(32));
     return podNames() == std::vector<std::string>{"delays-taskmanager-3-3", "other-1"};

@@ -250,7 +250,9 @@ std::vector<std::string> KubernetesResourceDriver::livePods() const {
 bool KubernetesResourceDriver::accepts(const std::string& taskManagerId) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = own_.find(taskManagerId);
-  return it == own_.end() || !it->second.gone;
+  if (it != own_.end()) return !it->second.gone;
+  // A pod of an earlier attempt (deleted at start) is never adopted; others are welcome.
+  return attemptOf(taskManagerId, s_.clusterId) == 0;
 }
 
 std::vector<std::string> KubernetesResourceDriver::update(int demand, const ResourceManager& rm, Clock::time_point now) {

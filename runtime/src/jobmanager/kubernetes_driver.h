@@ -89,7 +89,9 @@ class KubernetesResourceDriver {
   /// the caller disconnects them, the driver deletes their pods.
   std::vector<std::string> update(int slotDemand, const ResourceManager& rm, std::chrono::steady_clock::time_point now);
   /// Whether a TaskManager may register: false for this attempt's pods that were released or
-  /// failed (their process may still be running until the pod is gone), true for any other id.
+  /// failed (their process may still be running until the pod is gone) and for pods of earlier
+  /// attempts (<cluster-id>-taskmanager-<a>-<n> not created by this driver), true for this
+  /// attempt's live pods and any TaskManager not named like a pod of the cluster.
   /// Thread-safe.
   bool accepts(const std::string& taskManagerId) const;
   /// Ends the worker; with deletePods, deletes this attempt's pods first (a few seconds at most).

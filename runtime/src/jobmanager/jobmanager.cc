@@ -331,8 +331,7 @@ class JobManager : public JobManagerView {
     if (type == "register") {
       std::string id = msg.at("resourceId");
       if (nativeDriver_ && !nativeDriver_->accepts(id)) {
-        log::info("Declining the registration of TaskManager {}: its pod was released or failed", id);
-        conn->close();
+        conn->close();  // a released or failed pod's TaskManager (logged by the driver)
         return;
       }
       if (rm_.find(id)) lostTaskManager(id, "re-registered");

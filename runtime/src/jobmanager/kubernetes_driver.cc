@@ -247,12 +247,17 @@ std::vector<std::string> KubernetesResourceDriver::livePods() const {
   return out;
 }
 
-bool KubernetesResourceDriver::accepts(const std::string& taskManagerId) const {
+bool KubernetesResourceDriver::accepts(const std::string& taskManagerId) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = own_.find(taskManagerId);
-  if (it != own_.end()) return !it->second.gone;
   // A pod of an earlier attempt (deleted at start) is never adopted; others are welcome.
-  return attemptOf(taskManagerId, s_.clusterId) == 0;
+  bool ok = it != own_.end() ? !it->second.gone : attemptOf(taskManagerId, s_.clusterId) == 0;
+  if (!ok && declined_.insert(taskManagerId).second) {
+    log::info("Declining the registration of TaskManager {}: its pod was released, failed or belongs to an earlier "
+              "attempt (further attempts are declined silently)",
+              taskManagerId);
+  }
+  return ok;
 }
 
 std::vector<std::string> KubernetesResourceDriver::update(int demand, const ResourceManager& rm, Clock::time_point now) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -91,9 +92,9 @@ class KubernetesResourceDriver {
   /// Whether a TaskManager may register: false for this attempt's pods that were released or
   /// failed (their process may still be running until the pod is gone) and for pods of earlier
   /// attempts (<cluster-id>-taskmanager-<a>-<n> not created by this driver), true for this
-  /// attempt's live pods and any TaskManager not named like a pod of the cluster.
-  /// Thread-safe.
-  bool accepts(const std::string& taskManagerId) const;
+  /// attempt's live pods and any TaskManager not named like a pod of the cluster. Logs the
+  /// first refusal of each id. Thread-safe.
+  bool accepts(const std::string& taskManagerId);
   /// Ends the worker; with deletePods, deletes this attempt's pods first (a few seconds at most).
   void stop(bool deletePods);
 
@@ -131,6 +132,8 @@ class KubernetesResourceDriver {
   std::string ownerUid_;
   int nextIndex_ = 1;
   std::chrono::milliseconds delay_{0};
+
+  std::set<std::string> declined_;        // guarded by mu_: ids whose registration was refused
 
   // Main thread only: since when each registered TaskManager has had all its slots free.
   std::map<std::string, std::chrono::steady_clock::time_point> idleSince_;

@@ -52,6 +52,8 @@
 # goes on under the same job ID from the checkpoint its HA ConfigMap points to; output = oracle.
 # The HA ConfigMaps hold the leader and the checkpoint pointers while the job runs; deleting the
 # FlinkDeployment removes them.
+# Case ha-native: the same in native mode: each new leader deletes the TaskManager pods of the
+# earlier attempt and creates its own.
 # Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
@@ -64,7 +66,7 @@
 # output = oracle; then the idle TaskManagers are released (resourcemanager.taskmanager-timeout
 # 5 s): no TaskManager pod is left.
 #
-# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha|native]
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha|native|ha-native]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
 # Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
 # Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
@@ -90,9 +92,13 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha|native) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job, ha, native)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha|native|ha-native) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job, ha, native, ha-native)" >&2; exit 2 ;;
 esac
+# ha-native: the ha case in native mode (the new leader replaces the TaskManager pods).
+NATIVE=""
+if [ "$VARIANT" = native ]; then NATIVE=1; fi
+if [ "$VARIANT" = ha-native ]; then VARIANT=ha NATIVE=1; fi
 UPGRADE_MODE=stateless
 case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots|scale-logging) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed|ha) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
@@ -111,7 +117,7 @@ target_check
 
 mkdir -p "$WORKDIR"
 WORKDIR=$(cd "$WORKDIR" && pwd)
-DIR=$(target_dir "$WORKDIR" "cluster-e2e-$VARIANT")
+DIR=$(target_dir "$WORKDIR" "cluster-e2e-${CASE#cluster-}")
 rm -rf "$DIR" || die "cannot remove the previous run's $DIR (the pods' files: remove it as root)"
 mkdir -p "$DIR"
 CASE_START=$(now_ms)
@@ -142,7 +148,7 @@ wait_for_quiet() {
   done
 }
 
-target_up "$BIN_DIR" "cluster-e2e-$VARIANT-$$"
+target_up "$BIN_DIR" "cluster-e2e-${CASE#cluster-}-$$"
 ON="test-cluster pods"
 [ -z "$REAL_CLUSTER" ] || ON="pods of namespace $NAMESPACE"
 target_start_operator
@@ -182,7 +188,7 @@ heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
   --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging|session-job|ha) echo 4000 ;; *) echo 10000 ;; esac)" \
   | sed -e "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" \
-        -e "$([ "$VARIANT" = native ] && echo 's/^spec:$/spec:\n  mode: native/' || echo 's/^$//')" > "$DIR/flight-delays.yaml"
+        -e "$([ -n "$NATIVE" ] && echo 's/^spec:$/spec:\n  mode: native/' || echo 's/^$//')" > "$DIR/flight-delays.yaml"
 # (E2E_JM_REPLICAS: 1 for no standby, as bench/ha_failover_bench.sh compares.)
 [ "$VARIANT" != ha ] || sed -i "s/^  jobManager:\$/  jobManager:\n    replicas: ${E2E_JM_REPLICAS:-2}/" "$DIR/flight-delays.yaml"
 target_pod_template >> "$DIR/flight-delays.yaml"  # DIR shared with the pods at the same path

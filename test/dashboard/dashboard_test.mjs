@@ -159,7 +159,7 @@ try {
     await page.click('nav.tabs >> text=Exceptions');
     await until('the failure in the exception history', async () => (await page.locator('#exception-history tbody tr:not(:has(td.empty))').count()) > 0);
     await until('a root exception', async () => (await page.locator('pre#root-exception').count()) === 1);
-    log(`exceptions tab: ${(await text('#exception-history tbody tr')).split('\n')[1].slice(0, 120)}`);
+    log(`exceptions tab: ${(await page.locator('#exception-history tbody tr').first().innerText()).replace(/\s+/g, ' ').slice(0, 160)}`);
     await screenshot('exceptions');
     await accessible('exceptions tab');
     await page.click('nav.tabs >> text=Checkpoints');

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "core/process_files.h"
 #include "jobmanager/rest/rest_common.h"

@@ -90,7 +90,7 @@ export function JobGraph({ plan, metrics, selected, onSelect }) {
                onClick=${() => onSelect(n.plan.id)} onKeyDown=${onKey(n.plan.id)}>
               <title>${name}</title>
               <rect width=${NODE_W} height=${NODE_H} rx="6" />
-              <text class="name" x="10" y="20">${truncate(name, 31)}</text>
+              <text class="name" x="10" y="20">${truncate(name, 28)}</text>
               <text x="10" y="40">Parallelism: ${n.plan.parallelism}</text>
               <text x="10" y="58" class="rate-in">In: ${formatCount(m.inRate)} rec/s</text>
               <text x="130" y="58" class="rate-out">Out: ${formatCount(m.outRate)} rec/s</text>

@@ -175,6 +175,7 @@ try {
   await accessible('TaskManagers');
   await page.locator('#taskmanager-list tbody tr a').first().click();
   await until('the TaskManager\'s resources', async () => (await text('main')).includes('Allocated slots'));
+  await until('the TaskManager\'s memory', async () => /^[0-9.]+ (KB|MB|GB)$/.test(await text('#tm-rss')));
   await screenshot('taskmanager-metrics');
   await page.click('nav.tabs >> text=Log');
   await until('the TaskManager\'s log', async () => /Registered at the ResourceManager/.test(await text('pre.log')));

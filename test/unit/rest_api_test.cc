@@ -1155,6 +1155,14 @@ TEST_CASE("REST API of the web dashboard: vertex subtasks, back pressure, checkp
     INFO("TaskManager " << id);
     json tm = c.getValid("/taskmanagers/" + id, "/taskmanagers/{taskmanagerid}");
     CHECK(tm.at("slotsNumber") == 1);
+    json rss = c.waitFor("/taskmanagers/" + id + "/metrics?get=Status.Process.Memory.RSS,Status.Process.Threads",
+                         "the TaskManager's process metrics", [](const json& b) { return b.size() == 2; });
+    for (const auto& item : rss) {  // a bare array of Metric, as Flink sends (see the vertex metrics above)
+      auto errors = spec().validateSchema("Metric", item, /*strict=*/true);
+      INFO("OpenAPI violations of " << item.dump() << " as Metric:\n" << joinLines(errors));
+      CHECK(errors.empty());
+    }
+    CHECK(std::stod(rss.at(0).at("value").get<std::string>()) > 0);
     json logs = c.getValid("/taskmanagers/" + id + "/logs", "/taskmanagers/{taskmanagerid}/logs").at("logs");
     std::set<std::string> names;
     for (const auto& l : logs) names.insert(l.at("name").get<std::string>());

@@ -351,7 +351,7 @@ class JobManager : public JobManagerView {
     } else if (type == "file") {
       onFileAnswer(tmId, msg);
     } else if (type == "metrics") {
-      rm_.heartbeat(tmId);
+      rm_.reportMetrics(tmId, msg.value("process", json()));
       for (const auto& t : msg.at("tasks")) {
         auto it = jobs_.find(t.at("jobId").get<std::string>());
         if (it != jobs_.end()) it->second->onTaskMetrics(t);

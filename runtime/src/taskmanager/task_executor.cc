@@ -418,8 +418,10 @@ class TaskExecutor {
     if (conn_) (void)rpc::send(*conn_, answer);
   }
 
+  // Every 500 ms: the tasks' counters (with the rates of the last sample) and this process's
+  // resource use (the REST API's /taskmanagers/{id}/metrics).
   void reportMetrics() {
-    if (!conn_ || tasks_.empty()) return;
+    if (!conn_) return;
     json list = json::array();
     for (const auto& [key, task] : tasks_) {
       const auto& d = task->descriptor();
@@ -434,7 +436,13 @@ class TaskExecutor {
         for (const auto& [name, value] : rates->second) list.back()["metrics"][name] = value;
       }
     }
-    (void)rpc::send(*conn_, {{"type", "metrics"}, {"tasks", list}});
+    ProcessStats process = readProcessStats();
+    (void)rpc::send(*conn_, {{"type", "metrics"},
+                             {"tasks", list},
+                             {"process", {{"Status.Process.CPU.Time", process.cpuSeconds},
+                                          {"Status.Process.Memory.RSS", process.rssBytes},
+                                          {"Status.Process.Threads", process.threads},
+                                          {"Status.Tasks.Running", static_cast<int>(tasks_.size())}}}});
   }
 
   // Per-task samples for the Prometheus endpoint, with per-second rates over the last second

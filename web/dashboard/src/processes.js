@@ -20,11 +20,25 @@ export function TaskManagersPage() {
       }))} />`}`;
 }
 
+const PROCESS_METRICS = ['Status.Process.CPU.Time', 'Status.Process.Memory.RSS', 'Status.Process.Threads',
+  'Status.Tasks.Running'];
+
 function TaskManagerMetrics({ id }) {
-  const poll = usePoll(() => getJson(`taskmanagers/${id}`), id);
+  const poll = usePoll(async () => {
+    const [tm, list] = await Promise.all([getJson(`taskmanagers/${id}`),
+      getJson(`taskmanagers/${id}/metrics?get=${PROCESS_METRICS.join(',')}`)]);
+    return { tm, metrics: Object.fromEntries(list.map((m) => [m.id, Number(m.value)])) };
+  }, id);
   if (!poll.data) return html`<${Status} poll=${poll} what="the TaskManager" />`;
-  const tm = poll.data;
+  const { tm, metrics } = poll.data;
+  const cpu = metrics['Status.Process.CPU.Time'];
   return html`
+    <section aria-labelledby="tm-process-h">
+      <h2 id="tm-process-h">Process</h2>
+      <${Facts} items=${[['Memory (RSS)', html`<span id="tm-rss">${formatBytes(metrics['Status.Process.Memory.RSS'])}</span>`],
+        ['CPU time', cpu === undefined ? '–' : `${cpu.toFixed(1)} s`], ['Threads', metrics['Status.Process.Threads'] ?? '–'],
+        ['Tasks', metrics['Status.Tasks.Running'] ?? '–']]} />
+    </section>
     <section aria-labelledby="tm-facts-h">
       <h2 id="tm-facts-h">Resources and heartbeat</h2>
       <${Facts} items=${[['Path', tm.path], ['Data port', tm.dataPort], ['Slots', `${tm.freeSlots} free of ${tm.slotsNumber}`],

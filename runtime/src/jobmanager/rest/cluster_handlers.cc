@@ -1,7 +1,10 @@
 #include "jobmanager/rest/cluster_handlers.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
+#include "flink/common/strings.h"
 #include "jobmanager/rest/rest_common.h"
 
 namespace flink {
@@ -109,6 +112,25 @@ void registerClusterHandlers(httplib::Server& server, JobManagerView& view, Mail
 
   server.Get("/taskmanagers", [&](const Req&, Res& res) {
     reply(res, 200, mailbox.call([&] { return taskManagers(view); }));
+  });
+
+  // Flink's metric collection of a TaskManager: the ids, or {id, value} of those in ?get=.
+  server.Get(R"(/taskmanagers/([^/]+)/metrics)", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1], get = param(req, "get");
+    replyOrNotFound(res, mailbox, "TaskManager " + id + " not found", [&]() -> std::optional<json> {
+      const TaskManagerRecord* tm = view.resourceManager().find(id);
+      if (!tm) return std::nullopt;
+      json out = json::array();
+      if (get.empty()) {
+        for (const auto& [name, value] : tm->metrics.items()) out.push_back({{"id", name}});
+      } else {
+        for (const auto& name : splitList(get)) {
+          auto it = tm->metrics.find(name);
+          if (it != tm->metrics.end() && it->is_number()) out.push_back({{"id", name}, {"value", fmt::format("{}", it->get<double>())}});
+        }
+      }
+      return out;
+    });
   });
 
   server.Get(R"(/taskmanagers/([^/]+))", [&](const Req& req, Res& res) {

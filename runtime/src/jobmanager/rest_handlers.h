@@ -5,11 +5,12 @@
 // POST /jobs/{jobid}/stop, /jobs/{jobid}/vertices/{vertexid}/metrics,
 // /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics, /jobs/{jobid}/vertices/{vertexid} (its
 // subtasks) and .../backpressure, /jobs/{jobid}/checkpoints/details/{id}/subtasks/{vertexid},
-// /taskmanagers, /taskmanagers/{id} with its /logs, /log and /stdout, /jobmanager/config,
+// /taskmanagers, /taskmanagers/{id} with its /metrics, /logs, /log and /stdout, /jobmanager/config,
 // /jobmanager/logs, /log and /stdout, PATCH /jobs/{jobid}; and the web dashboard at /.
 // Handlers run on httplib's threads and read JobManager state on its main thread (Mailbox).
 // The handlers are grouped by resource in jobmanager/rest/ (cluster, jobs, checkpoints,
-// savepoints, metrics, processes, web); registerRestHandlers registers every group and the 404 error handler.
+// savepoints, metrics, processes, web); registerRestHandlers registers every group and the
+// 404 error handler.
 #pragma once
 
 #include <httplib.h>

@@ -1,7 +1,8 @@
 // The dashboard in headless Chromium (playwright-core, Debian's /usr/bin/chromium), run by
 // test/e2e/dashboard_e2e.sh against a running job. Environment: DASHBOARD_URL, JOB_ID, RUN_PID
 // (run-local, whose TaskManager children may be killed), CASE, EXPECT_CANCEL (1: the cancel
-// button is there and cancels; 0: it is absent), ARTIFACTS (screenshots), WEB_DIR
+// button is there and cancels; 0: it is absent, and the stop-with-savepoint button stops the
+// job), ARTIFACTS (screenshots), WEB_DIR
 // (web/dashboard, whose node_modules has playwright-core and axe-core), CHROMIUM.
 // Every wait is bounded by WAIT_MS and polls for an outcome; nothing is timed.
 import assert from 'node:assert/strict';
@@ -218,6 +219,11 @@ try {
   } else {
     log('no cancel button (web.cancel.enable: false)');
     await screenshot('job-without-cancel');
+    // Stop with a savepoint (into state.savepoints.dir): the job ends and the JobManager with it.
+    watchConsole = false;
+    await page.click('#stop-job');
+    await until('the stop request', async () => (await text('main')).includes('Stop with savepoint requested'));
+    log('stop-with-savepoint button: requested');
   }
   log(`${shots} screenshots, ${readdirSync(artifacts).length} files in ${artifacts}`);
 } catch (e) {

@@ -10,7 +10,8 @@
 #                        restore in the checkpoints tab, TaskManager and JobManager pages with
 #                        their logs, and the cancel button cancelling the job
 #         nexmark-q5     Nexmark q5 on an unbounded, throttled generator with web.cancel.enable:
-#                        false: overview, job graph, live rates, and no cancel button
+#                        false: overview, job graph, live rates, no cancel button, and the
+#                        stop-with-savepoint button stopping the job with a savepoint
 # Every page is checked with axe-core (no serious or critical finding) and for console errors.
 # Exit 77 (skipped) when the binary was built without its dashboard (no npm at build time).
 set -euo pipefail
@@ -52,7 +53,7 @@ restart-strategy.fixed-delay.delay: \"1 s\"" \
     EXPECT_CANCEL=1 ;;
   nexmark-q5)
     sed -e 's|^    args: \[.*\]$|    args: ["--events.num", "0", "--tps", "1000", "--records-per-second", "2000"]|' \
-        -e 's|^    taskmanager.numberOfTaskSlots: "1"$|&\n    web.cancel.enable: "false"|' \
+        -e 's|^    taskmanager.numberOfTaskSlots: "1"$|&\n    web.cancel.enable: "false"\n    state.savepoints.dir: "file://'"$DIR"'/savepoints"|' \
         "$SRC/examples/nexmark/q5.yaml" > "$DIR/manifest.yaml"
     grep -q '"--records-per-second", "2000"' "$DIR/manifest.yaml" && grep -q 'web.cancel.enable' "$DIR/manifest.yaml" ||
       die "examples/nexmark/q5.yaml no longer has the one-line args and slots the test rewrites"
@@ -86,14 +87,18 @@ if [ "$rc" -ne 0 ]; then
   die "the browser test failed (exit $rc); screenshots in $DIR/screenshots"
 fi
 
+# The cancel button (flight-delays) or the stop-with-savepoint button (nexmark-q5) ended the
+# job: run-local reports it CANCELED, or FINISHED with a savepoint written, and exits.
+while kill -0 "$RUN_PID" 2>/dev/null; do
+  [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || die "run-local still runs after the cancel or stop"
+  sleep 0.1
+done
+wait "$RUN_PID" || true
+RUN_PID=""
 if [ "$EXPECT_CANCEL" = 1 ]; then
-  # The cancel button's request ended the job: run-local reports it CANCELED and exits.
-  while kill -0 "$RUN_PID" 2>/dev/null; do
-    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || die "run-local still runs after the cancel"
-    sleep 0.1
-  done
-  wait "$RUN_PID" || true
-  RUN_PID=""
   grep -q -E "^Job .* \\($JOB_ID\\) CANCELED" "$RUN_LOG" || { show "$RUN_LOG"; die "run-local does not report the job CANCELED"; }
+else
+  grep -q -E "^Job .* \\($JOB_ID\\) FINISHED" "$RUN_LOG" || { show "$RUN_LOG"; die "run-local does not report the stopped job FINISHED"; }
+  compgen -G "$DIR/savepoints/savepoint-*/_metadata" > /dev/null || die "no savepoint in $DIR/savepoints"
 fi
 echo "PASS dashboard $CASE: screenshots in $DIR/screenshots ($(ls "$DIR/screenshots" | wc -l) files)"

@@ -3,7 +3,9 @@
 // (run-local, whose TaskManager children may be killed), CASE, EXPECT_CANCEL (1: the cancel
 // button is there and cancels; 0: it is absent, and the stop-with-savepoint button stops the
 // job), ARTIFACTS (screenshots), WEB_DIR
-// (web/dashboard, whose node_modules has playwright-core and axe-core), CHROMIUM.
+// (web/dashboard, whose node_modules has playwright-core and axe-core), CHROMIUM; for CASE
+// session-submit also ROUTE_COUNTS_SO (a job library to upload), SUBMIT_INPUT and SUBMIT_OUTPUT
+// (the arguments of the flight-delay job it submits through the page).
 // Every wait is bounded by WAIT_MS and polls for an outcome; nothing is timed.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -95,6 +97,54 @@ try {
   assert.match(await text('main'), /Flink version/);
   await screenshot('overview');
   await accessible('overview');
+  const submitLinks = await page.locator('header nav a', { hasText: 'Submit new job' }).count();
+  assert.equal(submitLinks, process.env.CASE === 'session-submit' ? 1 : 0, 'the "Submit new job" link (web-submit)');
+  if (process.env.CASE === 'session-submit') {
+    await submitPages();
+  } else {
+    await jobPages();
+  }
+} catch (e) {
+  await screenshot('failure').catch(() => {});
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
+
+// A session cluster's submit page: upload a library, run the builtin flight-delay job.
+async function submitPages() {
+  await page.click('header nav a:has-text("Submit new job")');
+  await until('the builtin job library', async () => (await text('#jar-list')).includes('flinkcpp.examples.FlightDelays'));
+  await page.setInputFiles('#jar-file', env('ROUTE_COUNTS_SO'));
+  await page.click('#upload-submit');
+  await until('the uploaded library in the list', async () => (await text('#jar-list')).includes('route-counts.so'));
+  await screenshot('submit');
+  await accessible('submit page');
+  await page.click('#jar-list button.run-jar[data-jar="builtin_flink-cpp-examples"]');
+  await page.selectOption('#run-entry', 'flinkcpp.examples.FlightDelays');
+  await page.fill('#run-args', `--input ${env('SUBMIT_INPUT')} --output ${env('SUBMIT_OUTPUT')} --records-per-second 1000`);
+  await page.fill('#run-parallelism', '1');
+  await page.click('#run-submit');
+  const submitted = await until('the submitted job', async () => {
+    const m = /job ([0-9a-f]{32})/.exec(await text('#run-result'));
+    return m && m[1];
+  });
+  await screenshot('submitted');
+  await accessible('submit page with the run form');
+  await page.click('#run-result a');
+  await until('the submitted job on its page', async () => (await text('h1')).includes('flight-delays')
+    && (await page.locator('svg.job-graph g.vertex').count()) > 0);
+  const jobs = (await rest('jobs/overview')).jobs.map((j) => j.jid);
+  assert.ok(jobs.includes(submitted), `the submitted job ${submitted} is in /jobs/overview`);
+  log(`submit page: uploaded route-counts.so, ran job ${submitted}`);
+  await screenshot('submitted-job');
+  assert.deepEqual(consoleErrors, [], 'console errors');
+}
+
+// An application cluster's job: graph, rates, subtasks, checkpoints, a TaskManager kill, the
+// TaskManager and JobManager pages, and the cancel or stop-with-savepoint button.
+async function jobPages() {
 
   // --- job page: every vertex and edge of /plan -------------------------------------------
   const { plan } = await rest(`jobs/${jobId}/plan`);
@@ -226,10 +276,4 @@ try {
     log('stop-with-savepoint button: requested');
   }
   log(`${shots} screenshots, ${readdirSync(artifacts).length} files in ${artifacts}`);
-} catch (e) {
-  await screenshot('failure').catch(() => {});
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
 }

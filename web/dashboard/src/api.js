@@ -39,18 +39,22 @@ export async function getText(path) {
 }
 
 /**
- * Polls `load` (an async function) now and every refresh period while `key` stays the same.
- * Returns {data, error, at}: the last successful answer stays while the next one loads.
+ * Polls `load` (an async function) now and every refresh period while `key` stays the same;
+ * a new `nudge` value polls at once (after a change the page made). Returns {data, error, at}:
+ * the last successful answer stays while the next one loads (it is dropped when `key` changes).
  */
-export function usePoll(load, key, enabled = true) {
+export function usePoll(load, key, nudge = 0) {
   const [state, setState] = useState({ data: null, error: null, at: 0 });
   const loadRef = useRef(load);
   loadRef.current = load;
+  const keyRef = useRef(key);
   useEffect(() => {
-    if (!enabled) return undefined;
     let live = true;
     let timer = null;
-    setState({ data: null, error: null, at: 0 });
+    if (keyRef.current !== key) {
+      keyRef.current = key;
+      setState({ data: null, error: null, at: 0 });
+    }
     const tick = async () => {
       try {
         const data = await loadRef.current();
@@ -65,7 +69,7 @@ export function usePoll(load, key, enabled = true) {
       live = false;
       clearTimeout(timer);
     };
-  }, [key, enabled]);
+  }, [key, nudge]);
   return state;
 }
 

@@ -1,12 +1,13 @@
 // The JobManager's web dashboard: a single-page application over Flink's REST API, routed by
 // the URL's fragment (#/overview, #/jobs/<id>/<tab>[/<vertex>], #/taskmanagers[/<id>/<tab>],
-// #/jobmanager/<tab>), refreshed every few seconds (/config's refresh-interval).
+// #/jobmanager/<tab>, #/submit on session clusters with web.submit.enable), refreshed every few seconds (/config's refresh-interval).
 import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, refresh } from './api.js';
 import { JobPage } from './job.js';
 import { OverviewPage } from './overview.js';
 import { JobManagerPage, TaskManagerPage, TaskManagersPage } from './processes.js';
+import { SubmitPage } from './submit.js';
 
 function useRoute() {
   const parse = () => (window.location.hash.replace(/^#\/?/, '') || 'overview').split('/');
@@ -25,6 +26,7 @@ function Page({ route, features }) {
   if (section === 'taskmanagers' && id) return html`<${TaskManagerPage} id=${id} tab=${tab} key=${id} />`;
   if (section === 'taskmanagers') return html`<${TaskManagersPage} />`;
   if (section === 'jobmanager') return html`<${JobManagerPage} tab=${id} />`;
+  if (section === 'submit' && features['web-submit']) return html`<${SubmitPage} />`;
   return html`<${OverviewPage} />`;
 }
 
@@ -33,6 +35,7 @@ const NAV = [['overview', 'Overview'], ['taskmanagers', 'TaskManagers'], ['jobma
 function App({ config }) {
   const route = useRoute();
   const features = config.features || {};
+  const nav = features['web-submit'] ? [...NAV, ['submit', 'Submit new job']] : NAV;
   useEffect(() => {
     const main = document.getElementById('main');
     if (main) main.focus({ preventScroll: true });
@@ -42,7 +45,7 @@ function App({ config }) {
     <header class="top">
       <span class="brand">Apache Flink Dashboard <small>${config['flink-version']} · ${config['flink-revision']}</small></span>
       <nav aria-label="Main">
-        <ul>${NAV.map(([id, title]) => html`<li key=${id}><a href="#/${id}" aria-current=${route[0] === id ? 'page' : undefined}
+        <ul>${nav.map(([id, title]) => html`<li key=${id}><a href="#/${id}" aria-current=${route[0] === id ? 'page' : undefined}
           class=${route[0] === id ? 'active' : ''}>${title}</a></li>`)}</ul>
       </nav>
     </header>

@@ -16,7 +16,7 @@
 #include "config/config_watcher.h"
 #include "controller/controller.h"
 #include "controller/flink_deployment_controller.h"
-#include "controller/leader_election.h"
+#include "k8s/leader_election.h"
 #include "controller/session_job_controller.h"
 #include "controller/state_snapshot_controller.h"
 #include "flink/common/log.h"

@@ -45,11 +45,18 @@
 # kubernetes.operator.job.restart.failed: a TaskManager SIGKILLed (seeded moment) fails the job
 # for good; the operator sees FAILED, redeploys the cluster under the same job ID, the new
 # JobManager resumes from the job's latest checkpoint: output = oracle.
+# Case ha: Kubernetes HA (high-availability.type kubernetes, storageDir on the shared directory,
+# short leader-election timings) with jobManager.replicas 2 (a standby) and last-state: the
+# leader's process is SIGKILLed twice at seeded moments, and the operator once between them;
+# each time a JobManager (the restarted container or the standby) takes the leadership, the job
+# goes on under the same job ID from the checkpoint its HA ConfigMap points to; output = oracle.
+# The HA ConfigMaps hold the leader and the checkpoint pointers while the job runs; deleting the
+# FlinkDeployment removes them.
 # Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
 #
-# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots]
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
 # Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
 # Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
@@ -75,11 +82,11 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job, ha)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
-case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots|scale-logging) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed) UPGRADE_MODE=last-state ;; esac
+case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots|scale-logging) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed|ha) UPGRADE_MODE=last-state ;; esac
 die() { echo "FAIL $CASE: $*" >&2; exit 1; }
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -117,6 +124,16 @@ wait_for() {
   done
 }
 
+# wait_for_quiet SECONDS COMMAND...: as wait_for, but returns 1 on timeout (the caller reports).
+wait_for_quiet() {
+  local limit=$(( $(now_ms) + $1 * 1000 ))
+  shift
+  until "$@" > /dev/null 2>&1; do
+    [ "$(now_ms)" -lt "$limit" ] || return 1
+    sleep 0.2
+  done
+}
+
 target_up "$BIN_DIR" "cluster-e2e-$VARIANT-$$"
 ON="test-cluster pods"
 [ -z "$REAL_CLUSTER" ] || ON="pods of namespace $NAMESPACE"
@@ -137,6 +154,11 @@ kubernetes.operator.deployment.readiness.timeout: \"10 s\"" ;;
   delete-savepoint) EXTRA_CONF="kubernetes.operator.job.savepoint-on-deletion: \"true\"" ;;
   snapshots) EXTRA_CONF="kubernetes.operator.savepoint.history.max.count: \"2\"" ;;
   restart-failed) EXTRA_CONF="kubernetes.operator.job.restart.failed: \"true\"" ;;
+  ha) EXTRA_CONF="high-availability.type: kubernetes
+high-availability.storageDir: $(q "file://$DIR/ha")
+high-availability.kubernetes.leader-election.lease-duration: \"3 s\"
+high-availability.kubernetes.leader-election.renew-deadline: \"2 s\"
+high-availability.kubernetes.leader-election.retry-period: \"300 ms\"" ;;
 esac
 # restart-failed: no restart strategy, so that a lost TaskManager fails the job for good.
 RESTART_CONF="restart-strategy.type: fixed-delay
@@ -149,8 +171,10 @@ $RESTART_CONF
 heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
-  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging|session-job) echo 4000 ;; *) echo 10000 ;; esac)" \
+  --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging|session-job|ha) echo 4000 ;; *) echo 10000 ;; esac)" \
   | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
+# (E2E_JM_REPLICAS: 1 for no standby, as bench/ha_failover_bench.sh compares.)
+[ "$VARIANT" != ha ] || sed -i "s/^  jobManager:\$/  jobManager:\n    replicas: ${E2E_JM_REPLICAS:-2}/" "$DIR/flight-delays.yaml"
 target_pod_template >> "$DIR/flight-delays.yaml"  # DIR shared with the pods at the same path
 [ "$VARIANT" = session-job ] || kubectl apply -f "$DIR/flight-delays.yaml" > /dev/null
 
@@ -159,7 +183,13 @@ ready_pods() {  # ready_pods COMPONENT N: N pods of the component are Ready (and
         -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}{","}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
         grep -c '^,True$')" -ge "$2" ]
 }
-jm_pod() {  # the JobManager pod (the newest one not terminating)
+jm_pod() {  # the JobManager pod (the newest one not terminating; with HA standbys: the Ready one, the leader)
+  if [ "$VARIANT" = ha ]; then
+    kubectl get pods -l app=flight-delays,component=jobmanager \
+      -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+      awk '$2 == "True" { print $1; exit }'
+    return 0
+  fi
   kubectl get pods -l app=flight-delays,component=jobmanager --sort-by=.metadata.creationTimestamp \
     -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk 'NF == 1 { p = $1 } END { print p }'
 }
@@ -547,6 +577,63 @@ if [ "$VARIANT" = ack-after-end ]; then
   mapfile -t TM_LOGS < <(target_pod_logs flight-delays-taskmanager-)
   expect_race "$(target_pod_log "$(jm_pod)")" "${TM_LOGS[@]}"
   echo "PASS $CASE: FlinkDeployment on $ON, checkpoint 1 acknowledged ${ACK_DELAY} ms late, after the end of input ($RACE_OUTCOME before FINISHED); $ACTUAL_ROWS rows = oracle, no uncommitted file, $(secs_since "$CASE_START")s"
+  exit 0
+fi
+
+if [ "$VARIANT" = ha ]; then
+  leader_pod() { jm_pod; }
+  cm_data() { kubectl get configmap "$1" -o json > "$DIR/cm.json" && jget "$DIR/cm.json" "\$.data.\"$2\""; }
+  leader_holder() {
+    kubectl get configmap flight-delays-cluster-config-map -o jsonpath='{.metadata.annotations.control-plane\.alpha\.kubernetes\.io/leader}' > "$DIR/leader.json" &&
+      jget "$DIR/leader.json" '$.holderIdentity'
+  }
+  wait_for "$TIMEOUT" "the job RUNNING with a completed checkpoint" job_running_with_checkpoint
+  JOB_ID=$(job_field jid)
+  [ "$(kubectl get pods -l app=flight-delays,component=jobmanager -o name | wc -l)" = "${E2E_JM_REPLICAS:-2}" ] || die "not ${E2E_JM_REPLICAS:-2} JobManager pods"
+  pointer_recorded() { [ -n "$(kubectl get configmap "flight-delays-$JOB_ID-config-map" -o jsonpath='{.data}' | grep -o 'checkpointID-[0-9]*' | head -1)" ]; }
+  wait_for 30 "a checkpoint pointer in ConfigMap flight-delays-$JOB_ID-config-map" pointer_recorded
+  [ "$(leader_holder)" = "$(leader_pod)" ] || die "the leader annotation names '$(leader_holder)', the Ready JobManager is '$(leader_pod)'"
+  [ -n "$(cm_data flight-delays-cluster-config-map "executionPlan-$JOB_ID")" ] || die "no executionPlan-$JOB_ID in the cluster ConfigMap"
+  kubectl get configmaps -l app=flight-delays,configmap-type=high-availability -o yaml > "$DIR/ha-configmaps.yaml"
+  echo "  job $JOB_ID RUNNING; leader $(leader_pod); HA ConfigMaps: $(kubectl get configmaps -l configmap-type=high-availability -o name | tr '\n' ' ')"
+  RANDOM=$SEED
+  resumed() {  # the job RUNNING again under JOB_ID on a JobManager that recovered it
+    local p
+    p=$(leader_pod)
+    [ -n "$p" ] && target_rest "$p" > /dev/null 2>&1 && [ "$(job_field jid)" = "$JOB_ID" ] &&
+      case "$(job_field state)" in RUNNING|FINISHED) true ;; *) false ;; esac
+  }
+  for round in 1 2; do
+    sleep_ms $((RANDOM % 2000))
+    LEADER=$(leader_pod)
+    [ "$(job_field state)" = RUNNING ] || die "the job was $(job_field state) before kill $round: slow the input"
+    KILL_AT=$(now_ms)
+    target_kill_jobmanager "$LEADER"
+    echo "  seed $SEED: SIGKILL JobManager $LEADER (pid $KILLED_PID), kill $round at +$(secs_since "$CASE_START")s"
+    if [ "$round" = 1 ]; then
+      sleep_ms $((RANDOM % 1500))
+      target_kill_operator
+      echo "  SIGKILL the operator too; started again"
+      target_start_operator
+    fi
+    wait_for 90 "the job RUNNING again under $JOB_ID after kill $round" resumed
+    find_rest_leader() { REST_POD=$(leader_pod); target_rest "$REST_POD"; }
+    find_rest_leader
+    grep -q "Kubernetes HA: recovering job $JOB_ID" "$(target_pod_log "$REST_POD")" || die "the new leader $REST_POD did not recover job $JOB_ID from the HA ConfigMaps"
+    echo "  kill $round: job $JOB_ID $(job_field state) again on $REST_POD $(secs_since "$KILL_AT")s after the kill (leader $(leader_holder))"
+  done
+  wait_for "$TIMEOUT" "the job FINISHED" finished
+  grep -q "resumes from" "$(target_pod_log "$REST_POD")" || die "the last leader's log does not say which checkpoint it resumed from"
+  compare_output "$DIR/out" "$CASE"
+  expect_operator_status
+  [ "$(fd_status '{.status.jobStatus.jobId}')" = "$JOB_ID" ] || die "the job ID changed"
+  kubectl delete flinkdeployment flight-delays --wait=false > /dev/null
+  ha_gone() { [ -z "$(kubectl get configmaps -l app=flight-delays,configmap-type=high-availability -o name)" ] && ! kubectl get flinkdeployment flight-delays > /dev/null 2>&1; }
+  if ! wait_for_quiet 90 ha_gone; then
+    kubectl get flinkdeployments,configmaps -o yaml > "$DIR/left.yaml" 2>&1 || true
+    die "the FlinkDeployment or its HA ConfigMaps still there 90 s after the deletion: $(kubectl get flinkdeployments,configmaps -o name | tr '\n' ' ') ($DIR/left.yaml)"
+  fi
+  echo "PASS $CASE: the leading JobManager SIGKILLed twice (and the operator once): job $JOB_ID resumed each time from its HA checkpoint pointer; $ACTUAL_ROWS rows = oracle; HA ConfigMaps deleted with the FlinkDeployment, $(secs_since "$CASE_START")s"
   exit 0
 fi
 

@@ -219,6 +219,25 @@ target_kill_main_container() {
   kubectl exec "$pod" -c flink-main-container -- bash -c "kill -KILL $KILLED_PID" > /dev/null 2>&1 || true
 }
 
+# target_kill_jobmanager POD: SIGKILL the JobManager process of POD (sets KILLED_PID). On the
+# test cluster the pod's processes share this host's PID namespace: the one whose environment
+# holds the pod's IP (the downward-API variable every Flink container gets).
+target_kill_jobmanager() {
+  local pod=$1
+  if [ -z "$REAL_CLUSTER" ]; then
+    local ip p
+    ip=$(kubectl get pod "$pod" -o jsonpath='{.status.podIP}')
+    KILLED_PID=""
+    for p in $(pgrep -f 'flink-cpp (standalone-job|jobmanager)' || true); do
+      if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "_POD_IP_ADDRESS=$ip"; then KILLED_PID=$p; break; fi
+    done
+    [ -n "$KILLED_PID" ] || die "no JobManager process for pod $pod ($ip)"
+    kill -KILL "$KILLED_PID"
+    return 0
+  fi
+  target_kill_main_container "$pod"
+}
+
 target_rest() {
   local pod=$1
   if [ -z "$REAL_CLUSTER" ]; then

@@ -252,3 +252,20 @@ $(sed 's/^/    /' <<< "$conf")
     upgradeMode: stateless
 EOF
 }
+
+# session_checkpoint_conf NAME: the flinkConfiguration of a /jars/.../run body: checkpoints every
+# 500 ms into $DIR/checkpoints-NAME.
+session_checkpoint_conf() { printf '"flinkConfiguration": {"execution.checkpointing.interval": "500 ms", "state.checkpoints.dir": "file://%s"}' "$DIR/checkpoints-$1"; }
+# run_builtin_flight_delays RATE: submits the builtin flight-delay job to the session cluster
+# (through the caller's rest function) at parallelism 2, reading $INPUT, writing $DIR/out-fd,
+# RATE records per second per source subtask; sets FD to its job id.
+run_builtin_flight_delays() {
+  local status
+  cat > "$DIR/fd-run.json" <<EOF
+{"entryClass": "flinkcpp.examples.FlightDelays", "parallelism": 2, $(session_checkpoint_conf fd),
+ "programArgsList": ["--input", "$INPUT", "--output", "$DIR/out-fd", "--key", "origin", "--window", "1 h", "--records-per-second", "$1"]}
+EOF
+  status=$(rest POST /jars/builtin_flink-cpp-examples/run "$DIR/fd.json" -H 'Content-Type: application/json' --data-binary "@$DIR/fd-run.json")
+  [ "$status" = 200 ] || die "POST /jars/builtin_flink-cpp-examples/run: $status $(cat "$DIR/fd.json")"
+  FD=$(jget "$DIR/fd.json" '$.jobid')
+}

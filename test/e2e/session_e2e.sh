@@ -155,14 +155,7 @@ echo "not a library" > "$DIR/bogus.so"
 expect_error "$(rest POST /jars/upload "$DIR/bogus.json" -F "jarfile=@$DIR/bogus.so")" 400 "$DIR/bogus.json" "not a valid job library"
 
 # 2. Two jobs at once: the flight-delay job from the builtin jar, route counts from the library.
-ckpt() { printf '"flinkConfiguration": {"execution.checkpointing.interval": "500 ms", "state.checkpoints.dir": "file://%s"}' "$DIR/checkpoints-$1"; }
-cat > "$DIR/fd-run.json" <<EOF
-{"entryClass": "flinkcpp.examples.FlightDelays", "parallelism": 2, $(ckpt fd),
- "programArgsList": ["--input", "$INPUT", "--output", "$DIR/out-fd", "--key", "origin", "--window", "1 h", "--records-per-second", "$RATE"]}
-EOF
-status=$(rest POST /jars/builtin_flink-cpp-examples/run "$DIR/fd.json" -H 'Content-Type: application/json' --data-binary "@$DIR/fd-run.json")
-[ "$status" = 200 ] || die "POST /jars/builtin_flink-cpp-examples/run: $status $(cat "$DIR/fd.json")"
-FD=$(jget "$DIR/fd.json" '$.jobid')
+run_builtin_flight_delays "$RATE"
 status=$(rest POST /jars/upload "$DIR/upload.json" -H "Expect:" -F "jarfile=@$SO")
 [ "$status" = 200 ] && [ "$(jget "$DIR/upload.json" '$.status')" = success ] || die "upload of $SO: $status $(cat "$DIR/upload.json")"
 CURL_JAR=$(basename "$(jget "$DIR/upload.json" '$.filename')")

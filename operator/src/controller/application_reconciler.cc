@@ -109,6 +109,41 @@ Status FlinkDeploymentController::deleteClusterDeployments(const json& fd, const
   return Status::Ok();
 }
 
+Result<bool> FlinkDeploymentController::deleteHaConfigMaps(const FlinkDeployment& target) {
+  // Flink's Kubernetes HA ConfigMaps: <cluster-id>-cluster-config-map and one per job.
+  const std::string base = "/api/v1/namespaces/" + target.namespace_ + "/configmaps";
+  auto list = client_->get(base + "?labelSelector=app%3D" + target.name + "%2Cconfigmap-type%3Dhigh-availability");
+  if (!list.ok()) return Status::Error("listing the HA ConfigMaps: " + list.error);
+  bool any = false;
+  for (const auto& cm : list.body.value("items", json::array())) {
+    any = true;
+    std::string name = cm.value("metadata", json::object()).value("name", "");
+    ApiResponse r = client_->del(base + "/" + name);
+    if (!r.ok() && !r.notFound()) return Status::Error(fmt::format("deleting ConfigMap {}: {}", name, r.error));
+    log::info("FlinkDeployment {}/{}: deleted HA ConfigMap {}", target.namespace_, target.name, name);
+  }
+  return any;
+}
+
+std::optional<nlohmann::json> FlinkDeploymentController::haLatestCheckpoint(const FlinkDeployment& target,
+                                                                            const std::string& jobId) const {
+  // The job's HA ConfigMap (<cluster-id>-<job-id>-config-map): checkpointID-<19 digits> entries,
+  // each JSON with the checkpoint's externalPointer.
+  auto cm = client_->get("/api/v1/namespaces/" + target.namespace_ + "/configmaps/" + target.name + "-" + jobId + "-config-map");
+  if (!cm.ok()) return std::nullopt;
+  std::optional<json> best;
+  std::string bestKey;
+  const json data = cm.body.value("data", json::object());
+  for (const auto& [key, value] : data.items()) {
+    if (key.rfind("checkpointID-", 0) != 0 || !value.is_string() || key <= bestKey) continue;
+    json entry = json::parse(value.get<std::string>(), nullptr, false);
+    if (!entry.is_object() || !entry.value("externalPointer", json()).is_string()) continue;
+    bestKey = key;
+    best = json{{"id", std::strtoll(key.c_str() + 13, nullptr, 10)}, {"location", entry["externalPointer"]}};
+  }
+  return best;
+}
+
 bool FlinkDeploymentController::clusterPodsExist(const FlinkDeployment& target) const {
   auto pods = client_->get("/api/v1/namespaces/" + target.namespace_ + "/pods?labelSelector=app%3D" + target.name);
   if (!pods.ok()) return true;  // cannot tell: assume they are still there
@@ -249,11 +284,22 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
   }
 
   if (mode == "last-state") {
+    bool recorded = false;
     if (auto address = restAddress(deployed); address && !jobId.empty()) {
       if (auto cp = jobs_.latestCheckpoint(*address, jobId)) {
         json& cinfo = objectField(js.extra, "checkpointInfo");
         cinfo["lastCheckpoint"] = {{"timeStamp", cp->timestampMs}, {"triggerType", "PERIODIC"}, {"formatType", "FULL"},
                                    {"id", cp->id}, {"location", cp->externalPath}};
+        recorded = true;
+      }
+    }
+    if (!recorded && !jobId.empty() && detail::highAvailabilityEnabled(deployed.effectiveConfiguration().entries())) {
+      // The JobManager does not answer: the pointer its HA services wrote says where the job
+      // resumes (the new JobManager restores from it).
+      if (auto cp = haLatestCheckpoint(deployed, jobId)) {
+        json& cinfo = objectField(js.extra, "checkpointInfo");
+        cinfo["lastCheckpoint"] = {{"timeStamp", nowMs()}, {"triggerType", "PERIODIC"}, {"formatType", "FULL"},
+                                   {"id", (*cp)["id"]}, {"location", (*cp)["location"]}};
       }
     }
   }

@@ -269,6 +269,8 @@ std::string FlinkDeploymentController::observeCluster(const FlinkDeployment& tar
   std::string jmStatus = "MISSING";
   if (jm) {
     int want = (*jm)["spec"].value("replicas", 1);
+    // With Kubernetes HA only the leader is Ready (standbys open no port until they lead).
+    if (detail::highAvailabilityEnabled(target.effectiveConfiguration().entries())) want = std::min(want, 1);
     int ready = (*jm).value("status", json::object()).value("readyReplicas", 0);
     jmStatus = ready >= want && want > 0 ? "READY" : "DEPLOYING";
   }
@@ -448,6 +450,16 @@ ReconcileResult FlinkDeploymentController::reconcileDeletion(const json& fd) {
     if (!(status == written)) writeLatestStatus(ns, name, status);
     if (Status s = deleteClusterDeployments(fd, running, "the FlinkDeployment is deleted"); !s.ok()) {
       return {false, s.message(), std::nullopt};
+    }
+    if (detail::highAvailabilityEnabled(running.effectiveConfiguration().entries())) {
+      // The HA data goes with the deployment (not with a suspend), once no JobManager is left
+      // to write it again, as the Apache operator deletes it.
+      // Level-triggered: the finalizer goes once a listing finds none (a JobManager still
+      // shutting down may write one again).
+      if (clusterPodsExist(running)) return {true, "", std::chrono::milliseconds(500)};
+      auto deletedSome = deleteHaConfigMaps(running);
+      if (!deletedSome.ok()) return {false, deletedSome.status().message(), std::nullopt};
+      if (*deletedSome) return {true, "", std::chrono::milliseconds(1000)};
     }
   }
   ApiResponse r = setFinalizer(*client_, types::kFlinkDeployment, fd, kFinalizer, false);

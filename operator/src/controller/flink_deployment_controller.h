@@ -183,6 +183,11 @@ class FlinkDeploymentController {
                                   bool* deleted = nullptr);
   /// True while pods of the cluster (app=<name>, a jobmanager or taskmanager component) exist.
   bool clusterPodsExist(const FlinkDeployment& target) const;
+  /// Deletes the Kubernetes HA ConfigMaps of the cluster (labels app=<name>,
+  /// configmap-type=high-availability); true when there was any to delete.
+  Result<bool> deleteHaConfigMaps(const FlinkDeployment& target);
+  /// The newest checkpoint the job's HA ConfigMap points to: {"id", "location"}, or nullopt.
+  std::optional<nlohmann::json> haLatestCheckpoint(const FlinkDeployment& target, const std::string& jobId) const;
   /// Creates or patches every child, and deletes the Ingress of ours that spec.ingress no longer
   /// asks for; *anyChanged when one was written.
   Status applyChildren(const nlohmann::json& fd, const FlinkDeployment& target, bool* anyChanged);

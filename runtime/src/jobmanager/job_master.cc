@@ -228,6 +228,19 @@ void JobMaster::start() {
     own.reset();
     log::info("Job {} resumes from the savepoint it was stopped with ({}, checkpoint {})", name_, stop->second, stop->first);
   }
+  if (!sub_.haCheckpoint.empty()) {
+    auto ha = checkpoint::readMetadata(checkpoint::pathOf(sub_.haCheckpoint));
+    if (!ha.ok()) {
+      log::warn("Job {}: the checkpoint the HA ConfigMap points to is not usable: {}", name_, ha.status().message());
+    } else if ((!own || ha->checkpointId > own->second.checkpointId) &&
+               (initialRestore_.is_null() || ha->checkpointId > initialRestore_.at("checkpointId").get<int64_t>())) {
+      Status s = validateSavepoint(sub_.haCheckpoint, &initialRestore_);
+      if (!s.ok()) return fail(s.message());
+      coordinator_->setCheckpointIdCounter(ha->checkpointId + 1);
+      own.reset();
+      log::info("Job {} resumes from checkpoint {} of its HA ConfigMap ({})", name_, ha->checkpointId, sub_.haCheckpoint);
+    }
+  }
   if (own) {
     log::info("Job {} resumes from its own checkpoint {} ({})", name_, own->second.checkpointId, own->first);
   }

@@ -34,6 +34,9 @@ struct JobSubmission {
   /// The job library the TaskManagers fetch from the JobManager's BlobServer (an uploaded
   /// library of a session cluster); unset: spec.jarURI is used as it is (builtin, local://).
   std::optional<blob::BlobRef> library;
+  /// The newest checkpoint the Kubernetes HA services record for the job (its chk-N
+  /// directory), if any: restored when newer than what the job's checkpoint directory holds.
+  std::string haCheckpoint;
 };
 
 struct ExecutionVertex {

@@ -11,11 +11,13 @@
 #include <prometheus/gauge.h>
 
 #include "checkpoint/coordinator.h"
+#include "checkpoint/storage.h"
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "core/metrics_exporter.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
+#include "ha/kubernetes_ha.h"
 #include "jobmanager/rest_handlers.h"
 
 namespace flink {
@@ -38,14 +40,34 @@ class JobManager : public JobManagerView {
       }
     }
     hbTimeoutMs_ = heartbeat->timeoutMs;
+    // Kubernetes HA: a standby opens no port until it leads, so the JobManager's Services
+    // (their readiness) follow the leader.
+    auto ha = ha::createHaServices(config_);
+    if (!ha.ok()) {
+      log::error("invalid configuration: {}", ha.status().message());
+      return 1;
+    }
+    ha_ = std::move(*ha);
+    if (ha_ && !ha_->awaitLeadership(stop_, [this] { haLost_ = true; })) {
+      ha_->stop();
+      return 0;
+    }
     if (!application && !startSessionServices()) return 1;
     if (!startEndpoints()) return 1;
     std::string applicationJob;
-    if (application) {
-      applicationJob = application->jobId;
+    if (application) applicationJob = application->jobId;
+    if (ha_) {
+      Status s = ha_->publishLeaderAddresses(config_.getString(options::kRpcAddress, "localhost") + ":" +
+                                                 std::to_string(listener_.port()), restAddress_);
+      if (!s.ok()) log::warn("Kubernetes HA: {}", s.message());
+      mailbox_.post([this, application] { recoverJobs(application); });
+    } else if (application) {
       mailbox_.post([this, app = *application]() mutable { startJob(std::move(app)); });
     }
     int exitCode = mainLoop(heartbeat->intervalMs, *shutdownOnFinish ? applicationJob : std::string());
+    // No more leadership renewals or HA writes once stopping: a deleted cluster's HA ConfigMaps
+    // must not come back from a JobManager that is shutting down.
+    if (ha_) ha_->stop();
     stopEndpoints();
     stopSessionServices();
     return exitCode;
@@ -167,6 +189,13 @@ class JobManager : public JobManagerView {
       }
       for (auto& [id, jm] : jobs_) jm->tick();
       releaseBlobsOfEndedJobs();
+      if (ha_) recordHaProgress();
+      if (haLost_.load()) {
+        // As Flink's JobManager on a revoked leadership: stop here; the pod's restart makes it
+        // a standby, and the new leader recovers the jobs.
+        log::error("Kubernetes HA: leadership lost; the JobManager stops");
+        return 1;
+      }
       if (!applicationJob.empty() && !shutdownAt) {
         auto it = jobs_.find(applicationJob);
         if (it != jobs_.end() && isGloballyTerminal(it->second->status())) {
@@ -243,6 +272,10 @@ class JobManager : public JobManagerView {
     return it == jobs_.end() ? nullptr : it->second.get();
   }
   Status submitJob(JobSubmission sub) override {
+    if (ha_) {
+      Status s = persistSubmission(sub);
+      if (!s.ok()) return Status::Error("the job cannot be made recoverable (Kubernetes HA): " + s.message());
+    }
     if (sub.library) {
       if (!blobServer_) return Status::Error("no BlobServer runs (application mode): job libraries cannot be shipped");
       Status s = blobServer_->put(sub.spec.jarURI, sub.library->key, sub.jobId);
@@ -280,6 +313,108 @@ class JobManager : public JobManagerView {
     msg.erase("requestId");
     done(std::move(msg));
   }
+
+  // ---- Kubernetes HA (main thread) ----
+
+  // The submission as the HA job graph store keeps it: enough to run the job again. A library
+  // uploaded to this session cluster is copied to the HA storage (the upload directory is the
+  // pod's own).
+  Status persistSubmission(const JobSubmission& sub) {
+    json j = {{"jobId", sub.jobId},
+              {"jarURI", sub.spec.jarURI},
+              {"entryClass", sub.spec.entryClass},
+              {"args", sub.spec.args},
+              {"config", sub.config.entries()}};
+    if (sub.library) {
+      std::string dir = ha_->storagePath("blob/job_" + sub.jobId);
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      const std::string copy = dir + "/" + sub.library->key + ".so";  // (a library is loaded by its .so name)
+      std::filesystem::copy_file(checkpoint::pathOf(sub.spec.jarURI), copy, std::filesystem::copy_options::overwrite_existing, ec);
+      if (ec) return Status::Error("cannot copy the job library to " + dir + ": " + ec.message());
+      j["jarURI"] = copy;
+      j["library"] = {{"key", sub.library->key}, {"name", sub.library->name}};
+    }
+    return ha_->putJobGraph(sub.jobId, j);
+  }
+
+  static Result<JobSubmission> submissionFromJson(const json& j) {
+    try {
+      JobSubmission sub;
+      sub.jobId = j.at("jobId").get<std::string>();
+      sub.spec.jarURI = j.at("jarURI").get<std::string>();
+      sub.spec.entryClass = j.at("entryClass").get<std::string>();
+      sub.spec.args = j.at("args").get<std::vector<std::string>>();
+      for (const auto& [k, v] : j.at("config").items()) sub.config.set(k, v.get<std::string>());
+      if (j.contains("library")) sub.library = blob::BlobRef{j["library"].at("key"), j["library"].at("name"), 0};
+      return sub;
+    } catch (const std::exception& e) {
+      return Status::Error(std::string("not a job submission: ") + e.what());
+    }
+  }
+
+  // A new leader: the jobs the HA job graph store lists (a session cluster's submissions),
+  // and the application's job (stored first, so a successor recovers it too), each resuming
+  // from its newest checkpoint.
+  void recoverJobs(std::optional<JobSubmission> application) {
+    auto graphs = ha_->recoverJobGraphs();
+    if (!graphs.ok()) log::error("Kubernetes HA: {}", graphs.status().message());
+    std::vector<JobSubmission> subs;
+    for (const auto& g : graphs.ok() ? *graphs : std::vector<json>{}) {
+      auto sub = submissionFromJson(g);
+      if (!sub.ok()) {
+        log::error("Kubernetes HA: a job graph is skipped: {}", sub.status().message());
+        continue;
+      }
+      if (application && sub->jobId == application->jobId) continue;  // the application's own, below
+      subs.push_back(std::move(*sub));
+    }
+    if (application) {
+      Status s = persistSubmission(*application);
+      if (!s.ok()) log::warn("Kubernetes HA: the application's job graph is not stored: {}", s.message());
+      subs.push_back(std::move(*application));
+    }
+    for (auto& sub : subs) {
+      auto latest = ha_->latestCheckpoint(sub.jobId);
+      if (!latest.ok()) {
+        log::warn("Kubernetes HA: {}", latest.status().message());
+      } else if (*latest) {
+        log::info("Kubernetes HA: job {} has checkpoint {} in {} ({})", sub.jobId, (*latest)->checkpointId,
+                  "its HA ConfigMap", (*latest)->externalPointer);
+        sub.haCheckpoint = (*latest)->externalPointer;
+      }
+      log::info("Kubernetes HA: recovering job {} ({})", sub.jobId, sub.spec.entryClass);
+      if (sub.library && blobServer_) {
+        Status s = blobServer_->put(sub.spec.jarURI, sub.library->key, sub.jobId);
+        if (!s.ok()) {
+          log::error("Kubernetes HA: the library of job {} cannot be served: {}", sub.jobId, s.message());
+          continue;
+        }
+        sub.library->port = blobServer_->port();
+        blobJobs_.insert(sub.jobId);
+      }
+      startJob(std::move(sub));
+    }
+  }
+
+  // Checkpoint pointers of completed checkpoints, and the cleanup of jobs that ended.
+  void recordHaProgress() {
+    for (const auto& [id, jm] : jobs_) {
+      auto& seen = haSeen_[id];
+      if (isGloballyTerminal(jm->status())) {
+        if (!seen.terminated) ha_->jobTerminated(id);
+        seen.terminated = true;
+        continue;
+      }
+      const auto* cc = jm->checkpointCoordinator();
+      auto last = cc ? cc->latestCompletedStats() : std::nullopt;
+      if (last && !last->savepoint && last->id > seen.checkpointId) {
+        seen.checkpointId = last->id;
+        ha_->checkpointCompleted(id, last->id, last->externalPath, cc->settings().numRetained);
+      }
+    }
+  }
+
   void startJob(JobSubmission sub) {
     log::info("Submitting job {} ({})", sub.spec.entryClass, sub.jobId);
     auto jm = std::make_unique<JobMaster>(std::move(sub), &rm_, [this](const std::string& tm, const json& msg) {
@@ -387,6 +522,13 @@ class JobManager : public JobManagerView {
   MetricsExporter exporter_;
   ResourceManager rm_;
   std::map<std::string, std::unique_ptr<JobMaster>> jobs_;
+  std::unique_ptr<ha::KubernetesHaServices> ha_;  // high-availability.type: kubernetes
+  std::atomic<bool> haLost_{false};
+  struct HaSeen {
+    int64_t checkpointId = 0;
+    bool terminated = false;
+  };
+  std::map<std::string, HaSeen> haSeen_;  // per job: what the HA ConfigMaps already record
   std::unique_ptr<blob::BlobServer> blobServer_;  // session mode
   std::set<std::string> blobJobs_;                // jobs holding a blob in blobServer_
   std::unique_ptr<JarStore> jars_;                // session mode with web.submit.enable

@@ -49,14 +49,16 @@ json configMap(const FlinkDeployment& fd, const Configuration& conf) {
               {"data", data}};
 }
 
-/// The JobManager's headless Service (RPC, blob server).
-json jobManagerService(const FlinkDeployment& fd, const Ports& ports) {
+/// The JobManager's headless Service (RPC, blob server). With Kubernetes HA only the leader
+/// opens its ports and becomes ready, so only ready addresses are published: TaskManagers
+/// reach the leader, never a standby.
+json jobManagerService(const FlinkDeployment& fd, const Configuration& conf, const Ports& ports) {
   return json{{"apiVersion", "v1"},
               {"kind", "Service"},
               {"metadata", metadata(fd, jobManagerName(fd), "jobmanager")},
               {"spec",
                {{"clusterIP", "None"},
-                {"publishNotReadyAddresses", true},
+                {"publishNotReadyAddresses", !detail::highAvailabilityEnabled(conf.entries())},
                 {"selector", labels(fd, "jobmanager")},
                 {"ports", json::array({servicePort("jobmanager-rpc", ports.rpc), servicePort("blobserver", ports.blob)})}}}};
 }
@@ -103,7 +105,7 @@ std::string restServiceName(const FlinkDeployment& fd) { return fd.name + "-rest
 std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config) {
   Ports ports;
   const Configuration conf = clusterConfiguration(fd, config, &ports);
-  std::vector<nlohmann::json> out = {configMap(fd, conf), jobManagerService(fd, ports), restService(fd, conf, ports),
+  std::vector<nlohmann::json> out = {configMap(fd, conf), jobManagerService(fd, conf, ports), restService(fd, conf, ports),
                                      deployment(fd, config, true, conf, ports), deployment(fd, config, false, conf, ports)};
   // An invalid template never gets here: validateFlinkDeployment rejects it first.
   if (auto ingress = desiredIngress(fd, ports.rest); ingress.ok() && *ingress) out.push_back(std::move(**ingress));

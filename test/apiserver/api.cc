@@ -386,11 +386,37 @@ Status Api::validateAndPrune(const Target& t, const json* old, json& obj, const 
 // ---- create -------------------------------------------------------------------------------------
 
 Result<Reply> Api::create(const Target& t, const json& body, const WriteOptions& o) {
+  if (t.subresource == "binding" && t.type->kind == "Pod" && t.type->group.empty()) return bind(t, body, o);
   if (!t.subresource.empty() || !t.name.empty())
     return methodNotAllowed("the server does not allow this method on the requested resource");
   auto obj = decode(t, body);
   if (!obj) return obj.error();
   return store_.transact([&](Txn& txn) { return createIn(txn, t, std::move(*obj), o, nullptr); });
+}
+
+// POST pods/<name>/binding (what kube-scheduler does): sets spec.nodeName of a pod that has
+// none; 409 when it is already bound. Answers a Success Status, as the real server does.
+Result<Reply> Api::bind(const Target& t, const json& body, const WriteOptions& o) {
+  if (!body.is_object() || body.value("kind", "Binding") != "Binding") return badRequest("expected a Binding object");
+  const json target = body.value("target", json::object());
+  const std::string node = target.is_object() ? target.value("name", "") : "";
+  if (node.empty()) return invalid("", "Binding", t.name, {"target.name: Required value"});
+  if (target.value("kind", "Node") != "Node") return invalid("", "Binding", t.name, {"target.kind: Unsupported value"});
+  return store_.transact([&](Txn& txn) -> Result<Reply> {
+    ObjPtr old = txn.get(t.type->key(), t.ns, t.name);
+    if (!old) return notFound("", "pods", t.name);
+    json next = present(*t.type, t.version, *old);
+    const std::string bound = next.value("spec", json::object()).value("nodeName", "");
+    if (!bound.empty())
+      return conflict("", "pods/binding", t.name, "pod " + t.name + " is already assigned to node \"" + bound + "\"");
+    if (hasMeta(next, "deletionTimestamp")) return conflict("", "pods/binding", t.name, "pod " + t.name + " is being deleted");
+    next["spec"]["nodeName"] = node;
+    Target podTarget = t;
+    podTarget.subresource.clear();
+    auto r = commitUpdate(txn, podTarget, old, std::move(next), o, false, false);
+    if (!r) return r.error();
+    return Reply{successStatus(), 201, {}};
+  });
 }
 
 Result<Reply> Api::createIn(Txn& txn, const Target& t, json obj, const WriteOptions& o, const json* applyManaged) {

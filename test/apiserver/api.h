@@ -86,6 +86,7 @@ class Api {
  private:
   using Txn = Store::Txn;
   Result<json> decode(const Target& t, const json& body) const;
+  Result<Reply> bind(const Target& t, const json& body, const WriteOptions& o);
   Result<Reply> createIn(Txn& txn, const Target& t, json obj, const WriteOptions& o, const json* applyManaged);
   Result<Reply> commitUpdate(Txn& txn, const Target& t, const ObjPtr& old, json next, const WriteOptions& o,
                              bool isApply, bool requireRv);

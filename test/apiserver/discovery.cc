@@ -91,6 +91,7 @@ std::optional<json> apiResourceList(const Registry& registry, const std::string&
                            {"verbs", {"create", "get"}}});
       resources.push_back({{"name", "pods/portforward"}, {"singularName", ""}, {"namespaced", true}, {"kind", "PodPortForwardOptions"},
                            {"verbs", {"create", "get"}}});
+      resources.push_back({{"name", "pods/binding"}, {"singularName", ""}, {"namespaced", true}, {"kind", "Binding"}, {"verbs", {"create"}}});
       resources.push_back({{"name", "pods/log"}, {"singularName", ""}, {"namespaced", true}, {"kind", "Pod"}, {"verbs", {"get"}}});
     }
     if (vi && vi->scale)

@@ -338,7 +338,7 @@ expect_contains "$OUT" 'AlreadyExists|already exists' "create an existing object
 must_fail k get cm does-not-exist
 expect_contains "$OUT" 'configmaps "does-not-exist" not found' "404 wording"
 
-step "garbage collection by ownerReferences"
+step "garbage collection by ownerReferences, pods/binding"
 k apply -f - > /dev/null << 'EOF'
 apiVersion: apps/v1
 kind: Deployment
@@ -372,12 +372,34 @@ metadata:
 stringData: {password: s3cret}
 EOF
 expect_eq "$(k get secret grandchild -o jsonpath='{.data.password}')" "czNjcmV0" "stringData -> data"
+# A pod created directly and owned (controller: false) by the Deployment, as a JobManager's
+# native TaskManager pods are: unscheduled until a pods/binding sets its node, once.
+k apply -f - > /dev/null << EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: owner-taskmanager-1-1
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: owner, uid: $OWNER_UID, controller: false, blockOwnerDeletion: true}]
+spec: {containers: [{name: c, image: busybox:1.36}]}
+EOF
+if on_test_server; then  # (a real cluster's scheduler binds it at once)
+  expect_eq "$(k get pod owner-taskmanager-1-1 -o jsonpath='{.spec.nodeName}')" "" "a new pod is unscheduled"
+  BINDING='{"apiVersion":"v1","kind":"Binding","metadata":{"name":"owner-taskmanager-1-1"},"target":{"apiVersion":"v1","kind":"Node","name":"node-a"}}'
+  OUT=$(k create --raw "/api/v1/namespaces/$NS/pods/owner-taskmanager-1-1/binding" -f - <<< "$BINDING")
+  expect_contains "$OUT" '"status":"Success"' "binding answers Success"
+  expect_eq "$(k get pod owner-taskmanager-1-1 -o jsonpath='{.spec.nodeName}')" "node-a" "binding sets spec.nodeName"
+  OUT=$(k create --raw "/api/v1/namespaces/$NS/pods/owner-taskmanager-1-1/binding" -f - <<< "$BINDING" 2>&1 || true)
+  expect_contains "$OUT" 'already assigned to node "node-a"' "a second binding is a conflict"
+  expect_contains "$(k get --raw /api/v1)" '"pods/binding"' "discovery lists pods/binding"
+fi
 OUT=$(k delete deploy owner)
 expect_contains "$OUT" 'deployment.apps "owner" deleted' "delete owner"
 gone() { ! k get "$@" > /dev/null 2>&1; }
 eventually $SLOW gone cm owned-a || fail "owned ConfigMap not garbage-collected"
 eventually $SLOW gone cm owned-b || fail "second owned ConfigMap not garbage-collected"
 eventually $SLOW gone secret grandchild || fail "grandchild Secret not garbage-collected"
+eventually $SLOW gone pod owner-taskmanager-1-1 || fail "the pod owned by the deleted Deployment not garbage-collected"
+
 # --cascade=orphan keeps dependents and removes their ownerReferences.
 k apply -f - > /dev/null << 'EOF'
 apiVersion: v1

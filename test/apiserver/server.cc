@@ -249,7 +249,8 @@ void HttpServer::handleResource(const httplib::Request& req, httplib::Response& 
   }
   if (watchPath) return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
   if (m == "POST") {
-    if (!t.name.empty() || (t.type->namespaced && t.ns.empty())) return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
+    bool binding = t.subresource == "binding" && t.type->group.empty() && t.type->plural == "pods" && !t.name.empty();
+    if ((!t.name.empty() && !binding) || (t.type->namespaced && t.ns.empty())) return sendError(res, methodNotAllowed("the server does not allow this method on the requested resource"));
     Result<json> body = decodeBody(req);
     if (!body) return sendError(res, body.error());
     return respond(req, res, t, api_.create(t, *body, wo));

@@ -19,9 +19,11 @@ ClusterControllers::ClusterControllers(std::shared_ptr<KubeApi> api, Options opt
       deploymentReconciler_(api_, cacheOf(deployments_), cacheOf(replicaSets_), cacheOf(pods_)),
       replicaSetReconciler_(api_, cacheOf(replicaSets_), cacheOf(pods_), options_.node),
       endpointsReconciler_(api_, cacheOf(services_), cacheOf(endpoints_), cacheOf(pods_), cacheOf(slices_)),
+      schedulerReconciler_(api_, cacheOf(pods_), options_.node),
       deploymentController_(deploymentReconciler_, Controller::Options{options_.workers, {}, {}}),
       replicaSetController_(replicaSetReconciler_, Controller::Options{options_.workers, {}, {}}),
-      endpointsController_(endpointsReconciler_, Controller::Options{options_.workers, {}, {}}) {
+      endpointsController_(endpointsReconciler_, Controller::Options{options_.workers, {}, {}}),
+      schedulerController_(schedulerReconciler_, Controller::Options{options_.workers, {}, {}}) {
   for (auto& i : deployments_) deploymentController_.watch(*i);
   for (auto& i : replicaSets_) {
     deploymentController_.watchOwned(*i, [](const json& rs) { return controllerKey(rs, "Deployment"); });
@@ -32,6 +34,11 @@ ClusterControllers::ClusterControllers(std::shared_ptr<KubeApi> api, Options opt
     replicaSetController_.watchOwned(*i, [](const json& pod) { return controllerKey(pod, "ReplicaSet"); });
     i->addHandler([this](Informer::EventType, const json& pod) {
       for (const auto& key : endpointsReconciler_.servicesOfPod(pod)) endpointsController_.enqueue(key);
+    });
+    i->addHandler([this](Informer::EventType type, const json& pod) {
+      if (type != Informer::EventType::kDeleted && SchedulerReconciler::needsScheduling(pod)) {
+        schedulerController_.enqueue(objectKey(pod));
+      }
     });
   }
   for (auto& i : services_) endpointsController_.watch(*i);
@@ -88,12 +95,14 @@ void ClusterControllers::startControllers() {
   deploymentController_.start();
   replicaSetController_.start();
   endpointsController_.start();
+  schedulerController_.start();
 }
 
 void ClusterControllers::stop() {
   deploymentController_.stop();
   replicaSetController_.stop();
   endpointsController_.stop();
+  schedulerController_.stop();
   for (Informer* i : all()) i->stop();
 }
 

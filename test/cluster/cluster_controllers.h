@@ -1,4 +1,4 @@
-// kube-test-controllers' three controllers (Deployment, ReplicaSet, Endpoints) wired to shared
+// kube-test-controllers' controllers (Deployment, ReplicaSet, Endpoints, the scheduler) wired to shared
 // informers over one API: one informer per resource type and watched namespace (or one for all
 // namespaces), each controller a flink::k8s::Controller with its own work queue and workers.
 // Lifecycle: startInformers(), wait until synced(), startControllers() (reconciling before the
@@ -13,6 +13,7 @@
 #include "deployment_controller.h"
 #include "endpoints_controller.h"
 #include "replicaset_controller.h"
+#include "scheduler.h"
 
 namespace ktc {
 
@@ -49,7 +50,8 @@ class ClusterControllers {
   DeploymentReconciler deploymentReconciler_;
   ReplicaSetReconciler replicaSetReconciler_;
   EndpointsReconciler endpointsReconciler_;
-  flink::k8s::Controller deploymentController_, replicaSetController_, endpointsController_;
+  SchedulerReconciler schedulerReconciler_;
+  flink::k8s::Controller deploymentController_, replicaSetController_, endpointsController_, schedulerController_;
 };
 
 }  // namespace ktc

@@ -136,6 +136,13 @@ run_pods
 kubectl rollout status deployment/web --timeout=30s
 kubectl get deploy,rs,pods
 
+# The scheduler: a pod made by someone else, without spec.nodeName, is bound to the node
+# (pods/binding), as a JobManager's native TaskManager pods are.
+kubectl run loose --image=busybox:1 --restart=Never > /dev/null
+bound() { [ "$(kubectl get pod loose -o jsonpath='{.spec.nodeName}')" = test-node ]; }
+until_ok 30 "the pod loose was not bound to test-node" bound
+kubectl delete pod loose --wait=false > /dev/null
+
 kill -TERM "$PID"
 status=0
 wait "$PID" || status=$?

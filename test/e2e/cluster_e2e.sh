@@ -55,8 +55,16 @@
 # Case delete-savepoint: kubernetes.operator.job.savepoint-on-deletion; `kubectl delete` of the
 # running FlinkDeployment waits for the finalizer: the job stops with a savepoint (one savepoint
 # directory with _metadata on disk), then the pods and the resource are gone.
+# Case native: spec.mode native. The operator creates no TaskManager Deployment; the
+# JobManager creates its TaskManager pods (flight-delays-taskmanager-<attempt>-<n>, labels
+# app/component/type=flink-native-kubernetes, owned by the JobManager Deployment, restartPolicy
+# Never) through the API server with its service account; the test scheduler binds them. One
+# TaskManager's process gets SIGKILL at a seeded moment after the first checkpoint: its pod
+# fails, the JobManager deletes it and creates a replacement, the job restarts and finishes with
+# output = oracle; then the idle TaskManagers are released (resourcemanager.taskmanager-timeout
+# 5 s): no TaskManager pod is left.
 #
-# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha]
+# usage: cluster_e2e.sh BIN_DIR SOURCE_DIR WORKDIR [kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha|native]
 #   BIN_DIR holds flink-cpp, kube-test-apiserver, kube-test-controllers and kube-test-kubelet.
 # Exit 77 (skipped) without kubectl or where network namespaces cannot be created.
 # Environment: E2E_SEED (the kill moment, default 20240601), E2E_TIMEOUT (seconds, default 180).
@@ -82,8 +90,8 @@ BIN_DIR=$(cd "$1" && pwd) ROOT=$(cd "$2" && pwd) WORKDIR=$3 VARIANT=${4:-kill}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CASE=cluster-$VARIANT
 case "$VARIANT" in
-  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha) ;;
-  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job, ha)" >&2; exit 2 ;;
+  kill|ack-after-end|suspend|savepoint-upgrade|last-state-upgrade|savepoint-suspend|operator-kill|rollback|delete-savepoint|snapshots|restart-failed|scale-logging|session-job|ha|native) ;;
+  *) echo "unknown case '$VARIANT' (kill, ack-after-end, suspend, savepoint-upgrade, last-state-upgrade, savepoint-suspend, operator-kill, rollback, delete-savepoint, snapshots, restart-failed, scale-logging, session-job, ha, native)" >&2; exit 2 ;;
 esac
 UPGRADE_MODE=stateless
 case "$VARIANT" in savepoint-*|operator-kill|rollback|delete-savepoint|snapshots|scale-logging) UPGRADE_MODE=savepoint ;; last-state-*|restart-failed|ha) UPGRADE_MODE=last-state ;; esac
@@ -159,6 +167,7 @@ high-availability.storageDir: $(q "file://$DIR/ha")
 high-availability.kubernetes.leader-election.lease-duration: \"3 s\"
 high-availability.kubernetes.leader-election.renew-deadline: \"2 s\"
 high-availability.kubernetes.leader-election.retry-period: \"300 ms\"" ;;
+  native) EXTRA_CONF="resourcemanager.taskmanager-timeout: \"5 s\"" ;;
 esac
 # restart-failed: no restart strategy, so that a lost TaskManager fails the job for good.
 RESTART_CONF="restart-strategy.type: fixed-delay
@@ -172,7 +181,8 @@ heartbeat.interval: \"1 s\"
 heartbeat.timeout: \"5 s\"${EXTRA_CONF:+
 $EXTRA_CONF}" --input "$INPUT" --output "$DIR/out" --key origin --window "1 h" \
   --records-per-second "$(case "$VARIANT" in kill) echo 20000 ;; ack-after-end) echo 50000 ;; snapshots|scale-logging|session-job|ha) echo 4000 ;; *) echo 10000 ;; esac)" \
-  | sed "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" > "$DIR/flight-delays.yaml"
+  | sed -e "s/upgradeMode: stateless/upgradeMode: $UPGRADE_MODE/" \
+        -e "$([ "$VARIANT" = native ] && echo 's/^spec:$/spec:\n  mode: native/' || echo 's/^$//')" > "$DIR/flight-delays.yaml"
 # (E2E_JM_REPLICAS: 1 for no standby, as bench/ha_failover_bench.sh compares.)
 [ "$VARIANT" != ha ] || sed -i "s/^  jobManager:\$/  jobManager:\n    replicas: ${E2E_JM_REPLICAS:-2}/" "$DIR/flight-delays.yaml"
 target_pod_template >> "$DIR/flight-delays.yaml"  # DIR shared with the pods at the same path
@@ -661,6 +671,18 @@ if [ "$VARIANT" = restart-failed ]; then
   exit 0
 fi
 
+if [ "$VARIANT" = native ]; then
+  kubectl get deployment flight-delays-taskmanager > /dev/null 2>&1 && die "a TaskManager Deployment exists in native mode"
+  JM_UID=$(kubectl get deployment flight-delays -o jsonpath='{.metadata.uid}')
+  # tm_pods: name, type label, owner kind/name/uid/controller, restartPolicy of each TaskManager pod
+  tm_pods() {
+    kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.labels.type}{" "}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].uid}/{.metadata.ownerReferences[0].controller}{" "}{.spec.restartPolicy}{" "}{.metadata.deletionTimestamp}{"\n"}{end}'
+  }
+  tm_pods > "$DIR/tm-pods.txt"
+  [ "$(grep -cE "^flight-delays-taskmanager-1-[0-9]+ flink-native-kubernetes Deployment/flight-delays/$JM_UID/false Never \$" "$DIR/tm-pods.txt")" = 2 ] ||
+    die "the TaskManager pods are not the JobManager's native pods (owner uid $JM_UID): $(cat "$DIR/tm-pods.txt")"
+fi
+
 wait_for "$TIMEOUT" "the job RUNNING through the Service name, with a completed checkpoint" job_running_with_checkpoint
 JOB_ID=$(job_field jid)
 # SIGKILL one TaskManager's process at a seeded moment after the first checkpoint.
@@ -668,10 +690,25 @@ RANDOM=$SEED
 sleep_ms $((RANDOM % 1500))
 TM_POD=$(kubectl get pods -l app=flight-delays,component=taskmanager -o jsonpath='{.items[0].metadata.name}')
 STATE_AT_KILL=$(job_field state)
+KILL_AT=$(now_ms)
 target_kill_main_container "$TM_POD"
 echo "  seed $SEED: SIGKILL TaskManager $TM_POD (pid $KILLED_PID) with the job $STATE_AT_KILL"
-restarted() { [ "$(kubectl get pod "$TM_POD" -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ]; }
-wait_for 60 "restartCount >= 1 on $TM_POD" restarted
+if [ "$VARIANT" = native ]; then
+  # restartPolicy Never: the pod fails; the JobManager deletes it and, while the job needs its
+  # slot, creates a new one (a higher <n>) in its place. (A kill that lands just after the job's
+  # last task finished needs no replacement: the job then ends without a restart.)
+  replaced() {
+    ! kubectl get pod "$TM_POD" > /dev/null 2>&1 && ready_pods taskmanager 2 &&
+      [ "$(tm_pods | grep -cE "^flight-delays-taskmanager-1-([3-9]|[1-9][0-9]+) ")" -ge 1 ]
+  }
+  replaced_or_finished() { replaced || finished; }
+  wait_for 60 "the failed TaskManager pod $TM_POD replaced by the JobManager" replaced_or_finished
+  REPLACEMENT=$(tm_pods | awk '$1 ~ /-1-([3-9]|[1-9][0-9]+)$/ { print $1 }' | head -n 1)
+  echo "  $TM_POD replaced by ${REPLACEMENT:-nothing (the job FINISHED)} $(secs_since "$KILL_AT")s after the kill"
+else
+  restarted() { [ "$(kubectl get pod "$TM_POD" -o jsonpath='{.status.containerStatuses[0].restartCount}')" -ge 1 ]; }
+  wait_for 60 "restartCount >= 1 on $TM_POD" restarted
+fi
 
 wait_for "$TIMEOUT" "the job FINISHED" finished
 rest_get "/jobs/$JOB_ID/metrics?get=numRestarts" || die "no numRestarts"
@@ -679,5 +716,14 @@ RESTARTS=$(jget "$DIR/rest.json" '$[0].value')
 [ "${RESTARTS:-0}" -ge 1 ] || [ "$STATE_AT_KILL" != RUNNING ] || die "the job did not restart after the TaskManager was killed (numRestarts ${RESTARTS:-?})"
 compare_output "$DIR/out" "$CASE"
 expect_operator_status
+if [ "$VARIANT" = native ]; then
+  [ -n "$REPLACEMENT" ] || [ "${RESTARTS:-0}" = 0 ] || die "the job restarted (numRestarts $RESTARTS) but no replacement pod was seen"
+  FINISHED_AT=$(now_ms)
+  no_tm_pods() { [ -z "$(kubectl get pods -l app=flight-delays,component=taskmanager -o name)" ]; }
+  wait_for 60 "the idle TaskManager pods released after the job ended" no_tm_pods
+  ready_pods jobmanager 1 || die "the JobManager pod is not Ready after the release"
+  echo "PASS $CASE: native mode, TaskManager pods created by the JobManager (no TaskManager Deployment), one killed and replaced by ${REPLACEMENT:-nothing} (job restarts ${RESTARTS:-?}), $ACTUAL_ROWS rows = oracle, TaskManagers released $(secs_since "$FINISHED_AT")s after the end, $(secs_since "$CASE_START")s"
+  exit 0
+fi
 kubectl get pods -l app=flight-delays > "$DIR/pods.txt"
 echo "PASS $CASE: FlinkDeployment on $ON, TaskManager killed and restarted (restartCount >= 1, job restarts ${RESTARTS:-?}), $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"

@@ -203,7 +203,8 @@ target_kill_main_container() {
   if [ -z "$REAL_CLUSTER" ]; then
     local ip
     ip=$(kubectl get pod "$pod" -o jsonpath='{.status.podIP}')
-    KILLED_PID=$(pgrep -f "flink-cpp taskmanager -Dtaskmanager.host=$ip\$" | head -n 1 || true)
+    # (Native mode's pods have more arguments after the host.)
+    KILLED_PID=$(pgrep -f "flink-cpp taskmanager -Dtaskmanager.host=$ip( |\$)" | head -n 1 || true)
     [ -n "$KILLED_PID" ] || die "no TaskManager process for pod $pod ($ip)"
     kill -KILL "$KILLED_PID"
     return 0

@@ -347,7 +347,11 @@ const OPERATOR_RULES = expand([
   ['networking.k8s.io', ['ingresses'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
   ['core', ['events'], ['create', 'patch']],
 ]);
+// The JobManager: native mode's TaskManager pods and the Deployment that owns them; Kubernetes
+// high availability's ConfigMaps and Leases.
 const JOB_RULES = expand([
+  ['core', ['pods'], ['get', 'list', 'watch', 'create', 'delete']],
+  ['apps', ['deployments'], ['get']],
   ['core', ['configmaps'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']],
   ['coordination.k8s.io', ['leases'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
 ]);

@@ -361,7 +361,7 @@ TEST_CASE("Every Apache operator example validates against its CRD with nothing 
 }
 
 TEST_CASE("The project's example manifests validate against their CRDs", "[crd]") {
-  for (const char* name : {"flight-delays.yaml", "route-counts.yaml", "session-jobs.yaml"}) {
+  for (const char* name : {"flight-delays.yaml", "flight-delays-native.yaml", "route-counts.yaml", "session-jobs.yaml"}) {
     const auto docs = loadDocuments(kSourceDir / "examples" / name);
     REQUIRE_FALSE(docs.empty());
     for (const auto& doc : docs) {

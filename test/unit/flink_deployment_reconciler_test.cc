@@ -1192,3 +1192,53 @@ TEST_CASE("A session cluster is deleted only after the FlinkSessionJobs on it", 
   for (int i = 0; i < 5 && c.api->get(types::kFlinkDeployment.objectPath(kNs, "session")).ok(); ++i) c.reconcile("session");
   CHECK(c.api->get(types::kFlinkDeployment.objectPath(kNs, "session")).notFound());
 }
+
+TEST_CASE("Kubernetes HA: standbys count as ready, only ready JobManagers are published, the HA ConfigMaps go with the deployment",
+          "[reconciler][lifecycle][ha]") {
+  json fd = statefulFlightDelays("last-state");
+  fd["spec"]["flinkConfiguration"]["high-availability.type"] = "kubernetes";
+  fd["spec"]["flinkConfiguration"]["high-availability.storageDir"] = "file:///tmp/ha";
+  fd["spec"]["jobManager"]["replicas"] = 2;
+  Lifecycle l(fd);  // STABLE with 1 of 2 JobManagers ready: the other is a standby
+  CHECK(l.status()["jobManagerDeploymentStatus"] == "READY");
+  json rpc = l.c.get(types::kService, "flight-delays");
+  CHECK(rpc["spec"]["publishNotReadyAddresses"] == false);
+  CHECK(l.conf("high-availability.cluster-id") == "flight-delays");
+  const std::string jobCm = "flight-delays-" + l.jobId() + "-config-map";
+  for (const std::string& name : {std::string("flight-delays-cluster-config-map"), jobCm}) {
+    json cm = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"name", name}, {"namespace", kNs},
+                             {"labels", {{"app", "flight-delays"}, {"configmap-type", "high-availability"}}}}},
+               {"data", {{"checkpointID-0000000000000000007", R"({"externalPointer":"/tmp/checkpoints/x/chk-7"})"}}}};
+    REQUIRE(l.c.api->post(types::kConfigMap.collectionPath(kNs), cm).ok());
+  }
+  REQUIRE(l.c.api->del(types::kFlinkDeployment.objectPath(kNs, "flight-delays")).ok());
+  for (int i = 0; i < 5 && !l.c.api->list(types::kFlinkDeployment.collectionPath(kNs)).empty(); ++i) REQUIRE(l.step().ok);
+  CHECK(l.c.api->list(types::kFlinkDeployment.collectionPath(kNs)).empty());
+  CHECK(l.c.api->get(types::kConfigMap.objectPath(kNs, "flight-delays-cluster-config-map")).notFound());
+  CHECK(l.c.api->get(types::kConfigMap.objectPath(kNs, jobCm)).notFound());
+}
+
+TEST_CASE("Kubernetes HA: a last-state upgrade of a JobManager that does not answer records the checkpoint its HA ConfigMap points to",
+          "[reconciler][lifecycle][ha]") {
+  json fd = statefulFlightDelays("last-state");
+  fd["spec"]["flinkConfiguration"]["high-availability.type"] = "kubernetes";
+  fd["spec"]["flinkConfiguration"]["high-availability.storageDir"] = "file:///tmp/ha";
+  Lifecycle l(fd);
+  const std::string jobId = l.jobId();
+  json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "flight-delays-" + jobId + "-config-map"}, {"namespace", kNs}}},
+             {"data", {{"counter", "13"},
+                       {"checkpointID-0000000000000000011", R"({"externalPointer":"/tmp/checkpoints/j/chk-11"})"},
+                       {"checkpointID-0000000000000000012", R"({"externalPointer":"/tmp/checkpoints/j/chk-12"})"}}}};
+  REQUIRE(l.c.api->post(types::kConfigMap.collectionPath(kNs), cm).ok());
+  l.jm.stop();  // the JobManager does not answer
+  l.patchSpec({{"job", {{"parallelism", 3}}}});
+  l.redeploy();
+  CHECK(l.jobId() == jobId);
+  json last = l.status()["jobStatus"]["checkpointInfo"]["lastCheckpoint"];
+  CHECK(last["id"] == 12);
+  CHECK(last["location"] == "/tmp/checkpoints/j/chk-12");
+}

@@ -167,6 +167,8 @@ std::vector<Rule> rules() {
       {"no switch from application to session", [](YAML::Node& d) { d["spec"].remove("job"); }, "spec.job", noop},
       {"no switch from native to standalone", [](YAML::Node& d) { d["spec"]["mode"] = "standalone"; }, "spec.mode", noop},
       {"no switch from standalone to native", noop, "spec.mode", [](YAML::Node& d) { d["spec"]["mode"] = "standalone"; }},
+      {"no switch from an unset mode to an explicit native", [](YAML::Node& d) { d["spec"]["mode"] = "native"; }, "spec.mode",
+       [](YAML::Node& d) { d["spec"].remove("mode"); }},
       {"savepointRedeployNonce needs initialSavepointPath", [](YAML::Node& d) { d["spec"]["job"]["savepointRedeployNonce"] = 1; },
        "spec.job.initialSavepointPath", noop},
   };

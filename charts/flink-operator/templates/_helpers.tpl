@@ -120,11 +120,19 @@ records Events. Nothing else: no pod writes, secrets or CRDs.
 {{- end }}
 
 {{/*
-What Flink's Kubernetes high availability does in its namespace: leader election and the
-job's pointers in ConfigMaps (KubernetesLeaderElector, KubernetesStateHandleStore, cleanup
-of the cluster's ConfigMaps by label), and Leases for newer leader election.
+What a Flink JobManager does in its namespace: in native mode it creates, watches and
+deletes its TaskManager pods and reads its own Deployment (the pods' owner reference); with
+Kubernetes high availability, leader election and the job's pointers in ConfigMaps
+(KubernetesLeaderElector, KubernetesStateHandleStore, cleanup of the cluster's ConfigMaps by
+label), and Leases for newer leader election.
 */}}
 {{- define "flink-operator.jobRules" -}}
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get"]
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]

@@ -235,6 +235,8 @@ Status parseClusterSpec(const Parser& p, const YAML::Node& spec, FlinkDeployment
   RETURN_IF_ERROR(p.string(spec, "flinkVersion", "spec.flinkVersion", &s.flinkVersion));
   RETURN_IF_ERROR(p.string(spec, "serviceAccount", "spec.serviceAccount", &s.serviceAccount));
   RETURN_IF_ERROR(p.string(spec, "mode", "spec.mode", &s.mode));
+  const YAML::Node modeNode = spec["mode"];
+  s.modeSet = modeNode && !modeNode.IsNull();
   if (s.mode != "native" && s.mode != "standalone") {
     return p.error(spec["mode"], "spec.mode", "expected 'native' or 'standalone', got '" + s.mode + "'");
   }

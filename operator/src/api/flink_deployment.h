@@ -71,6 +71,12 @@ struct FlinkDeploymentSpec {
   std::string flinkVersion;
   std::string serviceAccount;
   std::string mode = "native";  // native | standalone
+  /// spec.mode was written in the manifest. Only an explicit `mode: native` deploys natively
+  /// (the JobManager creates its TaskManager pods); without it the operator keeps deploying a
+  /// TaskManager Deployment, as it did before native mode existed.
+  bool modeSet = false;
+  /// True for an explicit `spec.mode: native`.
+  bool nativeKubernetes() const { return modeSet && mode == "native"; }
   std::map<std::string, std::string> flinkConfiguration;  // nested YAML flattened to dotted keys
   std::map<std::string, std::string> logConfiguration;
   JobManagerSpec jobManager;

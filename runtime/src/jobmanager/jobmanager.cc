@@ -18,6 +18,7 @@
 #include "core/mailbox.h"
 #include "core/rpc.h"
 #include "ha/kubernetes_ha.h"
+#include "jobmanager/kubernetes_driver.h"
 #include "jobmanager/rest_handlers.h"
 
 namespace flink {
@@ -54,6 +55,11 @@ class JobManager : public JobManagerView {
     }
     if (!application && !startSessionServices()) return 1;
     if (!startEndpoints()) return 1;
+    if (!startNativeDriver()) {
+      stopEndpoints();
+      stopSessionServices();
+      return 1;
+    }
     std::string applicationJob;
     if (application) applicationJob = application->jobId;
     if (ha_) {
@@ -68,6 +74,7 @@ class JobManager : public JobManagerView {
     // No more leadership renewals or HA writes once stopping: a deleted cluster's HA ConfigMaps
     // must not come back from a JobManager that is shutting down.
     if (ha_) ha_->stop();
+    if (nativeDriver_) nativeDriver_->stop(true);
     stopEndpoints();
     stopSessionServices();
     return exitCode;
@@ -111,6 +118,17 @@ class JobManager : public JobManagerView {
     }
     jars_ = std::move(*jars);
     log::info("Job libraries (/jars) are kept in {}", jars_->dir());
+    return true;
+  }
+
+  // Native Kubernetes mode: the ResourceManager's driver that creates the TaskManager pods.
+  bool startNativeDriver() {
+    auto driver = startKubernetesDriver(config_);
+    if (!driver.ok()) {
+      log::error("native Kubernetes mode: {}", driver.status().message());
+      return false;
+    }
+    nativeDriver_ = std::move(*driver);
     return true;
   }
 
@@ -188,6 +206,9 @@ class JobManager : public JobManagerView {
         lostTaskManager(id, "heartbeat timed out after " + formatDurationMs(hbTimeoutMs_));
       }
       for (auto& [id, jm] : jobs_) jm->tick();
+      if (nativeDriver_) {
+        for (const auto& id : nativeDriver_->update(slotDemand(jobs()), rm_, now)) lostTaskManager(id, "released: idle");
+      }
       releaseBlobsOfEndedJobs();
       if (ha_) recordHaProgress();
       if (haLost_.load()) {
@@ -463,6 +484,10 @@ class JobManager : public JobManagerView {
     const std::string type = msg.value("type", "");
     if (type == "register") {
       std::string id = msg.at("resourceId");
+      if (nativeDriver_ && !nativeDriver_->accepts(id)) {
+        conn->close();  // a released or failed pod's TaskManager (logged by the driver)
+        return;
+      }
       if (rm_.find(id)) lostTaskManager(id, "re-registered");
       rm_.registerTaskManager(conn, msg);
       *tmIdOut = id;
@@ -531,6 +556,7 @@ class JobManager : public JobManagerView {
   std::map<std::string, HaSeen> haSeen_;  // per job: what the HA ConfigMaps already record
   std::unique_ptr<blob::BlobServer> blobServer_;  // session mode
   std::set<std::string> blobJobs_;                // jobs holding a blob in blobServer_
+  std::unique_ptr<KubernetesResourceDriver> nativeDriver_;  // native Kubernetes mode
   std::unique_ptr<JarStore> jars_;                // session mode with web.submit.enable
   std::string defaultWebTmpDir_;                  // removed on shutdown when set
   std::string restAddress_;                       // set before the REST endpoint listens

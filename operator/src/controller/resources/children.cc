@@ -35,8 +35,9 @@ json servicePort(const char* name, int number) {
 }
 
 /// The ConfigMap: config.yaml from Flink 1.19 on (and when the version is not given), the
-/// legacy flink-conf.yaml before; the logging configuration next to it.
-json configMap(const FlinkDeployment& fd, const Configuration& conf) {
+/// legacy flink-conf.yaml before; the logging configuration next to it; in native mode the
+/// TaskManager pod template (`tmPod`, a Pod object written as JSON, which is YAML).
+json configMap(const FlinkDeployment& fd, const Configuration& conf, const json& tmPod) {
   auto version = parseFlinkVersion(fd.spec.flinkVersion);
   bool legacy = version && *version < std::make_pair(1, 19);
   json data = json::object();
@@ -45,6 +46,7 @@ json configMap(const FlinkDeployment& fd, const Configuration& conf) {
     auto it = fd.spec.logConfiguration.find(key);
     if (it != fd.spec.logConfiguration.end()) data[key] = it->second;
   }
+  if (!tmPod.is_null()) data[detail::kTaskManagerPodTemplateKey] = tmPod.dump(2) + "\n";
   return json{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata(fd, configMapName(fd), nullptr)},
               {"data", data}};
 }
@@ -105,8 +107,15 @@ std::string restServiceName(const FlinkDeployment& fd) { return fd.name + "-rest
 std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config) {
   Ports ports;
   const Configuration conf = clusterConfiguration(fd, config, &ports);
-  std::vector<nlohmann::json> out = {configMap(fd, conf), jobManagerService(fd, conf, ports), restService(fd, conf, ports),
-                                     deployment(fd, config, true, conf, ports), deployment(fd, config, false, conf, ports)};
+  // Native mode: no TaskManager Deployment; the JobManager creates pods from this template.
+  json tmPod;
+  if (fd.spec.nativeKubernetes()) {
+    tmPod = {{"apiVersion", "v1"}, {"kind", "Pod"}};
+    tmPod.update(podTemplate(fd, config, false, conf, ports));
+  }
+  std::vector<nlohmann::json> out = {configMap(fd, conf, tmPod), jobManagerService(fd, conf, ports), restService(fd, conf, ports),
+                                     deployment(fd, config, true, conf, ports)};
+  if (tmPod.is_null()) out.push_back(deployment(fd, config, false, conf, ports));
   // An invalid template never gets here: validateFlinkDeployment rejects it first.
   if (auto ingress = desiredIngress(fd, ports.rest); ingress.ok() && *ingress) out.push_back(std::move(**ingress));
   return out;

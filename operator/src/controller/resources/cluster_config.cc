@@ -5,6 +5,8 @@
 #include "controller/resources/quantities.h"
 #include "flink/common/strings.h"
 
+#include <fmt/format.h>
+
 namespace flink::k8s::detail {
 namespace {
 
@@ -74,6 +76,15 @@ Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConf
   // As the Apache operator's standalone clusters: the job jar on the classpath (local:// is
   // native mode's scheme for a file in the image), remote execution target.
   c.set("execution.target", "remote");
+  if (fd.spec.nativeKubernetes()) {
+    // As Flink's native clusters: the JobManager's ResourceManager creates the TaskManager pods
+    // from the template the operator would have put in a TaskManager Deployment.
+    c.set("execution.target", fd.spec.job ? "kubernetes-application" : "kubernetes-session");
+    c.set("kubernetes.container.image.ref", fd.spec.image.empty() ? config.defaultImage : fd.spec.image);
+    c.set("kubernetes.taskmanager.cpu.amount", fmt::format("{}", fd.spec.taskManager.resource.cpu));
+    if (!fd.spec.serviceAccount.empty()) c.set("kubernetes.service-account", fd.spec.serviceAccount);
+    c.set("kubernetes.pod-template-file.taskmanager", std::string(kConfDir) + "/" + kTaskManagerPodTemplateKey);
+  }
   if (fd.spec.job) {
     const std::string& jar = fd.spec.job->jarURI;
     if (jar.rfind("local://", 0) == 0) {

@@ -22,6 +22,11 @@ inline constexpr int kDefaultRestPort = 8081;
 inline constexpr int kDefaultDataPort = 6121;
 inline constexpr int kMetricsPort = 9249;
 
+/// In native mode the ConfigMap holds the TaskManager pod template under this key, mounted
+/// with the configuration at kConfDir (the JobManager reads it from there).
+inline constexpr const char* kTaskManagerPodTemplateKey = "taskmanager-pod-template.yaml";
+inline constexpr const char* kConfDir = "/opt/flink/conf";
+
 /// The ports of a cluster (TCP port numbers, 1 to 65535).
 struct Ports {
   int rpc = kDefaultRpcPort;
@@ -38,7 +43,10 @@ bool highAvailabilityEnabled(const std::map<std::string, std::string>& conf);
 /// The configuration written to the ConfigMap: the operator's defaultConfiguration under the
 /// FlinkDeployment's effective configuration, plus the computed keys (JobManager address and
 /// ports, cluster id and namespace, the high-availability cluster id, execution target, the
-/// job jar's classpath, and each process size as a Flink size, from resource.memory unless
+/// job jar's classpath, with native mode (FlinkDeploymentSpec::nativeKubernetes) Flink's
+/// kubernetes.* keys of a native cluster: execution.target kubernetes-application or
+/// kubernetes-session, kubernetes.container.image.ref, kubernetes.taskmanager.cpu.amount,
+/// kubernetes.service-account and kubernetes.pod-template-file.taskmanager; and each process size as a Flink size, from resource.memory unless
 /// only the configuration sizes the component). Stores the ports it settles in
 /// `*ports` (a configured plain port number, else the default). Never fails: values that do
 /// not parse are left to validation.

@@ -7,6 +7,7 @@
 // gets `-Djobmanager.rpc.address=$(_POD_IP_ADDRESS)`, as the Apache operator does.
 #include "controller/resources/pod_template.h"
 
+#include "controller/resources/cluster_config.h"
 #include "controller/resources/component_resources.h"
 #include "controller/resources/object_meta.h"
 #include "controller/resources/quantities.h"
@@ -28,7 +29,6 @@ using json = nlohmann::json;
 
 constexpr const char* kMainContainer = "flink-main-container";
 constexpr const char* kConfigVolume = "flink-config-volume";
-constexpr const char* kConfDir = "/opt/flink/conf";
 constexpr const char* kPodIpEnv = "_POD_IP_ADDRESS";
 
 /// The key by which two lists of objects are merged: "mountPath" for volume mounts, "name" for

@@ -312,10 +312,13 @@ Status validateSpecChange(const FlinkDeployment& fd, const FlinkDeployment* last
   if (!lastValid) return Status::Ok();
   if (fd.spec.job && !lastValid->spec.job) return Status::Error("spec.job: Cannot switch from session to job cluster");
   if (!fd.spec.job && lastValid->spec.job) return Status::Error("spec.job: Cannot switch from job to session cluster");
-  if (fd.spec.mode != lastValid->spec.mode) {
+  // An unset spec.mode deploys a TaskManager Deployment, an explicit `native` none: no switch
+  // between them either.
+  if (fd.spec.mode != lastValid->spec.mode || fd.spec.nativeKubernetes() != lastValid->spec.nativeKubernetes()) {
+    auto describe = [](const FlinkDeployment& d) { return d.spec.modeSet ? d.spec.mode : std::string("unset-mode"); };
     return Status::Error(fmt::format("spec.mode: Cannot switch from {} to {} kubernetes cluster: delete and recreate the "
                                      "FlinkDeployment instead",
-                                     lastValid->spec.mode, fd.spec.mode));
+                                     describe(*lastValid), describe(fd)));
   }
   if (fd.spec.job && !fd.spec.job->initialSavepointPath) {
     // savepointRedeployNonce redeploys the job from initialSavepointPath (Apache operator).

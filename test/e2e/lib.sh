@@ -28,6 +28,20 @@ raw_http() {
   echo "${out:-000}"
 }
 
+# stop_run_local PID: stops a run-local started in the background (it cancels the job and stops
+# its cluster on SIGTERM; its children die with it): SIGTERM, up to 10 s, then SIGKILL; reaps it.
+stop_run_local() {
+  local pid=$1 i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 # q STRING: STRING as a double-quoted YAML/JSON string.
 q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 

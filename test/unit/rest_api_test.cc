@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -270,7 +271,8 @@ void writeSmallInput(const fs::path& out, int rows) {
 // A standalone-job JobManager running the flight-delay job, plus the TaskManagers a test adds.
 class Cluster {
  public:
-  explicit Cluster(int parallelism, const std::string& window = "1 h")
+  /// `extraArgs`: more program arguments, each preceded by ';' (e.g. ";--records-per-second;1000").
+  explicit Cluster(int parallelism, const std::string& window = "1 h", const std::string& extraArgs = "")
       : dir_("flink-cpp-rest-test"), jobId_(randomHex(32)) {
     fs::create_directories(dir_.path() / "conf");
     fs::create_directories(dir_.path() / "log");
@@ -295,7 +297,7 @@ class Cluster {
          << "$internal.application.main: " << kEntryClass << "\n"
          << "pipeline.jars: builtin://flink-cpp-examples\n"
          << "$internal.application.program-args: "
-         << yamlQuote("--input;" + input_.string() + ";--output;" + output().string() + ";--window;" + window)
+         << yamlQuote("--input;" + input_.string() + ";--output;" + output().string() + ";--window;" + window + extraArgs)
          << "\n";
   }
 
@@ -1100,4 +1102,103 @@ TEST_CASE("No /jars endpoints in application mode or with web.submit.enable: fal
     CHECK(c.getValid("/config", "/config").at("features").at("web-submit") == false);
     c.stopAll();
   }
+}
+
+TEST_CASE("REST API of the web dashboard: vertex subtasks, back pressure, checkpoint subtasks, TaskManager and "
+          "JobManager logs and configuration, and the pages at /",
+          "[process][rest]") {
+  // Sources throttled (20000 rows at 1000 rows/s per subtask): the job runs and checkpoints.
+  Cluster c(/*parallelism=*/2, "1 h", ";--records-per-second;1000");
+  c.configure("execution.checkpointing.interval: 100 ms\nstate.checkpoints.dir: " +
+              yamlQuote("file://" + (c.dir() / "checkpoints").string()) +
+              "\nweb.cancel.enable: false\nsecurity.ssl.keystore-password: hunter2\n");
+  c.startJobManager();
+  c.startTaskManager(1);
+  c.startTaskManager(1);
+  c.waitForJobState("RUNNING");
+  const std::string jid = c.jobId();
+  // A completed checkpoint, acknowledged by every subtask of every vertex.
+  json checkpoints = c.waitFor("/jobs/" + jid + "/checkpoints", "a completed checkpoint",
+                               [](const json& b) { return !b.at("latest").at("completed").is_null(); });
+
+  json tms = c.getValid("/taskmanagers", "/taskmanagers").at("taskmanagers");
+  REQUIRE(tms.size() == 2);
+  std::set<std::string> tmIds;
+  for (const auto& tm : tms) tmIds.insert(tm.at("id").get<std::string>());
+
+  json details = c.getValid("/jobs/" + jid, "/jobs/{jobid}");
+  for (const auto& v : details.at("vertices")) {
+    const std::string vid = v.at("id");
+    INFO("vertex " << v.at("name"));
+    json vertex = c.getValid("/jobs/" + jid + "/vertices/" + vid, "/jobs/{jobid}/vertices/{vertexid}");
+    REQUIRE(vertex.at("subtasks").size() == 2);
+    for (const auto& s : vertex.at("subtasks")) CHECK(tmIds.count(s.at("taskmanager-id").get<std::string>()) == 1);
+    json bp = c.getValid("/jobs/" + jid + "/vertices/" + vid + "/backpressure", "/jobs/{jobid}/vertices/{vertexid}/backpressure");
+    CHECK(bp.at("subtasks").size() == 2);
+  }
+
+  json completed = checkpoints.at("latest").at("completed");
+  const std::string cid = std::to_string(completed.at("id").get<int64_t>());
+  REQUIRE(completed.at("tasks").size() == details.at("vertices").size());
+  for (const auto& v : details.at("vertices")) {
+    const std::string vid = v.at("id");
+    CHECK(completed.at("tasks").at(vid).at("num_acknowledged_subtasks") == 2);
+    json sub = c.getValid("/jobs/" + jid + "/checkpoints/details/" + cid + "/subtasks/" + vid,
+                          "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}");
+    REQUIRE(sub.at("subtasks").size() == 2);
+    for (const auto& s : sub.at("subtasks")) CHECK(s.at("className") == "completed");
+  }
+  CHECK(c.get("/jobs/" + jid + "/checkpoints/details/" + cid + "/subtasks/" + std::string(32, 'a')).status == 404);
+
+  // Each TaskManager's details, log list, log and stdout, fetched from its process.
+  for (const auto& id : tmIds) {
+    INFO("TaskManager " << id);
+    json tm = c.getValid("/taskmanagers/" + id, "/taskmanagers/{taskmanagerid}");
+    CHECK(tm.at("slotsNumber") == 1);
+    json rss = c.waitFor("/taskmanagers/" + id + "/metrics?get=Status.Process.Memory.RSS,Status.Process.Threads",
+                         "the TaskManager's process metrics", [](const json& b) { return b.size() == 2; });
+    for (const auto& item : rss) {  // a bare array of Metric, as Flink sends (see the vertex metrics above)
+      auto errors = spec().validateSchema("Metric", item, /*strict=*/true);
+      INFO("OpenAPI violations of " << item.dump() << " as Metric:\n" << joinLines(errors));
+      CHECK(errors.empty());
+    }
+    CHECK(std::stod(rss.at(0).at("value").get<std::string>()) > 0);
+    json logs = c.getValid("/taskmanagers/" + id + "/logs", "/taskmanagers/{taskmanagerid}/logs").at("logs");
+    std::set<std::string> names;
+    for (const auto& l : logs) names.insert(l.at("name").get<std::string>());
+    CHECK(names.count("taskmanager-0.log") == 1);
+    Response log = c.get("/taskmanagers/" + id + "/log");
+    CHECK(log.status == 200);
+    CHECK(log.raw.find("Registered at the ResourceManager as " + id) != std::string::npos);
+    CHECK(c.get("/taskmanagers/" + id + "/stdout").status == 200);
+    CHECK(c.get("/taskmanagers/" + id + "/logs/taskmanager-1.log").status == 200);
+    CHECK(c.get("/taskmanagers/" + id + "/logs/..").status == 404);
+  }
+  Response unknown = c.get("/taskmanagers/" + std::string(32, 'b') + "/log");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.body.at("errors").size() == 1);
+
+  // The JobManager's configuration (secrets masked), log list, log and stdout.
+  json config = c.getValid("/jobmanager/config", "/jobmanager/config");
+  std::map<std::string, std::string> entries;
+  for (const auto& e : config) entries[e.at("key")] = e.at("value");
+  CHECK(entries.at("parallelism.default") == "2");
+  CHECK(entries.at("security.ssl.keystore-password") == "******");
+  json jmLogs = c.getValid("/jobmanager/logs", "/jobmanager/logs").at("logs");
+  CHECK(std::any_of(jmLogs.begin(), jmLogs.end(), [](const json& l) { return l.at("name") == "jobmanager.log"; }));
+  Response jmLog = c.get("/jobmanager/log");
+  CHECK(jmLog.status == 200);
+  CHECK(jmLog.raw.find("Submitting job") != std::string::npos);
+  CHECK(c.get("/jobmanager/stdout").status == 200);
+  CHECK(c.get("/jobmanager/logs/jobmanager.log").status == 200);
+  CHECK(c.get("/jobmanager/logs/.hidden").status == 404);
+
+  // web.cancel.enable: false hides the dashboard's cancel button; / serves the dashboard (or,
+  // in a build without npm, the page that says it was not built).
+  json webConfig = c.getValid("/config", "/config");
+  CHECK(webConfig.at("features").at("web-cancel") == false);
+  Response index = c.get("/");
+  CHECK(index.status == 200);
+  CHECK((index.raw.find("dashboard.js") != std::string::npos || index.raw.find("was not built") != std::string::npos));
+  c.stopAll();
 }

@@ -41,8 +41,14 @@ void printHeader(const k8s::FlinkDeployment& fd, const LocalCluster& cluster) {
             << std::flush;
 }
 
+// The web dashboard beside the REST API (the JobManager serves it at /).
+void printDashboard(const LocalCluster& cluster) {
+  std::cout << "  Web dashboard: http://127.0.0.1:" << cluster.restPort() << "/\n";
+}
+
 void printEndpoints(const LocalCluster& cluster, const RunLocalArgs& args) {
   std::cout << "  JobManager REST API: http://127.0.0.1:" << cluster.restPort() << "  job " << cluster.jobId() << "\n";
+  printDashboard(cluster);
   if (cluster.metricsPort() > 0) std::cout << "  JobManager metrics: http://127.0.0.1:" << cluster.metricsPort() << "/metrics\n";
   if (!args.fromSavepoint.empty()) std::cout << "  restoring from: " << args.fromSavepoint << "\n";
   std::cout << std::flush;
@@ -126,6 +132,7 @@ int runSessionJobs(LocalCluster& cluster, const k8s::FlinkDeployment& fd, const 
             << "  logs: " << cluster.logDir() << "\n" << std::flush;
   if (auto failure = cluster.start()) return fail(cluster, *failure);
   std::cout << "  JobManager REST API: http://127.0.0.1:" << cluster.restPort() << "\n";
+  printDashboard(cluster);
   k8s::JobManagerClient jobs;
   k8s::RestAddress at{"127.0.0.1", cluster.restPort()};
   std::vector<std::pair<std::string, std::string>> submitted;  // (session job name, job id)

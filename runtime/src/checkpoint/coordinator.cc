@@ -152,6 +152,7 @@ void CheckpointCoordinator::acknowledge(const json& msg) {
   p.metadata.stateSize += msg.value("size", int64_t{0});
   p.stats.numAcknowledged++;
   p.stats.latestAckTimestampMs = wallMs();
+  p.stats.acks.push_back({vertex, subtask, p.stats.latestAckTimestampMs, msg.value("size", int64_t{0})});
   p.stats.stateSize = p.metadata.stateSize;
   if (p.waiting.empty()) {
     Pending done = std::move(p);

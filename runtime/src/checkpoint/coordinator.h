@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "checkpoint/storage.h"
 #include "flink/configuration.h"
@@ -42,6 +43,14 @@ struct CheckpointSettings {
 };
 
 /// One finished (completed or failed) checkpoint, for the REST API.
+/// One subtask's acknowledgement of a checkpoint.
+struct SubtaskCheckpointAck {
+  int vertex = 0;  // index in the JobGraph
+  int subtask = 0;
+  int64_t ackTimestampMs = 0;
+  int64_t stateSize = 0;
+};
+
 struct CheckpointStats {
   int64_t id = 0;
   bool savepoint = false;
@@ -55,6 +64,7 @@ struct CheckpointStats {
   int numSubtasks = 0;
   std::string externalPath;
   std::string failureMessage;
+  std::vector<SubtaskCheckpointAck> acks;  // in the order they arrived
 };
 
 class CheckpointCoordinator {

@@ -50,8 +50,8 @@ void MetricsExporter::stop() {
   }
 }
 
-void addProcessMetrics(prometheus::Registry& registry, const std::string& prefix) {
-  double cpuSeconds = 0, rss = 0;
+ProcessStats readProcessStats() {
+  ProcessStats stats;
   {
     std::ifstream in("/proc/self/stat");
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -64,16 +64,23 @@ void addProcessMetrics(prometheus::Registry& registry, const std::string& prefix
         if (i == 14) utime = std::stod(f);
         if (i == 15) stime = std::stod(f);
       }
-      cpuSeconds = (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+      stats.cpuSeconds = (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
   }
   {
     std::ifstream in("/proc/self/status");
     std::string line;
     while (std::getline(in, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) * 1024;
+      if (line.rfind("VmRSS:", 0) == 0) stats.rssBytes = std::stod(line.substr(6)) * 1024;
+      if (line.rfind("Threads:", 0) == 0) stats.threads = std::stoi(line.substr(8));
     }
   }
+  return stats;
+}
+
+void addProcessMetrics(prometheus::Registry& registry, const std::string& prefix) {
+  ProcessStats stats = readProcessStats();
+  double cpuSeconds = stats.cpuSeconds, rss = stats.rssBytes;
   prometheus::BuildGauge().Name(prefix + "_Status_Process_CPU_Time").Help("CPU seconds used by the process")
       .Register(registry).Add({}).Set(cpuSeconds);
   prometheus::BuildGauge().Name(prefix + "_Status_Process_RSS").Help("Resident set size of the process in bytes")

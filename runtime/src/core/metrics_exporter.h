@@ -37,6 +37,14 @@ class MetricsExporter {
   int port_ = -1;
 };
 
+/// This process's resource use, read from /proc (zero what cannot be read).
+struct ProcessStats {
+  double cpuSeconds = 0;  // user + system
+  double rssBytes = 0;    // resident set size
+  int threads = 0;
+};
+ProcessStats readProcessStats();
+
 /// Adds <prefix>_Status_Process_CPU_Time (seconds) and <prefix>_Status_Process_RSS (bytes)
 /// of this process, read from /proc.
 void addProcessMetrics(prometheus::Registry& registry, const std::string& prefix);

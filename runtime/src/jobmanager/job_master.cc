@@ -374,6 +374,8 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
   if (!restore.is_null()) {
     log::info("Restoring job {} from checkpoint {} ({})", name_, restore.at("checkpointId").get<int64_t>(),
               restore.at("dir").get<std::string>());
+    lastRestore_ = RestoredCheckpoint{restore.at("checkpointId").get<int64_t>(), nowMs(), !latest,
+                                      restore.at("dir").get<std::string>()};
   }
   finalCheckpointSent_ = false;
   if (!ejvs_.empty() && !ejvs_[0].subtasks.empty()) {

@@ -73,6 +73,14 @@ struct JobException {
   std::string endpoint;
 };
 
+/// What a deployment of the job restored its state from (Flink's restored checkpoint statistics).
+struct RestoredCheckpoint {
+  int64_t checkpointId = 0;
+  int64_t restoreTimestampMs = 0;
+  bool savepoint = false;  // the initial savepoint (execution.savepoint.path), not a checkpoint
+  std::string externalPath;
+};
+
 /// State of an asynchronous savepoint operation (POST /jobs/{id}/savepoints, /stop).
 struct SavepointOperation {
   bool done = false;
@@ -126,6 +134,8 @@ class JobMaster {
   const CheckpointOperation* checkpointOperation(const std::string& triggerId) const;
   const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
   int numRestarts() const { return numRestarts_; }
+  /// The checkpoint or savepoint the job's tasks were last deployed from, if any.
+  const std::optional<RestoredCheckpoint>& lastRestore() const { return lastRestore_; }
   std::string restartStrategyDescription() const { return restartStrategy_.describe(); }
   const std::vector<JobException>& exceptions() const { return exceptions_; }
 
@@ -178,6 +188,7 @@ class JobMaster {
   std::optional<std::chrono::steady_clock::time_point> restartAt_;
   std::vector<JobException> exceptions_;
   nlohmann::json initialRestore_;  // from execution.savepoint.path
+  std::optional<RestoredCheckpoint> lastRestore_;
   std::map<std::string, SavepointOperation> savepoints_;
   std::map<std::string, CheckpointOperation> checkpointOps_;
   std::string stopTrigger_;  // savepoint after which the job stops

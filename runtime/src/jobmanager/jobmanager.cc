@@ -313,8 +313,28 @@ class JobManager : public JobManagerView {
     it->second->cancel();
     return true;
   }
+  bool requestTaskManagerFile(const std::string& tmId, const std::string& file,
+                              std::function<void(json)> done) override {
+    const auto* tm = rm_.find(tmId);
+    if (!tm) return false;
+    int64_t id = nextFileRequest_++;
+    fileRequests_[id] = {tmId, std::move(done)};
+    (void)rpc::send(*tm->conn, {{"type", "requestFile"}, {"requestId", id}, {"file", file}});
+    return true;
+  }
 
  private:
+  // A TaskManager's answer to requestTaskManagerFile.
+  void onFileAnswer(const std::string& tmId, json msg) {
+    auto it = fileRequests_.find(msg.value("requestId", int64_t{-1}));
+    if (it == fileRequests_.end() || it->second.first != tmId) return;
+    auto done = std::move(it->second.second);
+    fileRequests_.erase(it);
+    msg.erase("type");
+    msg.erase("requestId");
+    done(std::move(msg));
+  }
+
   // ---- Kubernetes HA (main thread) ----
 
   // The submission as the HA job graph store keeps it: enough to run the job again. A library
@@ -488,8 +508,10 @@ class JobManager : public JobManagerView {
     } else if (type == "inputEnded") {
       auto it = jobs_.find(msg.at("jobId").get<std::string>());
       if (it != jobs_.end()) it->second->onTaskInputEnded(msg);
+    } else if (type == "file") {
+      onFileAnswer(tmId, msg);
     } else if (type == "metrics") {
-      rm_.heartbeat(tmId);
+      rm_.reportMetrics(tmId, msg.value("process", json()));
       for (const auto& t : msg.at("tasks")) {
         auto it = jobs_.find(t.at("jobId").get<std::string>());
         if (it != jobs_.end()) it->second->onTaskMetrics(t);
@@ -504,6 +526,15 @@ class JobManager : public JobManagerView {
     auto conn = tm->conn;
     rm_.unregister(id);
     for (auto& [jid, jm] : jobs_) jm->onTaskManagerLost(id, reason);
+    for (auto it = fileRequests_.begin(); it != fileRequests_.end();) {
+      if (it->second.first != id) {
+        ++it;
+        continue;
+      }
+      auto done = std::move(it->second.second);
+      it = fileRequests_.erase(it);
+      done({{"error", "TaskManager " + id + " was lost: " + reason}});
+    }
     conn->close();
   }
 
@@ -530,6 +561,9 @@ class JobManager : public JobManagerView {
   std::string defaultWebTmpDir_;                  // removed on shutdown when set
   std::string restAddress_;                       // set before the REST endpoint listens
   int64_t hbTimeoutMs_ = 50000;
+  // Open requestTaskManagerFile calls by request id: the TaskManager asked and the callback.
+  std::map<int64_t, std::pair<std::string, std::function<void(json)>>> fileRequests_;
+  int64_t nextFileRequest_ = 1;
   std::mutex connMu_;
   std::vector<std::shared_ptr<net::Connection>> pending_;
 };

@@ -32,6 +32,13 @@ void ResourceManager::heartbeat(const std::string& id) {
   if (it != tms_.end()) it->second.lastHeartbeat = std::chrono::steady_clock::now();
 }
 
+void ResourceManager::reportMetrics(const std::string& id, const nlohmann::json& process) {
+  auto it = tms_.find(id);
+  if (it == tms_.end()) return;
+  it->second.lastHeartbeat = std::chrono::steady_clock::now();
+  if (process.is_object()) it->second.metrics = process;
+}
+
 bool ResourceManager::unregister(const std::string& id) { return tms_.erase(id) > 0; }
 
 std::vector<std::string> ResourceManager::expired(std::chrono::steady_clock::time_point now, int64_t timeoutMs) const {

@@ -30,6 +30,7 @@ struct TaskManagerRecord {
   std::chrono::steady_clock::time_point lastHeartbeat;
   int64_t registeredAtMs = 0;
   nlohmann::json hardware;
+  nlohmann::json metrics = nlohmann::json::object();  // the process's last reported metrics, by name
   int freeSlots() const;
 };
 
@@ -38,6 +39,8 @@ class ResourceManager {
   /// Registers (or re-registers) a TaskManager from its "register" message.
   void registerTaskManager(std::shared_ptr<net::Connection> conn, const nlohmann::json& msg);
   void heartbeat(const std::string& id);
+  /// Records the process metrics of a TaskManager's "metrics" message (also a heartbeat).
+  void reportMetrics(const std::string& id, const nlohmann::json& process);
   /// Removes a TaskManager; returns false if unknown.
   bool unregister(const std::string& id);
   /// TaskManagers whose last heartbeat is older than timeoutMs.

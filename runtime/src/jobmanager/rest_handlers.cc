@@ -6,8 +6,10 @@
 #include "jobmanager/rest/jar_handlers.h"
 #include "jobmanager/rest/job_handlers.h"
 #include "jobmanager/rest/metric_handlers.h"
+#include "jobmanager/rest/process_handlers.h"
 #include "jobmanager/rest/rest_common.h"
 #include "jobmanager/rest/savepoint_handlers.h"
+#include "jobmanager/rest/web_handlers.h"
 
 namespace flink {
 
@@ -19,6 +21,8 @@ void registerRestHandlers(httplib::Server& server, JobManagerView& view, Mailbox
   registerMetricHandlers(server, view, mailbox);
   registerCheckpointHandlers(server, view, mailbox);
   registerSavepointHandlers(server, view, mailbox);
+  registerProcessHandlers(server, view, mailbox);
+  registerWebHandlers(server);
 
   // Any other POST, PUT, PATCH or DELETE: 404 at once, the body (if any) left unread.
   answerUnroutedWithoutBody(server, [](const rest::Req& req, rest::Res& res) {

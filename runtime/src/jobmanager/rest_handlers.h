@@ -3,14 +3,19 @@
 // /jobs/{jobid}/config, /jobs/{jobid}/exceptions, /jobs/{jobid}/metrics, /jobs/{jobid}/checkpoints
 // (and details/{id}), POST /jobs/{jobid}/savepoints, GET /jobs/{jobid}/savepoints/{triggerid},
 // POST /jobs/{jobid}/stop, /jobs/{jobid}/vertices/{vertexid}/metrics,
-// /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics, /taskmanagers, PATCH /jobs/{jobid}.
+// /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics, /jobs/{jobid}/vertices/{vertexid} (its
+// subtasks) and .../backpressure, /jobs/{jobid}/checkpoints/details/{id}/subtasks/{vertexid},
+// /taskmanagers, /taskmanagers/{id} with its /metrics, /logs, /log and /stdout, /jobmanager/config,
+// /jobmanager/logs, /log and /stdout, PATCH /jobs/{jobid}; and the web dashboard at /.
 // Handlers run on httplib's threads and read JobManager state on its main thread (Mailbox).
 // The handlers are grouped by resource in jobmanager/rest/ (cluster, jobs, checkpoints,
-// savepoints, metrics); registerRestHandlers registers every group and the 404 error handler.
+// savepoints, metrics, processes, web); registerRestHandlers registers every group and the
+// 404 error handler.
 #pragma once
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +40,12 @@ class JobManagerView {
   /// not in use (the caller checked). A job library in sub.library goes to the BlobServer
   /// first; an error (it cannot be stored) leaves no job behind.
   virtual Status submitJob(JobSubmission sub) = 0;
+  /// Asks TaskManager `tmId` for a file of its process: "log", "stdout", the name of a file in
+  /// its log directory, or "list" (its LogListInfo). `done` runs later on the main thread with
+  /// the answer, {"content": text}, {"logs": [...]} or {"error": why} (also when the
+  /// TaskManager is lost first). Returns false, and never calls `done`, for an unknown TaskManager.
+  virtual bool requestTaskManagerFile(const std::string& tmId, const std::string& file,
+                                      std::function<void(nlohmann::json)> done) = 0;
 };
 
 /// Registers every handler group. `jars` (null: no /jars endpoints, as in application mode or

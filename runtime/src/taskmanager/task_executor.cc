@@ -15,6 +15,7 @@
 #include "blob/blob.h"
 #include "checkpoint/storage.h"
 #include "core/metrics_exporter.h"
+#include "core/process_files.h"
 #include "flink/common/log.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
@@ -180,6 +181,8 @@ class TaskExecutor {
       lastJmHeartbeat_ = Clock::now();
     } else if (type == "submitTask") {
       submitTask(msg);
+    } else if (type == "requestFile") {
+      answerFileRequest(msg);
     } else if (type == "cancelTask") {
       auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
       if (it != tasks_.end()) it->second->cancel();
@@ -400,8 +403,25 @@ class TaskExecutor {
     (void)rpc::send(*conn_, msg);
   }
 
+  // The JobManager's request for this process's log, stdout or list of log files (for the REST
+  // API's /taskmanagers/{id}/log, /stdout and /logs): answered with a "file" message.
+  void answerFileRequest(const json& msg) {
+    std::string which = msg.value("file", "");
+    json answer = {{"type", "file"}, {"requestId", msg.at("requestId")}};
+    if (which == "list") {
+      answer["logs"] = process_files::list(config_).at("logs");
+    } else if (auto text = process_files::read(config_, which); text.ok()) {
+      answer["content"] = *std::move(text);
+    } else {
+      answer["error"] = text.status().message();
+    }
+    if (conn_) (void)rpc::send(*conn_, answer);
+  }
+
+  // Every 500 ms: the tasks' counters (with the rates of the last sample) and this process's
+  // resource use (the REST API's /taskmanagers/{id}/metrics).
   void reportMetrics() {
-    if (!conn_ || tasks_.empty()) return;
+    if (!conn_) return;
     json list = json::array();
     for (const auto& [key, task] : tasks_) {
       const auto& d = task->descriptor();
@@ -410,8 +430,19 @@ class TaskExecutor {
                       {"subtask", d.subtaskIndex},
                       {"attempt", d.attemptNumber},
                       {"metrics", metricsJson(task->metrics())}});
+      // The per-second rates of the last sample (records in/out, busy, back-pressured, idle).
+      auto rates = lastRates_.find(key);
+      if (rates != lastRates_.end()) {
+        for (const auto& [name, value] : rates->second) list.back()["metrics"][name] = value;
+      }
     }
-    (void)rpc::send(*conn_, {{"type", "metrics"}, {"tasks", list}});
+    ProcessStats process = readProcessStats();
+    (void)rpc::send(*conn_, {{"type", "metrics"},
+                             {"tasks", list},
+                             {"process", {{"Status.Process.CPU.Time", process.cpuSeconds},
+                                          {"Status.Process.Memory.RSS", process.rssBytes},
+                                          {"Status.Process.Threads", process.threads},
+                                          {"Status.Tasks.Running", static_cast<int>(tasks_.size())}}}});
   }
 
   // Per-task samples for the Prometheus endpoint, with per-second rates over the last second
@@ -458,8 +489,10 @@ class TaskExecutor {
       smp.rates["idleTimeMsPerSecond"] = idle;
       smp.rates["backPressuredTimeMsPerSecond"] = bp;
       smp.rates["busyTimeMsPerSecond"] = prev == previous_.end() ? 0.0 : std::max(0.0, 1000.0 - idle - bp);
+      lastRates_[key] = smp.rates;
       samples.push_back(std::move(smp));
     }
+    std::erase_if(lastRates_, [&](const auto& entry) { return !current.count(entry.first); });
     previous_ = std::move(current);
     std::lock_guard<std::mutex> lock(metricsMu_);
     samples_ = std::move(samples);
@@ -541,6 +574,7 @@ class TaskExecutor {
   MetricsExporter exporter_;
   Clock::time_point lastSample_ = Clock::now();
   std::map<std::string, std::map<std::string, double>> previous_;
+  std::map<std::string, std::map<std::string, double>> lastRates_;  // per task: rates of the last sample
   std::mutex metricsMu_;
   std::vector<Sample> samples_;  // guarded by metricsMu_
 };

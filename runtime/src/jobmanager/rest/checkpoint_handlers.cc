@@ -1,6 +1,8 @@
 #include "jobmanager/rest/checkpoint_handlers.h"
 
 #include <algorithm>
+#include <map>
+#include <vector>
 
 #include "checkpoint/coordinator.h"
 #include "jobmanager/rest/rest_common.h"
@@ -10,7 +12,75 @@ namespace {
 
 using namespace rest;
 
-json checkpointJson(const CheckpointStats& s) {
+// The acknowledgements of vertex `vertex` (index in the JobGraph) in `s`.
+std::vector<const SubtaskCheckpointAck*> acksOf(const CheckpointStats& s, int vertex) {
+  std::vector<const SubtaskCheckpointAck*> out;
+  for (const auto& a : s.acks) {
+    if (a.vertex == vertex) out.push_back(&a);
+  }
+  return out;
+}
+
+// Flink's TaskCheckpointStatistics of vertex `index` of `graph` in checkpoint `s`.
+json taskCheckpointJson(const CheckpointStats& s, const JobGraph& graph, int index) {
+  int64_t size = 0, latestAck = 0;
+  auto acks = acksOf(s, index);
+  for (const auto* a : acks) {
+    size += a->stateSize;
+    latestAck = std::max(latestAck, a->ackTimestampMs);
+  }
+  int subtasks = graph.vertices.at(static_cast<size_t>(index)).parallelism;
+  std::string status = static_cast<int>(acks.size()) == subtasks ? "COMPLETED" : s.status;
+  return {{"id", s.id},
+          {"status", status},
+          {"latest_ack_timestamp", latestAck},
+          {"checkpointed_size", size},
+          {"state_size", size},
+          {"end_to_end_duration", latestAck > 0 ? latestAck - s.triggerTimestampMs : 0},
+          {"alignment_buffered", 0},
+          {"processed_data", 0},
+          {"persisted_data", 0},
+          {"num_subtasks", subtasks},
+          {"num_acknowledged_subtasks", static_cast<int>(acks.size())}};
+}
+
+// Flink's TaskCheckpointStatisticsWithSubtaskDetails: per subtask its acknowledgement, if any.
+json subtaskCheckpointDetails(const CheckpointStats& s, const JobGraph& graph, int index) {
+  json details = taskCheckpointJson(s, graph, index);
+  std::map<int, const SubtaskCheckpointAck*> bySubtask;
+  for (const auto* a : acksOf(s, index)) bySubtask[a->subtask] = a;
+  json subtasks = json::array();
+  for (int i = 0; i < graph.vertices.at(static_cast<size_t>(index)).parallelism; ++i) {
+    auto it = bySubtask.find(i);
+    if (it == bySubtask.end()) {
+      subtasks.push_back({{"className", "pending"}, {"index", i}, {"status", "pending_or_failed"}});
+      continue;
+    }
+    const SubtaskCheckpointAck& a = *it->second;
+    subtasks.push_back({{"className", "completed"},
+                        {"index", i},
+                        {"status", "completed"},
+                        {"ack_timestamp", a.ackTimestampMs},
+                        {"end_to_end_duration", a.ackTimestampMs - s.triggerTimestampMs},
+                        {"checkpointed_size", a.stateSize},
+                        {"state_size", a.stateSize},
+                        {"checkpoint", {{"sync", 0}, {"async", 0}}},
+                        {"alignment", {{"buffered", 0}, {"processed", 0}, {"persisted", 0}, {"duration", 0}}},
+                        {"start_delay", 0},
+                        {"unaligned_checkpoint", false},
+                        {"aborted", false}});
+  }
+  details["subtasks"] = subtasks;
+  return details;
+}
+
+json checkpointJson(const CheckpointStats& s, const JobGraph* graph) {
+  json tasks = json::object();
+  if (graph) {
+    for (size_t i = 0; i < graph->vertices.size(); ++i) {
+      tasks[graph->vertices[i].id] = taskCheckpointJson(s, *graph, static_cast<int>(i));
+    }
+  }
   json j = {{"className", s.status == "COMPLETED" ? "completed" : s.status == "FAILED" ? "failed" : "in_progress"},
             {"id", s.id},
             {"status", s.status},
@@ -27,7 +97,7 @@ json checkpointJson(const CheckpointStats& s) {
             {"persisted_data", 0},
             {"num_subtasks", s.numSubtasks},
             {"num_acknowledged_subtasks", s.numAcknowledged},
-            {"tasks", json::object()}};
+            {"tasks", tasks}};
   if (s.status == "COMPLETED") {
     j["external_path"] = s.externalPath;
     j["discarded"] = false;
@@ -60,18 +130,22 @@ json checkpointingStatistics(const JobMaster& jm) {
   int64_t completed = 0, failed = 0, inProgress = 0;
   if (cc) {
     for (const auto& s : cc->history()) {
-      history.push_back(checkpointJson(s));
+      history.push_back(checkpointJson(s, jm.jobGraph()));
       if (s.status == "COMPLETED") {
         durations.push_back(s.durationMs);
         sizes.push_back(s.stateSize);
       }
     }
-    if (auto s = cc->latestCompletedStats()) latest["completed"] = checkpointJson(*s);
-    if (auto s = cc->latestSavepointStats()) latest["savepoint"] = checkpointJson(*s);
-    if (auto s = cc->latestFailedStats()) latest["failed"] = checkpointJson(*s);
+    if (auto s = cc->latestCompletedStats()) latest["completed"] = checkpointJson(*s, jm.jobGraph());
+    if (auto s = cc->latestSavepointStats()) latest["savepoint"] = checkpointJson(*s, jm.jobGraph());
+    if (auto s = cc->latestFailedStats()) latest["failed"] = checkpointJson(*s, jm.jobGraph());
     completed = cc->numCompleted();
     failed = cc->numFailed();
     inProgress = cc->numInProgress();
+  }
+  if (const auto& r = jm.lastRestore()) {
+    latest["restored"] = {{"id", r->checkpointId}, {"restore_timestamp", r->restoreTimestampMs},
+                          {"is_savepoint", r->savepoint}, {"external_path", r->externalPath}};
   }
   json zero = statsSummary({});
   return {{"counts", {{"restored", jm.numRestarts()}, {"total", completed + failed + inProgress}, {"in_progress", inProgress},
@@ -133,7 +207,25 @@ void registerCheckpointHandlers(httplib::Server& server, JobManagerView& view, M
                       const JobMaster* jm = view.job(id);
                       if (!jm || !jm->checkpointCoordinator()) return std::nullopt;
                       for (const auto& s : jm->checkpointCoordinator()->history()) {
-                        if (s.id == cid) return checkpointJson(s);
+                        if (s.id == cid) return checkpointJson(s, jm->jobGraph());
+                      }
+                      return std::nullopt;
+                    });
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/checkpoints/details/(\d+)/subtasks/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+    std::string id = req.matches[1], vid = req.matches[3];
+    int64_t cid = std::stoll(req.matches[2]);
+    replyOrNotFound(res, mailbox, "Checkpoint " + std::to_string(cid) + " or vertex " + vid + " of job " + id + " not found",
+                    [&]() -> std::optional<json> {
+                      const JobMaster* jm = view.job(id);
+                      const JobGraph* graph = jm ? jm->jobGraph() : nullptr;
+                      if (!graph || !jm->checkpointCoordinator()) return std::nullopt;
+                      for (size_t i = 0; i < graph->vertices.size(); ++i) {
+                        if (graph->vertices[i].id != vid) continue;
+                        for (const auto& s : jm->checkpointCoordinator()->history()) {
+                          if (s.id == cid) return subtaskCheckpointDetails(s, *graph, static_cast<int>(i));
+                        }
                       }
                       return std::nullopt;
                     });

@@ -1,6 +1,9 @@
 // REST handlers for checkpoint statistics (Flink's rest_v1_dispatcher.yml):
 // GET /jobs/{jobid}/checkpoints (counts, summary, latest and history, from the job's
-// CheckpointCoordinator), GET /jobs/{jobid}/checkpoints/details/{checkpointid}, POST
+// CheckpointCoordinator, with the restore of the job's last deployment), GET
+// /jobs/{jobid}/checkpoints/details/{checkpointid} (per vertex in "tasks"), GET
+// /jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid} (each subtask's
+// acknowledgement: time and state size; alignment and sync/async durations are not measured: 0), POST
 // /jobs/{jobid}/checkpoints ({"checkpointType"}: a checkpoint now, 202 {"request-id"}; 409 when the
 // job's tasks do not all run) and GET /jobs/{jobid}/checkpoints/{triggerid} (IN_PROGRESS, or
 // COMPLETED with {"checkpointId"} or a failure cause). An unknown job, checkpoint or trigger gets

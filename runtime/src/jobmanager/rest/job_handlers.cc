@@ -50,21 +50,76 @@ json jobOverview(const JobMaster& jm, int64_t now) {
           {"tasks", statusCounts(jm, true)}};
 }
 
-json ioMetrics(const ExecutionJobVertex& ejv) {
-  bool source = ejv.vertex->isSource();
-  bool sink = ejv.vertex->isSink();
-  auto i64 = [](double v) { return static_cast<int64_t>(v); };
-  return {{"read-bytes", i64(ejv.metricSum("numBytesIn"))},
+// Flink's IOMetricsInfo from counters read by `get` (summed over a vertex, or of one subtask).
+template <class Get>
+json ioMetrics(Get get, bool source, bool sink) {
+  auto i64 = [&](const char* name) { return static_cast<int64_t>(get(name)); };
+  return {{"read-bytes", i64("numBytesIn")},
           {"read-bytes-complete", true},
-          {"write-bytes", i64(ejv.metricSum("numBytesOut"))},
+          {"write-bytes", i64("numBytesOut")},
           {"write-bytes-complete", true},
-          {"read-records", source ? 0 : i64(ejv.metricSum("numRecordsIn"))},
+          {"read-records", source ? 0 : i64("numRecordsIn")},
           {"read-records-complete", true},
-          {"write-records", sink ? 0 : i64(ejv.metricSum("numRecordsOut"))},
+          {"write-records", sink ? 0 : i64("numRecordsOut")},
           {"write-records-complete", true},
-          {"accumulated-backpressured-time", 0},
-          {"accumulated-idle-time", 0},
+          {"accumulated-backpressured-time", i64("backPressuredTimeMs")},
+          {"accumulated-idle-time", i64("idleTimeMs")},
           {"accumulated-busy-time", 0.0}};
+}
+
+json ioMetrics(const ExecutionJobVertex& ejv) {
+  return ioMetrics([&](const char* n) { return ejv.metricSum(n); }, ejv.vertex->isSource(), ejv.vertex->isSink());
+}
+
+double subtaskMetric(const ExecutionVertex& ev, const char* name) {
+  auto it = ev.metrics.find(name);
+  return it != ev.metrics.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+// Flink's JobVertexDetailsInfo: the vertex and the current attempt of each of its subtasks.
+json vertexSubtasks(const ExecutionJobVertex& ejv, int64_t now) {
+  json subtasks = json::array();
+  for (const auto& ev : ejv.subtasks) {
+    json metrics = ioMetrics([&](const char* n) { return subtaskMetric(ev, n); }, ejv.vertex->isSource(),
+                             ejv.vertex->isSink());
+    subtasks.push_back({{"subtask", ev.subtask},
+                        {"status", toString(ev.state)},
+                        {"attempt", ev.attempt},
+                        {"host", ev.host.empty() ? "(unassigned)" : ev.host},
+                        {"taskmanager-id", ev.slot.taskManagerId.empty() ? "(unassigned)" : ev.slot.taskManagerId},
+                        {"start-time", ev.startTimeMs},
+                        {"end-time", ev.endTimeMs},
+                        {"duration", duration(ev.startTimeMs, ev.endTimeMs, now)},
+                        {"metrics", metrics},
+                        {"status-duration", json::object()}});
+  }
+  return {{"id", ejv.vertex->id},
+          {"name", ejv.vertex->name},
+          {"parallelism", ejv.vertex->parallelism},
+          {"maxParallelism", ejv.vertex->maxParallelism},
+          {"now", now},
+          {"subtasks", subtasks}};
+}
+
+// Flink's back pressure level of a ratio of time back-pressured (its thresholds: 10 % and 50 %).
+const char* backPressureLevel(double ratio) { return ratio <= 0.10 ? "ok" : ratio <= 0.5 ? "low" : "high"; }
+
+// Flink's JobVertexBackPressureInfo from the subtasks' time per second back-pressured, idle and
+// busy over the TaskManagers' last one-second sample.
+json vertexBackPressure(const ExecutionJobVertex& ejv, int64_t now) {
+  json subtasks = json::array();
+  double worst = 0;
+  for (const auto& ev : ejv.subtasks) {
+    double ratio = subtaskMetric(ev, "backPressuredTimeMsPerSecond") / 1000.0;
+    worst = std::max(worst, ratio);
+    subtasks.push_back({{"subtask", ev.subtask},
+                        {"attempt-number", ev.attempt},
+                        {"backpressureLevel", backPressureLevel(ratio)},
+                        {"ratio", ratio},
+                        {"idleRatio", subtaskMetric(ev, "idleTimeMsPerSecond") / 1000.0},
+                        {"busyRatio", subtaskMetric(ev, "busyTimeMsPerSecond") / 1000.0}});
+  }
+  return {{"status", "ok"}, {"backpressureLevel", backPressureLevel(worst)}, {"end-timestamp", now}, {"subtasks", subtasks}};
 }
 
 json plan(const JobMaster& jm) { return planJson(jm.jobId(), jm.name(), jm.jobGraph()); }
@@ -209,6 +264,16 @@ void registerJobHandlers(httplib::Server& server, JobManagerView& view, Mailbox&
 
   server.Get(R"(/jobs/([0-9a-f]{32})/exceptions)", [&](const Req& req, Res& res) {
     replyForJob(res, view, mailbox, req.matches[1], jobExceptions);
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/vertices/([0-9a-f]{32}))", [&](const Req& req, Res& res) {
+    replyForVertex(res, view, mailbox, req.matches[1], req.matches[2],
+                   [](const ExecutionJobVertex& ejv) { return vertexSubtasks(ejv, nowMs()); });
+  });
+
+  server.Get(R"(/jobs/([0-9a-f]{32})/vertices/([0-9a-f]{32})/backpressure)", [&](const Req& req, Res& res) {
+    replyForVertex(res, view, mailbox, req.matches[1], req.matches[2],
+                   [](const ExecutionJobVertex& ejv) { return vertexBackPressure(ejv, nowMs()); });
   });
 }
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds the JobManager's web dashboard (web/dashboard/) and writes OUT_DIR/dashboard_assets.cc,
+# Builds the JobManager's web dashboard (runtime/dashboard/) and writes OUT_DIR/dashboard_assets.cc,
 # which embeds the bundle into the flink-cpp binary (runtime/src/jobmanager/web/dashboard_assets.h).
-# Called by the CMake build whenever web/dashboard/ changes.
+# Called by the CMake build whenever runtime/dashboard/ changes.
 #
 # usage: scripts/build-dashboard.sh OUT_DIR
 #
-# 1. `npm ci` installs web/dashboard/package-lock.json into web/dashboard/node_modules (not
+# 1. `npm ci` installs runtime/dashboard/package-lock.json into runtime/dashboard/node_modules (not
 #    committed), unless it is already installed from the same lock file (a stamp records it);
 #    FLINK_CPP_NO_NPM=1 skips npm (and so builds no dashboard).
-# 2. web/dashboard/build.mjs bundles src/main.js (preact, htm, dagre) with esbuild into one
+# 2. runtime/dashboard/build.mjs bundles src/main.js (preact, htm, dagre) with esbuild into one
 #    minified script and writes the .cc with index.html, the script and the stylesheet.
 # Without node/npm, or when npm cannot reach its registry, the .cc has no files and says why:
 # the runtime still builds and works, and its `/` says that the dashboard was not built.
@@ -16,7 +16,7 @@ set -uo pipefail
 
 OUT_DIR=${1:?usage: build-dashboard.sh OUT_DIR}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WEB="$ROOT/web/dashboard"
+WEB="$ROOT/runtime/dashboard"
 mkdir -p "$OUT_DIR"
 OUT="$OUT_DIR/dashboard_assets.cc"
 LOG="$OUT_DIR/build-dashboard.log"
@@ -50,7 +50,7 @@ if [ "$(cat "$STAMP" 2> /dev/null)" != "$want" ]; then
   exec 9> "$WEB/.npm-install.lock"
   flock 9
   if [ "$(cat "$STAMP" 2> /dev/null)" != "$want" ]; then
-    echo "build-dashboard: npm ci in web/dashboard" >&2
+    echo "build-dashboard: npm ci in runtime/dashboard" >&2
     (cd "$WEB" && npm ci --no-progress --loglevel=error) >> "$LOG" 2>&1 ||
       not_built "npm ci failed (no access to the npm registry?): $(tail -n 3 "$LOG" | tr '\n' ' ')"
     echo "$want" > "$STAMP"

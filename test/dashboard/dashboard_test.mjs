@@ -3,7 +3,7 @@
 // (run-local, whose TaskManager children may be killed), CASE, EXPECT_CANCEL (1: the cancel
 // button is there and cancels; 0: it is absent, and the stop-with-savepoint button stops the
 // job), ARTIFACTS (screenshots), WEB_DIR
-// (web/dashboard, whose node_modules has playwright-core and axe-core), CHROMIUM; for CASE
+// (runtime/dashboard, whose node_modules has playwright-core and axe-core), CHROMIUM; for CASE
 // session-submit also ROUTE_COUNTS_SO (a job library to upload), SUBMIT_INPUT and SUBMIT_OUTPUT
 // (the arguments of the flight-delay job it submits through the page).
 // Every wait is bounded by WAIT_MS and polls for an outcome; nothing is timed.

@@ -33,9 +33,9 @@ mkdir -p "$DIR/tmp" "$DIR/screenshots"
 DIR=$(cd "$DIR" && pwd)
 export TMPDIR=$DIR/tmp   # run-local's configuration and logs
 
-WEB=$SRC/web/dashboard
+WEB=$SRC/runtime/dashboard
 [ -f "$WEB/node_modules/playwright-core/package.json" ] && [ -f "$WEB/node_modules/axe-core/axe.min.js" ] || {
-  echo "SKIP: web/dashboard/node_modules is not installed (the build had no npm): no dashboard to test"
+  echo "SKIP: runtime/dashboard/node_modules is not installed (the build had no npm): no dashboard to test"
   exit 77
 }
 bash "$SRC/scripts/install-tools.sh" chromium node || die "scripts/install-tools.sh chromium node failed"

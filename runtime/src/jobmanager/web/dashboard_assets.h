@@ -1,5 +1,5 @@
 // The web dashboard's files, embedded into the binary at build time: scripts/build-dashboard.sh
-// bundles web/dashboard/ with esbuild and writes dashboard_assets.cc (in the build directory)
+// bundles runtime/dashboard/ with esbuild and writes dashboard_assets.cc (in the build directory)
 // with each file as a byte array. A build without npm writes the same file with no assets and
 // the reason, and the JobManager's `/` then says the dashboard was not built.
 #pragma once

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -107,6 +109,8 @@ struct AlignerHarness {
             [this](int64_t id) {
               alignedIds.push_back(id);
               processedAtAlignment.push_back(out.values.size());
+              alignmentMs.push_back(aligner.alignmentDurationMs());
+              firstBarrierWallMs.push_back(aligner.firstBarrierWallMs());
             },
             [this](int channel) { recycled.at(channel)++; }) {}
 
@@ -141,6 +145,8 @@ struct AlignerHarness {
   std::vector<int> delivered;
   std::vector<int64_t> alignedIds;
   std::vector<size_t> processedAtAlignment;
+  std::vector<int64_t> alignmentMs;         // the aligner's alignment duration, at each alignment
+  std::vector<int64_t> firstBarrierWallMs;  // when the first barrier of each alignment arrived
   NetworkInput<int64_t> input;
   BarrierAligner aligner;
 };
@@ -418,6 +424,23 @@ TEST_CASE("BarrierAligner holds data behind a barrier until every channel delive
   REQUIRE(h.processedAtAlignment.back() == 9);
   REQUIRE(h.channelValues(1).back() == 1005);
   h.requireAllRecycled();
+
+  // The alignment duration runs from the first barrier to the last (Flink's alignment
+  // duration in the checkpoint statistics): at least the time between them.
+  auto wallNow = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  int64_t wallBefore = wallNow();
+  h.deliver(0, p0.barrier(3).takeOne());
+  int64_t wallAfter = wallNow();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  h.deliver(1, p1.barrier(3).takeOne());
+  REQUIRE(h.alignedIds == std::vector<int64_t>{1, 2, 3});
+  REQUIRE(h.alignmentMs.size() == 3);
+  CHECK(h.alignmentMs.back() >= 20);
+  CHECK(h.firstBarrierWallMs.back() >= wallBefore);
+  CHECK(h.firstBarrierWallMs.back() <= wallAfter);
+  for (int64_t ms : h.alignmentMs) CHECK(ms >= 0);
 }
 
 TEST_CASE("BarrierAligner with three channels blocks each channel at its barrier until the last one arrives", "[checkpoint][aligner]") {

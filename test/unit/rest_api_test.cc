@@ -1140,13 +1140,46 @@ TEST_CASE("REST API of the web dashboard: vertex subtasks, back pressure, checkp
   json completed = checkpoints.at("latest").at("completed");
   const std::string cid = std::to_string(completed.at("id").get<int64_t>());
   REQUIRE(completed.at("tasks").size() == details.at("vertices").size());
+  // The job: source -> keyed exchange -> window and sink, so each window subtask has two input
+  // channels (one per source subtask) and aligns the barriers of both.
+  REQUIRE(details.at("vertices").size() == 2);
+  bool source = true;  // the vertices in topological order: the source first
   for (const auto& v : details.at("vertices")) {
     const std::string vid = v.at("id");
+    INFO("vertex " << v.at("name"));
     CHECK(completed.at("tasks").at(vid).at("num_acknowledged_subtasks") == 2);
     json sub = c.getValid("/jobs/" + jid + "/checkpoints/details/" + cid + "/subtasks/" + vid,
                           "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}");
     REQUIRE(sub.at("subtasks").size() == 2);
-    for (const auto& s : sub.at("subtasks")) CHECK(s.at("className") == "completed");
+    // The measured durations of each subtask (sync and async part, alignment, start delay),
+    // and the summary over the subtasks agrees with them.
+    std::map<std::string, std::vector<int64_t>> measured;
+    for (const auto& s : sub.at("subtasks")) {
+      CHECK(s.at("className") == "completed");
+      measured["sync"].push_back(s.at("checkpoint").at("sync").get<int64_t>());
+      measured["async"].push_back(s.at("checkpoint").at("async").get<int64_t>());
+      measured["alignment"].push_back(s.at("alignment").at("duration").get<int64_t>());
+      measured["start_delay"].push_back(s.at("start_delay").get<int64_t>());
+      CHECK(s.at("start_delay").get<int64_t>() <= s.at("end_to_end_duration").get<int64_t>());
+    }
+    if (source) {
+      for (int64_t ms : measured["alignment"]) CHECK(ms == 0);  // sources align nothing
+    }
+    const json& summary = sub.at("summary");
+    const std::map<std::string, json> summaries = {{"sync", summary.at("checkpoint_duration").at("sync")},
+                                                   {"async", summary.at("checkpoint_duration").at("async")},
+                                                   {"alignment", summary.at("alignment").at("duration")},
+                                                   {"start_delay", summary.at("start_delay")}};
+    for (const auto& [name, values] : measured) {
+      INFO(name << " " << summary.dump());
+      for (int64_t ms : values) CHECK(ms >= 0);
+      const json& st = summaries.at(name);
+      CHECK(st.at("min").get<int64_t>() == *std::min_element(values.begin(), values.end()));
+      CHECK(st.at("max").get<int64_t>() == *std::max_element(values.begin(), values.end()));
+      CHECK(st.at("avg").get<int64_t>() >= st.at("min").get<int64_t>());
+      CHECK(st.at("avg").get<int64_t>() <= st.at("max").get<int64_t>());
+    }
+    source = false;
   }
   CHECK(c.get("/jobs/" + jid + "/checkpoints/details/" + cid + "/subtasks/" + std::string(32, 'a')).status == 404);
 

@@ -152,7 +152,15 @@ void CheckpointCoordinator::acknowledge(const json& msg) {
   p.metadata.stateSize += msg.value("size", int64_t{0});
   p.stats.numAcknowledged++;
   p.stats.latestAckTimestampMs = wallMs();
-  p.stats.acks.push_back({vertex, subtask, p.stats.latestAckTimestampMs, msg.value("size", int64_t{0})});
+  SubtaskCheckpointAck ack{vertex, subtask, p.stats.latestAckTimestampMs, msg.value("size", int64_t{0})};
+  // Durations a task cannot have measured (an older TaskManager, clocks apart) count as 0.
+  auto nonNegative = [&](const char* key) { return std::max<int64_t>(0, msg.value(key, int64_t{0})); };
+  int64_t barrierMs = msg.value("barrierTimestampMs", int64_t{0});
+  ack.startDelayMs = barrierMs > 0 ? std::max<int64_t>(0, barrierMs - p.stats.triggerTimestampMs) : 0;
+  ack.alignmentDurationMs = nonNegative("alignmentDurationMs");
+  ack.syncDurationMs = nonNegative("syncDurationMs");
+  ack.asyncDurationMs = nonNegative("asyncDurationMs");
+  p.stats.acks.push_back(ack);
   p.stats.stateSize = p.metadata.stateSize;
   if (p.waiting.empty()) {
     Pending done = std::move(p);

@@ -49,6 +49,14 @@ struct SubtaskCheckpointAck {
   int subtask = 0;
   int64_t ackTimestampMs = 0;
   int64_t stateSize = 0;
+  // Flink's SubtaskCheckpointStatistics, measured by the task (ms): from the trigger to the
+  // first barrier reaching the task, from the first to the last barrier over its input
+  // channels (0 for sources and single-channel tasks), the synchronous snapshot at the barrier,
+  // and the asynchronous part (materialize and write the state file).
+  int64_t startDelayMs = 0;
+  int64_t alignmentDurationMs = 0;
+  int64_t syncDurationMs = 0;
+  int64_t asyncDurationMs = 0;
 };
 
 struct CheckpointStats {

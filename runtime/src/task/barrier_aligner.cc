@@ -32,6 +32,9 @@ void BarrierAligner::completeAlignment() {
   lastCheckpoint_ = aligning_;
   aligning_ = 0;
   std::fill(blocked_.begin(), blocked_.end(), false);
+  alignmentDurationMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - alignmentStart_).count();
+  firstBarrierWallMs_ = alignmentStartWallMs_;
   onAligned_(id);
 }
 
@@ -54,6 +57,11 @@ void BarrierAligner::drain() {
         if (aligning_ != 0 && r.checkpointId > aligning_) {
           // A newer checkpoint started: the one being aligned was abandoned.
           std::fill(blocked_.begin(), blocked_.end(), false);
+        }
+        if (r.checkpointId > aligning_) {  // the first barrier of this checkpoint
+          alignmentStart_ = std::chrono::steady_clock::now();
+          alignmentStartWallMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch()).count();
         }
         if (r.checkpointId >= aligning_) {
           aligning_ = r.checkpointId;

@@ -6,6 +6,7 @@
 // Owned by the task thread (not thread-safe).
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <vector>
@@ -30,6 +31,12 @@ class BarrierAligner {
   bool blocked(int channel) const { return blocked_[channel]; }
   int64_t aligning() const { return aligning_; }
   size_t queued(int channel) const { return pending_[channel].size(); }
+  /// Of the alignment that completed last (read them in the AlignedFn): milliseconds from its
+  /// first barrier to its last one (Flink's alignment duration; 0 with a single channel), and
+  /// the wall-clock time (ms since the epoch) its first barrier arrived. One clock read per
+  /// barrier that starts or ends an alignment, nothing per record.
+  int64_t alignmentDurationMs() const { return alignmentDurationMs_; }
+  int64_t firstBarrierWallMs() const { return firstBarrierWallMs_; }
 
  private:
   struct Pending {
@@ -47,6 +54,10 @@ class BarrierAligner {
   std::vector<bool> blocked_;
   int64_t aligning_ = 0;  // checkpoint being aligned, 0 if none
   int64_t lastCheckpoint_ = 0;
+  std::chrono::steady_clock::time_point alignmentStart_{};
+  int64_t alignmentStartWallMs_ = 0;
+  int64_t alignmentDurationMs_ = 0;
+  int64_t firstBarrierWallMs_ = 0;
 };
 
 }  // namespace flink

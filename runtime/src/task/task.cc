@@ -234,7 +234,10 @@ Status Task::runSourceLoop(Chain& chain) {
       lastTriggered = trigger;
       bool drain = drain_.load();
       if (drain) source->emitFinalWatermark();
-      snapshot(trigger, chain.ops, chain.vertex, chain.writer.get());
+      snapshot(trigger, chain.ops, chain.vertex, chain.writer.get(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count(),
+               0);
       if (drain) {
         source->stopInput();
         return Status::Ok();
@@ -269,7 +272,10 @@ Status Task::runInputLoop(Chain& chain) {
   }
   auto input = head.createNetworkInput(chain.ops[0]->input(), std::move(inputOfChannel), &metrics_);
   BarrierAligner aligner(
-      input.get(), [&](int64_t id) { snapshot(id, chain.ops, vertex, chain.writer.get()); },
+      input.get(),
+      [&](int64_t id) {
+        snapshot(id, chain.ops, vertex, chain.writer.get(), aligner.firstBarrierWallMs(), aligner.alignmentDurationMs());
+      },
       [&](int channel) { gate->recycle(channel); });
   Buffer buffer;
   int channel = 0;
@@ -329,13 +335,18 @@ Status Task::waitForFinalCheckpoint(Chain& chain) {
 }
 
 void Task::snapshot(int64_t id, std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex,
-                    RecordWriterBase* writer) {
+                    RecordWriterBase* writer, int64_t barrierWallMs, int64_t alignmentDurationMs) {
+  auto syncStart = std::chrono::steady_clock::now();
   std::vector<std::pair<std::string, OperatorSnapshot>> state;
   for (size_t i = 0; i < ops.size(); ++i) {
     OperatorSnapshot snap;
     ops[i]->snapshotState(id, snap);
     state.emplace_back(vertex.operatorIds[i], std::move(snap));
   }
+  snapshotTiming_.barrierWallMs = barrierWallMs;
+  snapshotTiming_.alignmentDurationMs = alignmentDurationMs;
+  snapshotTiming_.syncDurationMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - syncStart).count();
   if (writer) writer->broadcastBarrier(id);
   if (snapshotListener_) snapshotListener_(*this, id, std::move(state));
 }

@@ -105,6 +105,15 @@ class Task {
   const TaskMetrics& metrics() const { return metrics_; }
   std::string name() const;
 
+  /// Timings of the snapshot being handed to the SnapshotListener (read them there, on the
+  /// task thread): Flink's SubtaskCheckpointStatistics.
+  struct SnapshotTiming {
+    int64_t barrierWallMs = 0;        // ms since the epoch: the first barrier reached the task (sources: the trigger)
+    int64_t alignmentDurationMs = 0;  // first to last barrier over the input channels; 0 for sources
+    int64_t syncDurationMs = 0;       // the operators' synchronous snapshot at the barrier
+  };
+  const SnapshotTiming& snapshotTiming() const { return snapshotTiming_; }
+
  private:
   void run();
   /// The operator chain of a running task and what its loops share (defined in task.cc).
@@ -133,8 +142,9 @@ class Task {
   TaskMetrics metrics_;
   Status restoreState(std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex);
   void snapshot(int64_t id, std::vector<std::unique_ptr<StreamOperatorBase>>& ops, const JobVertex& vertex,
-                RecordWriterBase* writer);
+                RecordWriterBase* writer, int64_t barrierWallMs, int64_t alignmentDurationMs);
   SnapshotListener snapshotListener_;
+  SnapshotTiming snapshotTiming_;
   void wake() {
     std::lock_guard<std::mutex> lock(waitMu_);
     waitCv_.notify_all();

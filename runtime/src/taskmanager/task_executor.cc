@@ -246,6 +246,9 @@ class TaskExecutor {
         post(std::move(work.ack));
         continue;
       }
+      // Flink's asynchronous duration: from here (the injected delay stands for a slow
+      // asynchronous part) until the state file is written.
+      auto asyncStart = std::chrono::steady_clock::now();
       if (work.delayMs > 0) {
         log::warn("{}: delaying the asynchronous part of checkpoint {} by {} ms ({})", work.ack.value("task", ""),
                   work.ack.value("checkpointId", int64_t{0}), work.delayMs, kTestDelayAck);
@@ -279,6 +282,8 @@ class TaskExecutor {
         msg["type"] = "acknowledgeCheckpoint";
         msg["file"] = work.file;
         msg["size"] = *size;
+        msg["asyncDurationMs"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - asyncStart).count();
       } else {
         msg["type"] = "declineCheckpoint";
         msg["reason"] = size.status().message();
@@ -301,6 +306,10 @@ class TaskExecutor {
     work.state = std::move(state);
     work.ack = {{"jobId", d.jobId},           {"vertex", d.vertexIndex}, {"subtask", d.subtaskIndex},
                 {"attempt", d.attemptNumber}, {"checkpointId", id},      {"task", t.name()}};
+    const Task::SnapshotTiming& timing = t.snapshotTiming();
+    work.ack["barrierTimestampMs"] = timing.barrierWallMs;
+    work.ack["alignmentDurationMs"] = timing.alignmentDurationMs;
+    work.ack["syncDurationMs"] = timing.syncDurationMs;
     work.delayMs = testAckDelay(artifacts->config, id);
     enqueue(std::move(work));
   }

@@ -44,6 +44,40 @@ json taskCheckpointJson(const CheckpointStats& s, const JobGraph& graph, int ind
           {"num_acknowledged_subtasks", static_cast<int>(acks.size())}};
 }
 
+json statsSummary(const std::vector<int64_t>& values) {
+  if (values.empty()) {
+    return {{"min", 0}, {"max", 0}, {"avg", 0}, {"p50", 0.0}, {"p90", 0.0}, {"p95", 0.0}, {"p99", 0.0}, {"p999", 0.0}};
+  }
+  std::vector<int64_t> v = values;
+  std::sort(v.begin(), v.end());
+  auto q = [&](double p) { return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]); };
+  int64_t sum = 0;
+  for (auto x : v) sum += x;
+  return {{"min", v.front()}, {"max", v.back()}, {"avg", sum / static_cast<int64_t>(v.size())},
+          {"p50", q(0.5)},    {"p90", q(0.9)},   {"p95", q(0.95)},
+          {"p99", q(0.99)},   {"p999", q(0.999)}};
+}
+
+// Flink's TaskCheckpointStatisticsWithSubtaskDetails.Summary: min/max/avg/percentiles over the
+// subtasks that acknowledged.
+json subtaskSummary(const CheckpointStats& s, const std::vector<const SubtaskCheckpointAck*>& acks) {
+  auto over = [&](auto field) {
+    std::vector<int64_t> v;
+    for (const auto* a : acks) v.push_back(field(*a));
+    return statsSummary(v);
+  };
+  json size = over([](const SubtaskCheckpointAck& a) { return a.stateSize; });
+  json zero = statsSummary({});
+  return {{"checkpointed_size", size},
+          {"state_size", size},
+          {"end_to_end_duration", over([&](const SubtaskCheckpointAck& a) { return a.ackTimestampMs - s.triggerTimestampMs; })},
+          {"checkpoint_duration", {{"sync", over([](const SubtaskCheckpointAck& a) { return a.syncDurationMs; })},
+                                   {"async", over([](const SubtaskCheckpointAck& a) { return a.asyncDurationMs; })}}},
+          {"alignment", {{"buffered", zero}, {"processed", zero}, {"persisted", zero},
+                         {"duration", over([](const SubtaskCheckpointAck& a) { return a.alignmentDurationMs; })}}},
+          {"start_delay", over([](const SubtaskCheckpointAck& a) { return a.startDelayMs; })}};
+}
+
 // Flink's TaskCheckpointStatisticsWithSubtaskDetails: per subtask its acknowledgement, if any.
 json subtaskCheckpointDetails(const CheckpointStats& s, const JobGraph& graph, int index) {
   json details = taskCheckpointJson(s, graph, index);
@@ -64,13 +98,14 @@ json subtaskCheckpointDetails(const CheckpointStats& s, const JobGraph& graph, i
                         {"end_to_end_duration", a.ackTimestampMs - s.triggerTimestampMs},
                         {"checkpointed_size", a.stateSize},
                         {"state_size", a.stateSize},
-                        {"checkpoint", {{"sync", 0}, {"async", 0}}},
-                        {"alignment", {{"buffered", 0}, {"processed", 0}, {"persisted", 0}, {"duration", 0}}},
-                        {"start_delay", 0},
+                        {"checkpoint", {{"sync", a.syncDurationMs}, {"async", a.asyncDurationMs}}},
+                        {"alignment", {{"buffered", 0}, {"processed", 0}, {"persisted", 0}, {"duration", a.alignmentDurationMs}}},
+                        {"start_delay", a.startDelayMs},
                         {"unaligned_checkpoint", false},
                         {"aborted", false}});
   }
   details["subtasks"] = subtasks;
+  details["summary"] = subtaskSummary(s, acksOf(s, index));
   return details;
 }
 
@@ -106,20 +141,6 @@ json checkpointJson(const CheckpointStats& s, const JobGraph* graph) {
     j["failure_message"] = s.failureMessage;
   }
   return j;
-}
-
-json statsSummary(const std::vector<int64_t>& values) {
-  if (values.empty()) {
-    return {{"min", 0}, {"max", 0}, {"avg", 0}, {"p50", 0.0}, {"p90", 0.0}, {"p95", 0.0}, {"p99", 0.0}, {"p999", 0.0}};
-  }
-  std::vector<int64_t> v = values;
-  std::sort(v.begin(), v.end());
-  auto q = [&](double p) { return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]); };
-  int64_t sum = 0;
-  for (auto x : v) sum += x;
-  return {{"min", v.front()}, {"max", v.back()}, {"avg", sum / static_cast<int64_t>(v.size())},
-          {"p50", q(0.5)},    {"p90", q(0.9)},   {"p95", q(0.95)},
-          {"p99", q(0.99)},   {"p999", q(0.999)}};
 }
 
 json checkpointingStatistics(const JobMaster& jm) {

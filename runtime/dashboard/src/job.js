@@ -159,11 +159,15 @@ function CheckpointSubtasks({ jid, checkpoint, vertex }) {
     `${checkpoint}/${vertex.id}`);
   if (!poll.data) return html`<${Status} poll=${poll} what="the subtasks' acknowledgements" />`;
   return html`<${Table} caption=${`Checkpoint ${checkpoint}: subtasks of ${vertex.name}`}
-    columns=${['Subtask', 'Status', 'Acknowledged', 'End to end duration', 'Checkpointed size', 'Alignment duration']}
+    columns=${['Subtask', 'Status', 'Acknowledged', 'End to end duration', 'Checkpointed size', 'Start delay',
+      'Alignment duration', 'Sync duration', 'Async duration']}
     rows=${poll.data.subtasks.map((s) => ({
       key: s.index,
       cells: [s.index, s.status, formatTime(s.ack_timestamp), formatDuration(s.end_to_end_duration),
-        formatBytes(s.checkpointed_size), formatDuration(s.alignment ? s.alignment.duration : undefined)],
+        formatBytes(s.checkpointed_size), formatDuration(s.start_delay),
+        formatDuration(s.alignment ? s.alignment.duration : undefined),
+        formatDuration(s.checkpoint ? s.checkpoint.sync : undefined),
+        formatDuration(s.checkpoint ? s.checkpoint.async : undefined)],
     }))} />`;
 }
 

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "flink/common/log.h"
 #include "flink/common/strings.h"
 #include "jobmanager/job_master.h"
 #include "jobmanager/resource_manager.h"
+#include "k8s/yaml_json.h"
 
 namespace flink {
 namespace {
@@ -26,42 +26,6 @@ constexpr std::chrono::milliseconds kMinBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{30000};
 constexpr std::chrono::milliseconds kSyncInterval{200};
 
-/// A plain YAML scalar as JSON: booleans, integers and null typed as YAML 1.2's core schema,
-/// quoted scalars and everything else as strings.
-json scalarToJson(const YAML::Node& n) {
-  const std::string& v = n.Scalar();
-  if (n.Tag() == "!") return v;  // quoted
-  if (v == "true" || v == "True" || v == "TRUE") return true;
-  if (v == "false" || v == "False" || v == "FALSE") return false;
-  if (v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL") return nullptr;
-  static const std::regex kInt("[-+]?[0-9]+");
-  if (std::regex_match(v, kInt)) {
-    try {
-      return std::stoll(v);
-    } catch (...) {
-    }
-  }
-  return v;
-}
-
-json yamlToJson(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-      return scalarToJson(n);
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& e : n) out.push_back(yamlToJson(e));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : n) out[kv.first.Scalar()] = yamlToJson(kv.second);
-      return out;
-    }
-    default:
-      return nullptr;
-  }
-}
 
 /// The pod template file: JSON, else YAML.
 Result<json> readPodTemplate(const std::string& path) {
@@ -72,7 +36,7 @@ Result<json> readPodTemplate(const std::string& path) {
   json parsed = json::parse(ss.str(), nullptr, false);
   if (parsed.is_discarded()) {
     try {
-      parsed = yamlToJson(YAML::Load(ss.str()));
+      parsed = k8s::yamlToJson(YAML::Load(ss.str()));
     } catch (const YAML::Exception& e) {
       return Status::Error("kubernetes.pod-template-file.taskmanager: " + path + ": " + e.what());
     }

@@ -6,16 +6,16 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "k8s/yaml_json.h"
+
 #include <cstddef>
 #include <string>
 #include <vector>
 
 namespace flink::k8s::detail {
 
-/// `n` as JSON: plain scalars typed with YAML 1.2's core schema (null, bool, int, float),
-/// quoted scalars kept as strings, map entries with a non-scalar key skipped and null map
-/// values dropped (as the API server drops them). An undefined or null node is JSON null.
-nlohmann::json yamlToJson(const YAML::Node& n);
+/// k8s/yaml_json.h: YAML to JSON as the API server takes it.
+using k8s::yamlToJson;
 
 /// Whether a non-blank scalar stands at `path` (map keys, from `path[i]` on) under `n`.
 /// Inserts nothing into `n`.

@@ -23,10 +23,10 @@ space := $(subst ,, )
 comma := ,
 ifeq ($(SANITIZE),thread)
   BUILD_DIR := build-tsan
-  BUILD_TYPE := RelWithDebInfo
+  BUILD_TYPE := Sanitize
 else ifneq ($(SANITIZE),)
   BUILD_DIR := build-asan
-  BUILD_TYPE := RelWithDebInfo
+  BUILD_TYPE := Sanitize
   CTEST_ARGS := $(SANITIZE_CTEST_ARGS)
 endif
 export TSAN_OPTIONS ?= suppressions=$(CURDIR)/test/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1

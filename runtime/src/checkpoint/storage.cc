@@ -148,19 +148,31 @@ nlohmann::json Metadata::toJson() const {
 
 Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
   try {
+    // Integers must be JSON integers: a number beyond 64 bits parses as a double, and converting
+    // it to an integer type is undefined behaviour.
+    auto integer = [](const nlohmann::json& parent, const char* key) -> const nlohmann::json& {
+      const nlohmann::json& v = parent.at(key);
+      if (!v.is_number_integer()) throw std::invalid_argument(std::string("'") + key + "' is not an integer");
+      return v;
+    };
     Metadata m;
     m.jobId = j.at("jobId");
-    m.checkpointId = j.at("checkpointId");
-    m.timestampMs = j.at("timestamp");
+    m.checkpointId = integer(j, "checkpointId");
+    m.timestampMs = integer(j, "timestamp");
     m.savepoint = j.at("savepoint");
-    m.maxParallelism = j.at("maxParallelism");
-    m.stateSize = j.value("stateSize", int64_t{0});
-    if (m.maxParallelism < 1 || m.maxParallelism > kMaxMaxParallelism) {
-      return Status::Error("malformed checkpoint metadata: maxParallelism " + std::to_string(m.maxParallelism) +
+    const nlohmann::json& maxParallelism = integer(j, "maxParallelism");
+    if (maxParallelism.get<int64_t>() < 1 || maxParallelism.get<int64_t>() > kMaxMaxParallelism) {
+      return Status::Error("malformed checkpoint metadata: maxParallelism " + maxParallelism.dump() +
                            " out of range [1, " + std::to_string(kMaxMaxParallelism) + "]");
     }
+    m.maxParallelism = maxParallelism.get<int>();
+    m.stateSize = j.contains("stateSize") ? integer(j, "stateSize").get<int64_t>() : 0;
     for (const auto& [id, e] : j.at("operators").items()) {
-      OperatorEntry entry{e.at("parallelism").get<int>(), e.at("files").get<std::vector<std::string>>()};
+      const nlohmann::json& parallelism = integer(e, "parallelism");
+      if (parallelism.get<int64_t>() < 0 || parallelism.get<int64_t>() > kMaxMaxParallelism) {
+        return Status::Error("malformed checkpoint metadata: operator " + id + " has parallelism " + parallelism.dump());
+      }
+      OperatorEntry entry{parallelism.get<int>(), e.at("files").get<std::vector<std::string>>()};
       // The files are read by the subtasks that restore: one per subtask that wrote them, each a
       // name inside the checkpoint's directory (a path out of it would read any file).
       if (entry.parallelism < 1 || entry.parallelism > m.maxParallelism ||

@@ -13,6 +13,7 @@
 
 #include "api/spec_bounds.h"
 #include "checkpoint/storage.h"
+#include "core/rpc.h"
 #include "controller/flink_deployment_controller.h"
 #include "entrypoint_args.h"
 #include "jobmanager/resource_manager.h"
@@ -80,6 +81,15 @@ TEST_CASE("A TaskManager registration with an impossible slot count is refused",
   CHECK(rm.totalSlots() == 2);
 }
 
+TEST_CASE("An RPC message whose integer fields are not integers is refused as it is parsed", "[rpc]") {
+  auto parse = [](const std::string& text) { return flink::rpc::parse(flink::Buffer(text.begin(), text.end())); };
+  CHECK(parse(R"({"type": "register", "slots": 2, "metrics": {"rate": 1.5}})")["slots"] == 2);
+  // Beyond 64 bits a literal parses as a double (found by rpc_message_fuzz: UB converting it).
+  CHECK_THROWS_AS(parse(R"({"type": "register", "slots": 888888888888888888888888888888})"), std::invalid_argument);
+  CHECK_THROWS_AS(parse(R"({"type": "metrics", "tasks": [{"vertex": 0.5}]})"), std::invalid_argument);
+  CHECK_THROWS(parse("{"));
+}
+
 TEST_CASE("Checkpoint metadata that restoring cannot rely on is refused", "[checkpoint]") {
   json good = {{"jobId", "j"}, {"checkpointId", 1}, {"timestamp", 0}, {"savepoint", false}, {"maxParallelism", 128},
                {"operators", {{"op", {{"parallelism", 2}, {"files", {"a", "b"}}}}}}};
@@ -97,6 +107,7 @@ TEST_CASE("Checkpoint metadata that restoring cannot rely on is refused", "[chec
            {"maxParallelism 0", {{"maxParallelism", 0}}, "maxParallelism 0"},
            {"maxParallelism too large", {{"maxParallelism", 1 << 20}}, "maxParallelism"},
            {"a field of the wrong type", {{"checkpointId", "one"}}, "malformed"},
+           {"stateSize beyond 64 bits (found by checkpoint_files_fuzz)", {{"stateSize", 1e58}}, "'stateSize' is not an integer"},
        }) {
     INFO(k.what);
     json m = good;

@@ -19,6 +19,7 @@
 #include "jobmanager/resource_manager.h"
 #include "k8s/client.h"
 #include "k8s/watch_stream.h"
+#include "webhook/admission.h"
 #include "net/network_environment.h"
 
 using nlohmann::json;
@@ -191,4 +192,20 @@ TEST_CASE("A cluster process's command line parses without side effects", "[conf
     auto r = flink::parseClusterArgs("standalone-job", args);
     REQUIRE_FALSE(r.ok());
   }
+}
+
+TEST_CASE("The admission webhook denies a FlinkDeployment whose name is not a string instead of throwing", "[webhook]") {
+  // Found by custom_resource_fuzz: the denial's message prefix read metadata.name as a string.
+  json review = {{"request",
+                  {{"uid", "u"},
+                   {"operation", "CREATE"},
+                   {"kind", {{"group", "flink.apache.org"}, {"version", "v1beta1"}, {"kind", "FlinkDeployment"}}},
+                   {"object",
+                    {{"apiVersion", "flink.apache.org/v1beta1"},
+                     {"kind", "FlinkDeployment"},
+                     {"metadata", {{"name", {{"jarURI", "x"}}}, {"namespace", "default"}}},
+                     {"spec", json::object()}}}}}};
+  auto answer = flink::k8s::validateAdmission(review, flink::k8s::OperatorConfig{});
+  REQUIRE(answer.ok());
+  CHECK((*answer)["response"]["allowed"] == false);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project builds and tests with.
 # Idempotent and silent when everything is already present; needs root (or sudo) otherwise.
+# --fuzz: the libFuzzer build's compiler and runtime (Debian's clang 14) as well.
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +10,9 @@ PACKAGES=(
   libfmt-dev catch2 prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
   sqlite3 procps curl openssl
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

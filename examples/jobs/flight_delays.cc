@@ -15,21 +15,12 @@
 
 #include "flink/connectors.h"
 #include "flink/job.h"
+#include "flight_delays.h"
 
 namespace flinkcpp::examples {
 namespace {
 
 using namespace flink;
-
-struct Flight {
-  int64_t time = 0;  // ms since epoch
-  int32_t delay = 0;
-  int32_t distance = 0;
-  std::string origin;
-  std::string destination;
-  auto fields() { return std::tie(time, delay, distance, origin, destination); }
-  auto fields() const { return std::tie(time, delay, distance, origin, destination); }
-};
 
 /// What crosses the network: the key and the delay (the timestamp travels with the record).
 struct KeyedDelay {
@@ -133,6 +124,8 @@ bool parseInt(std::string_view s, int32_t* out) {
   return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+}  // namespace
+
 bool parseFlight(std::string_view line, Flight& f, std::string* error) {
   std::string_view cols[5];
   size_t n = 0, start = 0;
@@ -170,6 +163,8 @@ bool parseFlight(std::string_view line, Flight& f, std::string* error) {
   f.destination.assign(cols[4]);
   return true;
 }
+
+namespace {
 
 void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
   std::string input, output, key = "origin", window = "1 h", outOfOrderness = "0 ms";

@@ -54,4 +54,12 @@ std::string base64Decode(const std::string& in) {
   return out;
 }
 
+std::string truncateUtf8(const std::string& s, size_t maxBytes) {
+  if (s.size() <= maxBytes) return s;
+  size_t end = maxBytes;
+  // Back over continuation bytes (10xxxxxx) to the start of the character that does not fit.
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 }  // namespace flink

@@ -9,6 +9,7 @@
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "flink/job.h"
+#include "entrypoint_args.h"
 #include "jobmanager/jobmanager.h"
 #include "taskmanager/task_executor.h"
 
@@ -46,35 +47,16 @@ int runClusterProcess(const std::string& role, const std::vector<std::string>& a
   if (auto logging = log::configureFromDirectory(confDir ? confDir : "conf"); !logging.ok()) {
     std::cerr << "warning: " << logging.status().message() << " (logging at INFO)\n";
   }
-  std::vector<std::string> rest;
-  std::string jobClass, jars, jobId;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto next = [&](const char* flag) -> std::string {
-      if (i + 1 >= args.size()) {
-        std::cerr << "error: " << flag << " needs a value\n";
-        std::exit(2);  // usage error while parsing: nothing started yet
-      }
-      return args[++i];
-    };
-    if (a == "-D" || (a.rfind("-D", 0) == 0 && a.size() > 2)) {
-      std::string kv = a == "-D" ? next("-D") : a.substr(2);
-      auto eq = kv.find('=');
-      if (eq == std::string::npos) {
-        std::cerr << "error: -D expects key=value, got '" << kv << "'\n";
-        return 2;
-      }
-      config.set(kv.substr(0, eq), kv.substr(eq + 1));
-    } else if (role == "standalone-job" && rest.empty() && (a == "--job-classname" || a == "-c")) {
-      jobClass = next("--job-classname");
-    } else if (role == "standalone-job" && rest.empty() && a == "--jars") {
-      jars = next("--jars");
-    } else if (role == "standalone-job" && rest.empty() && (a == "--job-id" || a == "-jid")) {
-      jobId = next("--job-id");
-    } else {
-      rest.push_back(a);
-    }
+  auto parsed = parseClusterArgs(role, args);
+  if (!parsed.ok()) {
+    std::cerr << "error: " << parsed.status().message() << "\n";
+    return 2;  // usage error while parsing: nothing started yet
   }
+  for (const auto& [key, value] : parsed->dynamicProperties) config.set(key, value);
+  const std::string& jobClass = parsed->jobClass;
+  const std::string& jars = parsed->jars;
+  const std::string& jobId = parsed->jobId;
+  const std::vector<std::string>& rest = parsed->rest;
 
   if (role == "taskmanager") return runTaskManager(config, stop);
 

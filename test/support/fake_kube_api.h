@@ -1,4 +1,4 @@
-// The one fake of KubeApi (operator/src/k8s/client.h) for controller unit tests: an in-memory
+// The one fake of KubeApi (runtime/kubernetes/k8s/client.h) for controller unit tests: an in-memory
 // object store with the API server's behaviour that the operator relies on: create (409 when the
 // name exists), get of objects and of collections (a List with a resourceVersion), replace and
 // the status subresource (409 on a stale resourceVersion), JSON merge patch, delete, a
@@ -43,7 +43,21 @@ class FakeKubeApi final : public KubeApi {
       if (inCollection(k, p)) items.push_back(v);
     }
     if (items.empty() && !isCollection(p)) return notFound(p);
-    return {200, {{"kind", "List"}, {"items", items}, {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}, ""};
+    // Pages (limit, continue = "page-<items already served>"), in key order.
+    ++listRequests_;
+    size_t limit = std::stoul(queryValue(path, "limit", "0"));
+    std::string token = queryValue(path, "continue", "");
+    size_t from = token.rfind("page-", 0) == 0 ? std::stoul(token.substr(5)) : 0;
+    nlohmann::json meta = {{"resourceVersion", std::to_string(rv_)}};
+    if (limit || from) {
+      nlohmann::json page = nlohmann::json::array();
+      for (size_t i = from; i < items.size() && (!limit || page.size() < limit); ++i) page.push_back(items[i]);
+      if (from + page.size() < items.size()) meta["continue"] = "page-" + std::to_string(from + page.size());
+      largestList_ = std::max(largestList_, page.size());
+      items = std::move(page);
+    }
+    largestList_ = std::max(largestList_, items.size());
+    return {200, {{"kind", "List"}, {"items", items}, {"metadata", meta}}, ""};
   }
 
   ApiResponse post(const std::string& path, const nlohmann::json& body) override {
@@ -178,6 +192,16 @@ class FakeKubeApi final : public KubeApi {
     std::lock_guard<std::mutex> lock(mu_);
     return writes_;
   }
+  /// Number of collection GETs (list pages) so far.
+  int listRequests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return listRequests_;
+  }
+  /// Most items any list response held.
+  size_t largestList() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return largestList_;
+  }
   /// Number of successful deletes so far.
   int deletes() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -258,6 +282,8 @@ class FakeKubeApi final : public KubeApi {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  int listRequests_ = 0;     // GETs of collections (pages)
+  size_t largestList_ = 0;   // most items in one list response
   std::map<std::string, nlohmann::json> objects_;  // object path -> object
   std::vector<Event> events_;
   std::map<std::string, ApiResponse> refusals_;  // path prefix -> the answer to a write

@@ -750,6 +750,14 @@ TEST_CASE("REST API answers malformed and edge-case requests at once with Flink'
       {"checkpoint of an unknown job", withBody("POST", "/jobs/" + other + "/checkpoints", "{}"), 404, "aaaa"},
       {"unknown checkpoint trigger", "GET /jobs/" + jid + "/checkpoints/" + other + " HTTP/1.1\r\nHost: x\r\n\r\n", 404,
        "aaaa"},
+      {"request line over 8 KiB", "GET /jobs/" + std::string(9000, 'u') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "414"},
+      {"header line over 8 KiB", "GET /jobs HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'h') + "\r\n\r\n", 400,
+       "400"},
+      {"savepoint with a multipart body (found by rest_request_fuzz: an exception, 500)",
+       "POST /jobs/" + jid + "/savepoints HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XX\r\n"
+       "Content-Length: 10\r\n\r\n--XX--\r\n\r\n",
+       400, "multipart"},
+      {"not HTTP (a TLS hello)", "\x16\x03\x01\x02\x05\x01\x01\x01\xfc\x03\x03\r\n\r\n", 400, "400"},
   };
   for (const Case& k : cases) {
     INFO(k.what);

@@ -1,4 +1,5 @@
 #include "api/flink_deployment.h"
+#include "api/spec_bounds.h"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,13 @@ class Parser {
     int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
     return Status::Error(line > 0 ? fmt::format("{}:{}: {}: {}", source_, line, path, problem)
                                   : fmt::format("{}: {}: {}", source_, path, problem));
+  }
+
+  /// `s` (whose message starts with the field path) located in the source, as error() does.
+  Status located(const YAML::Node& node, const Status& s) const {
+    int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    return Status::Error(line > 0 ? fmt::format("{}:{}: {}", source_, line, s.message())
+                                  : fmt::format("{}: {}", source_, s.message()));
   }
 
   Status string(const YAML::Node& parent, const char* key, const std::string& path, std::string* out,
@@ -351,6 +359,10 @@ Result<FlinkDeployment> parseFlinkDeployment(const YAML::Node& doc, const std::s
   Parser p(source);
   FlinkDeployment d;
   if (!doc.IsMap()) return p.error(doc, "(document)", "expected a Kubernetes object (a map)");
+  // Before anything recurses over it or copies it (an alias may stand for a large subtree).
+  for (const char* field : {"metadata", "spec", "status"}) {
+    if (Status s = checkSpecBounds(doc[field], field); !s.ok()) return p.located(doc[field], s);
+  }
   RETURN_IF_ERROR(p.string(doc, "apiVersion", "apiVersion", &d.apiVersion, true));
   RETURN_IF_ERROR(p.string(doc, "kind", "kind", &d.kind, true));
   if (d.apiVersion != "flink.apache.org/v1beta1") {

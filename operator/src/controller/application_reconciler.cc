@@ -248,12 +248,12 @@ FlinkDeploymentController::StopOutcome FlinkDeploymentController::stopJob(const 
       std::string why = st.ok() ? (st->state == SavepointOperationStatus::State::kFailed ? st->failure
                                                                                           : "the JobManager lost the trigger")
                                 : st.status().message();
-      events_.record(fd, "Warning", "SavepointError", "Stop with savepoint failed: " + why.substr(0, 500));
+      events_.record(fd, "Warning", "SavepointError", "Stop with savepoint failed: " + truncateUtf8(why, 500));
       if (job && job->state == "RUNNING") {
         out.requeue = std::chrono::milliseconds(5000);  // try again
         return out;
       }
-      fallbackReason = "the stop with savepoint failed (" + why.substr(0, 200) + ")";
+      fallbackReason = "the stop with savepoint failed (" + truncateUtf8(why, 200) + ")";
     } else if (job && job->state == "RUNNING") {
       // The trigger is recorded first, under an id of ours; the next step sends it (the
       // JobManager takes the id, so sending it twice starts one savepoint).
@@ -403,7 +403,7 @@ bool FlinkDeploymentController::reconcileSnapshots(const json& fd, const FlinkDe
       std::string why = !st.ok()              ? "no answer within kubernetes.operator.savepoint.trigger.grace-period (" +
                                                      st.status().message() + ")"
                         : st->failure.empty() ? std::string("the JobManager lost the trigger")
-                                              : st->failure.substr(0, 500);
+                                              : truncateUtf8(st->failure, 500);
       events_.record(fd, "Warning", savepoint ? "SavepointError" : "CheckpointError", label + " failed: " + why);
     }
     return false;

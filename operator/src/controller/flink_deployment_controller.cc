@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "api/json_yaml.h"
+#include "api/spec_bounds.h"
 #include "controller/resources/cluster_config.h"
 #include "controller/resources/quantities.h"
 #include "flink/common/log.h"
@@ -45,7 +46,14 @@ bool contains(const json& have, const json& want) {
 }  // namespace
 
 Result<FlinkDeployment> FlinkDeploymentController::parseObject(const json& obj) {
-  std::string source = "FlinkDeployment " + obj["metadata"].value("namespace", "") + "/" + obj["metadata"].value("name", "");
+  const json& meta = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"] : json::object();
+  auto str = [&](const char* key) { return meta.contains(key) && meta[key].is_string() ? meta[key].get<std::string>() : ""; };
+  std::string source = "FlinkDeployment " + str("namespace") + "/" + str("name");
+  // Bounded before the conversion, which recurses over the object.
+  for (const char* field : {"metadata", "spec", "status"}) {
+    if (!obj.contains(field)) continue;
+    if (Status s = checkSpecBounds(obj[field], field); !s.ok()) return Status::Error(source + ": " + s.message());
+  }
   return parseFlinkDeployment(jsonToYaml(obj), source);
 }
 
@@ -372,7 +380,7 @@ bool FlinkDeploymentController::observeJob(const json& fd, const FlinkDeployment
     status->lifecycleState = "FAILED";
     // Why, as the Apache operator reports it: the job's root exception (first line).
     if (auto cause = jobs_.rootException(*address, job->jobId)) {
-      std::string line = cause->substr(0, cause->find('\n')).substr(0, 500);
+      std::string line = truncateUtf8(cause->substr(0, cause->find('\n')), 500);
       status->error = "Job " + job->jobId + " failed: " + line;
     }
   }

@@ -351,7 +351,7 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
       if (op->state == State::kInProgress) return persist(std::chrono::milliseconds(300));
       if (op->state == State::kFailed) {
         sp.erase("triggerId");
-        return fail("stop-with-savepoint of job " + jobId + " failed: " + op->failure.substr(0, 500), "SavepointError",
+        return fail("stop-with-savepoint of job " + jobId + " failed: " + truncateUtf8(op->failure, 500), "SavepointError",
                     std::chrono::milliseconds(10000));
       }
       // Completed (the trigger id stays until the job is seen ended, so it is never sent twice).
@@ -430,7 +430,7 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
     json nonce = sp.value("triggerNonce", json());
     clearTrigger(sp);
     if (op->state == State::kFailed) {
-      events_.record(job, "Warning", "SavepointError", "Savepoint of job " + jobId + " failed: " + op->failure.substr(0, 500));
+      events_.record(job, "Warning", "SavepointError", "Savepoint of job " + jobId + " failed: " + truncateUtf8(op->failure, 500));
     } else {
       recordSavepoint(sp, op->location, "MANUAL", nonce);
       trimHistory(sp);
@@ -456,7 +456,7 @@ ReconcileResult FlinkSessionJobController::reconcile(const std::string& ns, cons
     status.erase("error");
   } else if (now == "FAILED") {
     status["lifecycleState"] = "FAILED";
-    status["error"] = jobs_.rootException(session->address, jobId).value_or("job " + jobId + " failed").substr(0, 2000);
+    status["error"] = truncateUtf8(jobs_.rootException(session->address, jobId).value_or("job " + jobId + " failed"), 2000);
   }
   return persist(terminal(now) ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(60000))
                                : std::optional<std::chrono::milliseconds>(now == "RUNNING" ? session->observeInterval

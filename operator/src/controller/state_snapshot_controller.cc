@@ -198,7 +198,7 @@ ReconcileResult FlinkStateSnapshotController::reconcile(const std::string& ns, c
       if (r.ok) r.requeueAfter = std::chrono::milliseconds(300);
       return r;
     }
-    return failAttempt(st->failure.substr(0, 1000));
+    return failAttempt(truncateUtf8(st->failure, 1000));
   }
 
   // TRIGGER_PENDING (or new).

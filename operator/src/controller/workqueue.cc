@@ -60,7 +60,10 @@ bool WorkQueue::get(std::string* key, Clock::duration* waited) {
     if (delayed_.empty()) {
       cv_.wait(lock);
     } else {
-      cv_.wait_until(lock, delayed_.begin()->first);
+      // A copy: wait_until reads its deadline again after waking, and by then another worker
+      // may have erased that entry (ASan: heap-use-after-free).
+      const Clock::time_point deadline = delayed_.begin()->first;
+      cv_.wait_until(lock, deadline);
     }
   }
   *key = queue_.front();

@@ -83,8 +83,11 @@ Result<json> validateAdmission(const json& review, const OperatorConfig& config)
     // The parser names the resource first ("FlinkDeployment ns/name: spec..."), for status.error
     // and logs; the client knows which object it sent, so the answer starts with the field.
     std::string message = st.message();
-    const json& meta = obj.value("metadata", json::object());
-    std::string prefix = kind + " " + meta.value("namespace", "") + "/" + meta.value("name", "") + ": ";
+    const json& meta = obj.contains("metadata") ? obj["metadata"] : obj;  // (a denial may be for its absence)
+    auto str = [&](const char* key) {
+      return meta.is_object() && meta.contains(key) && meta[key].is_string() ? meta[key].get<std::string>() : "";
+    };
+    std::string prefix = kind + " " + str("namespace") + "/" + str("name") + ": ";
     if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
     out["response"]["allowed"] = false;
     out["response"]["status"] = {{"code", 400}, {"reason", "BadRequest"}, {"message", message}};

@@ -1,12 +1,14 @@
 #include "k8s/client.h"
 
 #include "flink/common/strings.h"
+#include "k8s/watch_stream.h"
 
 #include <httplib.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -50,12 +52,22 @@ YAML::Node findNamed(const YAML::Node& list, const std::string& name) {
 }  // namespace
 
 Result<KubeConfig> KubeConfig::fromFile(const std::string& path) {
-  YAML::Node root;
+  bool ok = false;
+  std::string text = readFile(path, &ok);
+  if (!ok) return Status::Error("kubeconfig " + path + ": bad file: " + path);
+  return fromYaml(text, path);
+}
+
+Result<KubeConfig> KubeConfig::fromYaml(const std::string& text, const std::string& path) {
   try {
-    root = YAML::LoadFile(path);
+    return fromNode(YAML::Load(text), path);
   } catch (const YAML::Exception& e) {
+    // Malformed YAML, or a field of the wrong kind (a map where a string belongs).
     return Status::Error("kubeconfig " + path + ": " + e.what());
   }
+}
+
+Result<KubeConfig> KubeConfig::fromNode(const YAML::Node& root, const std::string& path) {
   if (!root["current-context"]) return Status::Error("kubeconfig " + path + ": current-context is not set");
   std::string ctxName = root["current-context"].as<std::string>();
   YAML::Node ctx = findNamed(root["contexts"], ctxName);
@@ -299,10 +311,11 @@ ApiResponse KubeClient::watch(const std::string& path, const std::function<bool(
       }
     }
   } reset{cancel, cancelMu};
-  std::string buffer;
+  WatchStreamDecoder decoder;
   std::string errorBody;
   int status = 0;
   bool stoppedByUs = false;
+  bool lineTooLong = false;
   auto res = conn->Get(
       path.c_str(), httplib::Headers{{"Accept", "application/json"}},
       [&](const httplib::Response& response) {
@@ -311,24 +324,29 @@ ApiResponse KubeClient::watch(const std::string& path, const std::function<bool(
       },
       [&](const char* data, size_t len) {
         if (status != 200) {
-          errorBody.append(data, len);
+          // A Status object: small; keep at most 1 MiB of whatever else a server sends.
+          errorBody.append(data, std::min(len, (size_t{1} << 20) - std::min(errorBody.size(), size_t{1} << 20)));
           return true;
         }
-        buffer.append(data, len);
-        size_t nl;
-        while ((nl = buffer.find('\n')) != std::string::npos) {
-          std::string line = buffer.substr(0, nl);
-          buffer.erase(0, nl + 1);
-          if (line.empty()) continue;
-          json event = json::parse(line, nullptr, false);
-          if (event.is_discarded()) continue;
-          if (!onEvent(event) || (stop && stop->load())) {
-            stoppedByUs = true;
-            return false;
-          }
+        auto outcome = decoder.feed(data, len, [&](const json& event) {
+          return onEvent(event) && !(stop && stop->load());
+        });
+        if (outcome == WatchStreamDecoder::Outcome::kStopped) {
+          stoppedByUs = true;
+          return false;
+        }
+        if (outcome == WatchStreamDecoder::Outcome::kLineTooLong) {
+          lineTooLong = true;
+          return false;
         }
         return !(stop && stop->load());
       });
+  if (lineTooLong) {
+    ApiResponse r;
+    r.error = "watch stream broke: an event longer than " + std::to_string(WatchStreamDecoder::kDefaultMaxLineBytes) +
+              " bytes";
+    return r;
+  }
   ApiResponse r;
   if (observer_) observer_("WATCH", status);
   if (stoppedByUs || (stop && stop->load())) {

@@ -17,6 +17,10 @@
 
 #include "flink/status.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace httplib {
 class SSLClient;
 }
@@ -34,10 +38,15 @@ struct KubeConfig {
   /// Loads a kubeconfig file (KUBECONFIG semantics: the first file of a ':' list); errors
   /// name the file and the missing field.
   static Result<KubeConfig> fromFile(const std::string& path);
+  /// Parses kubeconfig text (`path` names it in errors); files it refers to are read.
+  static Result<KubeConfig> fromYaml(const std::string& text, const std::string& path);
   /// In-cluster configuration from /var/run/secrets/kubernetes.io/serviceaccount.
   static Result<KubeConfig> inCluster();
   /// $KUBECONFIG, else ~/.kube/config, else in-cluster.
   static Result<KubeConfig> load(const std::string& explicitPath);
+
+ private:
+  static Result<KubeConfig> fromNode(const YAML::Node& root, const std::string& path);
 };
 
 /// Where a kind of resource lives in the API.

@@ -1,5 +1,6 @@
 #include "k8s/informer.h"
 
+#include <cctype>
 #include <chrono>
 #include <random>
 
@@ -9,8 +10,30 @@ namespace flink::k8s {
 
 using nlohmann::json;
 
-Informer::Informer(std::shared_ptr<KubeApi> client, ResourceType type, std::string ns, std::string labelSelector)
-    : client_(std::move(client)), type_(std::move(type)), ns_(std::move(ns)), labelSelector_(std::move(labelSelector)) {}
+namespace {
+
+// Percent-encodes a query parameter value (continue tokens are base64, with '+', '/' and '=').
+std::string urlEncode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Informer::Informer(std::shared_ptr<KubeApi> client, ResourceType type, std::string ns, std::string labelSelector,
+                   int pageSize)
+    : client_(std::move(client)), type_(std::move(type)), ns_(std::move(ns)), labelSelector_(std::move(labelSelector)),
+      pageSize_(pageSize) {}
 
 Informer::~Informer() { stop(); }
 
@@ -57,20 +80,37 @@ void Informer::apply(EventType type, const json& object) {
 }
 
 bool Informer::relist(std::string* resourceVersion) {
-  std::string path = type_.collectionPath(ns_);
-  if (!labelSelector_.empty()) path += "?labelSelector=" + labelSelector_;
-  ApiResponse r = client_->get(path);
-  if (!r.ok()) {
-    log::warn("list {} failed: {}", type_.plural, r.error);
-    return false;
-  }
-  *resourceVersion = r.body["metadata"].value("resourceVersion", "");
+  // Paginated (limit/continue, as client-go's reflector does), so that no single response holds
+  // every object. Kubernetes serves all pages of one list from the snapshot of its first page;
+  // the watch starts from that page's resourceVersion.
+  std::string base = type_.collectionPath(ns_) + "?limit=" + std::to_string(pageSize_);
+  if (!labelSelector_.empty()) base += "&labelSelector=" + labelSelector_;
   std::map<std::string, json> fresh;
-  for (auto item : r.body.value("items", json::array())) {
-    // List items carry no kind: add it, so handlers see complete objects.
-    item["apiVersion"] = type_.apiVersion();
-    item["kind"] = type_.kind;
-    fresh[keyOf(item)] = item;
+  std::string continueToken;
+  for (int page = 0;; ++page) {
+    ApiResponse r = client_->get(continueToken.empty() ? base : base + "&continue=" + urlEncode(continueToken));
+    if (r.status == 410 && !continueToken.empty()) {
+      // The snapshot the pages came from was compacted: start the list over.
+      log::info("list {}: continue token expired after {} pages; listing again", type_.plural, page);
+      fresh.clear();
+      continueToken.clear();
+      resourceVersion->clear();
+      continue;
+    }
+    if (!r.ok()) {
+      log::warn("list {} failed: {}", type_.plural, r.error);
+      return false;
+    }
+    const json& meta = r.body.contains("metadata") && r.body["metadata"].is_object() ? r.body["metadata"] : json::object();
+    if (continueToken.empty()) *resourceVersion = meta.value("resourceVersion", "");
+    for (auto item : r.body.value("items", json::array())) {
+      // List items carry no kind: add it, so handlers see complete objects.
+      item["apiVersion"] = type_.apiVersion();
+      item["kind"] = type_.kind;
+      fresh[keyOf(item)] = item;
+    }
+    continueToken = meta.contains("continue") && meta["continue"].is_string() ? meta["continue"].get<std::string>() : "";
+    if (continueToken.empty()) break;
   }
   std::vector<json> deleted;
   {

@@ -3,7 +3,8 @@
 // watch's version expired (410 Gone) and reconnects with jittered exponential backoff
 // otherwise. Handlers see every change (and every object again at each re-list), so a
 // controller can be level-triggered. Reads from the cache are thread-safe; handlers run on
-// the informer's thread.
+// the informer's thread. Lists are paginated (`limit`, `continue`: at most pageSize objects per
+// response).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -27,7 +28,10 @@ class Informer {
   enum class EventType { kAdded, kModified, kDeleted };
   using Handler = std::function<void(EventType, const nlohmann::json& object)>;
 
-  Informer(std::shared_ptr<KubeApi> client, ResourceType type, std::string ns, std::string labelSelector = "");
+  /// Objects per page of a list (client-go's reflector uses 500 too).
+  static constexpr int kDefaultPageSize = 500;
+  Informer(std::shared_ptr<KubeApi> client, ResourceType type, std::string ns, std::string labelSelector = "",
+           int pageSize = kDefaultPageSize);
   ~Informer();
 
   void addHandler(Handler handler) { handlers_.push_back(std::move(handler)); }
@@ -52,6 +56,7 @@ class Informer {
   ResourceType type_;
   std::string ns_;
   std::string labelSelector_;
+  int pageSize_;
   std::vector<Handler> handlers_;
   std::function<void(const std::string&)> onRestart_;
   mutable std::mutex mu_;

@@ -49,18 +49,22 @@ Status writeAtomically(const std::string& path, const char magic[4], const Buffe
   });
 }
 
-Result<Buffer> readVerified(const std::string& path, const char magic[4]) {
+Result<Buffer> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Error("'" + path + "' cannot be read");
-  Buffer all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (all.size() < 16 || std::memcmp(all.data(), magic, 4) != 0) return Status::Error("'" + path + "' is not a checkpoint file");
+  return Buffer((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The payload of a checkpoint file's bytes, after its header (magic, CRC-32, length) checks.
+Result<Buffer> verified(const Buffer& all, const std::string& name, const char magic[4]) {
+  if (all.size() < 16 || std::memcmp(all.data(), magic, 4) != 0) return Status::Error("'" + name + "' is not a checkpoint file");
   uint32_t c;
   uint64_t n;
   std::memcpy(&c, all.data() + 4, 4);
   std::memcpy(&n, all.data() + 8, 8);
-  if (all.size() - 16 != n) return Status::Error("'" + path + "' is truncated");
+  if (all.size() - 16 != n) return Status::Error("'" + name + "' is truncated");
   Buffer payload(all.begin() + 16, all.end());
-  if (crc(payload) != c) return Status::Error("'" + path + "' is corrupt (checksum mismatch)");
+  if (crc(payload) != c) return Status::Error("'" + name + "' is corrupt (checksum mismatch)");
   return payload;
 }
 
@@ -104,7 +108,13 @@ Result<int64_t> writeTaskState(const std::string& path, const TaskState& state) 
 }
 
 Result<TaskState> readTaskState(const std::string& path) {
-  auto payload = readVerified(path, kStateMagic);
+  auto bytes = readFile(path);
+  if (!bytes.ok()) return bytes.status();
+  return decodeTaskState(*bytes, path);
+}
+
+Result<TaskState> decodeTaskState(const Buffer& file, const std::string& path) {
+  auto payload = verified(file, path, kStateMagic);
   if (!payload.ok()) return payload.status();
   TaskState state;
   try {
@@ -138,15 +148,45 @@ nlohmann::json Metadata::toJson() const {
 
 Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
   try {
+    // Integers must be JSON integers: a number beyond 64 bits parses as a double, and converting
+    // it to an integer type is undefined behaviour.
+    auto integer = [](const nlohmann::json& parent, const char* key) -> const nlohmann::json& {
+      const nlohmann::json& v = parent.at(key);
+      if (!v.is_number_integer()) throw std::invalid_argument(std::string("'") + key + "' is not an integer");
+      return v;
+    };
     Metadata m;
     m.jobId = j.at("jobId");
-    m.checkpointId = j.at("checkpointId");
-    m.timestampMs = j.at("timestamp");
+    m.checkpointId = integer(j, "checkpointId");
+    m.timestampMs = integer(j, "timestamp");
     m.savepoint = j.at("savepoint");
-    m.maxParallelism = j.at("maxParallelism");
-    m.stateSize = j.value("stateSize", int64_t{0});
+    const nlohmann::json& maxParallelism = integer(j, "maxParallelism");
+    if (maxParallelism.get<int64_t>() < 1 || maxParallelism.get<int64_t>() > kMaxMaxParallelism) {
+      return Status::Error("malformed checkpoint metadata: maxParallelism " + maxParallelism.dump() +
+                           " out of range [1, " + std::to_string(kMaxMaxParallelism) + "]");
+    }
+    m.maxParallelism = maxParallelism.get<int>();
+    m.stateSize = j.contains("stateSize") ? integer(j, "stateSize").get<int64_t>() : 0;
     for (const auto& [id, e] : j.at("operators").items()) {
-      m.operators[id] = {e.at("parallelism").get<int>(), e.at("files").get<std::vector<std::string>>()};
+      const nlohmann::json& parallelism = integer(e, "parallelism");
+      if (parallelism.get<int64_t>() < 0 || parallelism.get<int64_t>() > kMaxMaxParallelism) {
+        return Status::Error("malformed checkpoint metadata: operator " + id + " has parallelism " + parallelism.dump());
+      }
+      OperatorEntry entry{parallelism.get<int>(), e.at("files").get<std::vector<std::string>>()};
+      // The files are read by the subtasks that restore: one per subtask that wrote them, each a
+      // name inside the checkpoint's directory (a path out of it would read any file).
+      if (entry.parallelism < 1 || entry.parallelism > m.maxParallelism ||
+          entry.files.size() != static_cast<size_t>(entry.parallelism)) {
+        return Status::Error("malformed checkpoint metadata: operator " + id + " has parallelism " +
+                             std::to_string(entry.parallelism) + " and " + std::to_string(entry.files.size()) + " files");
+      }
+      for (const auto& f : entry.files) {
+        if (f.find('/') != std::string::npos || f == "." || f == "..") {
+          return Status::Error("malformed checkpoint metadata: operator " + id + ": file '" + f +
+                               "' is not a name inside the checkpoint directory");
+        }
+      }
+      m.operators[id] = std::move(entry);
     }
     return m;
   } catch (const std::exception& e) {
@@ -160,12 +200,18 @@ Status writeMetadata(const std::string& dir, const Metadata& m) {
 }
 
 Result<Metadata> readMetadata(const std::string& dir) {
-  auto payload = readVerified(dir + "/_metadata", kMetaMagic);
+  auto bytes = readFile(dir + "/_metadata");
+  if (!bytes.ok()) return bytes.status();
+  return decodeMetadata(*bytes, dir + "/_metadata");
+}
+
+Result<Metadata> decodeMetadata(const Buffer& file, const std::string& name) {
+  auto payload = verified(file, name, kMetaMagic);
   if (!payload.ok()) return payload.status();
   try {
     return Metadata::fromJson(nlohmann::json::parse(payload->begin(), payload->end()));
   } catch (const std::exception& e) {
-    return Status::Error("'" + dir + "/_metadata' is corrupt: " + e.what());
+    return Status::Error("'" + name + "' is corrupt: " + e.what());
   }
 }
 

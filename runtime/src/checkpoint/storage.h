@@ -31,8 +31,15 @@ using TaskState = std::vector<std::pair<std::string, OperatorSnapshot>>;  // (op
 Result<int64_t> writeTaskState(const std::string& path, const TaskState& state);
 /// Reads and verifies a task's state file; errors name the path.
 Result<TaskState> readTaskState(const std::string& path);
+/// Verifies and decodes the bytes of a task state file (header included); errors name `path`.
+Result<TaskState> decodeTaskState(const Buffer& file, const std::string& path);
 
-/// A completed checkpoint or savepoint as recorded in `_metadata`.
+/// The largest pipeline.max-parallelism (Flink's upper bound, 2^15).
+inline constexpr int kMaxMaxParallelism = 1 << 15;
+
+/// A completed checkpoint or savepoint as recorded in `_metadata`. fromJson checks what
+/// restoring relies on: maxParallelism in [1, 2^15], per operator a parallelism in [1,
+/// maxParallelism] with one file per subtask, each a plain name inside the checkpoint directory.
 struct Metadata {
   std::string jobId;
   int64_t checkpointId = 0;
@@ -54,6 +61,8 @@ struct Metadata {
 Status writeMetadata(const std::string& dir, const Metadata& m);
 /// Reads `<dir>/_metadata`, verifying its checksum.
 Result<Metadata> readMetadata(const std::string& dir);
+/// Verifies and decodes the bytes of a `_metadata` file (header included); errors name `name`.
+Result<Metadata> decodeMetadata(const Buffer& file, const std::string& name);
 /// The `chk-<n>` directories under a job's checkpoint directory (complete or not), by id,
 /// oldest first.
 std::vector<std::pair<int64_t, std::string>> listCheckpointDirs(const std::string& jobDir);

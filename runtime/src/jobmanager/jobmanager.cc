@@ -12,6 +12,7 @@
 
 #include "checkpoint/coordinator.h"
 #include "checkpoint/storage.h"
+#include "flink/common/http.h"
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
 #include "core/metrics_exporter.h"
@@ -158,6 +159,13 @@ class JobManager : public JobManagerView {
     }
     listener_.start([this](std::shared_ptr<net::Connection> conn) { onConnection(std::move(conn)); });
     registerRestHandlers(rest_, *this, mailbox_, jars_.get(), &restAddress_);
+    auto bounds = RestServerBounds::fromConfig(config_);
+    if (!bounds.ok()) {
+      log::error("invalid configuration: {}", bounds.status().message());
+      listener_.stop();
+      return false;
+    }
+    boundHttpServer(rest_, bounds->readTimeoutMs, bounds->threads, bounds->maxPendingConnections);
     std::string restBind = config_.getString(options::kRestBindAddress, "0.0.0.0");
     int boundRest = *restPort == 0 ? rest_.bind_to_any_port(restBind)
                                    : (rest_.bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
@@ -467,7 +475,15 @@ class JobManager : public JobManagerView {
           auto msg = std::make_shared<json>(rpc::parse(payload));
           mailbox_.post([this, weak, tmId, msg] {
             auto c = weak.lock();
-            if (c) handle(c, *tmId, *msg, tmId.get());
+            if (!c) return;
+            try {
+              handle(c, *tmId, *msg, tmId.get());
+            } catch (const std::exception& e) {
+              // A field missing or of the wrong type: the peer is broken or not one of ours.
+              log::warn("malformed message from {}: {}; closing the connection", c->peer(), e.what());
+              if (!tmId->empty()) lostTaskManager(*tmId, std::string("malformed message: ") + e.what());
+              c->close();
+            }
           });
         },
         [this, tmId](const std::string& reason) {

@@ -2,6 +2,8 @@
 
 #include "flink/common/log.h"
 
+#include <stdexcept>
+
 namespace flink {
 
 int TaskManagerRecord::freeSlots() const {
@@ -16,7 +18,12 @@ void ResourceManager::registerTaskManager(std::shared_ptr<net::Connection> conn,
   r.host = msg.at("host").get<std::string>();
   r.dataPort = msg.at("dataPort").get<int>();
   r.pid = msg.value("pid", 0);
-  r.slotOwner.assign(msg.at("slots").get<int>(), "");
+  int slots = msg.at("slots").get<int>();
+  if (slots < 0 || slots > kMaxSlotsPerTaskManager) {
+    throw std::out_of_range("slots " + std::to_string(slots) + " out of range [0, " +
+                            std::to_string(kMaxSlotsPerTaskManager) + "]");
+  }
+  r.slotOwner.assign(static_cast<size_t>(slots), "");
   r.conn = std::move(conn);
   r.lastHeartbeat = std::chrono::steady_clock::now();
   r.registeredAtMs = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -34,9 +34,14 @@ struct TaskManagerRecord {
   int freeSlots() const;
 };
 
+/// Most slots a TaskManager may announce (its message comes over the network).
+inline constexpr int kMaxSlotsPerTaskManager = 1 << 16;
+
 class ResourceManager {
  public:
-  /// Registers (or re-registers) a TaskManager from its "register" message.
+  /// Registers (or re-registers) a TaskManager from its "register" message. Throws (a
+  /// nlohmann::json or std::out_of_range exception) when a field is missing, of the wrong type
+  /// or out of range; nothing is registered then.
   void registerTaskManager(std::shared_ptr<net::Connection> conn, const nlohmann::json& msg);
   void heartbeat(const std::string& id);
   /// Records the process metrics of a TaskManager's "metrics" message (also a heartbeat).

@@ -130,8 +130,14 @@ void Connection::readLoop() {
         reason = "malformed frame of " + std::to_string(len) + " bytes from " + peer_;
         break;
       }
-      Buffer payload(len - 1);
-      if (!payload.empty()) asio::read(socket_, asio::buffer(payload));
+      // Grows with what arrives: a peer announcing a large frame and sending nothing makes us
+      // hold at most one step, not the announced length.
+      Buffer payload;
+      while (payload.size() < len - 1) {
+        size_t at = payload.size();
+        payload.resize(at + std::min<size_t>(len - 1 - at, kFrameReadStep));
+        asio::read(socket_, asio::buffer(payload.data() + at, payload.size() - at));
+      }
       onFrame_(header[4], std::move(payload));
     }
   } catch (const boost::system::system_error& e) {

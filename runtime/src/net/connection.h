@@ -22,6 +22,8 @@ namespace flink::net {
 
 /// Largest frame accepted; a longer length prefix means a corrupt stream or a foreign peer.
 inline constexpr uint32_t kMaxFrameBytes = 256u << 20;
+/// A frame's payload is allocated in steps of this many bytes as they arrive.
+inline constexpr size_t kFrameReadStep = 1u << 20;
 
 /// One TCP connection. send() is thread-safe; frames are delivered to the handler on the
 /// connection's own reader thread, in order. close() is idempotent and joins the reader

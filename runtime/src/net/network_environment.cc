@@ -247,47 +247,61 @@ void NetworkEnvironment::releaseGate(const std::string& key) {
   gates_.erase(key);
 }
 
+// ---- InboundStreams -------------------------------------------------------------------------
+
+InboundStreams::InboundStreams(NetworkEnvironment& env, std::function<void(uint32_t, int)> sendCredit)
+    : env_(env), sendCredit_(std::make_shared<std::function<void(uint32_t, int)>>(std::move(sendCredit))) {}
+
+void InboundStreams::onFrame(uint8_t type, Buffer&& payload) {
+  if (payload.size() < sizeof(Header)) throw SerializationError("short data frame");
+  Header h;
+  std::memcpy(&h, payload.data(), sizeof(h));
+  if (type == kRegister) {
+    // Both come from the peer: checked before they size anything.
+    if (h.b == 0 || h.b > kMaxGateChannels) {
+      throw SerializationError("gate of " + std::to_string(h.b) + " channels (at most " +
+                               std::to_string(kMaxGateChannels) + ")");
+    }
+    std::string key(payload.begin() + sizeof(Header), payload.end());
+    auto g = env_.gate(key, static_cast<int>(h.b));
+    if (h.a >= static_cast<uint32_t>(g->numChannels())) throw SerializationError("channel out of range for gate " + key);
+    int channel = static_cast<int>(h.a);
+    if (streams_.count(h.streamId)) throw SerializationError("stream registered twice");
+    streams_[h.streamId] = Stream{g, channel};
+    uint32_t id = h.streamId;
+    std::weak_ptr<std::function<void(uint32_t, int)>> send = sendCredit_;
+    g->attachProducer(channel, [send, id](int n) {
+      if (auto f = send.lock()) (*f)(id, n);
+    });
+  } else if (type == kBuffer) {
+    auto it = streams_.find(h.streamId);
+    if (it == streams_.end()) throw SerializationError("buffer for unknown stream");
+    payload.erase(payload.begin(), payload.begin() + sizeof(Header));
+    it->second.gate->push(it->second.channel, std::move(payload));
+  } else if (type == kClose) {
+    auto it = streams_.find(h.streamId);
+    if (it != streams_.end()) {
+      it->second.gate->channelClosed(it->second.channel);
+      streams_.erase(it);
+    }
+  }
+}
+
+void InboundStreams::fail(const std::string& reason) {
+  for (auto& [id, s] : streams_) s.gate->fail({s.channel}, "network connection to producer lost: " + reason);
+}
+
 void NetworkEnvironment::onInbound(std::shared_ptr<Connection> conn) {
-  struct Stream {
-    std::shared_ptr<InputGate> gate;
-    int channel;
-  };
-  auto streams = std::make_shared<std::map<uint32_t, Stream>>();  // touched by the reader thread only
   std::weak_ptr<Connection> weak = conn;
-  conn->start(
-      [this, streams, weak](uint8_t type, Buffer&& payload) {
-        if (payload.size() < sizeof(Header)) throw SerializationError("short data frame");
-        Header h;
-        std::memcpy(&h, payload.data(), sizeof(h));
-        if (type == kRegister) {
-          std::string key(payload.begin() + sizeof(Header), payload.end());
-          auto g = gate(key, static_cast<int>(h.b));
-          int channel = static_cast<int>(h.a);
-          if (channel >= g->numChannels()) throw SerializationError("channel out of range for gate " + key);
-          (*streams)[h.streamId] = Stream{g, channel};
-          uint32_t id = h.streamId;
-          g->attachProducer(channel, [weak, id](int n) {
-            if (auto c = weak.lock()) {
-              Header credit{id, static_cast<uint32_t>(n), 0};
-              (void)c->send(kCredit, &credit, sizeof(credit));
-            }
-          });
-        } else if (type == kBuffer) {
-          auto it = streams->find(h.streamId);
-          if (it == streams->end()) throw SerializationError("buffer for unknown stream");
-          payload.erase(payload.begin(), payload.begin() + sizeof(Header));
-          it->second.gate->push(it->second.channel, std::move(payload));
-        } else if (type == kClose) {
-          auto it = streams->find(h.streamId);
-          if (it != streams->end()) {
-            it->second.gate->channelClosed(it->second.channel);
-            streams->erase(it);
-          }
-        }
-      },
-      [streams](const std::string& reason) {
-        for (auto& [id, s] : *streams) s.gate->fail({s.channel}, "network connection to producer lost: " + reason);
-      });
+  // Touched by the connection's reader thread only.
+  auto streams = std::make_shared<InboundStreams>(*this, [weak](uint32_t id, int n) {
+    if (auto c = weak.lock()) {
+      Header credit{id, static_cast<uint32_t>(n), 0};
+      (void)c->send(kCredit, &credit, sizeof(credit));
+    }
+  });
+  conn->start([streams](uint8_t type, Buffer&& payload) { streams->onFrame(type, std::move(payload)); },
+              [streams](const std::string& reason) { streams->fail(reason); });
   std::lock_guard<std::mutex> lock(mu_);
   inbound_.push_back(std::move(conn));
 }

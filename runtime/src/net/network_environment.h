@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,35 @@ struct ConsumerEndpoint {
   std::string gateKey;  // the consumer's input gate
   int channel = 0;      // this producer's channel index in that gate
   int numChannels = 1;  // number of channels of that gate
+};
+
+class NetworkEnvironment;
+
+/// Most channels a gate may have: far above any parallelism (pipeline.max-parallelism is at
+/// most 32768 in Flink), and small enough that a gate announced by a peer cannot exhaust memory.
+inline constexpr uint32_t kMaxGateChannels = 1u << 17;
+
+/// The receiving side of one data connection from another TaskManager: registers its streams
+/// (producer channels) at `env`'s input gates, delivers their buffers and closes them. Frames
+/// come from the network, so every field is checked: a malformed frame throws
+/// SerializationError (the connection is then dropped). Not thread-safe: the connection's reader
+/// thread only.
+class InboundStreams {
+ public:
+  /// sendCredit(streamId, n) returns n credits to the producer of a stream.
+  InboundStreams(NetworkEnvironment& env, std::function<void(uint32_t, int)> sendCredit);
+  void onFrame(uint8_t type, Buffer&& payload);
+  /// The connection is gone: fails the channels of every open stream.
+  void fail(const std::string& reason);
+
+ private:
+  struct Stream {
+    std::shared_ptr<InputGate> gate;
+    int channel;
+  };
+  NetworkEnvironment& env_;
+  std::shared_ptr<std::function<void(uint32_t, int)>> sendCredit_;
+  std::map<uint32_t, Stream> streams_;
 };
 
 class NetworkEnvironment {

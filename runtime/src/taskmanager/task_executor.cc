@@ -127,7 +127,14 @@ class TaskExecutor {
     conn->start(
         [this](uint8_t, Buffer&& payload) {
           auto msg = std::make_shared<json>(rpc::parse(payload));
-          mailbox_.post([this, msg] { handle(*msg); });
+          mailbox_.post([this, msg] {
+            try {
+              handle(*msg);
+            } catch (const std::exception& e) {
+              // A field missing or of the wrong type: not a message of our JobManager's.
+              log::error("malformed message from the JobManager ({}): {}", e.what(), msg->dump().substr(0, 200));
+            }
+          });
         },
         [this, &lost, &lostReason](const std::string& reason) {
           mailbox_.post([&lost, &lostReason, reason] {

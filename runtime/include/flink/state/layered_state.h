@@ -90,7 +90,9 @@ void writeLayers(const FrozenLayers<L>& frozen, F serialize, OperatorSnapshot& s
   all.reserve(frozen.size());
   std::map<int, size_t> sizes;
   for (const auto& [start, layer] : frozen) {
-    all.push_back(layer->serialized([&, start = start](StateLayer::Bytes& bytes) { serialize(*layer, start, bytes); }));
+    // Init-captures: clang before 16 cannot capture structured bindings.
+    all.push_back(layer->serialized(
+        [&serialize, &l = *layer, start = start](StateLayer::Bytes& bytes) { serialize(l, start, bytes); }));
     for (const auto& [kg, bytes] : *all.back()) sizes[kg] += bytes.size();
   }
   for (const auto& [kg, size] : sizes) snap.keyedState[kg].reserve(snap.keyedState[kg].size() + size);

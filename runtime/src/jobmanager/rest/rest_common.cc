@@ -6,7 +6,9 @@ namespace flink::rest {
 
 void reply(Res& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Replies echo paths, parameters and job messages, which may be any bytes: invalid UTF-8 is
+  // replaced (U+FFFD) rather than making the serialization throw.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void notFound(Res& res, const std::string& what) {
@@ -52,6 +54,11 @@ void refuse(Res& res, int status, const std::string& message) {
 bool readBody(const Req& req, Res& res, const httplib::ContentReader& reader, size_t maxBytes, std::string* body) {
   bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
   if (!chunked && !req.has_header("Content-Length")) return true;  // no body (RFC 9112 6.3)
+  if (req.is_multipart_form_data()) {
+    // httplib reads a multipart body only part by part (a plain reader would throw).
+    refuse(res, 400, "request body must be a JSON object, not multipart/form-data");
+    return false;
+  }
   if (!chunked) {
     const std::string& text = req.get_header_value("Content-Length");
     uint64_t length = 0;

@@ -16,5 +16,8 @@ std::vector<std::string> splitList(const std::string& s);
 std::string base64Encode(const std::string& data);
 /// The bytes of base64 `text` (padded, whitespace-free); "" when it is not valid base64.
 std::string base64Decode(const std::string& text);
+/// At most `maxBytes` bytes of `s`, cut before a UTF-8 sequence rather than inside one (a
+/// message cut inside a character is not valid UTF-8, and JSON serialization refuses it).
+std::string truncateUtf8(const std::string& s, size_t maxBytes);
 
 }  // namespace flink

@@ -1049,7 +1049,7 @@ TEST_CASE("The health check restarts a job that restarts too often or does not c
 TEST_CASE("A savepoint trigger unanswered for kubernetes.operator.savepoint.trigger.grace-period counts as failed",
           "[reconciler][lifecycle]") {
   json fd = statefulFlightDelays("savepoint");
-  fd["spec"]["flinkConfiguration"]["kubernetes.operator.savepoint.trigger.grace-period"] = "300 ms";
+  fd["spec"]["flinkConfiguration"]["kubernetes.operator.savepoint.trigger.grace-period"] = "2 s";
   Lifecycle l(fd);
   l.patchSpec({{"job", {{"savepointTriggerNonce", 1}}}});
   REQUIRE(l.step().ok);
@@ -1060,7 +1060,8 @@ TEST_CASE("A savepoint trigger unanswered for kubernetes.operator.savepoint.trig
   }
   REQUIRE(l.step().ok);
   CHECK_FALSE(l.status()["jobStatus"]["savepointInfo"].value("triggerId", "").empty());  // within the grace period
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // (2 s: a step under a sanitizer on a loaded machine took longer than the 300 ms used before.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   REQUIRE(l.step().ok);
   CHECK(l.status()["jobStatus"]["savepointInfo"].value("triggerId", "").empty());
   auto reasons = l.c.eventReasons();

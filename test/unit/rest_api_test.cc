@@ -930,10 +930,13 @@ TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and de
           "Flink's error shape at once",
           "[process][rest]") {
   Cluster c(/*parallelism=*/1);
-  c.configure("flink-cpp.web.upload.max-size: 2m\nstate.checkpoints.dir: " + yamlQuote("file://" + (c.dir() / "checkpoints").string()) + "\n");
+  const std::string library = readBinary(ROUTE_COUNTS_SO);
+  // Room for two copies of the library (an instrumented build's is several MB), not for more.
+  const size_t maxUpload = std::max<size_t>(2u << 20, 3 * library.size());
+  c.configure(fmt::format("flink-cpp.web.upload.max-size: {}b\n", maxUpload) +
+              "state.checkpoints.dir: " + yamlQuote("file://" + (c.dir() / "checkpoints").string()) + "\n");
   c.startJobManager("jobmanager");
   const int port = c.restPort();
-  const std::string library = readBinary(ROUTE_COUNTS_SO);
   const std::string jarFile = upload({{"jarfile", "route-counts.so", library}});
   const std::string builtinRun = "/jars/builtin_flink-cpp-examples/run";
   const std::string goodArgs = json{{"entryClass", kEntryClass},
@@ -943,7 +946,9 @@ TEST_CASE("Session cluster: Flink's /jars API uploads, lists, plans, runs and de
                            "Transfer-Encoding: chunked\r\n\r\n";
   const std::string partHeader = "--XyZ\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\"a.so\"\r\n\r\n";
   bigChunked += fmt::format("{:x}\r\n{}\r\n", partHeader.size(), partHeader);
-  for (int i = 0; i < 80; ++i) bigChunked += "8000\r\n" + std::string(0x8000, 'y') + "\r\n";  // 2.5 MiB of a file part
+  for (size_t i = 0; i < maxUpload / 0x8000 + 16; ++i) {
+    bigChunked += "8000\r\n" + std::string(0x8000, 'y') + "\r\n";  // 512 KiB over the limit
+  }
   bigChunked += "0\r\n\r\n";
   const std::string unknownJar = "00000000-0000-0000-0000-000000000000_x.so";
 

@@ -76,6 +76,10 @@ class View : public JobManagerView {
   bool cancelJob(const std::string& id) override { return id == job_->jobId(); }  // stays as it is
   JobMaster* mutableJob(const std::string& id) override { return id == job_->jobId() ? job_.get() : nullptr; }
   Status submitJob(JobSubmission) override { return Status::Ok(); }
+  /// No TaskManager is registered: every file request names an unknown one.
+  bool requestTaskManagerFile(const std::string&, const std::string&, std::function<void(nlohmann::json)>) override {
+    return false;
+  }
 
  private:
   Configuration config_;

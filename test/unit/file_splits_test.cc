@@ -97,10 +97,15 @@ struct Reader {
     int n = 0;
     std::string_view line;
     uint64_t lineNo = 0, offset = 0;
+    int waits = 0;
     while (max < 0 || n < max) {
       auto r = reader.next(&line, &lineNo, &offset);
       if (r == SplitLineReader::Next::kEnd) break;
-      REQUIRE(r == SplitLineReader::Next::kLine);  // DirectContext answers at once
+      if (r == SplitLineReader::Next::kWaiting) {  // asked: DirectContext answers at once
+        REQUIRE(++waits < 1000000);                // (a split may hold no line: several in a row)
+        continue;
+      }
+      waits = 0;
       REQUIRE(line.rfind("header", 0) != 0);
       seen->emplace_back(line);
       ++n;
@@ -270,6 +275,7 @@ TEST_CASE("a malformed line is reported with its file and line or byte offset", 
   REQUIRE(r.reader.open(r.ctx).ok());
   std::string_view line;
   uint64_t lineNo = 0, offset = 0;
+  REQUIRE(r.reader.next(&line, &lineNo, &offset) == SplitLineReader::Next::kWaiting);  // asks for a split
   REQUIRE(r.reader.next(&line, &lineNo, &offset) == SplitLineReader::Next::kLine);
   REQUIRE(lineNo == 2);  // after the header
   REQUIRE(offset == 7);

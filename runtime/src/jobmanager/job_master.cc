@@ -552,17 +552,29 @@ std::map<std::string, std::string> JobMaster::snapshotSourceCoordinators() {
 }
 
 bool JobMaster::answerSplitRequest(SourceCoordinator& c, int subtask) {
-  const ExecutionVertex& ev = ejvs_[c.vertex].subtasks[subtask];
   std::string split;
   json splits = json::array();
+  auto answer = [&](int s, const json& splits) {
+    const ExecutionVertex& to = ejvs_[c.vertex].subtasks[s];
+    send_(to.slot.taskManagerId, {{"type", "addSplits"}, {"jobId", sub_.jobId}, {"vertex", c.vertex},
+                                  {"subtask", s}, {"attempt", to.attempt}, {"splits", splits},
+                                  {"noMoreSplits", splits.empty()}});
+  };
   if (c.enumerator->nextSplit(subtask, &split)) {
     splits.push_back(std::move(split));
-  } else if (!c.enumerator->noMoreSplits()) {
-    return false;  // continuous: answered when a split is discovered
+    answer(subtask, splits);
+    return true;
   }
-  send_(ev.slot.taskManagerId, {{"type", "addSplits"}, {"jobId", sub_.jobId}, {"vertex", c.vertex},
-                                {"subtask", subtask}, {"attempt", ev.attempt}, {"splits", splits},
-                                {"noMoreSplits", splits.empty()}});
+  if (!c.enumerator->noMoreSplits()) return false;  // continuous: answered when a split is discovered
+  // Bounded and nothing left: the readers end together, once every one of them asked. Until
+  // then the idle ones wait, RUNNING, so that checkpoints (which need every task running) go on
+  // while the others read their last splits.
+  c.waiting.insert(subtask);
+  for (const auto& other : ejvs_[c.vertex].subtasks) {
+    if (!c.waiting.count(other.subtask) && !isTerminal(other.state)) return true;
+  }
+  for (int s : c.waiting) answer(s, splits);
+  c.waiting.clear();
   return true;
 }
 
@@ -587,15 +599,12 @@ void JobMaster::discoverSplits() {
     c.nextDiscovery = now + std::chrono::milliseconds(interval);
     Status s = c.enumerator->discover();
     if (!s.ok()) log::warn("Job {}: split discovery failed (retried in {} ms): {}", name_, interval, s.message());
-    for (auto it = c.waiting.begin(); it != c.waiting.end();) {
-      const ExecutionVertex& ev = ejvs_[c.vertex].subtasks[*it];
-      if (isTerminal(ev.state) || ev.state == ExecutionState::kCanceling) {
-        it = c.waiting.erase(it);
-      } else if (answerSplitRequest(c, *it)) {
-        it = c.waiting.erase(it);
-      } else {
-        break;  // nothing left to assign
-      }
+    std::set<int> waiting;
+    waiting.swap(c.waiting);
+    for (int subtask : waiting) {
+      const ExecutionVertex& ev = ejvs_[c.vertex].subtasks[subtask];
+      if (isTerminal(ev.state) || ev.state == ExecutionState::kCanceling) continue;
+      if (!answerSplitRequest(c, subtask)) c.waiting.insert(subtask);
     }
   }
 }

@@ -184,7 +184,8 @@ class JobMaster {
   /// afresh without one. Error: an input that cannot be listed, a checkpoint with reader
   /// positions but no enumerator state.
   Status resetSourceCoordinators(const nlohmann::json& restore);
-  /// Answers what the enumerator can answer now; true when the request is settled.
+  /// Answers what the enumerator can answer now; true when the request is settled (answered,
+  /// or parked in `waiting` until every reader of a bounded source is out of splits).
   bool answerSplitRequest(SourceCoordinator& c, int subtask);
   void discoverSplits();
   std::map<std::string, std::string> snapshotSourceCoordinators();

@@ -6,7 +6,9 @@
 # the wall time and the CPU time (user + sys) of run-local and all its processes. With OLD_BIN (a
 # flink-cpp built before split-based sources, where subtask i of p reads every p-th line of one
 # file), the same job over the single .csv.gz and .csv files with that binary, for comparison.
-# Not a test: it prints figures and asserts nothing about them.
+# A first row per parallelism runs the job over a 1-row file: the fixed cost of the processes,
+# which grows with the number of TaskManagers whatever the input. Not a test: it prints figures
+# and asserts nothing about them.
 #
 # usage: bench/file_splits_bench.sh [BIN] [RUNS]
 # env:   BENCH_DIR (inputs and outputs, default $TMPDIR/flink-cpp-file-splits-bench; never the
@@ -24,7 +26,7 @@ export LC_ALL=C
 
 # --- inputs: 4 gzip parts of 750 000 rows (each with the header) and the plain file ---------
 mkdir -p "$BENCH_DIR"
-stamp="$(stat -c '%s %Y' "$DATA") v1"
+stamp="$(stat -c '%s %Y' "$DATA") v2"
 if [ "$(cat "$BENCH_DIR/stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$BENCH_DIR/gz4" "$BENCH_DIR/plain"
   mkdir -p "$BENCH_DIR/gz4" "$BENCH_DIR/plain"
@@ -36,6 +38,7 @@ if [ "$(cat "$BENCH_DIR/stamp" 2>/dev/null)" != "$stamp" ]; then
       print > file }'
   gzip -6 "$BENCH_DIR"/gz4/part-*.csv
   cp "$DATA" "$BENCH_DIR/flights-3m.csv.gz"
+  head -n 2 "$BENCH_DIR/plain/flights-3m.csv" > "$BENCH_DIR/one-row.csv"
   echo "$stamp" > "$BENCH_DIR/stamp"
 fi
 
@@ -75,6 +78,9 @@ echo "file-splits benchmark: $RUNS runs per case, $(nproc) cores, $(uname -srm),
 printf '| %-34s | %2s | %9s | %8s | %8s | %-24s | %-24s |\n' input p records "wall s" "CPU s" "wall, each run" "CPU, each run"
 echo "|------------------------------------|----|-----------|----------|----------|--------------------------|--------------------------|"
 for p in $PARALLELISMS; do
+  # The fixed cost of the run at this parallelism (processes, job graph, deployment, sockets):
+  # the same job over one row.
+  run_case "fixed cost: a 1-row file" "$BIN" "$BENCH_DIR/one-row.csv" "$p"
   run_case "splits: 4 gzip parts (directory)" "$BIN" "$BENCH_DIR/gz4" "$p"
   run_case "splits: plain text, 8 MiB ranges" "$BIN" "$BENCH_DIR/plain/flights-3m.csv" "$p"
   if [ -n "$OLD_BIN" ]; then

@@ -73,6 +73,7 @@ class DirectContext final : public SplitReaderContext {
     ready_.clear();
     return noMore_;
   }
+  bool allSplitsAssigned() const override { return false; }
 
  private:
   SplitEnumerator* enumerator_;

@@ -95,7 +95,7 @@ class FileSplitEnumerator final : public SplitEnumerator {
 /// line once. Not thread-safe (task thread).
 class SplitLineReader {
  public:
-  enum class Next { kLine, kWaiting, kEnd };
+  enum class Next { kLine, kWaiting, kExhausted, kEnd };
   SplitLineReader(std::string input, int skipLines, uint64_t splitSize)
       : input_(std::move(input)), skipLines_(skipLines), splitSize_(splitSize) {}
   ~SplitLineReader();
@@ -103,7 +103,9 @@ class SplitLineReader {
   /// input cannot be read.
   Status open(RuntimeContext& ctx);
   /// kLine: *line (valid until the next call) with its 1-based *lineNumber (0 when unknown) and
-  /// *byteOffset; kWaiting: a split was requested and has not come; kEnd: no more splits.
+  /// *byteOffset; kWaiting: a split was requested and has not come; kExhausted: no split will
+  /// come to this reader any more, but it must keep running (the other readers are not done);
+  /// kEnd: no more splits, the input ends.
   /// Throws TaskFailure on an I/O error naming the file.
   Next next(std::string_view* line, uint64_t* lineNumber, uint64_t* byteOffset);
   /// Reports a malformed line: counted in numRecordsDropped, the first few logged with the file
@@ -164,6 +166,12 @@ class LineSourceReader final : public SourceReader<T> {
     for (int i = 0; i < maxRecords; ++i) {
       switch (reader_.next(&line, &lineNo, &offset)) {
         case SplitLineReader::Next::kEnd: return InputStatus::kEndOfInput;
+        case SplitLineReader::Next::kExhausted:
+          // No record will come from here: let event time go on without this reader.
+          if (!exhausted_) out.emitWatermark(kMaxWatermark);
+          exhausted_ = true;
+          if (rate_ > 0) emitted_ -= maxRecords - i;
+          return InputStatus::kNothingAvailable;
         case SplitLineReader::Next::kWaiting:
           if (rate_ > 0) emitted_ -= maxRecords - i;
           return InputStatus::kNothingAvailable;
@@ -184,6 +192,7 @@ class LineSourceReader final : public SourceReader<T> {
   LineFormat<T> format_;
   int64_t rate_;
   int64_t emitted_ = 0;
+  bool exhausted_ = false;
   std::chrono::steady_clock::time_point started_;
 };
 

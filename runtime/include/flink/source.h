@@ -18,6 +18,9 @@ class ReaderOutput {
  public:
   virtual ~ReaderOutput() = default;
   virtual void collect(T&& value, int64_t timestamp = kNoTimestamp) = 0;
+  /// Emits a watermark (ms) directly, besides the WatermarkStrategy's: kMaxWatermark when the
+  /// reader will emit no record any more but keeps running (FLIP-27's ReaderOutput).
+  virtual void emitWatermark(int64_t /*watermark*/) {}
 };
 
 /// Reads one subtask's share of a source. Runs on the task thread.
@@ -80,8 +83,12 @@ class SplitReaderContext {
   /// outstanding. The answer arrives through pollSplits.
   virtual void requestSplit() = 0;
   /// Moves the splits received so far into *splits; returns true once the enumerator said no
-  /// split will come any more.
+  /// split will come any more (the reader then ends its input).
   virtual bool pollSplits(std::vector<std::string>* splits) = 0;
+  /// True once a bounded source's enumerator said it assigned every split: no split will come
+  /// to this reader any more, but it keeps running until every reader is out of splits (then
+  /// pollSplits says so). No request is needed meanwhile.
+  virtual bool allSplitsAssigned() const = 0;
 };
 
 template <class T>

@@ -296,6 +296,7 @@ SplitLineReader::Next SplitLineReader::next(std::string_view* line, uint64_t* li
       takeAssignedSplits();
       if (queue_.empty()) {
         if (noMoreSplits_) return Next::kEnd;
+        if (ctx_->splits->allSplitsAssigned()) return Next::kExhausted;
         ctx_->splits->requestSplit();
         return Next::kWaiting;
       }

@@ -552,28 +552,32 @@ std::map<std::string, std::string> JobMaster::snapshotSourceCoordinators() {
 }
 
 bool JobMaster::answerSplitRequest(SourceCoordinator& c, int subtask) {
-  std::string split;
-  json splits = json::array();
-  auto answer = [&](int s, const json& splits) {
+  // "addSplits" to one reader: a split, or none with noMoreSplits (the input ends) or
+  // allSplitsAssigned (none will come, but wait for the others).
+  auto answer = [&](int s, const json& splits, bool noMore, bool allAssigned) {
     const ExecutionVertex& to = ejvs_[c.vertex].subtasks[s];
     send_(to.slot.taskManagerId, {{"type", "addSplits"}, {"jobId", sub_.jobId}, {"vertex", c.vertex},
                                   {"subtask", s}, {"attempt", to.attempt}, {"splits", splits},
-                                  {"noMoreSplits", splits.empty()}});
+                                  {"noMoreSplits", noMore}, {"allSplitsAssigned", allAssigned}});
   };
+  std::string split;
   if (c.enumerator->nextSplit(subtask, &split)) {
-    splits.push_back(std::move(split));
-    answer(subtask, splits);
+    answer(subtask, json::array({split}), false, false);
     return true;
   }
   if (!c.enumerator->noMoreSplits()) return false;  // continuous: answered when a split is discovered
   // Bounded and nothing left: the readers end together, once every one of them asked. Until
   // then the idle ones wait, RUNNING, so that checkpoints (which need every task running) go on
-  // while the others read their last splits.
+  // while the others read their last splits; they know no split will come (their watermark
+  // goes to the end at once).
   c.waiting.insert(subtask);
   for (const auto& other : ejvs_[c.vertex].subtasks) {
-    if (!c.waiting.count(other.subtask) && !isTerminal(other.state)) return true;
+    if (!c.waiting.count(other.subtask) && !isTerminal(other.state)) {
+      answer(subtask, json::array(), false, true);
+      return true;
+    }
   }
-  for (int s : c.waiting) answer(s, splits);
+  for (int s : c.waiting) answer(s, json::array(), true, true);
   c.waiting.clear();
   return true;
 }

@@ -79,7 +79,7 @@ class Task::SplitChannel final : public SplitReaderContext {
  public:
   explicit SplitChannel(Task& task) : task_(task) {}
   void requestSplit() override {
-    if (requested_ || noMore_) return;
+    if (requested_ || noMore_ || allAssigned_) return;
     requested_ = true;
     task_.splitRequester_(task_);
   }
@@ -88,16 +88,19 @@ class Task::SplitChannel final : public SplitReaderContext {
     ready_.clear();
     return noMore_;
   }
+  bool allSplitsAssigned() const override { return allAssigned_; }
   void deliver(SplitEvent&& e) {
     requested_ = false;  // answered
     for (auto& s : e.splits) ready_.push_back(std::move(s));
     noMore_ = noMore_ || e.noMore;
+    allAssigned_ = allAssigned_ || e.allAssigned;
   }
 
  private:
   Task& task_;
   bool requested_ = false;
   bool noMore_ = false;
+  bool allAssigned_ = false;
   std::vector<std::string> ready_;
 };
 
@@ -106,9 +109,9 @@ Task::~Task() {
   join();
 }
 
-void Task::addSplits(std::vector<std::string> splits, bool noMoreSplits) {
+void Task::addSplits(std::vector<std::string> splits, bool noMoreSplits, bool allAssigned) {
   std::lock_guard<std::mutex> lock(splitMu_);
-  splitEvents_.push_back({triggered_.load(), std::move(splits), noMoreSplits});
+  splitEvents_.push_back({triggered_.load(), std::move(splits), noMoreSplits, allAssigned});
 }
 
 void Task::deliverSplits(int64_t beforeTrigger) {

@@ -108,7 +108,8 @@ class Task {
   /// enumerator's state of that checkpoint, taken when it was triggered); those added before
   /// it, before the snapshot (they are not). Call in the order the messages arrived, with
   /// triggerCheckpoint on the same thread.
-  void addSplits(std::vector<std::string> splits, bool noMoreSplits);
+  /// allAssigned: the enumerator assigned every split (SplitReaderContext::allSplitsAssigned).
+  void addSplits(std::vector<std::string> splits, bool noMoreSplits, bool allAssigned = false);
   void join();
   /// True once the task thread has reported its final state.
   bool done() const { return done_.load(); }
@@ -136,6 +137,7 @@ class Task {
     int64_t trigger = 0;  // triggered_ when it arrived
     std::vector<std::string> splits;
     bool noMore = false;
+    bool allAssigned = false;
   };
   std::function<void(Task&)> splitRequester_;
   std::mutex splitMu_;

@@ -204,7 +204,8 @@ class TaskExecutor {
       // the order of the two matters, see Task::addSplits).
       auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
       if (it != tasks_.end()) {
-        it->second->addSplits(msg.at("splits").get<std::vector<std::string>>(), msg.value("noMoreSplits", false));
+        it->second->addSplits(msg.at("splits").get<std::vector<std::string>>(), msg.value("noMoreSplits", false),
+                              msg.value("allSplitsAssigned", false));
       }
     } else if (type == "notifyCheckpointComplete") {
       std::string jobId = msg.at("jobId");

@@ -6,7 +6,7 @@
 # Usage: checkpoint_e2e.sh BIN WORKDIR CASE
 #   BIN      the flink-cpp binary (e.g. build/bin/flink-cpp)
 #   WORKDIR  scratch directory; the case works in WORKDIR/checkpoint-CASE (wiped first)
-#   CASE     kill-recovery | savepoint-rescale | splits-kill-recovery | splits-rescale | corrupt-metadata | unwritable-dir | bad-savepoint |
+#   CASE     kill-recovery | savepoint-rescale | splits-kill-recovery | splits-rescale | splits-monitor | corrupt-metadata | unwritable-dir | bad-savepoint |
 #            ack-after-end | ack-after-end-processes | jobmanager-restart
 #
 # Cases:
@@ -25,6 +25,10 @@
 #   splits-rescale     the same input as a glob; p2 stopped with a savepoint after ~2 s, resumed at
 #                      p3 and stopped with a savepoint again, resumed at p1 to the end: the part
 #                      files of the three runs together = oracle.
+#   splits-monitor     continuous monitoring: --monitor-interval 300 ms over a directory holding
+#                      part-0.csv.gz; once the job is RUNNING, part-1.csv is moved in; once the
+#                      JobManager logged its discovery, stop --drain with a savepoint: FINISHED, and
+#                      the output = oracle of the first 1.6 M rows (both parts).
 #   corrupt-metadata   num-retained 2, interval 500 ms; right after a checkpoint completes (>= 2
 #                      exist) its `_metadata` gets bytes flipped and a TaskManager SIGKILL: the job
 #                      restores from the previous checkpoint (the JobManager log says the corrupt one
@@ -68,7 +72,7 @@
 # ROUTE_COUNTS_SO (default BIN/../../lib/route-counts.so, i.e. build/lib next to build/bin).
 set -euo pipefail
 
-CASES="kill-recovery|savepoint-rescale|splits-kill-recovery|splits-rescale|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes|jobmanager-restart"
+CASES="kill-recovery|savepoint-rescale|splits-kill-recovery|splits-rescale|splits-monitor|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes|jobmanager-restart"
 if [ "$#" -ne 3 ]; then
   echo "usage: $0 BIN WORKDIR $CASES" >&2
   exit 2
@@ -487,6 +491,37 @@ state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
   echo "PASS $CASE: p2 -> savepoint -> p3 -> savepoint -> p1 over the split files ($rows1, $rows2 rows after each stop); union $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
 }
 
+case_splits_monitor() {
+  local out=$DIR/out in=$DIR/in start rc=0
+  prepare_split_input
+  prepare_input 1600000  # EXPECTED: the oracle of part-0 and part-1
+  mkdir -p "$in"
+  cp "$SPLIT_DIR/part-0.csv.gz" "$in/"
+  flight_delays_manifest splits-monitor 2 "execution.checkpointing.interval: \"1 s\"
+state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
+    --input "$in" --output "$out" --key origin --window "1 h" --monitor-interval "300 ms" > "$DIR/manifest.yaml"
+  start_run splits-monitor "$DIR/manifest.yaml"
+  wait_all_running "before the second file"
+  cp "$SPLIT_DIR/part-1.csv" "$in/.part-1.csv.tmp"  # hidden while it is written
+  mv "$in/.part-1.csv.tmp" "$in/part-1.csv"
+  start=$(now_ms)
+  until [ "$(grep -c 'new file(s)' "$LOG_DIR/jobmanager.log")" -ge 2 ]; do
+    [ $(( $(now_ms) - start )) -lt 30000 ] || { show "$LOG_DIR/jobmanager.log"; die "part-1.csv was not discovered within 30 s"; }
+    job_state
+    [ "$STATE" = RUNNING ] || { show "$RUN_LOG"; die "the unbounded job is $STATE before the second file was read"; }
+    sleep 0.1
+  done
+  echo "  splits-monitor: part-1.csv discovered $(secs_since "$start")s after it was moved in"
+  sleep 2
+  timeout 120 "$BIN" stop -m "127.0.0.1:$REST_PORT" --drain --savepointPath "$DIR/savepoints" "$JOB_ID" > "$DIR/stop.log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { show "$DIR/stop.log"; show "$RUN_LOG"; die "flink-cpp stop --drain exited $rc"; }
+  finish_run
+  expect_finished_ok splits-monitor
+  compare_output "$out" splits-monitor
+  expect_no_leftovers splits-monitor
+  echo "PASS $CASE: an unbounded directory source read a file moved in while it ran; stopped with drain, $ACTUAL_ROWS rows = oracle of both files, $(secs_since "$CASE_START")s"
+}
+
 # flip_bytes FILE OFFSET COUNT: inverts COUNT bytes of FILE from OFFSET, in place.
 flip_bytes() {
   local f=$1 off=$2 n=$3 i b
@@ -886,6 +921,7 @@ case "$CASE" in
   kill-recovery) case_kill_recovery ;;
   splits-kill-recovery) SPLITS=1 case_kill_recovery ;;
   splits-rescale) case_splits_rescale ;;
+  splits-monitor) case_splits_monitor ;;
   savepoint-rescale) case_savepoint_rescale ;;
   corrupt-metadata) case_corrupt_metadata ;;
   unwritable-dir) case_unwritable_dir ;;

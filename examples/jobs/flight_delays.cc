@@ -9,6 +9,9 @@
 //
 // Arguments: --input PATH --output DIR [--key origin|destination] [--window 1 h]
 //            [--max-out-of-orderness 0 ms] [--records-per-second N]  (throttle per source subtask)
+//            [--monitor-interval DURATION]  (unbounded: watch the input directory for new files)
+// --input names a file, a directory (every file below it) or a glob, read as splits (a file per
+// gzip file, 8 MiB byte ranges of plain text) that the JobManager hands to the source subtasks.
 #include <charconv>
 #include <climits>
 #include <stdexcept>
@@ -167,7 +170,7 @@ bool parseFlight(std::string_view line, Flight& f, std::string* error) {
 namespace {
 
 void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string>& args) {
-  std::string input, output, key = "origin", window = "1 h", outOfOrderness = "0 ms";
+  std::string input, output, key = "origin", window = "1 h", outOfOrderness = "0 ms", monitor;
   int64_t rate = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string {
@@ -184,6 +187,8 @@ void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string
       window = value();
     } else if (args[i] == "--max-out-of-orderness") {
       outOfOrderness = value();
+    } else if (args[i] == "--monitor-interval") {
+      monitor = value();
     } else if (args[i] == "--records-per-second") {
       std::string v = value();
       auto r = std::from_chars(v.data(), v.data() + v.size(), rate);
@@ -193,7 +198,7 @@ void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string
     } else {
       throw std::invalid_argument("unknown argument '" + args[i] +
                                   "' (expected --input, --output, --key, --window, --max-out-of-orderness, "
-                                  "--records-per-second)");
+                                  "--records-per-second, --monitor-interval)");
     }
   }
   if (input.empty()) throw std::invalid_argument("--input PATH is required");
@@ -206,13 +211,22 @@ void flightDelays(StreamExecutionEnvironment& env, const std::vector<std::string
   if (*windowMs <= 0) throw std::invalid_argument("--window must be positive");
   auto oooMs = parseDurationMs(outOfOrderness);
   if (!oooMs.ok()) throw std::invalid_argument("--max-out-of-orderness: " + oooMs.status().message());
+  int64_t monitorMs = 0;
+  if (!monitor.empty()) {
+    auto ms = parseDurationMs(monitor);
+    if (!ms.ok()) throw std::invalid_argument("--monitor-interval: " + ms.status().message());
+    if (*ms <= 0) throw std::invalid_argument("--monitor-interval must be positive");
+    monitorMs = *ms;
+  }
   env.setGlobalJobParameter("input", input);
   env.setGlobalJobParameter("output", output);
 
   bool byOrigin = key == "origin";
   auto strategy = WatermarkStrategy<Flight>::forBoundedOutOfOrderness(*oooMs).withTimestampAssigner(
       [](const Flight& f, int64_t) { return f.time; });
-  env.fromSource<Flight>(FileSource<Flight>::forLines(input, parseFlight, /*skipHeaderLines=*/1, rate), strategy, "flights")
+  auto source = FileSource<Flight>::forLines(input, parseFlight, /*skipHeaderLines=*/1, rate);
+  if (monitorMs > 0) source = source->monitorContinuously(monitorMs);
+  env.fromSource<Flight>(source, strategy, "flights")
       .map([byOrigin](const Flight& f) { return KeyedDelay{byOrigin ? f.origin : f.destination, f.delay}; },
            "Project")
       .keyBy([](const KeyedDelay& d) { return d.key; })

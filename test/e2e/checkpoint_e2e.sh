@@ -6,7 +6,7 @@
 # Usage: checkpoint_e2e.sh BIN WORKDIR CASE
 #   BIN      the flink-cpp binary (e.g. build/bin/flink-cpp)
 #   WORKDIR  scratch directory; the case works in WORKDIR/checkpoint-CASE (wiped first)
-#   CASE     kill-recovery | savepoint-rescale | corrupt-metadata | unwritable-dir | bad-savepoint |
+#   CASE     kill-recovery | savepoint-rescale | splits-kill-recovery | splits-rescale | splits-monitor | corrupt-metadata | unwritable-dir | bad-savepoint |
 #            ack-after-end | ack-after-end-processes | jobmanager-restart
 #
 # Cases:
@@ -18,6 +18,17 @@
 #   savepoint-rescale  parallelism 2, `flink-cpp stop --savepointPath` after ~2 s (the run must end
 #                      FINISHED with partial output), then `--fromSavepoint PATH -p 3`: the part files
 #                      of both runs together = oracle.
+#   splits-kill-recovery  kill-recovery with the 3 M rows as a directory of split files (see
+#                      prepare_split_input: 2 gzip parts, 2 plain parts cut into byte ranges, an empty
+#                      and a hidden file): the split enumerator's state in _metadata and the readers'
+#                      split positions restore exactly once after each SIGKILL.
+#   splits-rescale     the same input as a glob; p2 stopped with a savepoint after ~2 s, resumed at
+#                      p3 and stopped with a savepoint again, resumed at p1 to the end: the part
+#                      files of the three runs together = oracle.
+#   splits-monitor     continuous monitoring: --monitor-interval 300 ms over a directory holding
+#                      part-0.csv.gz; once the job is RUNNING, part-1.csv is moved in; once the
+#                      JobManager logged its discovery, stop --drain with a savepoint: FINISHED, and
+#                      the output = oracle of the first 1.6 M rows (both parts).
 #   corrupt-metadata   num-retained 2, interval 500 ms; right after a checkpoint completes (>= 2
 #                      exist) its `_metadata` gets bytes flipped and a TaskManager SIGKILL: the job
 #                      restores from the previous checkpoint (the JobManager log says the corrupt one
@@ -61,7 +72,7 @@
 # ROUTE_COUNTS_SO (default BIN/../../lib/route-counts.so, i.e. build/lib next to build/bin).
 set -euo pipefail
 
-CASES="kill-recovery|savepoint-rescale|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes|jobmanager-restart"
+CASES="kill-recovery|savepoint-rescale|splits-kill-recovery|splits-rescale|splits-monitor|corrupt-metadata|unwritable-dir|bad-savepoint|ack-after-end|ack-after-end-processes|jobmanager-restart"
 if [ "$#" -ne 3 ]; then
   echo "usage: $0 BIN WORKDIR $CASES" >&2
   exit 2
@@ -265,11 +276,46 @@ expect_finished_ok() {  # expect_finished_ok LABEL: exit 0 and "Job ... FINISHED
   grep -q -E "^Job .* \\($JOB_ID\\) FINISHED\$" "$RUN_LOG" || { show "$RUN_LOG"; die "$1: the summary does not say FINISHED"; }
 }
 
+# prepare_split_input: prepare_input 3000000, then SPLIT_DIR holds the 3 M rows as split files,
+# each with the header: part-0.csv.gz (rows 1-800000), part-1.csv (800001-1600000, plain: cut
+# into 8 MiB byte ranges), part-2.csv.gz (1600001-2400000), part-3.csv (the rest, plain), plus
+# an empty file and a hidden one (.in-progress, garbage: the source must ignore it). Cached in
+# WORKDIR/flights-splits by the data file's stamp.
+prepare_split_input() {
+  prepare_input 3000000
+  SPLIT_DIR=$WORKDIR/flights-splits/parts
+  local stamp
+  stamp="$(stat -c '%s %Y' "$DATA") $(cksum < "${BASH_SOURCE[0]}" | cut -d ' ' -f 1) v1"
+  if [ -f "$SPLIT_DIR/../stamp" ] && [ "$(cat "$SPLIT_DIR/../stamp")" = "$stamp" ]; then return 0; fi
+  rm -rf "$WORKDIR/flights-splits"
+  mkdir -p "$SPLIT_DIR"
+  local t0 header
+  t0=$(now_ms)
+  header=$(gzip -dc "$DATA" | head -n 1 || true)
+  gzip -dc "$DATA" | tail -n +2 | awk -v dir="$SPLIT_DIR" -v header="$header" '
+    { part = int((NR - 1) / 800000); if (part > 3) part = 3
+      if (!started || part != last) { if (started) close(file); file = dir "/part-" part ".csv"; print header > file; last = part; started = 1 }
+      print > file }'
+  gzip -1 "$SPLIT_DIR/part-0.csv" "$SPLIT_DIR/part-2.csv"
+  : > "$SPLIT_DIR/part-4-empty.csv"
+  printf 'not,a,flight\n' > "$SPLIT_DIR/.in-progress"
+  echo "$stamp" > "$SPLIT_DIR/../stamp"
+  echo "  split input: $(ls "$SPLIT_DIR" | paste -s -d ' ' -) ($(secs_since "$t0")s)"
+}
+
 # --- cases -------------------------------------------------------------------
 
 case_kill_recovery() {
   local rate=300000 rows=3000000
-  prepare_input "$rows"
+  if [ "${SPLITS:-0}" = 1 ]; then
+    # Slower: a subtask whose splits run out waits for the others, so the tail of a run has
+    # less parallelism; the second kill needs the job still running after the first restart.
+    rate=150000
+    prepare_split_input
+    INPUT=$SPLIT_DIR
+  else
+    prepare_input "$rows"
+  fi
   RANDOM=$SEED
   # Three different moments (ms after every task runs), one from each third of [300, 3600),
   # assigned to the runs in a seeded random order; the run with the earliest first kill also
@@ -386,6 +432,97 @@ state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
     || die "$name: no part file of subtask 3/3 (part-${JOB_ID:0:8}0-2-*) in $out: not rescaled to 3?"
   expect_no_leftovers "$name"
   echo "PASS $CASE: p2 stopped with savepoint after ~2 s ($first_rows rows), p3 resumed; union $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+}
+
+# stop_with_savepoint LABEL: flink-cpp stop --savepointPath of the current run; sets SP.
+stop_with_savepoint() {
+  local rc=0
+  timeout 120 "$BIN" stop -m "127.0.0.1:$REST_PORT" --savepointPath "$DIR/savepoints" "$JOB_ID" > "$DIR/stop-$1.log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { show "$DIR/stop-$1.log"; show "$RUN_LOG"; die "$1: flink-cpp stop exited $rc"; }
+  SP=$(sed -n 's/^Savepoint completed\. Path: \(.*\)$/\1/p' "$DIR/stop-$1.log" | tail -n 1)
+  [ -n "$SP" ] || { show "$DIR/stop-$1.log"; die "$1: flink-cpp stop did not print 'Savepoint completed. Path: ...'"; }
+  [ -f "${SP#file://}/_metadata" ] || die "$1: savepoint $SP has no _metadata"
+  grep -q '"coordinators"' "${SP#file://}/_metadata" || die "$1: savepoint $SP has no split enumerator state in its _metadata"
+}
+
+committed_rows() {  # committed_rows DIR: lines in the visible part files
+  shopt -s nullglob
+  local f=("$1"/part-*)
+  shopt -u nullglob
+  if [ "${#f[@]}" -eq 0 ]; then echo 0; else cat "${f[@]}" | wc -l; fi
+}
+
+# run_until_savepoint NAME SECONDS OUT EXPECTED_ROWS [RUN-LOCAL ARG...]: runs $DIR/manifest.yaml,
+# stops it with a savepoint SECONDS after every task runs (sets SP), and checks that it FINISHED
+# with fewer than EXPECTED_ROWS rows committed in OUT (sets ROWS).
+run_until_savepoint() {
+  local name=$1 secs=$2 out=$3 exp_rows=$4
+  shift 4
+  start_run "$name" "$DIR/manifest.yaml" "$@"
+  wait_all_running "before the savepoint"
+  sleep "$secs"
+  stop_with_savepoint "$name"
+  finish_run
+  expect_finished_ok "$name"
+  ROWS=$(committed_rows "$out")
+  [ "$ROWS" -lt "$exp_rows" ] || die "$name: wrote all $exp_rows rows before the savepoint: nothing left to test"
+  echo "  $name: stopped with savepoint $SP ($ROWS of $exp_rows rows committed)"
+}
+
+case_splits_rescale() {
+  local rate=150000 out=$DIR/out exp_rows rows1 rows2  # slow enough that p3 still runs 1.5 s after it started on a loaded machine
+  prepare_split_input
+  exp_rows=$(wc -l < "$EXPECTED")
+  flight_delays_manifest splits-rescale 2 "execution.checkpointing.interval: \"1 s\"
+state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
+    --input "$SPLIT_DIR/part-*" --output "$out" --key origin --window "1 h" --records-per-second "$rate" > "$DIR/manifest.yaml"
+  run_until_savepoint rescale-p2 2 "$out" "$exp_rows"
+  rows1=$ROWS
+  run_until_savepoint rescale-p3 1.5 "$out" "$exp_rows" -p 3 --fromSavepoint "$SP"
+  rows2=$ROWS
+  grep -q "parallelism 3" "$RUN_LOG" || { show "$RUN_LOG"; die "rescale-p3: run-local does not report parallelism 3"; }
+  grep -q -E "split enumerator of Source: flights.* restored from checkpoint" "$LOG_DIR/jobmanager.log" \
+    || { show "$LOG_DIR/jobmanager.log"; die "rescale-p3: the JobManager log does not say the split enumerator was restored"; }
+  start_run rescale-p1 "$DIR/manifest.yaml" -p 1 --fromSavepoint "$SP"
+  finish_run
+  expect_finished_ok rescale-p1
+  compare_output "$out" splits-rescale
+  expect_no_leftovers splits-rescale
+  echo "PASS $CASE: p2 -> savepoint -> p3 -> savepoint -> p1 over the split files ($rows1, $rows2 rows after each stop); union $ACTUAL_ROWS rows = oracle, $(secs_since "$CASE_START")s"
+}
+
+case_splits_monitor() {
+  local out=$DIR/out in=$DIR/in start rc=0
+  prepare_split_input
+  prepare_input 1600000  # EXPECTED: the oracle of part-0 and part-1
+  mkdir -p "$in"
+  cp "$SPLIT_DIR/part-0.csv.gz" "$in/"
+  flight_delays_manifest splits-monitor 2 "execution.checkpointing.interval: \"1 s\"
+state.checkpoints.dir: $(q "file://$DIR/checkpoints")" \
+    --input "$in" --output "$out" --key origin --window "1 h" --monitor-interval "300 ms" > "$DIR/manifest.yaml"
+  start_run splits-monitor "$DIR/manifest.yaml"
+  wait_all_running "before the second file"
+  cp "$SPLIT_DIR/part-1.csv" "$in/.part-1.csv.tmp"  # hidden while it is written
+  mv "$in/.part-1.csv.tmp" "$in/part-1.csv"
+  start=$(now_ms)
+  until [ "$(grep -c 'new file(s)' "$LOG_DIR/jobmanager.log")" -ge 2 ]; do
+    [ $(( $(now_ms) - start )) -lt 30000 ] || { show "$LOG_DIR/jobmanager.log"; die "part-1.csv was not discovered within 30 s"; }
+    job_state
+    [ "$STATE" = RUNNING ] || { show "$RUN_LOG"; die "the unbounded job is $STATE before the second file was read"; }
+    sleep 0.1
+  done
+  echo "  splits-monitor: part-1.csv discovered $(secs_since "$start")s after it was moved in"
+  sleep 2
+  timeout 120 "$BIN" stop -m "127.0.0.1:$REST_PORT" --drain --savepointPath "$DIR/savepoints" "$JOB_ID" > "$DIR/stop.log" 2>&1 || rc=$?
+  finish_run
+  expect_finished_ok splits-monitor
+  # With drain the job FINISHES right after the savepoint and run-local stops its JobManager: the
+  # CLI may find it gone before it read the savepoint's status. The JobManager's log tells.
+  grep -q "Completed savepoint" "$LOG_DIR/jobmanager.log" \
+    || { show "$DIR/stop.log"; show "$LOG_DIR/jobmanager.log"; die "no completed savepoint (flink-cpp stop --drain exited $rc)"; }
+  compare_output "$out" splits-monitor
+  expect_no_leftovers splits-monitor
+  echo "PASS $CASE: an unbounded directory source read a file moved in while it ran; stopped with drain, $ACTUAL_ROWS rows = oracle of both files, $(secs_since "$CASE_START")s"
 }
 
 # flip_bytes FILE OFFSET COUNT: inverts COUNT bytes of FILE from OFFSET, in place.
@@ -785,6 +922,9 @@ case "$CASE" in
   ack-after-end-processes) case_ack_after_end_processes ;;
   jobmanager-restart) case_jobmanager_restart ;;
   kill-recovery) case_kill_recovery ;;
+  splits-kill-recovery) SPLITS=1 case_kill_recovery ;;
+  splits-rescale) case_splits_rescale ;;
+  splits-monitor) case_splits_monitor ;;
   savepoint-rescale) case_savepoint_rescale ;;
   corrupt-metadata) case_corrupt_metadata ;;
   unwritable-dir) case_unwritable_dir ;;

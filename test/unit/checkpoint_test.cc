@@ -25,6 +25,7 @@
 #include <catch2/catch.hpp>
 
 #include "count_sum.h"
+#include "temp_dir.h"
 
 #include "checkpoint/storage.h"
 #include "flink/configuration.h"
@@ -229,21 +230,9 @@ std::vector<StateEntry> decodeEntries(const Buffer& b) {
 
 // ---- Files --------------------------------------------------------------------------------
 
-/// A fresh directory under the temp directory, removed at the end of the test.
-struct TempDir {
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("flink-cpp-checkpoint-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str(const std::string& name = "") const { return name.empty() ? path.string() : (path / name).string(); }
-  fs::path path;
+/// A fresh directory for one test.
+struct TempDir : flink::testing::TempDir {
+  TempDir() : flink::testing::TempDir("checkpoint-test") {}
 };
 
 Buffer readAll(const std::string& path) {
@@ -286,92 +275,6 @@ checkpoint::Metadata sampleMetadata(int64_t id) {
   return m;
 }
 
-// ---- Line file source ---------------------------------------------------------------------
-
-constexpr int kDataLines = 1000;
-
-/// Header plus kDataLines lines "line,<n>" (n = 1-based data line), plain or gzip.
-std::string writeLines(const TempDir& dir, bool gzip) {
-  std::string content = "header,n\n";
-  for (int n = 1; n <= kDataLines; ++n) content += "line," + std::to_string(n) + "\n";
-  std::string path = dir.str(gzip ? "lines.csv.gz" : "lines.csv");
-  if (gzip) {
-    gzFile f = gzopen(path.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    REQUIRE(gzwrite(f, content.data(), static_cast<unsigned>(content.size())) == static_cast<int>(content.size()));
-    REQUIRE(gzclose(f) == Z_OK);
-  } else {
-    std::ofstream(path, std::ios::binary) << content;
-  }
-  return path;
-}
-
-/// One source subtask reading `path` with LineFileReader (header skipped).
-struct ReaderSubtask {
-  ReaderSubtask(const std::string& path, int index, int parallelism) : reader(path, 1) {
-    ctx.taskName = "Source (" + std::to_string(index + 1) + "/" + std::to_string(parallelism) + ")";
-    ctx.subtaskIndex = index;
-    ctx.parallelism = parallelism;
-    ctx.metrics = &metrics;
-    ctx.config = &config;
-  }
-  /// Reads up to `max` lines (all when negative); appends their data line numbers to `seen`.
-  int read(int max, std::vector<int>* seen) {
-    int n = 0;
-    std::string_view line;
-    uint64_t lineNo = 0;
-    while ((max < 0 || n < max) && reader.next(&line, &lineNo)) {
-      std::string s(line);
-      REQUIRE(s.rfind("line,", 0) == 0);
-      int dataLine = std::stoi(s.substr(5));
-      REQUIRE(static_cast<uint64_t>(dataLine) + 1 == lineNo);  // file line = data line + header
-      seen->push_back(dataLine);
-      ++n;
-    }
-    return n;
-  }
-  Buffer snapshot() const {
-    Buffer b;
-    DataOutputView out(&b);
-    reader.snapshotState(out);
-    return b;
-  }
-
-  TaskMetrics metrics;
-  Configuration config;
-  RuntimeContext ctx;
-  detail::LineFileReader reader;
-};
-
-/// A run of the source at `parallelism`, restored from `restoredStates` (empty: fresh). Subtask
-/// i reads readCounts[i] lines (-1: to the end), then every subtask snapshots.
-std::vector<Buffer> runSource(const std::string& path, int parallelism, const std::vector<Buffer>& restoredStates,
-                              const std::vector<int>& readCounts, std::vector<int>* seen) {
-  std::vector<std::unique_ptr<ReaderSubtask>> subtasks;
-  for (int i = 0; i < parallelism; ++i) {
-    subtasks.push_back(std::make_unique<ReaderSubtask>(path, i, parallelism));
-    if (!restoredStates.empty()) REQUIRE(subtasks.back()->reader.restoreState(restoredStates).ok());
-    REQUIRE(subtasks.back()->reader.open(subtasks.back()->ctx).ok());
-  }
-  for (int i = 0; i < parallelism; ++i) subtasks[i]->read(readCounts.at(i), seen);
-  std::vector<Buffer> states;
-  for (const auto& s : subtasks) states.push_back(s->snapshot());
-  return states;
-}
-
-/// Every data line 1..kDataLines occurs exactly once in `seen`.
-void requireEachLineOnce(std::vector<int> seen) {
-  std::sort(seen.begin(), seen.end());
-  std::vector<int> dups;
-  for (size_t i = 1; i < seen.size(); ++i) {
-    if (seen[i] == seen[i - 1]) dups.push_back(seen[i]);
-  }
-  INFO("duplicated lines: " << dups.size() << (dups.empty() ? "" : " first " + std::to_string(dups.front())));
-  REQUIRE(dups.empty());
-  REQUIRE(seen.size() == static_cast<size_t>(kDataLines));
-  REQUIRE(seen.front() == 1);
-  REQUIRE(seen.back() == kDataLines);
-}
 
 }  // namespace
 
@@ -928,66 +831,3 @@ TEST_CASE("findLatest returns the newest verified checkpoint and skips a corrupt
   }
 }
 
-// =================================================================================================
-// LineFileReader positions across parallelism changes
-// =================================================================================================
-
-TEST_CASE("LineFileReader positions restore from parallelism 2 to 3 and from 3 to 1", "[checkpoint][source]") {
-  TempDir dir;
-  for (bool gzip : {false, true}) {
-    INFO((gzip ? "gzip input" : "plain input"));
-    std::string path = writeLines(dir, gzip);
-
-    SECTION(std::string("2 to 3 ") + (gzip ? "gzip" : "plain")) {
-      std::vector<int> seen;
-      auto states = runSource(path, 2, {}, {137, 290}, &seen);
-      REQUIRE(seen.size() == 137 + 290);
-      runSource(path, 3, states, {-1, -1, -1}, &seen);
-      requireEachLineOnce(seen);
-    }
-    SECTION(std::string("3 to 1 ") + (gzip ? "gzip" : "plain")) {
-      std::vector<int> seen;
-      auto states = runSource(path, 3, {}, {0, 100, 333}, &seen);  // subtask 2 reads all its lines
-      REQUIRE(seen.size() == 100 + 333);
-      runSource(path, 1, states, {-1}, &seen);
-      requireEachLineOnce(seen);
-    }
-    SECTION(std::string("2 to 3 to 1 ") + (gzip ? "gzip" : "plain")) {
-      std::vector<int> seen;
-      auto first = runSource(path, 2, {}, {50, 10}, &seen);
-      auto second = runSource(path, 3, first, {40, 0, 120}, &seen);
-      runSource(path, 1, second, {-1}, &seen);
-      requireEachLineOnce(seen);
-    }
-    SECTION(std::string("same parallelism ") + (gzip ? "gzip" : "plain")) {
-      std::vector<int> seen;
-      auto states = runSource(path, 2, {}, {499, 1}, &seen);
-      runSource(path, 2, states, {-1, -1}, &seen);
-      requireEachLineOnce(seen);
-    }
-  }
-}
-
-TEST_CASE("LineFileReader rejects a corrupt position", "[checkpoint][source]") {
-  TempDir dir;
-  std::string path = writeLines(dir, false);
-  ReaderSubtask s(path, 0, 1);
-  Buffer truncated;
-  {
-    DataOutputView out(&truncated);
-    out.writePod(uint32_t{2});
-    out.writePod(uint64_t{2});
-    out.writePod(uint64_t{0});
-    out.writePod(uint64_t{10});  // the second entry is missing
-  }
-  REQUIRE_FALSE(s.reader.restoreState({truncated}).ok());
-  Buffer badSubtask;
-  {
-    DataOutputView out(&badSubtask);
-    out.writePod(uint32_t{1});
-    out.writePod(uint64_t{2});
-    out.writePod(uint64_t{5});  // subtask 5 of 2
-    out.writePod(uint64_t{10});
-  }
-  REQUIRE_FALSE(s.reader.restoreState({badSubtask}).ok());
-}

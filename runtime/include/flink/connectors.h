@@ -1,11 +1,14 @@
-// File connectors: a line-oriented file source (plain or gzip) with a parse function, and a
-// row-format file sink writing part files. Follows the shape of Flink's FileSource /
+// File connectors: a split-based line-oriented file source (plain or gzip files, a directory or
+// a glob of them) with a parse function, and a row-format file sink writing part files. Follows the shape of Flink's FileSource /
 // FileSink (https://nightlies.apache.org/flink/flink-docs-stable/docs/connectors/datastream/filesystem/).
 #pragma once
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -20,53 +23,129 @@ using LineFormat = std::function<bool(std::string_view line, T& out, std::string
 
 namespace detail {
 
-/// Reads a file (gzip or plain, detected by content) line by line. Subtask i of p owns the
-/// data lines whose number n (1-based, after skipped header lines) has n % p == i, so every
-/// subtask reads in file order. Not thread-safe.
-class LineFileReader {
+/// A split of a line-oriented file source (Flink's FileSourceSplit): a whole file, or the byte
+/// range [start, end) of a plain-text file. A reader of a range reads the lines that START in
+/// it: it skips to the first line starting at or after `offset` (a line starts at 0 or right
+/// after a '\n'), and reads lines starting before `end`, the last one past `end` if it crosses
+/// it. So the ranges of a file, cut anywhere, give every line exactly once. A gzip file is one
+/// split (offsets are then in its uncompressed bytes). The header lines of a file are skipped
+/// by the reader of the split that reads from offset 0 only.
+struct FileSplit {
+  static constexpr uint64_t kToEnd = UINT64_MAX;
+  std::string path;
+  uint64_t start = 0;     // bytes
+  uint64_t end = kToEnd;  // bytes, exclusive; kToEnd: to the end of the file
+  /// Where reading resumes: `start`, or (after a checkpoint) the start of the next unread line.
+  uint64_t offset = 0;
+  /// 1-based number of the line at `offset` when known (the split starts at 0), else 0.
+  uint64_t line = 0;
+
+  /// Stable identity of the split (its path and start), for logs and ordering.
+  std::string id() const;
+  std::string serialize() const;
+  /// Error (naming the text) when `text` is not a serialized split.
+  static Result<FileSplit> parse(const std::string& text);
+  bool operator<(const FileSplit& o) const { return std::tie(path, start) < std::tie(o.path, o.start); }
+};
+
+/// The files `input` names, sorted: a regular file; every file below a directory, recursively,
+/// except hidden ones (names starting with '.' or '_', as Flink's default file filter); or the
+/// files matching a glob (`*`, `?`, `[...]`; detected by those characters). Errors name the
+/// path: it does not exist, cannot be read, or a glob matches nothing.
+Result<std::vector<std::string>> listInputFiles(const std::string& input);
+
+/// The splits of `files` (in order): an empty file has none; a gzip file (detected by its
+/// magic bytes) is one split; a plain file is cut into byte ranges of `splitSize` bytes (> 0),
+/// the last one shorter. Errors name a file that cannot be read.
+Result<std::vector<FileSplit>> computeFileSplits(const std::vector<std::string>& files, uint64_t splitSize);
+
+/// The split enumerator of FileSource: the splits of listInputFiles(input), assigned in order
+/// to whichever reader asks first. With a discovery interval (monitorContinuously) it lists
+/// `input` again every interval and adds the splits of files it has not seen before (a file
+/// must appear complete, e.g. moved in; files that change later are not re-read), and never
+/// says noMoreSplits. State: the unassigned splits and the files seen. JobMaster thread only.
+class FileSplitEnumerator final : public SplitEnumerator {
  public:
-  LineFileReader(std::string path, int skipLines) : path_(std::move(path)), skipLines_(skipLines) {}
-  ~LineFileReader();
-  /// Fails with an error naming the path when the file cannot be opened.
+  FileSplitEnumerator(std::string input, uint64_t splitSize, int64_t discoveryIntervalMs)
+      : input_(std::move(input)), splitSize_(splitSize), intervalMs_(discoveryIntervalMs) {}
+  Status start() override;
+  Status restoreState(const std::string& state) override;
+  std::string snapshotState() const override;
+  bool nextSplit(int subtask, std::string* split) override;
+  void addSplitsBack(const std::vector<std::string>& splits) override;
+  bool noMoreSplits() const override { return intervalMs_ <= 0 && unassigned_.empty(); }
+  int64_t discoveryIntervalMs() const override { return intervalMs_; }
+  Status discover() override;
+  size_t numUnassigned() const { return unassigned_.size(); }
+
+ private:
+  std::string input_;
+  uint64_t splitSize_;
+  int64_t intervalMs_;
+  std::vector<std::string> unassigned_;  // serialized FileSplits, in assignment order
+  std::set<std::string> seen_;           // files whose splits were created
+};
+
+/// Reads the lines of the splits assigned to one reader, one split at a time, in the order they
+/// came. Splits come from the enumerator through ctx.splits; without one (a task run without a
+/// JobMaster) the reader enumerates `input` itself and takes every p-th split. Its checkpointed
+/// state is its current split (with the offset of the next unread line) and the splits it holds
+/// but has not started; on restore every reader sees all readers' states (union list) and takes
+/// every p-th of the splits in them (sorted), so a restore at another parallelism reads each
+/// line once. Not thread-safe (task thread).
+class SplitLineReader {
+ public:
+  enum class Next { kLine, kWaiting, kExhausted, kEnd };
+  SplitLineReader(std::string input, int skipLines, uint64_t splitSize)
+      : input_(std::move(input)), skipLines_(skipLines), splitSize_(splitSize) {}
+  ~SplitLineReader();
+  /// Fails with an error naming the path when a restored split or (without an enumerator) the
+  /// input cannot be read.
   Status open(RuntimeContext& ctx);
-  /// Next owned line; false at end of file. *lineNumber is 1-based over the whole file.
-  bool next(std::string_view* line, uint64_t* lineNumber);
-  const std::string& path() const { return path_; }
-  /// Reports a malformed line: counted in numRecordsDropped, the first few logged.
-  void reportMalformed(uint64_t lineNumber, const std::string& error);
-  /// Position: entries (parallelism, subtask, last data line read) saying "data lines n <= last
-  /// with n % parallelism == subtask are done", this subtask's and those it restored, so that
-  /// a restore at any parallelism skips exactly the lines already read.
-  void snapshotState(DataOutputView& out) const;
+  /// kLine: *line (valid until the next call) with its 1-based *lineNumber (0 when unknown) and
+  /// *byteOffset; kWaiting: a split was requested and has not come; kExhausted: no split will
+  /// come to this reader any more, but it must keep running (the other readers are not done);
+  /// kEnd: no more splits, the input ends.
+  /// Throws TaskFailure on an I/O error naming the file.
+  Next next(std::string_view* line, uint64_t* lineNumber, uint64_t* byteOffset);
+  /// Reports a malformed line: counted in numRecordsDropped, the first few logged with the file
+  /// and the line number (or byte offset).
+  void reportMalformed(uint64_t lineNumber, uint64_t byteOffset, const std::string& error);
+  /// Writes the held splits, including those assigned but not yet started.
+  void snapshotState(DataOutputView& out);
   Status restoreState(const std::vector<Buffer>& states);
 
  private:
-  struct Done {
-    uint64_t parallelism, subtask, lastLine;
-    bool operator<(const Done& o) const {
-      return std::tie(parallelism, subtask, lastLine) < std::tie(o.parallelism, o.subtask, o.lastLine);
-    }
-  };
-  bool done(uint64_t dataLine) const;
+  void takeAssignedSplits();
+  void credit(uint64_t bytes);
+  bool openSplit(const FileSplit& split);  // throws TaskFailure
+  void closeSplit();
   bool fill();
-  std::vector<Done> restored_;
-  uint64_t lastDataLine_ = 0;
-  std::string path_;
+  std::string input_;
   int skipLines_;
-  void* gz_ = nullptr;  // gzFile
+  uint64_t splitSize_;
   RuntimeContext* ctx_ = nullptr;
+  std::vector<FileSplit> restored_;      // every reader's, until open() takes this one's share
+  std::deque<FileSplit> queue_;          // assigned, not started
+  std::optional<FileSplit> current_;
+  bool noMoreSplits_ = false;
+  void* gz_ = nullptr;  // gzFile
   std::string buf_;
   size_t pos_ = 0;
+  uint64_t bufBase_ = 0;  // file offset of buf_[0]
   bool eof_ = false;
-  uint64_t lineNo_ = 0;
+  bool skipPartial_ = false;  // skip to the first line start (reading from offset - 1)
+  int headerLeft_ = 0;
+  uint64_t lastGzOffset_ = 0;
+  uint64_t share_ = 0, credited_ = 0;  // progress of the current split (bytes on disk)
   uint64_t malformed_ = 0;
 };
 
 template <class T>
 class LineSourceReader final : public SourceReader<T> {
  public:
-  LineSourceReader(std::string path, int skipLines, LineFormat<T> format, int64_t recordsPerSecond)
-      : reader_(std::move(path), skipLines), format_(std::move(format)), rate_(recordsPerSecond) {}
+  LineSourceReader(std::string input, int skipLines, uint64_t splitSize, LineFormat<T> format, int64_t recordsPerSecond)
+      : reader_(std::move(input), skipLines, splitSize), format_(std::move(format)), rate_(recordsPerSecond) {}
   Status open(RuntimeContext& ctx) override {
     started_ = std::chrono::steady_clock::now();
     return reader_.open(ctx);
@@ -75,7 +154,7 @@ class LineSourceReader final : public SourceReader<T> {
   Status restoreState(const std::vector<Buffer>& states) override { return reader_.restoreState(states); }
   InputStatus pollNext(ReaderOutput<T>& out, int maxRecords) override {
     std::string_view line;
-    uint64_t lineNo = 0;
+    uint64_t lineNo = 0, offset = 0;
     std::string error;
     if (rate_ > 0) {
       auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -85,22 +164,35 @@ class LineSourceReader final : public SourceReader<T> {
       emitted_ += maxRecords;
     }
     for (int i = 0; i < maxRecords; ++i) {
-      if (!reader_.next(&line, &lineNo)) return InputStatus::kEndOfInput;
+      switch (reader_.next(&line, &lineNo, &offset)) {
+        case SplitLineReader::Next::kEnd: return InputStatus::kEndOfInput;
+        case SplitLineReader::Next::kExhausted:
+          // No record will come from here: let event time go on without this reader.
+          if (!exhausted_) out.emitWatermark(kMaxWatermark);
+          exhausted_ = true;
+          if (rate_ > 0) emitted_ -= maxRecords - i;
+          return InputStatus::kNothingAvailable;
+        case SplitLineReader::Next::kWaiting:
+          if (rate_ > 0) emitted_ -= maxRecords - i;
+          return InputStatus::kNothingAvailable;
+        case SplitLineReader::Next::kLine: break;
+      }
       T value{};
       if (format_(line, value, &error)) {
         out.collect(std::move(value));
       } else {
-        reader_.reportMalformed(lineNo, error);
+        reader_.reportMalformed(lineNo, offset, error);
       }
     }
     return InputStatus::kMoreAvailable;
   }
 
  private:
-  LineFileReader reader_;
+  SplitLineReader reader_;
   LineFormat<T> format_;
   int64_t rate_;
   int64_t emitted_ = 0;
+  bool exhausted_ = false;
   std::chrono::steady_clock::time_point started_;
 };
 
@@ -141,27 +233,52 @@ Status initializePartFileDirectory(const std::string& dir, const SinkInitContext
 
 }  // namespace detail
 
-/// A bounded source of the lines of one file, each parsed by a LineFormat; malformed lines
-/// are counted (numRecordsDropped), logged with file and line number, and skipped.
+/// A source of the lines of files, each parsed by a LineFormat; malformed lines are counted
+/// (numRecordsDropped), logged with file and line number, and skipped. Split-based, as Flink's
+/// FileSource (FLIP-27): the JobMaster's FileSplitEnumerator lists `input` (a file, a directory
+/// or a glob), cuts it into splits (one per gzip file, byte ranges of splitSize for plain text)
+/// and hands them to the readers on request, so each subtask reads only its share. Bounded by
+/// default; monitorContinuously(interval) makes it unbounded, adding the files that appear.
+/// Exactly-once across failover, restore and rescale (see SplitEnumerator). Immutable once
+/// built (the builder methods return a new source); safe to share between threads.
 template <class T>
 class FileSource final : public Source<T> {
  public:
-  /// recordsPerSecond > 0 throttles each subtask (lines read per second), e.g. for tests.
-  static std::shared_ptr<const FileSource<T>> forLines(std::string path, LineFormat<T> format, int skipHeaderLines = 0,
+  static constexpr uint64_t kDefaultSplitSize = 8u << 20;  // bytes
+  /// skipHeaderLines: lines skipped at the start of each file. recordsPerSecond > 0 throttles
+  /// each subtask (lines read per second), e.g. for tests.
+  static std::shared_ptr<const FileSource<T>> forLines(std::string input, LineFormat<T> format, int skipHeaderLines = 0,
                                                        int64_t recordsPerSecond = 0) {
-    return std::make_shared<FileSource<T>>(std::move(path), std::move(format), skipHeaderLines, recordsPerSecond);
+    return std::make_shared<FileSource<T>>(std::move(input), std::move(format), skipHeaderLines, recordsPerSecond);
   }
-  FileSource(std::string path, LineFormat<T> format, int skip, int64_t recordsPerSecond)
-      : path_(std::move(path)), format_(std::move(format)), skip_(skip), rate_(recordsPerSecond) {}
+  FileSource(std::string input, LineFormat<T> format, int skip, int64_t recordsPerSecond)
+      : input_(std::move(input)), format_(std::move(format)), skip_(skip), rate_(recordsPerSecond) {}
+  /// Unbounded: lists the input again every intervalMs (> 0) and reads the new files.
+  std::shared_ptr<const FileSource<T>> monitorContinuously(int64_t intervalMs) const {
+    auto copy = std::make_shared<FileSource<T>>(*this);
+    copy->intervalMs_ = intervalMs;
+    return copy;
+  }
+  /// Size in bytes (> 0) of the byte ranges plain-text files are cut into.
+  std::shared_ptr<const FileSource<T>> withSplitSize(uint64_t bytes) const {
+    auto copy = std::make_shared<FileSource<T>>(*this);
+    copy->splitSize_ = bytes > 0 ? bytes : kDefaultSplitSize;
+    return copy;
+  }
   std::unique_ptr<SourceReader<T>> createReader() const override {
-    return std::make_unique<detail::LineSourceReader<T>>(path_, skip_, format_, rate_);
+    return std::make_unique<detail::LineSourceReader<T>>(input_, skip_, splitSize_, format_, rate_);
+  }
+  std::unique_ptr<SplitEnumerator> createEnumerator() const override {
+    return std::make_unique<detail::FileSplitEnumerator>(input_, splitSize_, intervalMs_);
   }
 
  private:
-  std::string path_;
+  std::string input_;
   LineFormat<T> format_;
   int skip_;
   int64_t rate_;
+  int64_t intervalMs_ = 0;
+  uint64_t splitSize_ = kDefaultSplitSize;
 };
 
 /// A sink writing one line per record (formatted by `encoder`) into part files in `dir`,

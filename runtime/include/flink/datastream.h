@@ -347,6 +347,7 @@ DataStream<T> StreamExecutionEnvironment::fromSource(std::shared_ptr<const Sourc
                                                         static_cast<Output<T>*>(out));
   };
   node.createWriter = detail::writerFactory<T>();
+  node.createEnumerator = [source] { return source->createEnumerator(); };
   return DataStream<T>(this, addNode(std::move(node)));
 }
 

@@ -17,6 +17,7 @@ namespace flink {
 class BufferSink;        // flink/io/record_writer.h
 class RecordWriterBase;  // flink/io/record_writer.h
 class NetworkInputBase;  // flink/io/network_input.h
+class SplitEnumerator;   // flink/source.h
 
 enum class Partitioning {
   kForward,    // subtask i to subtask i; chained when parallelism is equal
@@ -62,6 +63,8 @@ struct StreamNode {
   /// inputOfChannel has one entry per input channel: the typeNumber of the edge it belongs to.
   std::function<std::unique_ptr<NetworkInputBase>(void* input, std::vector<uint8_t> inputOfChannel, TaskMetrics*)>
       createNetworkInput;
+  /// Sources only: creates the split enumerator the JobMaster runs for it, or nullptr (no splits).
+  std::function<std::unique_ptr<SplitEnumerator>()> createEnumerator;
 };
 
 /// Built by StreamExecutionEnvironment. Not thread-safe while being built; read-only after.

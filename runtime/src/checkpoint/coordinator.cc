@@ -128,6 +128,9 @@ Status CheckpointCoordinator::trigger(const std::string& savepointTarget, const 
     }
   }
   p.stats.numSubtasks = static_cast<int>(p.waiting.size());
+  // The enumerators' state at this moment: every split assigned later reaches its reader
+  // after the barrier (the triggers below go out first, on the same connections).
+  if (cb_.snapshotCoordinators) p.metadata.coordinators = cb_.snapshotCoordinators(id);
   record(p.stats);
   pending_.emplace(id, std::move(p));
   for (const auto& v : graph_->vertices) {

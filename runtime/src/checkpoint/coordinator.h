@@ -78,6 +78,9 @@ struct CheckpointStats {
 class CheckpointCoordinator {
  public:
   struct Callbacks {
+    /// The states of the job's split enumerators (source operator id -> state), taken when a
+    /// checkpoint is triggered, before any source is: recorded in its `_metadata`. Optional.
+    std::function<std::map<std::string, std::string>(int64_t checkpointId)> snapshotCoordinators;
     /// Sends a trigger to one source subtask.
     std::function<void(int vertex, int subtask, int64_t checkpointId, bool drain)> triggerSource;
     /// Tells every task of the job that a checkpoint completed.

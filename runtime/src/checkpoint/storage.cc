@@ -143,7 +143,7 @@ nlohmann::json Metadata::toJson() const {
   for (const auto& [id, e] : operators) ops[id] = {{"parallelism", e.parallelism}, {"files", e.files}};
   return {{"version", 1},          {"jobId", jobId},         {"checkpointId", checkpointId},
           {"timestamp", timestampMs}, {"savepoint", savepoint}, {"maxParallelism", maxParallelism},
-          {"stateSize", stateSize}, {"operators", ops}};
+          {"stateSize", stateSize}, {"operators", ops}, {"coordinators", coordinators}};
 }
 
 Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
@@ -187,6 +187,9 @@ Result<Metadata> Metadata::fromJson(const nlohmann::json& j) {
         }
       }
       m.operators[id] = std::move(entry);
+    }
+    if (j.contains("coordinators")) {
+      for (const auto& [id, state] : j.at("coordinators").items()) m.coordinators[id] = state.get<std::string>();
     }
     return m;
   } catch (const std::exception& e) {

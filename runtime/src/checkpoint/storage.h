@@ -52,6 +52,9 @@ struct Metadata {
     std::vector<std::string> files;  // index = subtask
   };
   std::map<std::string, OperatorEntry> operators;
+  /// Per source operator id: its split enumerator's state (the unassigned splits) at the
+  /// trigger, as Flink's OperatorCoordinator state in `_metadata`.
+  std::map<std::string, std::string> coordinators;
   int64_t stateSize = 0;
 
   nlohmann::json toJson() const;

@@ -172,6 +172,7 @@ void JobMaster::start() {
                                   {"subtask", subtask}, {"attempt", ev.attempt}, {"checkpointId", id},
                                   {"drain", drain}});
   };
+  cb.snapshotCoordinators = [this](int64_t) { return snapshotSourceCoordinators(); };
   cb.notifyComplete = [this](int64_t id) {
     std::set<std::string> tms;
     for (const auto& ejv : ejvs_) {
@@ -313,7 +314,7 @@ Status JobMaster::validateSavepoint(const std::string& path, nlohmann::json* res
     for (const auto& f : e.files) files.push_back(dir + "/" + f);
     ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
   }
-  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir}};
+  *restore = {{"checkpointId", meta->checkpointId}, {"operators", ops}, {"dir", dir}, {"coordinators", meta->coordinators}};
   log::info("Job {} restores from savepoint {} (checkpoint {})", name_, dir, meta->checkpointId);
   return Status::Ok();
 }
@@ -329,6 +330,7 @@ bool JobMaster::allTasksRunning() const {
 
 void JobMaster::tick() {
   if (coordinator_ && status_ == JobStatus::kRunning && slotsAllocated_) coordinator_->tick(allTasksRunning());
+  if (status_ == JobStatus::kRunning && slotsAllocated_) discoverSplits();
   if (status_ == JobStatus::kRestarting && restartAt_ && std::chrono::steady_clock::now() >= *restartAt_) restart();
   if (status_ != JobStatus::kRunning || slotsAllocated_ || !artifacts_) return;
   int needed = artifacts_->jobGraph.requiredSlots();
@@ -369,13 +371,18 @@ void JobMaster::deploy(const std::vector<SlotRef>& slots) {
       for (const auto& f : e.files) files.push_back(dir + "/" + f);
       ops[opId] = {{"parallelism", e.parallelism}, {"files", files}};
     }
-    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}};
+    restore = {{"checkpointId", meta.checkpointId}, {"operators", ops}, {"dir", dir}, {"coordinators", meta.coordinators}};
   }
   if (!restore.is_null()) {
     log::info("Restoring job {} from checkpoint {} ({})", name_, restore.at("checkpointId").get<int64_t>(),
               restore.at("dir").get<std::string>());
     lastRestore_ = RestoredCheckpoint{restore.at("checkpointId").get<int64_t>(), nowMs(), !latest,
                                       restore.at("dir").get<std::string>()};
+  }
+  if (Status s = resetSourceCoordinators(restore); !s.ok()) {
+    slotsAllocated_ = false;
+    rm_->releaseSlots(sub_.jobId);
+    return fail(s.message());
   }
   finalCheckpointSent_ = false;
   if (!ejvs_.empty() && !ejvs_[0].subtasks.empty()) {
@@ -496,6 +503,114 @@ void JobMaster::onTaskInputEnded(const json& msg) {
   if (!ev || isTerminal(ev->state)) return;
   ev->inputEnded = true;
   checkTerminal();
+}
+
+Status JobMaster::resetSourceCoordinators(const json& restore) {
+  const StreamGraph& sg = artifacts_->env->streamGraph();
+  if (sourceCoordinators_.empty()) {
+    for (const auto& v : artifacts_->jobGraph.vertices) {
+      if (!v.isSource()) continue;
+      const StreamNode& head = sg.nodes[v.chain.front()];
+      if (!head.createEnumerator) continue;
+      SourceCoordinator c;
+      c.vertex = v.index;
+      c.operatorId = v.operatorIds.front();
+      c.enumerator = head.createEnumerator();
+      if (c.enumerator) sourceCoordinators_.push_back(std::move(c));
+    }
+  }
+  for (auto& c : sourceCoordinators_) {
+    const JobVertex& v = artifacts_->jobGraph.vertices[c.vertex];
+    c.waiting.clear();
+    c.enumerator = sg.nodes[v.chain.front()].createEnumerator();
+    c.nextDiscovery = std::chrono::steady_clock::now() + std::chrono::milliseconds(c.enumerator->discoveryIntervalMs());
+    const json* state = nullptr;
+    if (!restore.is_null() && restore.contains("coordinators") && restore["coordinators"].contains(c.operatorId)) {
+      state = &restore["coordinators"][c.operatorId];
+    }
+    if (state) {
+      Status s = c.enumerator->restoreState(state->get<std::string>());
+      if (!s.ok()) return s.withContext("restoring the split enumerator of " + v.name);
+      log::info("Job {}: split enumerator of {} restored from checkpoint {}", name_, v.name,
+                restore.at("checkpointId").get<int64_t>());
+    } else if (!restore.is_null() && restore.at("operators").contains(c.operatorId)) {
+      return Status::Error("checkpoint " + restore.at("dir").get<std::string>() + " has the positions of the readers of " +
+                           v.name + " but no split enumerator state (written before split-based sources?): it cannot "
+                           "be restored exactly once");
+    } else {
+      Status s = c.enumerator->start();
+      if (!s.ok()) return s.withContext(v.name);
+    }
+  }
+  return Status::Ok();
+}
+
+std::map<std::string, std::string> JobMaster::snapshotSourceCoordinators() {
+  std::map<std::string, std::string> states;
+  for (auto& c : sourceCoordinators_) states[c.operatorId] = c.enumerator->snapshotState();
+  return states;
+}
+
+bool JobMaster::answerSplitRequest(SourceCoordinator& c, int subtask) {
+  // "addSplits" to one reader: a split, or none with noMoreSplits (the input ends) or
+  // allSplitsAssigned (none will come, but wait for the others).
+  auto answer = [&](int s, const json& splits, bool noMore, bool allAssigned) {
+    const ExecutionVertex& to = ejvs_[c.vertex].subtasks[s];
+    send_(to.slot.taskManagerId, {{"type", "addSplits"}, {"jobId", sub_.jobId}, {"vertex", c.vertex},
+                                  {"subtask", s}, {"attempt", to.attempt}, {"splits", splits},
+                                  {"noMoreSplits", noMore}, {"allSplitsAssigned", allAssigned}});
+  };
+  std::string split;
+  if (c.enumerator->nextSplit(subtask, &split)) {
+    answer(subtask, json::array({split}), false, false);
+    return true;
+  }
+  if (!c.enumerator->noMoreSplits()) return false;  // continuous: answered when a split is discovered
+  // Bounded and nothing left: the readers end together, once every one of them asked. Until
+  // then the idle ones wait, RUNNING, so that checkpoints (which need every task running) go on
+  // while the others read their last splits; they know no split will come (their watermark
+  // goes to the end at once).
+  c.waiting.insert(subtask);
+  for (const auto& other : ejvs_[c.vertex].subtasks) {
+    if (!c.waiting.count(other.subtask) && !isTerminal(other.state)) {
+      answer(subtask, json::array(), false, true);
+      return true;
+    }
+  }
+  for (int s : c.waiting) answer(s, json::array(), true, true);
+  c.waiting.clear();
+  return true;
+}
+
+void JobMaster::onSplitRequest(const json& msg) {
+  if (status_ != JobStatus::kRunning) return;
+  int vertex = msg.at("vertex"), subtask = msg.at("subtask");
+  ExecutionVertex* ev = find(vertex, subtask, msg.at("attempt"));
+  if (!ev || isTerminal(ev->state) || ev->state == ExecutionState::kCanceling) return;
+  for (auto& c : sourceCoordinators_) {
+    if (c.vertex != vertex) continue;
+    if (!answerSplitRequest(c, subtask)) c.waiting.insert(subtask);
+    return;
+  }
+  log::warn("Job {}: split request of vertex {} subtask {}, which has no split enumerator", name_, vertex, subtask);
+}
+
+void JobMaster::discoverSplits() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& c : sourceCoordinators_) {
+    int64_t interval = c.enumerator->discoveryIntervalMs();
+    if (interval <= 0 || now < c.nextDiscovery) continue;
+    c.nextDiscovery = now + std::chrono::milliseconds(interval);
+    Status s = c.enumerator->discover();
+    if (!s.ok()) log::warn("Job {}: split discovery failed (retried in {} ms): {}", name_, interval, s.message());
+    std::set<int> waiting;
+    waiting.swap(c.waiting);
+    for (int subtask : waiting) {
+      const ExecutionVertex& ev = ejvs_[c.vertex].subtasks[subtask];
+      if (isTerminal(ev.state) || ev.state == ExecutionState::kCanceling) continue;
+      if (!answerSplitRequest(c, subtask)) c.waiting.insert(subtask);
+    }
+  }
 }
 
 void JobMaster::onTaskManagerLost(const std::string& taskManagerId, const std::string& reason) {

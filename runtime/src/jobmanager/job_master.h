@@ -11,12 +11,14 @@
 #include <map>
 #include <optional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "blob/blob.h"
 #include "checkpoint/coordinator.h"
 #include "flink/job.h"
+#include "flink/source.h"
 #include "jobmanager/resource_manager.h"
 #include "task/task.h"
 
@@ -120,6 +122,10 @@ class JobMaster {
   /// task got there, pending checkpoints are aborted and the final checkpoint completes: the
   /// tasks commit what they prepared and finish.
   void onTaskInputEnded(const nlohmann::json& msg);
+  /// A source reader asks its split enumerator for the next split (FLIP-27): answered with
+  /// "addSplits" (a split, or none and noMoreSplits), or later when the enumerator discovers
+  /// one (continuous monitoring). Requests of an earlier attempt are ignored.
+  void onSplitRequest(const nlohmann::json& msg);
   /// PATCH /jobs/{id}?mode=cancel.
   void cancel();
   /// POST /jobs/{id}/savepoints and /stop: returns the trigger id, or an error. A client's
@@ -166,6 +172,24 @@ class JobMaster {
   Status validateSavepoint(const std::string& path, nlohmann::json* restore);
   void completeFinalCheckpoint();
   const StreamNode* nodeOfOperator(const std::string& operatorId) const;
+  /// The split enumerator of one split-based source vertex (Flink's SourceCoordinator).
+  struct SourceCoordinator {
+    int vertex = 0;
+    std::string operatorId;
+    std::unique_ptr<SplitEnumerator> enumerator;
+    std::set<int> waiting;  // subtasks whose request is not answered yet
+    std::chrono::steady_clock::time_point nextDiscovery;
+  };
+  /// Before a deployment: rebuilds every enumerator from the restored checkpoint's state, or
+  /// afresh without one. Error: an input that cannot be listed, a checkpoint with reader
+  /// positions but no enumerator state.
+  Status resetSourceCoordinators(const nlohmann::json& restore);
+  /// Answers what the enumerator can answer now; true when the request is settled (answered,
+  /// or parked in `waiting` until every reader of a bounded source is out of splits).
+  bool answerSplitRequest(SourceCoordinator& c, int subtask);
+  void discoverSplits();
+  std::map<std::string, std::string> snapshotSourceCoordinators();
+  std::vector<SourceCoordinator> sourceCoordinators_;
 
   JobSubmission sub_;
   ResourceManager* rm_;

@@ -524,6 +524,9 @@ class JobManager : public JobManagerView {
     } else if (type == "inputEnded") {
       auto it = jobs_.find(msg.at("jobId").get<std::string>());
       if (it != jobs_.end()) it->second->onTaskInputEnded(msg);
+    } else if (type == "requestSplit") {
+      auto it = jobs_.find(msg.at("jobId").get<std::string>());
+      if (it != jobs_.end()) it->second->onSplitRequest(msg);
     } else if (type == "file") {
       onFileAnswer(tmId, msg);
     } else if (type == "metrics") {

@@ -74,9 +74,53 @@ Task::Task(TaskDeploymentDescriptor tdd, std::shared_ptr<const JobArtifacts> job
     : tdd_(std::move(tdd)), job_(std::move(job)), network_(network), listener_(std::move(listener)),
       snapshotListener_(std::move(snapshotListener)), inputEndedListener_(std::move(inputEnded)) {}
 
+// The reader's side of split assignment (flink/source.h), on the task thread.
+class Task::SplitChannel final : public SplitReaderContext {
+ public:
+  explicit SplitChannel(Task& task) : task_(task) {}
+  void requestSplit() override {
+    if (requested_ || noMore_ || allAssigned_) return;
+    requested_ = true;
+    task_.splitRequester_(task_);
+  }
+  bool pollSplits(std::vector<std::string>* splits) override {
+    for (auto& s : ready_) splits->push_back(std::move(s));
+    ready_.clear();
+    return noMore_;
+  }
+  bool allSplitsAssigned() const override { return allAssigned_; }
+  void deliver(SplitEvent&& e) {
+    requested_ = false;  // answered
+    for (auto& s : e.splits) ready_.push_back(std::move(s));
+    noMore_ = noMore_ || e.noMore;
+    allAssigned_ = allAssigned_ || e.allAssigned;
+  }
+
+ private:
+  Task& task_;
+  bool requested_ = false;
+  bool noMore_ = false;
+  bool allAssigned_ = false;
+  std::vector<std::string> ready_;
+};
+
 Task::~Task() {
   cancel();
   join();
+}
+
+void Task::addSplits(std::vector<std::string> splits, bool noMoreSplits, bool allAssigned) {
+  std::lock_guard<std::mutex> lock(splitMu_);
+  splitEvents_.push_back({triggered_.load(), std::move(splits), noMoreSplits, allAssigned});
+}
+
+void Task::deliverSplits(int64_t beforeTrigger) {
+  if (!splitChannel_) return;
+  std::lock_guard<std::mutex> lock(splitMu_);
+  while (!splitEvents_.empty() && splitEvents_.front().trigger < beforeTrigger) {
+    splitChannel_->deliver(std::move(splitEvents_.front()));
+    splitEvents_.pop_front();
+  }
 }
 
 std::string Task::name() const {
@@ -153,6 +197,10 @@ Status Task::buildChain(Chain& chain) {
   ctx.attemptNumber = tdd_.attemptNumber;
   ctx.metrics = &metrics_;
   ctx.config = &job_->config;
+  if (vertex.isSource() && splitRequester_) {
+    splitChannel_ = std::make_unique<SplitChannel>(*this);
+    ctx.splits = splitChannel_.get();
+  }
 
   auto segment = parseMemoryBytes(job_->config.getString(options::kSegmentSize, "32kb"));
   if (!segment.ok()) return segment.status().withContext(options::kSegmentSize);
@@ -231,6 +279,9 @@ Status Task::runSourceLoop(Chain& chain) {
     if (cancelled_) return onCancelled(chain);
     int64_t trigger = triggered_.load();
     if (trigger > lastTriggered) {
+      // Splits assigned before the JobMaster snapshotted its enumerator for this checkpoint
+      // belong to the reader's snapshot; later ones wait until after it.
+      deliverSplits(trigger);
       lastTriggered = trigger;
       bool drain = drain_.load();
       if (drain) source->emitFinalWatermark();
@@ -243,6 +294,7 @@ Status Task::runSourceLoop(Chain& chain) {
         return Status::Ok();
       }
     }
+    deliverSplits(lastTriggered + 1);
     InputStatus st = source->emitNext(256);
     if (st == InputStatus::kEndOfInput) return Status::Ok();
     if (st == InputStatus::kNothingAvailable) {

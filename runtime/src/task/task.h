@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <memory>
@@ -97,6 +98,18 @@ class Task {
     finalComplete_ = true;
     wake();
   }
+  /// Source tasks of a split-based source (FLIP-27): how the reader's requests for a split reach
+  /// the JobMaster (called on the task thread). Set before start(); without it readers of such
+  /// sources enumerate their input themselves.
+  void setSplitRequester(std::function<void(Task&)> request) { splitRequester_ = std::move(request); }
+  /// The enumerator's answer to a request: splits (possibly none) and whether no split will
+  /// come any more. Thread-safe. Splits added after a checkpoint trigger reached this task are
+  /// handed to the reader only after its snapshot of that checkpoint (they are in the
+  /// enumerator's state of that checkpoint, taken when it was triggered); those added before
+  /// it, before the snapshot (they are not). Call in the order the messages arrived, with
+  /// triggerCheckpoint on the same thread.
+  /// allAssigned: the enumerator assigned every split (SplitReaderContext::allSplitsAssigned).
+  void addSplits(std::vector<std::string> splits, bool noMoreSplits, bool allAssigned = false);
   void join();
   /// True once the task thread has reported its final state.
   bool done() const { return done_.load(); }
@@ -116,6 +129,20 @@ class Task {
 
  private:
   void run();
+  class SplitChannel;
+  /// Hands the splits that arrived before checkpoint trigger `beforeTrigger` (exclusive) to the
+  /// reader. Task thread.
+  void deliverSplits(int64_t beforeTrigger);
+  struct SplitEvent {
+    int64_t trigger = 0;  // triggered_ when it arrived
+    std::vector<std::string> splits;
+    bool noMore = false;
+    bool allAssigned = false;
+  };
+  std::function<void(Task&)> splitRequester_;
+  std::mutex splitMu_;
+  std::deque<SplitEvent> splitEvents_;  // guarded by splitMu_
+  std::unique_ptr<SplitChannel> splitChannel_;
   /// The operator chain of a running task and what its loops share (defined in task.cc).
   struct Chain;
   /// Builds the chain (network writer, operators), restores and opens it, then runs the source

@@ -199,6 +199,14 @@ class TaskExecutor {
     } else if (type == "triggerCheckpoint") {
       auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
       if (it != tasks_.end()) it->second->triggerCheckpoint(msg.at("checkpointId").get<int64_t>(), msg.value("drain", false));
+    } else if (type == "addSplits") {
+      // The split enumerator's answer to a reader's request (after a trigger sent before it:
+      // the order of the two matters, see Task::addSplits).
+      auto it = tasks_.find(taskKey(msg.at("jobId"), msg.at("vertex"), msg.at("subtask"), msg.at("attempt")));
+      if (it != tasks_.end()) {
+        it->second->addSplits(msg.at("splits").get<std::vector<std::string>>(), msg.value("noMoreSplits", false),
+                              msg.value("allSplitsAssigned", false));
+      }
     } else if (type == "notifyCheckpointComplete") {
       std::string jobId = msg.at("jobId");
       bool final = msg.value("final", false);
@@ -374,6 +382,11 @@ class TaskExecutor {
           onSnapshot(t, checkpointDir, id, std::move(state));
         },
         [this](Task& t) { onInputEnded(t); });
+    task->setSplitRequester([this](Task& t) {
+      const auto& d = t.descriptor();
+      post({{"type", "requestSplit"}, {"jobId", d.jobId}, {"vertex", d.vertexIndex}, {"subtask", d.subtaskIndex},
+            {"attempt", d.attemptNumber}});
+    });
     log::info("Received task {}", task->name());
     tasks_[taskKey(tdd.jobId, tdd.vertexIndex, tdd.subtaskIndex, tdd.attemptNumber)] = task;
     task->start();

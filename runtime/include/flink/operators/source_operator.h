@@ -49,6 +49,7 @@ class SourceOperator final : public SourceOperatorBase, private ReaderOutput<T> 
   }
 
  private:
+  void emitWatermark(int64_t watermark) override { out_->emitWatermark(watermark); }
   void collect(T&& v, int64_t ts) override {
     ts = gen_.onElement(v, ts);
     TaskMetrics::inc(ctx_->metrics->numRecordsIn);

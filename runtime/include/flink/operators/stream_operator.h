@@ -49,6 +49,8 @@ struct TaskMetrics {
   std::vector<std::pair<std::string, double>> snapshot() const;
 };
 
+class SplitReaderContext;  // flink/source.h
+
 /// What an operator knows about where it runs.
 struct RuntimeContext {
   std::string jobId;
@@ -59,6 +61,9 @@ struct RuntimeContext {
   int attemptNumber = 0;
   TaskMetrics* metrics = nullptr;
   const Configuration* config = nullptr;
+  /// Split assignment for the source reader at the head of a source task (FLIP-27); nullptr
+  /// in other tasks and when no JobMaster runs the task.
+  SplitReaderContext* splits = nullptr;
 };
 
 /// Downstream side of a stream of T: records with their event timestamps, watermarks, end.

@@ -110,9 +110,16 @@ class TaskExecutor {
         backoff = std::min(backoff * 2, *maxBackoff);
         continue;
       }
-      backoff = *initialBackoff;
-      serve(*conn);
+      bool answered = serve(*conn);
       cancelAllTasks();
+      if (answered) {
+        backoff = *initialBackoff;
+      } else {
+        // Closed before the JobManager said anything (e.g. TLS on one side only): back off as
+        // for a failed connect, instead of reconnecting at once in a loop.
+        sleepUnlessStopped(backoff);
+        backoff = std::min(backoff * 2, *maxBackoff);
+      }
     }
     exporter_.stop();
     network_.stop();
@@ -127,12 +134,15 @@ class TaskExecutor {
   }
 
   // One registration with the JobManager: runs until the connection is lost or we stop.
-  void serve(std::shared_ptr<net::Connection> conn) {
+  // Whether the JobManager sent anything on it.
+  bool serve(std::shared_ptr<net::Connection> conn) {
     conn_ = conn;
     std::atomic<bool> lost{false};
+    auto answered = std::make_shared<std::atomic<bool>>(false);
     std::string lostReason;
     conn->start(
-        [this](uint8_t, Buffer&& payload) {
+        [this, answered](uint8_t, Buffer&& payload) {
+          answered->store(true);
           auto msg = std::make_shared<json>(rpc::parse(payload));
           mailbox_.post([this, msg] {
             try {
@@ -184,6 +194,7 @@ class TaskExecutor {
     conn->close();
     mailbox_.runFor(std::chrono::milliseconds(0));  // drop messages of the old connection
     conn_.reset();
+    return answered->load();
   }
 
   void handle(const json& msg) {

@@ -133,6 +133,9 @@ Result<TlsOptions> TlsOptions::fromConfig(const Configuration& config, Scope sco
                            "' is not a SHA-1 or SHA-256 fingerprint (hex bytes, colons optional)");
     o.fingerprints.push_back(hex);
   }
+  auto verifyHostname = config.getBool("security.ssl.verify-hostname", true);
+  if (!verifyHostname.ok()) return verifyHostname.status();
+  o.verifyHostname = scope == Scope::kRest && *verifyHostname;
   o.protocol = trim(config.getString(kProtocol, ""));
   if (!o.protocol.empty() && tlsVersion(o.protocol) == 0)
     return Status::Error(std::string(kProtocol) + ": '" + o.protocol + "' is not TLSv1.2 or TLSv1.3");
@@ -165,20 +168,14 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::fromConfig(const Configura
 Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsOptions& options) {
   std::shared_ptr<TlsContext> ctx(new TlsContext());
   ctx->options_ = options;
-  std::string trustedPem;
-  std::vector<certs::X509Ptr> trusted;
   if (!options.keyFile.empty()) {
     auto keyPem = readFile(options.key("key"), options.keyFile);
     if (!keyPem.ok()) return keyPem.status();
-    auto key = certs::parsePrivateKey(*keyPem, options.key("key") + " '" + options.keyFile + "'", options.keyPassword);
-    if (!key.ok()) return key.status();
-    ctx->key_ = std::move(*key);
     auto chainPem = readFile(options.key("cert.chain"), options.certChainFile);
     if (!chainPem.ok()) return chainPem.status();
-    auto chain = certs::parseCertificates(*chainPem, options.key("cert.chain") + " '" + options.certChainFile + "'");
-    if (!chain.ok()) return chain.status();
-    ctx->cert_ = std::move(chain->front());
-    for (size_t i = 1; i < chain->size(); ++i) ctx->chain_.push_back(std::move((*chain)[i]));
+    Status s = ctx->setIdentity(*chainPem, options.key("cert.chain") + " '" + options.certChainFile + "'", *keyPem,
+                                options.key("key") + " '" + options.keyFile + "'");
+    if (!s.ok()) return s;
   } else {
     auto p12 = readPkcs12(options.key("keystore"), options.keystore, options.keystorePassword);
     if (!p12.ok()) return p12.status();
@@ -188,39 +185,67 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::load(const TlsOptions& opt
     ctx->cert_ = std::move(p12->cert);
     ctx->chain_ = std::move(p12->others);
   }
-  if (X509_check_private_key(ctx->cert_.get(), ctx->key_.get()) != 1) {
-    ERR_clear_error();
-    return Status::Error(options.key(options.keyFile.empty() ? "keystore" : "key") +
-                         ": the private key does not match the certificate");
-  }
-  // Trust: the PEM trusted certificates, or the PKCS#12 truststore; without either (Flink's
-  // self-signed setup uses one file for both) the keystore's own certificates.
-  auto trust = certs::newTrustStore("", "trust");
-  if (!trust.ok()) return trust.status();
-  ctx->trust_ = std::move(*trust);
-  size_t trustedCount = 0;
-  auto addTrusted = [&](X509* c) {
-    X509_STORE_add_cert(ctx->trust_.get(), c);
-    ++trustedCount;
-  };
+  std::vector<certs::X509Ptr> trusted;
   if (!options.trustedCertsFile.empty()) {
     auto pem = readFile(options.key("trustedcerts"), options.trustedCertsFile);
     if (!pem.ok()) return pem.status();
     auto list = certs::parseCertificates(*pem, options.key("trustedcerts") + " '" + options.trustedCertsFile + "'");
     if (!list.ok()) return list.status();
-    for (auto& c : *list) addTrusted(c.get());
+    trusted = std::move(*list);
   } else if (!options.truststore.empty()) {
     auto p12 = readPkcs12(options.key("truststore"), options.truststore, options.truststorePassword);
     if (!p12.ok()) return p12.status();
-    if (p12->cert) addTrusted(p12->cert.get());
-    for (auto& c : p12->others) addTrusted(c.get());
-  } else {
-    addTrusted(ctx->cert_.get());
-    for (auto& c : ctx->chain_) addTrusted(c.get());
+    if (p12->cert) trusted.push_back(std::move(p12->cert));
+    for (auto& c : p12->others) trusted.push_back(std::move(c));
+    if (trusted.empty()) return Status::Error(options.key("truststore") + ": no trusted certificate in it");
   }
-  if (trustedCount == 0)
-    return Status::Error(options.key("truststore") + ": no trusted certificate in it");
+  return finish(std::move(ctx), std::move(trusted), options.key(options.keyFile.empty() ? "keystore" : "key"));
+}
 
+Result<std::shared_ptr<const TlsContext>> TlsContext::fromPem(const TlsOptions& options, const std::string& certChainPem,
+                                                              const std::string& keyPem, const std::string& trustedPem,
+                                                              const std::string& what) {
+  std::shared_ptr<TlsContext> ctx(new TlsContext());
+  ctx->options_ = options;
+  Status s = ctx->setIdentity(certChainPem, what + " (certificate)", keyPem, what + " (private key)");
+  if (!s.ok()) return s;
+  std::vector<certs::X509Ptr> trusted;
+  if (!trustedPem.empty()) {
+    auto list = certs::parseCertificates(trustedPem, what + " (trusted certificates)");
+    if (!list.ok()) return list.status();
+    trusted = std::move(*list);
+  }
+  return finish(std::move(ctx), std::move(trusted), what);
+}
+
+Status TlsContext::setIdentity(const std::string& chainPem, const std::string& chainWhat, const std::string& keyPem,
+                               const std::string& keyWhat) {
+  auto key = certs::parsePrivateKey(keyPem, keyWhat, options_.keyPassword);
+  if (!key.ok()) return key.status();
+  key_ = std::move(*key);
+  auto chain = certs::parseCertificates(chainPem, chainWhat);
+  if (!chain.ok()) return chain.status();
+  cert_ = std::move(chain->front());
+  for (size_t i = 1; i < chain->size(); ++i) chain_.push_back(std::move((*chain)[i]));
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::finish(std::shared_ptr<TlsContext> ctx,
+                                                             std::vector<certs::X509Ptr> trusted, const std::string& what) {
+  if (X509_check_private_key(ctx->cert_.get(), ctx->key_.get()) != 1) {
+    ERR_clear_error();
+    return Status::Error(what + ": the private key does not match the certificate");
+  }
+  // Trust: the given certificates; without any (Flink's self-signed setup uses one file for
+  // both) the own certificate chain.
+  auto trust = certs::newTrustStore("", "trust");
+  if (!trust.ok()) return trust.status();
+  ctx->trust_ = std::move(*trust);
+  if (trusted.empty()) {
+    X509_STORE_add_cert(ctx->trust_.get(), ctx->cert_.get());
+    for (auto& c : ctx->chain_) X509_STORE_add_cert(ctx->trust_.get(), c.get());
+  }
+  for (auto& c : trusted) X509_STORE_add_cert(ctx->trust_.get(), c.get());
   ctx->server_ = SSL_CTX_new(TLS_server_method());
   ctx->client_ = SSL_CTX_new(TLS_client_method());
   if (!ctx->server_ || !ctx->client_) return Status::Error(lastSslError("SSL_CTX_new"));
@@ -274,10 +299,11 @@ Status TlsContext::configure(SSL_CTX* ctx, bool server) const {
 void TlsContext::configureClient(httplib::SSLClient& client) const {
   SSL_CTX* ctx = client.ssl_context();
   if (ctx) (void)configure(ctx, false);  // the certificate was checked by load()
-  // REST: cpp-httplib checks the verification result and the host name. Internal: no host name
-  // check (Flink's semantics: the peers share one certificate); the context's SSL_VERIFY_PEER
-  // makes the handshake fail on an untrusted or unpinned certificate.
-  client.enable_server_certificate_verification(options_.scope == Scope::kRest);
+  // REST: cpp-httplib checks the verification result and the host name. Internal (or
+  // verify-hostname false): no host name check (Flink's semantics: the peers share one
+  // certificate); the context's SSL_VERIFY_PEER makes the handshake fail on an untrusted or
+  // unpinned certificate.
+  client.enable_server_certificate_verification(options_.scope == Scope::kRest && options_.verifyHostname);
 }
 
 int TlsContext::verifyPeer(X509* leaf, STACK_OF(X509) * untrusted) const {

@@ -61,6 +61,9 @@ struct TlsOptions {
   std::string algorithms;
   /// security.ssl.<scope>.handshake-timeout (ms; Flink's key, default 10 s).
   int64_t handshakeTimeoutMs = 10000;
+  /// REST clients check the server's host name against its certificate (security.ssl.verify-hostname,
+  /// default true); internal connections never do (Flink's semantics).
+  bool verifyHostname = true;
 
   /// Reads the scope's keys from `config`: per-scope keys first, then Flink's shared fallbacks
   /// (security.ssl.keystore, ...). Errors name the key (a malformed boolean, duration or
@@ -78,6 +81,11 @@ class TlsContext {
   /// Reads and checks the files of `options` (the key matches the certificate, the trust store
   /// is not empty). Errors name the key and the file.
   static Result<std::shared_ptr<const TlsContext>> load(const TlsOptions& options);
+  /// A context from PEM text (a Secret's tls.crt, tls.key, ca.crt) instead of files; `options`
+  /// gives the scope, fingerprints, versions and ciphers. Errors name `what` (e.g. the Secret).
+  static Result<std::shared_ptr<const TlsContext>> fromPem(const TlsOptions& options, const std::string& certChainPem,
+                                                           const std::string& keyPem, const std::string& trustedPem,
+                                                           const std::string& what);
   /// The enabled scope's context, or nullptr when `scope` is disabled in `config`.
   static Result<std::shared_ptr<const TlsContext>> fromConfig(const Configuration& config, Scope scope);
 
@@ -106,6 +114,12 @@ class TlsContext {
 
  private:
   TlsContext() = default;
+  // Parses the own certificate chain and key (PEM; the key with options_.keyPassword).
+  Status setIdentity(const std::string& chainPem, const std::string& chainWhat, const std::string& keyPem,
+                     const std::string& keyWhat);
+  // Builds the trust store and both SSL contexts once cert_, key_ and chain_ are set.
+  static Result<std::shared_ptr<const TlsContext>> finish(std::shared_ptr<TlsContext> ctx,
+                                                          std::vector<certs::X509Ptr> trusted, const std::string& what);
   TlsOptions options_;
   certs::X509Ptr cert_;
   std::vector<certs::X509Ptr> chain_;  // intermediates after the leaf

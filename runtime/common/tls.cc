@@ -306,6 +306,13 @@ void TlsContext::configureClient(httplib::SSLClient& client) const {
   client.enable_server_certificate_verification(options_.scope == Scope::kRest && options_.verifyHostname);
 }
 
+std::unique_ptr<httplib::ClientImpl> newHttpClient(const std::string& host, int port, const TlsContext* tls) {
+  if (!tls) return std::make_unique<httplib::ClientImpl>(host, port);
+  auto client = std::make_unique<httplib::SSLClient>(host, port);
+  tls->configureClient(*client);
+  return client;
+}
+
 int TlsContext::verifyPeer(X509* leaf, STACK_OF(X509) * untrusted) const {
   if (!leaf) return X509_V_ERR_UNSPECIFIED;
   X509_STORE_CTX* vctx = X509_STORE_CTX_new();

@@ -36,14 +36,7 @@ std::string errorOf(const httplib::Result& r) {
 }  // namespace
 
 std::unique_ptr<httplib::ClientImpl> JobManagerClient::newClient(const RestAddress& at, int connectS, int readWriteS) {
-  std::unique_ptr<httplib::ClientImpl> c;
-  if (at.tls) {
-    auto ssl = std::make_unique<httplib::SSLClient>(at.host, at.port);
-    at.tls->configureClient(*ssl);
-    c = std::move(ssl);
-  } else {
-    c = std::make_unique<httplib::ClientImpl>(at.host, at.port);
-  }
+  auto c = tls::newHttpClient(at.host, at.port, at.tls.get());
   c->set_connection_timeout(connectS, 0);
   c->set_read_timeout(readWriteS, 0);
   c->set_write_timeout(readWriteS, 0);

@@ -182,15 +182,8 @@ Result<std::string> BlobCache::get(const std::string& host, const BlobRef& ref, 
     return known->second;
   }
   std::string server = host + ":" + std::to_string(ref.port);
-  std::unique_ptr<httplib::ClientImpl> plain;
-  std::unique_ptr<httplib::SSLClient> secure;
-  if (tls_) {
-    secure = std::make_unique<httplib::SSLClient>(host, ref.port);
-    tls_->configureClient(*secure);
-  } else {
-    plain = std::make_unique<httplib::ClientImpl>(host, ref.port);
-  }
-  httplib::ClientImpl& client = secure ? static_cast<httplib::ClientImpl&>(*secure) : *plain;
+  auto owned = tls::newHttpClient(host, ref.port, tls_.get());
+  httplib::ClientImpl& client = *owned;
   client.set_connection_timeout(timeoutMs / 1000, (timeoutMs % 1000) * 1000);
   client.set_read_timeout(timeoutMs / 1000, (timeoutMs % 1000) * 1000);
   auto res = client.Get(("/blobs/" + ref.key).c_str());

@@ -28,6 +28,7 @@
 #include "flink/status.h"
 
 namespace httplib {
+class ClientImpl;
 class SSLClient;
 }
 
@@ -128,6 +129,10 @@ class TlsContext {
   SSL_CTX* server_ = nullptr;
   SSL_CTX* client_ = nullptr;
 };
+
+/// A cpp-httplib client of host:port: plain without `tls`, else https set up by
+/// tls->configureClient (`tls` must outlive the client). Timeouts are the caller's to set.
+std::unique_ptr<httplib::ClientImpl> newHttpClient(const std::string& host, int port, const TlsContext* tls);
 
 /// The first error on OpenSSL's error queue of this thread (and clears it), or `fallback`.
 std::string lastSslError(const std::string& fallback);

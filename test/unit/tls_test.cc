@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "blob/blob.h"
+#include "controller/jobmanager_client.h"
+#include "controller/resources.h"
+#include "flink/common/strings.h"
 #include "flink/common/certificates.h"
 #include "flink/common/tls.h"
 #include "net/connection.h"
@@ -403,5 +406,48 @@ TEST_CASE("With security.ssl.rest.authentication-enabled a REST client needs a t
     CHECK(member.Get("/config"));
   }
   server.stop();
+  t.join();
+}
+
+TEST_CASE("The operator's REST client reaches a TLS JobManager with the generated Secret's certificate only", "[tls]") {
+  flink::k8s::FlinkDeployment fd;
+  fd.name = "fd";
+  fd.namespace_ = "ns";
+  auto secret = flink::k8s::newTlsSecret(fd, std::chrono::hours(1));
+  REQUIRE(secret.ok());
+  auto field = [&](const char* k) { return base64Decode((*secret)["data"][k].get<std::string>()); };
+  tls::TlsOptions server;
+  server.scope = tls::Scope::kRest;
+  server.mutualAuth = true;
+  auto serverCtx = tls::TlsContext::fromPem(server, field("tls.crt"), field("tls.key"), field("ca.crt"), "Secret");
+  REQUIRE(serverCtx.ok());
+  httplib::SSLServer jm([&](SSL_CTX& c) { return (*serverCtx)->configure(&c, true).ok(); });
+  jm.Get("/jobs/overview", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"jobs": [{"jid": "0123456789abcdef0123456789abcdef", "name": "j", "state": "RUNNING", "start-time": 1}]})",
+                    "application/json");
+  });
+  int port = jm.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { jm.listen_after_bind(); });
+
+  tls::TlsOptions client = server;
+  client.verifyHostname = false;  // as restClientTls for a generated Secret: the deployment's own CA pins the server
+  auto clientCtx = tls::TlsContext::fromPem(client, field("tls.crt"), field("tls.key"), field("ca.crt"), "Secret");
+  REQUIRE(clientCtx.ok());
+  flink::k8s::JobManagerClient jobs;
+  auto job = jobs.observe(flink::k8s::RestAddress{"127.0.0.1", port, *clientCtx});
+  REQUIRE(job);
+  CHECK(job->state == "RUNNING");
+  CHECK_FALSE(jobs.observe(flink::k8s::RestAddress{"127.0.0.1", port, nullptr}));  // plain HTTP: no answer
+
+  // Another deployment's Secret: its certificate is not trusted by this JobManager.
+  flink::k8s::FlinkDeployment other = fd;
+  other.name = "other";
+  auto otherSecret = flink::k8s::newTlsSecret(other, std::chrono::hours(1));
+  REQUIRE(otherSecret.ok());
+  auto of = [&](const char* k) { return base64Decode((*otherSecret)["data"][k].get<std::string>()); };
+  auto foreignCtx = tls::TlsContext::fromPem(client, of("tls.crt"), of("tls.key"), of("ca.crt"), "Secret");
+  REQUIRE(foreignCtx.ok());
+  CHECK_FALSE(jobs.observe(flink::k8s::RestAddress{"127.0.0.1", port, *foreignCtx}));
+  jm.stop();
   t.join();
 }

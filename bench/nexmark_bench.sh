@@ -11,7 +11,8 @@
 # Environment: NEXMARK_TPS (event-time rate, default 10000000), NEXMARK_QUERIES (default
 # "source q0 q1 q2 q3 q5 q7 q8 q11"), NEXMARK_PARALLELISM (default "1 2"), NEXMARK_CHECKPOINTS (default
 # "off 1s"), NEXMARK_LATENCY_SECONDS (length of the q1 latency run, default 10; 0 skips it),
-# NEXMARK_RESULTS (output file; "-" for none).
+# NEXMARK_RESULTS (output file; "-" for none), NEXMARK_CONF (extra flinkConfiguration lines,
+# "key: value" each, e.g. the security.ssl.internal.* keys of bench/tls_bench.sh).
 #
 # Columns:
 #   job s        JobManager log: first task deployment to the job's FINISHED (excludes the
@@ -74,6 +75,7 @@ manifest() {
     conf+=$'\n'"    execution.checkpointing.mode: EXACTLY_ONCE"
     conf+=$'\n'"    state.checkpoints.dir: file://$WORK/checkpoints"
   fi
+  [ -z "${NEXMARK_CONF:-}" ] || conf+=$'\n'"$(sed 's/^/    /' <<<"$NEXMARK_CONF")"
   cat > "$file" <<YAML
 apiVersion: flink.apache.org/v1beta1
 kind: FlinkDeployment
@@ -91,7 +93,7 @@ YAML
 }
 
 ms_of_day() {  # "YYYY-MM-DD HH:MM:SS.mmm ..." -> ms since midnight
-  awk '{ split($2, t, ":"); printf "%.0f\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000 }'
+  awk '{ sub(",", ".", $2); split($2, t, ":"); printf "%.0f\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000 }'
 }
 
 # run_once MANIFEST: runs it; sets JOB_S CPU_S RUNNER_S RSS CKPT_DURATIONS(array) CKPTS LOGS

@@ -9,22 +9,16 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
 namespace flink::certs {
 namespace {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 Status opensslError(const std::string& what) {
@@ -45,13 +39,13 @@ bool addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
 }
 
 X509Ptr readCert(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  auto cert = parseCertificate(pem, "certificate");
+  return cert.ok() ? std::move(*cert) : nullptr;
 }
 
 PkeyPtr readKey(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  auto key = parsePrivateKey(pem, "private key");
+  return key.ok() ? std::move(*key) : nullptr;
 }
 
 std::string bioText(BIO* bio) {
@@ -81,7 +75,7 @@ std::string sanList(const std::vector<std::string>& names) {
 // A certificate for `key` named `commonName`, signed by issuer/issuerKey (itself when null).
 Result<X509Ptr> makeCert(const std::string& commonName, const std::string& organization, EVP_PKEY* key,
                          X509* issuer, EVP_PKEY* issuerKey, std::chrono::seconds validity,
-                         const std::vector<std::string>& sans) {
+                         const std::vector<std::string>& sans, const char* extendedKeyUsage = "serverAuth") {
   X509Ptr cert(X509_new());
   if (!cert) return opensslError("X509_new");
   X509_set_version(cert.get(), 2);
@@ -107,7 +101,7 @@ Result<X509Ptr> makeCert(const std::string& commonName, const std::string& organ
   } else {
     ok = ok && addExtension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE") &&
          addExtension(cert.get(), signer, NID_key_usage, "critical,digitalSignature,keyEncipherment") &&
-         addExtension(cert.get(), signer, NID_ext_key_usage, "serverAuth") &&
+         addExtension(cert.get(), signer, NID_ext_key_usage, extendedKeyUsage) &&
          addExtension(cert.get(), signer, NID_subject_alt_name, sanList(sans)) &&
          addExtension(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
   }
@@ -116,19 +110,15 @@ Result<X509Ptr> makeCert(const std::string& commonName, const std::string& organ
   return cert;
 }
 
-}  // namespace
-
-Result<KeyPair> newCertificateAuthority(const std::string& commonName, const std::string& organization,
-                                        std::chrono::seconds validity) {
-  PkeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) return opensslError("EVP_EC_gen");
-  auto cert = makeCert(commonName, organization, key.get(), nullptr, key.get(), validity, {});
-  if (!cert.ok()) return cert.status();
-  return toPem(cert->get(), key.get());
+int passwordCallback(char* buf, int size, int, void* userdata) {
+  const std::string* password = static_cast<const std::string*>(userdata);
+  int n = std::min<int>(size, static_cast<int>(password->size()));
+  std::memcpy(buf, password->data(), static_cast<size_t>(n));
+  return n;
 }
 
-Result<KeyPair> issueServerCertificate(const KeyPair& ca, const std::string& commonName,
-                                       const std::vector<std::string>& subjectAltNames, std::chrono::seconds validity) {
+Result<KeyPair> issueSigned(const KeyPair& ca, const std::string& commonName, const std::vector<std::string>& subjectAltNames,
+                            std::chrono::seconds validity, const char* extendedKeyUsage) {
   if (subjectAltNames.empty()) return Status::Error("a server certificate needs at least one subjectAltName");
   X509Ptr caCert = readCert(ca.certPem);
   PkeyPtr caKey = readKey(ca.keyPem);
@@ -144,9 +134,74 @@ Result<KeyPair> issueServerCertificate(const KeyPair& ca, const std::string& com
     ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(caName, idx));
     org.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
   }
-  auto cert = makeCert(commonName, org, key.get(), caCert.get(), caKey.get(), validity, subjectAltNames);
+  auto cert = makeCert(commonName, org, key.get(), caCert.get(), caKey.get(), validity, subjectAltNames, extendedKeyUsage);
   if (!cert.ok()) return cert.status();
   return toPem(cert->get(), key.get());
+}
+
+}  // namespace
+
+Result<std::vector<X509Ptr>> parseCertificates(const std::string& pem, const std::string& what) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<X509Ptr> out;
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+  // The loop ends on "no start line" at the end of the text; anything else is a broken block.
+  unsigned long err = ERR_peek_last_error();
+  bool atEnd = ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+  ERR_clear_error();
+  if (!atEnd && err != 0) return Status::Error(what + ": a certificate does not parse");
+  if (out.empty()) return Status::Error(what + ": no PEM certificate (-----BEGIN CERTIFICATE-----) in it");
+  return out;
+}
+
+Result<X509Ptr> parseCertificate(const std::string& pem, const std::string& what) {
+  auto all = parseCertificates(pem, what);
+  if (!all.ok()) return all.status();
+  return std::move(all->front());
+}
+
+Result<PkeyPtr> parsePrivateKey(const std::string& pem, const std::string& what, const std::string& password) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::string pw = password;
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, passwordCallback, &pw));
+  if (!key) return opensslError(what + ": no private key parses (or the key password is wrong)");
+  ERR_clear_error();
+  return key;
+}
+
+Result<StorePtr> newTrustStore(const std::string& pem, const std::string& what) {
+  StorePtr store(X509_STORE_new());
+  if (!store) return opensslError("X509_STORE_new");
+  if (pem.find_first_not_of(" \t\r\n") == std::string::npos) return store;
+  auto certs = parseCertificates(pem, what);
+  if (!certs.ok()) return certs.status();
+  for (auto& c : *certs) X509_STORE_add_cert(store.get(), c.get());
+  return store;
+}
+
+std::string certificateToPem(X509* cert) {
+  BioPtr c(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(c.get(), cert);
+  return bioText(c.get());
+}
+
+Result<KeyPair> newCertificateAuthority(const std::string& commonName, const std::string& organization,
+                                        std::chrono::seconds validity) {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) return opensslError("EVP_EC_gen");
+  auto cert = makeCert(commonName, organization, key.get(), nullptr, key.get(), validity, {});
+  if (!cert.ok()) return cert.status();
+  return toPem(cert->get(), key.get());
+}
+
+Result<KeyPair> issueServerCertificate(const KeyPair& ca, const std::string& commonName,
+                                       const std::vector<std::string>& subjectAltNames, std::chrono::seconds validity) {
+  return issueSigned(ca, commonName, subjectAltNames, validity, "serverAuth");
+}
+
+Result<KeyPair> issuePeerCertificate(const KeyPair& ca, const std::string& commonName,
+                                     const std::vector<std::string>& subjectAltNames, std::chrono::seconds validity) {
+  return issueSigned(ca, commonName, subjectAltNames, validity, "serverAuth,clientAuth");
 }
 
 Result<int64_t> notAfterEpochSeconds(const std::string& certPem) {

@@ -3,6 +3,7 @@
 #include "patch.h"
 #include "selectors.h"
 #include "util.h"
+#include "flink/common/certificates.h"
 
 #include <httplib.h>
 #include <openssl/pem.h>
@@ -232,20 +233,12 @@ std::variant<Endpoint, CallFailure> resolve(const Store::Txn& txn, const json& c
 
 // A store holding the certificates of a PEM bundle, or null when it holds none.
 X509_STORE* storeFromPem(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509_STORE* store = X509_STORE_new();
-  int n = 0;
-  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    X509_STORE_add_cert(store, cert);
-    X509_free(cert);
-    ++n;
-  }
-  BIO_free(bio);
-  if (n == 0) {
-    X509_STORE_free(store);
-    return nullptr;
-  }
-  return store;
+  auto certs = flink::certs::parseCertificates(pem, "caBundle");
+  if (!certs.ok()) return nullptr;
+  auto store = flink::certs::newTrustStore("", "caBundle");
+  if (!store.ok()) return nullptr;
+  for (auto& c : *certs) X509_STORE_add_cert(store->get(), c.get());
+  return std::move(store).value().release();
 }
 
 // What Go's TLS stack says for a certificate OpenSSL refused.

@@ -12,17 +12,13 @@ namespace {
 constexpr std::chrono::seconds kValidity{24 * 3600};
 
 X509Ptr readCert(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
-  BIO_free(bio);
-  return cert;
+  auto cert = flink::certs::parseCertificate(pem, "certificate");
+  return cert.ok() ? std::move(cert).value() : nullptr;
 }
 
 PkeyPtr readKey(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
-  BIO_free(bio);
-  return key;
+  auto key = flink::certs::parsePrivateKey(pem, "private key");
+  return key.ok() ? std::move(key).value() : nullptr;
 }
 
 // Issues the server certificate (127.0.0.1, localhost and extraNames) with the CA and loads both.

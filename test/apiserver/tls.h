@@ -6,8 +6,7 @@
 
 #include "errors.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include "flink/common/certificates.h"
 
 #include <memory>
 #include <string>
@@ -15,14 +14,8 @@
 
 namespace kta {
 
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using flink::certs::PkeyPtr;
+using flink::certs::X509Ptr;
 
 struct TlsMaterial {
   X509Ptr caCert;

@@ -269,3 +269,24 @@ EOF
   [ "$status" = 200 ] || die "POST /jars/builtin_flink-cpp-examples/run: $status $(cat "$DIR/fd.json")"
   FD=$(jget "$DIR/fd.json" '$.jobid')
 }
+
+# The processes a session-cluster script started: name -> pid (declare -A PIDS=() first, and
+# `trap stop_pids EXIT`). stop_pids sends each SIGTERM and reaps them all.
+stop_pids() {
+  local name
+  for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null || true; done
+  for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null || true; done
+}
+
+# wait_until WHAT COMMAND...: polls COMMAND until it succeeds; FAILs after TIMEOUT s or when the
+# JobManager (PIDS[jobmanager], its log $DIR/log/jobmanager.log) exits first.
+wait_until() {
+  local what=$1 start
+  shift
+  start=$(now_ms)
+  until "$@"; do
+    kill -0 "${PIDS[jobmanager]}" 2>/dev/null || { show "$DIR/log/jobmanager.log"; die "the JobManager exited while waiting for $what"; }
+    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$DIR/log/jobmanager.log" 40; die "timed out after ${TIMEOUT}s waiting for $what"; }
+    sleep 0.05
+  done
+}

@@ -58,12 +58,7 @@ die() {
 }
 
 declare -A PIDS=()  # name -> pid of the processes this script started
-cleanup() {
-  local name
-  for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null || true; done
-  for name in "${!PIDS[@]}"; do wait "${PIDS[$name]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+trap stop_pids EXIT
 trap 'exit 130' INT TERM
 
 # rest METHOD PATH OUT [curl args]: the status code of a request to the JobManager; body in OUT.
@@ -96,17 +91,6 @@ job_state() {
   job_details_state "$body"
 }
 
-# wait_until WHAT COMMAND...: polls COMMAND until it succeeds; FAILs after E2E_TIMEOUT s.
-wait_until() {
-  local what=$1 start
-  shift
-  start=$(now_ms)
-  until "$@"; do
-    kill -0 "${PIDS[jobmanager]}" 2>/dev/null || { show "$DIR/log/jobmanager.log"; die "the JobManager exited while waiting for $what"; }
-    [ $(( $(now_ms) - start )) -lt $((TIMEOUT * 1000)) ] || { show "$DIR/log/jobmanager.log" 40; die "timed out after ${TIMEOUT}s waiting for $what"; }
-    sleep 0.05
-  done
-}
 both_running() {
   job_state "$FD"
   local a=$ALL_RUNNING

@@ -225,8 +225,33 @@ namespace {
 bool suspended(const FlinkDeployment& fd) { return fd.spec.job && fd.spec.job->state == "suspended"; }
 }  // namespace
 
+Status FlinkDeploymentController::ensureTlsSecret(const json& fd, const FlinkDeployment& target, bool* created) {
+  *created = false;
+  detail::Ports ports;
+  if (!detail::generatesTls(detail::clusterConfiguration(target, *configFor(target), &ports))) return Status::Ok();
+  std::string path = "/api/v1/namespaces/" + target.namespace_ + "/secrets/" + tlsSecretName(target);
+  ApiResponse current = client_->get(path);
+  if (current.ok()) return Status::Ok();  // kept: pods and the operator keep trusting the same CA
+  if (!current.notFound()) return Status::Error(fmt::format("reading Secret {}: {}", tlsSecretName(target), current.error));
+  auto secret = newTlsSecret(target, std::chrono::hours(24 * 365));
+  if (!secret.ok()) return secret.status().withContext("generating Secret " + tlsSecretName(target));
+  ApiResponse r = client_->post("/api/v1/namespaces/" + target.namespace_ + "/secrets", *secret);
+  if (!r.ok() && !r.conflict()) return Status::Error(fmt::format("creating Secret {}: {}", tlsSecretName(target), r.error));
+  if (r.ok()) {
+    *created = true;
+    events_.record(fd, "Normal", "Created",
+                   fmt::format("Created Secret {}: a CA and certificate for TLS inside the cluster ({})",
+                               tlsSecretName(target), kGenerateTlsKey));
+  }
+  return Status::Ok();
+}
+
 Status FlinkDeploymentController::applyChildren(const json& fd, const FlinkDeployment& target, bool* anyChanged) {
   *anyChanged = false;
+  if (Status s = ensureTlsSecret(fd, target, anyChanged); !s.ok()) {
+    events_.record(fd, "Warning", "ReconcileError", s.message());
+    return s;
+  }
   for (const json& child : desiredResources(target, *configFor(target))) {
     bool changed = false;
     if (suspended(target) && child.value("kind", "") == "Deployment") {
@@ -307,20 +332,69 @@ std::optional<RestAddress> FlinkDeploymentController::restAddress(const FlinkDep
 
 std::optional<RestAddress> FlinkDeploymentController::restAddressOf(KubeApi& client, const FlinkDeployment& target,
                                                                     const OperatorConfig& config) {
+  detail::Ports ports;
+  Configuration conf = detail::clusterConfiguration(target, config, &ports);
+  std::optional<RestAddress> at;
   if (config.jobManagerAddress != "pod-ip") {
-    detail::Ports ports;
-    (void)detail::clusterConfiguration(target, config, &ports);
-    return RestAddress{restServiceName(target) + "." + target.namespace_ + ".svc", ports.rest};
+    at = RestAddress{restServiceName(target) + "." + target.namespace_ + ".svc", ports.rest};
+  } else {
+    auto ep = client.get("/api/v1/namespaces/" + target.namespace_ + "/endpoints/" + restServiceName(target));
+    if (!ep.ok()) return std::nullopt;
+    for (const auto& subset : ep.body.value("subsets", json::array())) {
+      auto addresses = subset.value("addresses", json::array());
+      auto epPorts = subset.value("ports", json::array());
+      if (addresses.empty() || epPorts.empty()) continue;
+      at = RestAddress{addresses[0].value("ip", ""), epPorts[0].value("port", 0)};
+      break;
+    }
   }
-  auto ep = client.get("/api/v1/namespaces/" + target.namespace_ + "/endpoints/" + restServiceName(target));
-  if (!ep.ok()) return std::nullopt;
-  for (const auto& subset : ep.body.value("subsets", json::array())) {
-    auto addresses = subset.value("addresses", json::array());
-    auto ports = subset.value("ports", json::array());
-    if (addresses.empty() || ports.empty()) continue;
-    return RestAddress{addresses[0].value("ip", ""), ports[0].value("port", 0)};
+  if (!at) return std::nullopt;
+  auto tls = restClientTls(client, target, conf, config.jobManagerAddress == "pod-ip");
+  if (!tls.ok()) {
+    log::warn("FlinkDeployment {}/{}: {}", target.namespace_, target.name, tls.status().message());
+    return std::nullopt;  // not observable until the Secret is there
   }
-  return std::nullopt;
+  at->tls = *tls;
+  return at;
+}
+
+Result<std::shared_ptr<const tls::TlsContext>> FlinkDeploymentController::restClientTls(KubeApi& client,
+                                                                                   const FlinkDeployment& target,
+                                                                                   const Configuration& conf, bool byIp) {
+  auto options = tls::TlsOptions::fromConfig(Configuration(), tls::Scope::kRest);
+  auto enabled = conf.getBool(tls::kRestEnabled, false);
+  if (!enabled.ok() || !*enabled) return std::shared_ptr<const tls::TlsContext>();
+  bool generated = detail::generatesTls(conf);
+  std::string secretName = generated ? tlsSecretName(target) : conf.getString(kRestClientSecretKey, "");
+  if (secretName.empty())
+    return Status::Error(fmt::format("security.ssl.rest.enabled is true but neither {} nor {} is set: the operator "
+                                     "has no client certificate for the REST API",
+                                     kGenerateTlsKey, kRestClientSecretKey));
+  ApiResponse secret = client.get("/api/v1/namespaces/" + target.namespace_ + "/secrets/" + secretName);
+  if (!secret.ok()) return Status::Error(fmt::format("reading Secret {}: {}", secretName, secret.error));
+  // One context per Secret version, kept between reconciles (a new one per reconcile would
+  // mean a new REST client, and its TLS session, every time).
+  std::string key = target.namespace_ + "/" + secretName + "@" +
+                    secret.body.value("metadata", json::object()).value("resourceVersion", "") + (byIp ? "/ip" : "");
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const tls::TlsContext>> cache;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  json data = secret.body.value("data", json::object());
+  auto field = [&](const char* name) { return data.value(name, json()).is_string() ? base64Decode(data[name].get<std::string>()) : ""; };
+  tls::TlsOptions opts = *options;
+  opts.enabled = true;
+  // The generated CA signs this deployment's certificate only, so trusting it pins the server;
+  // by pod IP no host name can match.
+  auto verify = conf.getBool("security.ssl.verify-hostname", true);
+  opts.verifyHostname = !generated && !byIp && (!verify.ok() || *verify);
+  auto ctx = tls::TlsContext::fromPem(opts, field("tls.crt"), field("tls.key"), field("ca.crt"), "Secret " + secretName);
+  if (!ctx.ok()) return ctx.status();
+  std::lock_guard<std::mutex> lock(mu);
+  cache[key] = *ctx;
+  return *ctx;
 }
 
 bool FlinkDeploymentController::observeJob(const json& fd, const FlinkDeployment& target, FlinkDeploymentStatus* status) {

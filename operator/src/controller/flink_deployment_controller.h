@@ -84,9 +84,19 @@ class FlinkDeploymentController {
   /// defaults), for the admission webhook. The error names the field.
   static Status validateObject(const nlohmann::json& fd, const OperatorConfig& config);
   /// The JobManager's REST address (host, port) of a deployed cluster per
-  /// OperatorConfig::jobManagerAddress; nullopt when its Service has no ready endpoint yet.
+  /// OperatorConfig::jobManagerAddress; nullopt when its Service has no ready endpoint yet, or
+  /// when the REST API needs TLS and the client certificate's Secret cannot be read (logged).
+  /// With security.ssl.rest.enabled the address carries the TLS context (restClientTls).
   static std::optional<RestAddress> restAddressOf(KubeApi& client, const FlinkDeployment& target,
                                                   const OperatorConfig& config);
+  /// The operator's TLS client context for a deployment's REST API: null without
+  /// security.ssl.rest.enabled; else from the generated Secret <name>-internal-tls
+  /// (kubernetes.operator.security.ssl.generate; no host name check: the per-deployment CA pins
+  /// the server) or from the Secret named by kubernetes.operator.security.ssl.rest.client-secret
+  /// (tls.crt, tls.key, ca.crt; host names checked unless `byIp` or security.ssl.verify-hostname
+  /// is false). Cached per Secret resourceVersion. Thread-safe.
+  static Result<std::shared_ptr<const tls::TlsContext>> restClientTls(KubeApi& client, const FlinkDeployment& target,
+                                                                     const Configuration& conf, bool byIp);
 
   /// Counts of FlinkDeployments by status.lifecycleState (from the cache).
   std::map<std::string, int> lifecycleStates() const;
@@ -191,6 +201,9 @@ class FlinkDeploymentController {
   /// Creates or patches every child, and deletes the Ingress of ours that spec.ingress no longer
   /// asks for; *anyChanged when one was written.
   Status applyChildren(const nlohmann::json& fd, const FlinkDeployment& target, bool* anyChanged);
+  /// With kubernetes.operator.security.ssl.generate: creates the Secret <name>-internal-tls
+  /// (newTlsSecret) unless it exists; an existing one is kept as it is.
+  Status ensureTlsSecret(const nlohmann::json& fd, const FlinkDeployment& target, bool* created);
   Status applyChild(const nlohmann::json& fd, const nlohmann::json& desired, bool* changed);
   /// Reads the JobManager Deployment's readiness into `status`; returns it (READY, DEPLOYING, MISSING).
   std::string observeCluster(const FlinkDeployment& target, FlinkDeploymentStatus* status) const;

@@ -8,7 +8,11 @@ using nlohmann::json;
 
 namespace {
 
-std::string key(const RestAddress& at) { return at.host + ":" + std::to_string(at.port); }
+std::string key(const RestAddress& at) {
+  std::string k = at.host + ":" + std::to_string(at.port);
+  if (at.tls) k += "#tls" + std::to_string(reinterpret_cast<uintptr_t>(at.tls.get()));
+  return k;
+}
 
 /// The body of a 2xx answer as JSON, else nullopt.
 std::optional<json> okJson(const httplib::Result& r) {
@@ -31,17 +35,30 @@ std::string errorOf(const httplib::Result& r) {
 
 }  // namespace
 
-httplib::Client& JobManagerClient::client(const RestAddress& at) {
+std::unique_ptr<httplib::ClientImpl> JobManagerClient::newClient(const RestAddress& at, int connectS, int readWriteS) {
+  auto c = tls::newHttpClient(at.host, at.port, at.tls.get());
+  c->set_connection_timeout(connectS, 0);
+  c->set_read_timeout(readWriteS, 0);
+  c->set_write_timeout(readWriteS, 0);
+  return c;
+}
+
+httplib::ClientImpl& JobManagerClient::client(const RestAddress& at) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto& c = clients_[key(at)];
-  if (!c) {
-    c = std::make_unique<httplib::Client>(at.host, at.port);
-    c->set_connection_timeout(2, 0);
-    c->set_read_timeout(2, 0);
-    c->set_write_timeout(2, 0);
-    c->set_keep_alive(true);
+  std::string k = key(at);
+  auto& c = clients_[k];
+  if (!c.client) {
+    // A new TLS context (a rotated Secret) replaces the clients of the old one for this address.
+    std::string plainKey = at.host + ":" + std::to_string(at.port);
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      bool stale = it->first != k && (it->first == plainKey || it->first.rfind(plainKey + "#", 0) == 0);
+      it = stale ? clients_.erase(it) : std::next(it);
+    }
+    c.tls = at.tls;
+    c.client = newClient(at, 2, 2);
+    c.client->set_keep_alive(true);
   }
-  return *c;
+  return *c.client;
 }
 
 void JobManagerClient::forget(const RestAddress& at) {
@@ -50,7 +67,7 @@ void JobManagerClient::forget(const RestAddress& at) {
 }
 
 std::optional<ObservedJob> JobManagerClient::observe(const RestAddress& at) {
-  httplib::Client& c = client(at);
+  httplib::ClientImpl& c = client(at);
   auto body = okJson(c.Get("/jobs/overview"));
   if (!body || !body->is_object() || !body->value("jobs", json()).is_array() || (*body)["jobs"].empty()) {
     return std::nullopt;
@@ -95,7 +112,7 @@ std::optional<ObservedCheckpoint> JobManagerClient::latestCheckpoint(const RestA
 }
 
 std::optional<JobHealthSample> JobManagerClient::healthSample(const RestAddress& at, const std::string& jobId) {
-  httplib::Client& c = client(at);
+  httplib::ClientImpl& c = client(at);
   auto metrics = okJson(c.Get("/jobs/" + jobId + "/metrics?get=numRestarts"));
   auto checkpoints = okJson(c.Get("/jobs/" + jobId + "/checkpoints"));
   if (!metrics || !metrics->is_array() || !checkpoints || !checkpoints->is_object()) return std::nullopt;
@@ -148,7 +165,7 @@ Status JobManagerClient::triggerCheckpoint(const RestAddress& at, const std::str
 
 
 Status JobManagerClient::disposeSavepoint(const RestAddress& at, const std::string& path) {
-  httplib::Client& c = client(at);
+  httplib::ClientImpl& c = client(at);
   auto r = c.Post("/savepoint-disposal", json{{"savepoint-path", path}}.dump(), "application/json");
   auto answer = okJson(r);
   if (!answer || !answer->is_object() || !answer->value("request-id", json()).is_string()) {
@@ -211,12 +228,9 @@ Result<std::vector<std::pair<std::string, std::string>>> JobManagerClient::listJ
 
 Result<std::string> JobManagerClient::uploadJar(const RestAddress& at, const std::string& fileName, const std::string& bytes) {
   // Uploads are large: a client of its own with a longer timeout than the observation calls.
-  httplib::Client c(at.host, at.port);
-  c.set_connection_timeout(2, 0);
-  c.set_write_timeout(60, 0);
-  c.set_read_timeout(60, 0);
+  auto c = newClient(at, 2, 60);
   httplib::MultipartFormDataItems items = {{"jarfile", bytes, fileName, "application/x-sharedlib"}};
-  auto r = c.Post("/jars/upload", items);
+  auto r = c->Post("/jars/upload", items);
   auto body = okJson(r);
   if (!body || !body->is_object() || !body->value("filename", json()).is_string()) {
     return Status::Error("uploading " + fileName + ": " + errorOf(r));

@@ -21,14 +21,17 @@
 #include <utility>
 #include <vector>
 
+#include "flink/common/tls.h"
 #include "flink/status.h"
 
 namespace flink::k8s {
 
-/// A JobManager's REST address.
+/// A JobManager's REST address; with `tls` (security.ssl.rest.enabled) the client speaks https
+/// and presents tls's certificate.
 struct RestAddress {
   std::string host;
   int port = 0;
+  std::shared_ptr<const tls::TlsContext> tls;
 };
 
 /// What the JobManager reports of its job (the first job of /jobs/overview: an application
@@ -126,10 +129,16 @@ class JobManagerClient {
   void forget(const RestAddress& at);
 
  private:
-  httplib::Client& client(const RestAddress& at);
+  httplib::ClientImpl& client(const RestAddress& at);
+  /// A new client for `at` (http, or https with at.tls) with the given timeouts (s).
+  static std::unique_ptr<httplib::ClientImpl> newClient(const RestAddress& at, int connectS, int readWriteS);
 
+  struct Cached {
+    std::shared_ptr<const tls::TlsContext> tls;  // outlives the client's SSL context
+    std::unique_ptr<httplib::ClientImpl> client;
+  };
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<httplib::Client>> clients_;  // "host:port"; guarded by mu_
+  std::map<std::string, Cached> clients_;  // "host:port" (+ the TLS context); guarded by mu_
 };
 
 }  // namespace flink::k8s

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,6 +53,24 @@ std::string taskManagerName(const FlinkDeployment& fd);   // <name>-taskmanager
 std::string restServiceName(const FlinkDeployment& fd);   // <name>-rest
 
 std::string ingressName(const FlinkDeployment& fd);       // <name>
+std::string tlsSecretName(const FlinkDeployment& fd);     // <name>-internal-tls
+
+/// flinkConfiguration key: "true" makes the operator generate the deployment's TLS material (a
+/// CA and one certificate it signed, for serverAuth and clientAuth, SANs the Services' names) in
+/// the Secret <name>-internal-tls (kubernetes.io/tls: tls.crt, tls.key, ca.crt; owned by the
+/// FlinkDeployment, kept across reconciles), mount it into the JobManager and TaskManager pods at
+/// /opt/flink/tls, and set security.ssl.internal.* and security.ssl.rest.* (with
+/// authentication-enabled) to it unless they are set; the operator then talks https to the
+/// REST API with that certificate.
+inline constexpr const char* kGenerateTlsKey = "kubernetes.operator.security.ssl.generate";
+/// flinkConfiguration key for user-managed REST TLS: the name of a Secret (kubernetes.io/tls:
+/// tls.crt, tls.key and ca.crt, in the deployment's namespace) holding the client certificate
+/// the operator presents to the REST API and the CA it trusts for the server.
+inline constexpr const char* kRestClientSecretKey = "kubernetes.operator.security.ssl.rest.client-secret";
+
+/// The Secret kubernetes.operator.security.ssl.generate asks for, with a new CA and a
+/// certificate valid `validity` from now; an OpenSSL failure is the error.
+Result<nlohmann::json> newTlsSecret(const FlinkDeployment& fd, std::chrono::seconds validity);
 
 /// The desired children, in creation order (ConfigMap, Services, JobManager Deployment,
 /// TaskManager Deployment, then the Ingress when spec.ingress is set), as complete Kubernetes

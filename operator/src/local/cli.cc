@@ -1,4 +1,5 @@
 #include "local/cli.h"
+#include "flink/common/tls.h"
 
 #include <httplib.h>
 
@@ -38,6 +39,26 @@ bool parseEndpoint(const std::string& s, Endpoint* e) {
   return true;
 }
 
+// A client of `endpoint`'s REST API: https with the security.ssl.rest.* keys of
+// $FLINK_CONF_DIR's configuration when they enable REST TLS (as Flink's CLI reads its
+// configuration), else plain HTTP.
+struct RestClient {
+  std::shared_ptr<const tls::TlsContext> tls;  // outlives the client
+  std::unique_ptr<httplib::ClientImpl> client;
+};
+Result<RestClient> restClient(const Endpoint& endpoint) {
+  RestClient out;
+  if (const char* dir = std::getenv("FLINK_CONF_DIR"); dir && *dir) {
+    auto conf = Configuration::loadFromDirectory(dir);
+    if (!conf.ok()) return conf.status();
+    auto tls = tls::TlsContext::fromConfig(*conf, tls::Scope::kRest);
+    if (!tls.ok()) return tls.status();
+    out.tls = *tls;
+  }
+  out.client = tls::newHttpClient(endpoint.host, endpoint.port, out.tls.get());
+  return out;
+}
+
 int usage() {
   std::cerr << "usage: flink-cpp run -m HOST:PORT [-p N] [-s SAVEPOINT] [-n] [-c ENTRY_CLASS] [-d] [-D key=value]... JOB.so|builtin://NAME [ARGS]\n"
                "       flink-cpp list -m HOST:PORT [-a]\n"
@@ -48,7 +69,7 @@ int usage() {
 }
 
 // Polls the savepoint operation until it completes; prints the path.
-int awaitSavepoint(httplib::Client& client, const std::string& jobId, const std::string& triggerId) {
+int awaitSavepoint(httplib::ClientImpl& client, const std::string& jobId, const std::string& triggerId) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
   while (std::chrono::steady_clock::now() < deadline) {
     auto res = client.Get(("/jobs/" + jobId + "/savepoints/" + triggerId).c_str());
@@ -169,7 +190,12 @@ int runJob(const std::vector<std::string>& args) {
   }
   if (!conf.empty()) body["flinkConfiguration"] = conf;
   body["programArgsList"] = programArgs;
-  httplib::Client client(endpoint.host, endpoint.port);
+  auto rest = restClient(endpoint);
+  if (!rest.ok()) {
+    std::cerr << "error: " << rest.status().message() << "\n";
+    return 1;
+  }
+  httplib::ClientImpl& client = *rest->client;
   client.set_connection_timeout(5, 0);
   client.set_read_timeout(120, 0);
   client.set_write_timeout(120, 0);
@@ -232,7 +258,12 @@ int runJob(const std::vector<std::string>& args) {
 
 // flink list: the jobs of /jobs/overview in Flink's CLI layout (-a: ended jobs too).
 int listJobs(const Endpoint& endpoint, bool all) {
-  httplib::Client client(endpoint.host, endpoint.port);
+  auto rest = restClient(endpoint);
+  if (!rest.ok()) {
+    std::cerr << "error: " << rest.status().message() << "\n";
+    return 1;
+  }
+  httplib::ClientImpl& client = *rest->client;
   client.set_connection_timeout(5, 0);
   client.set_read_timeout(30, 0);
   std::cout << "Waiting for response...\n";
@@ -316,7 +347,12 @@ int runClientCommand(const std::string& command, const std::vector<std::string>&
   }
   if (positional.empty()) return usage();
   const std::string jobId = positional[0];
-  httplib::Client client(endpoint.host, endpoint.port);
+  auto rest = restClient(endpoint);
+  if (!rest.ok()) {
+    std::cerr << "error: " << rest.status().message() << "\n";
+    return 1;
+  }
+  httplib::ClientImpl& client = *rest->client;
   client.set_connection_timeout(5, 0);
   client.set_read_timeout(30, 0);
   auto request = [&](const char* method, const std::string& path, const json& body) -> std::optional<json> {

@@ -51,13 +51,14 @@ void collectVertexCounters(JobRestClient& rest, const std::string& jobId, const 
 
 }  // namespace
 
-JobRestClient::JobRestClient(int port) : port_(port), client_("127.0.0.1", port) {
-  client_.set_connection_timeout(2, 0);
-  client_.set_read_timeout(10, 0);
+JobRestClient::JobRestClient(int port, std::shared_ptr<const tls::TlsContext> tls)
+    : port_(port), tls_(std::move(tls)), client_(tls::newHttpClient("127.0.0.1", port, tls_.get())) {
+  client_->set_connection_timeout(2, 0);
+  client_->set_read_timeout(10, 0);
 }
 
 std::optional<json> JobRestClient::get(const std::string& path) {
-  auto res = client_.Get(path.c_str());
+  auto res = client_->Get(path.c_str());
   if (!res || res->status != 200) return std::nullopt;
   try {
     return json::parse(res->body);
@@ -76,7 +77,7 @@ std::map<std::string, double> JobRestClient::vertexMetrics(const std::string& jo
 }
 
 void JobRestClient::cancel(const std::string& job) {
-  httplib::Client(std::string("127.0.0.1"), port_).Patch(("/jobs/" + job + "?mode=cancel").c_str());
+  client_->Patch(("/jobs/" + job + "?mode=cancel").c_str());
 }
 
 void ProgressLine::show(JobRestClient& rest, const std::string& job, const std::string& sourceVertex,

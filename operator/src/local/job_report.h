@@ -7,15 +7,19 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
+
+#include "flink/common/tls.h"
 #include <string>
 
 namespace flink {
 
-/// A client of the JobManager's REST API at 127.0.0.1:port (2 s connect, 10 s read timeout).
+/// A client of the JobManager's REST API at 127.0.0.1:port (2 s connect, 10 s read timeout);
+/// https with `tls` (security.ssl.rest.enabled), which must outlive it.
 class JobRestClient {
  public:
-  explicit JobRestClient(int port);
+  explicit JobRestClient(int port, std::shared_ptr<const tls::TlsContext> tls = nullptr);
   /// GET path: the JSON body of a 200 response; nullopt on any error or other status.
   std::optional<nlohmann::json> get(const std::string& path);
   /// Sum over the vertex's subtasks of each metric in names (comma separated): metric -> sum;
@@ -27,7 +31,8 @@ class JobRestClient {
 
  private:
   int port_;
-  httplib::Client client_;
+  std::shared_ptr<const tls::TlsContext> tls_;
+  std::unique_ptr<httplib::ClientImpl> client_;
 };
 
 /// The progress line: "  [STATE] N records read (P% of the input), S s", redrawn in place on a

@@ -51,6 +51,8 @@ void LocalCluster::writeConfiguration() {
   if (fd_.spec.job) conf.set(options::kJobId, jobId_);  // a session cluster's jobs come with their own
   conf.set(options::kPortFile, (work_ / "jobmanager.ports").string());
   std::ofstream(work_ / "conf" / "config.yaml") << conf.toYaml();
+  auto rest = tls::TlsContext::fromConfig(conf, tls::Scope::kRest);
+  restTls_ = rest.ok() ? *rest : nullptr;
   // spec.logConfiguration, as the operator's ConfigMap carries it to the pods.
   for (const auto& [file, content] : fd_.spec.logConfiguration) {
     if (file == "log4j-console.properties" || file == "logback-console.xml") std::ofstream(work_ / "conf" / file) << content;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "api/flink_deployment.h"
+#include "flink/common/tls.h"
 #include "local/process_group.h"
 
 namespace flink {
@@ -51,6 +52,12 @@ class LocalCluster {
   /// Ports the JobManager reported (valid after start()); metricsPort is -1 without metrics.
   int restPort() const { return restPort_; }
   int metricsPort() const { return metricsPort_; }
+  /// The REST API's TLS client context (security.ssl.rest.* of the deployment: its own
+  /// certificate as the client's); null when REST TLS is off or its files do not load (the
+  /// JobManager then fails and says why). Set by writeConfiguration().
+  std::shared_ptr<const tls::TlsContext> restTls() const { return restTls_; }
+  /// "https" with REST TLS, else "http".
+  std::string restScheme() const { return restTls_ ? "https" : "http"; }
   /// ProcessGroup::peakRssSummary() of the cluster's processes.
   std::string peakRss() const { return processes_.peakRssSummary(); }
 
@@ -65,6 +72,7 @@ class LocalCluster {
   int taskManagers_;
   int rpcPort_ = 0, restPort_ = 0, metricsPort_ = -1;
   int replacements_ = 0;
+  std::shared_ptr<const tls::TlsContext> restTls_;
   ProcessGroup processes_;  // slot 0: the JobManager; slot i + 1: TaskManager i
 };
 

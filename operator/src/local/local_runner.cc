@@ -43,11 +43,11 @@ void printHeader(const k8s::FlinkDeployment& fd, const LocalCluster& cluster) {
 
 // The web dashboard beside the REST API (the JobManager serves it at /).
 void printDashboard(const LocalCluster& cluster) {
-  std::cout << "  Web dashboard: http://127.0.0.1:" << cluster.restPort() << "/\n";
+  std::cout << "  Web dashboard: " << cluster.restScheme() << "://127.0.0.1:" << cluster.restPort() << "/\n";
 }
 
 void printEndpoints(const LocalCluster& cluster, const RunLocalArgs& args) {
-  std::cout << "  JobManager REST API: http://127.0.0.1:" << cluster.restPort() << "  job " << cluster.jobId() << "\n";
+  std::cout << "  JobManager REST API: " << cluster.restScheme() << "://127.0.0.1:" << cluster.restPort() << "  job " << cluster.jobId() << "\n";
   printDashboard(cluster);
   if (cluster.metricsPort() > 0) std::cout << "  JobManager metrics: http://127.0.0.1:" << cluster.metricsPort() << "/metrics\n";
   if (!args.fromSavepoint.empty()) std::cout << "  restoring from: " << args.fromSavepoint << "\n";
@@ -99,7 +99,7 @@ int runJob(LocalCluster& cluster, const k8s::FlinkDeployment& fd, const RunLocal
   if (auto failure = cluster.start()) return fail(cluster, *failure);
   printEndpoints(cluster, args);
 
-  JobRestClient rest(cluster.restPort());
+  JobRestClient rest(cluster.restPort(), cluster.restTls());
   ProgressLine progress(tty, started);
   int exitCode = 0;
   auto end = awaitJobEnd(cluster, rest, args.quiet ? nullptr : &progress, tty, &exitCode);
@@ -131,10 +131,10 @@ int runSessionJobs(LocalCluster& cluster, const k8s::FlinkDeployment& fd, const 
             << sessionJobs.size() << " FlinkSessionJob" << (sessionJobs.size() == 1 ? "" : "s") << "\n"
             << "  logs: " << cluster.logDir() << "\n" << std::flush;
   if (auto failure = cluster.start()) return fail(cluster, *failure);
-  std::cout << "  JobManager REST API: http://127.0.0.1:" << cluster.restPort() << "\n";
+  std::cout << "  JobManager REST API: " << cluster.restScheme() << "://127.0.0.1:" << cluster.restPort() << "\n";
   printDashboard(cluster);
   k8s::JobManagerClient jobs;
-  k8s::RestAddress at{"127.0.0.1", cluster.restPort()};
+  k8s::RestAddress at{"127.0.0.1", cluster.restPort(), cluster.restTls()};
   std::vector<std::pair<std::string, std::string>> submitted;  // (session job name, job id)
   for (const json& sj : sessionJobs) {
     std::string name = sj["metadata"].value("name", "");
@@ -153,7 +153,7 @@ int runSessionJobs(LocalCluster& cluster, const k8s::FlinkDeployment& fd, const 
     std::cout << "  FlinkSessionJob " << name << ": job " << *ran << "\n" << std::flush;
     submitted.emplace_back(name, *ran);
   }
-  JobRestClient rest(cluster.restPort());
+  JobRestClient rest(cluster.restPort(), cluster.restTls());
   std::map<std::string, json> ended;  // job id -> GET /jobs/JOB at its end
   std::map<std::string, std::string> shown;
   while (ended.size() < submitted.size()) {

@@ -21,16 +21,12 @@ std::string dataField(const json& secret, const char* key) {
   return base64Decode((*data)[key].get<std::string>());
 }
 
-// The PEM blocks of a bundle, in order.
+// The certificates of a bundle, in order, each as PEM (re-encoded: canonical text).
 std::vector<std::string> pemBlocks(const std::string& bundle) {
   std::vector<std::string> out;
-  const std::string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
-  size_t pos = 0;
-  while ((pos = bundle.find(begin, pos)) != std::string::npos) {
-    size_t stop = bundle.find(end, pos);
-    if (stop == std::string::npos) break;
-    out.push_back(bundle.substr(pos, stop + end.size() - pos) + "\n");
-    pos = stop + end.size();
+  auto parsed = certs::parseCertificates(bundle, "caBundle");
+  if (parsed.ok()) {
+    for (const auto& c : *parsed) out.push_back(certs::certificateToPem(c.get()));
   }
   return out;
 }

@@ -78,12 +78,10 @@ int WebhookServer::selectCertificate(SSL* ssl, void* arg) {
 
 Status WebhookServer::setCertificate(const certs::KeyPair& pair) {
   auto m = std::make_shared<Material>();
-  BIO* cb = BIO_new_mem_buf(pair.certPem.data(), static_cast<int>(pair.certPem.size()));
-  m->cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-  BIO_free(cb);
-  BIO* kb = BIO_new_mem_buf(pair.keyPem.data(), static_cast<int>(pair.keyPem.size()));
-  m->key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-  BIO_free(kb);
+  auto cert = certs::parseCertificate(pair.certPem, "the webhook certificate");
+  auto key = certs::parsePrivateKey(pair.keyPem, "the webhook key");
+  if (cert.ok()) m->cert = std::move(cert).value().release();
+  if (key.ok()) m->key = std::move(key).value().release();
   if (!m->cert || !m->key || X509_check_private_key(m->cert, m->key) != 1)
     return Status::Error("the webhook certificate or key does not parse, or they do not match");
   std::lock_guard<std::mutex> lock(mu_);

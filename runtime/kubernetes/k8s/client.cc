@@ -2,6 +2,7 @@
 
 #include "flink/common/strings.h"
 #include "k8s/watch_stream.h"
+#include "flink/common/certificates.h"
 
 #include <httplib.h>
 #include <openssl/pem.h>
@@ -190,29 +191,21 @@ Result<std::shared_ptr<KubeClient>> KubeClient::create(const KubeConfig& config,
 }
 
 std::unique_ptr<httplib::SSLClient> KubeClient::newConnection(int readTimeoutSeconds) const {
-  X509* cert = nullptr;
-  EVP_PKEY* key = nullptr;
+  certs::X509Ptr cert;
+  certs::PkeyPtr key;
   if (!config_.clientCertPem.empty() && !config_.clientKeyPem.empty()) {
-    BIO* cb = BIO_new_mem_buf(config_.clientCertPem.data(), static_cast<int>(config_.clientCertPem.size()));
-    cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-    BIO_free(cb);
-    BIO* kb = BIO_new_mem_buf(config_.clientKeyPem.data(), static_cast<int>(config_.clientKeyPem.size()));
-    key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-    BIO_free(kb);
-  }
-  auto c = cert && key ? std::make_unique<httplib::SSLClient>(host_, port_, cert, key)
-                       : std::make_unique<httplib::SSLClient>(host_, port_);
-  if (cert) X509_free(cert);
-  if (key) EVP_PKEY_free(key);
-  if (!config_.caPem.empty()) {
-    X509_STORE* store = X509_STORE_new();
-    BIO* b = BIO_new_mem_buf(config_.caPem.data(), static_cast<int>(config_.caPem.size()));
-    while (X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) {
-      X509_STORE_add_cert(store, x);
-      X509_free(x);
+    auto c = certs::parseCertificate(config_.clientCertPem, "client-certificate-data");
+    auto k = certs::parsePrivateKey(config_.clientKeyPem, "client-key-data");
+    if (c.ok() && k.ok()) {
+      cert = std::move(c).value();
+      key = std::move(k).value();
     }
-    BIO_free(b);
-    c->set_ca_cert_store(store);  // owned by the client's SSL context
+  }
+  auto c = cert && key ? std::make_unique<httplib::SSLClient>(host_, port_, cert.get(), key.get())
+                       : std::make_unique<httplib::SSLClient>(host_, port_);
+  if (!config_.caPem.empty()) {
+    auto store = certs::newTrustStore(config_.caPem, "certificate-authority-data");
+    if (store.ok()) c->set_ca_cert_store(std::move(store).value().release());  // owned by the client's SSL context
   }
   c->enable_server_certificate_verification(true);
   c->set_keep_alive(true);

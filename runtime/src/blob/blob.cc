@@ -88,8 +88,14 @@ bool isBlobKey(const std::string& s) {
 
 // ---- BlobServer ----
 
-BlobServer::BlobServer(std::string storageDir)
-    : dir_(std::move(storageDir)), server_(std::make_unique<httplib::Server>()) {}
+BlobServer::BlobServer(std::string storageDir, std::shared_ptr<const tls::TlsContext> tls)
+    : dir_(std::move(storageDir)), tls_(std::move(tls)) {
+  if (tls_) {
+    server_ = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) { return tls_->configure(&ctx, true).ok(); });
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+}
 
 BlobServer::~BlobServer() { stop(); }
 
@@ -97,6 +103,7 @@ Status BlobServer::start(const std::string& bindHost, int port) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return Status::Error("blob.storage.directory '" + dir_ + "': " + ec.message());
+  if (!server_->is_valid()) return Status::Error("blob.server.port: cannot set up TLS (security.ssl.internal.*)");
   server_->Get(R"(/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
     std::string path = pathOf(req.matches[1]);
     auto data = path.empty() ? Result<std::string>(Status::Error("unknown")) : readFile(path);
@@ -159,7 +166,8 @@ std::string BlobServer::pathOf(const std::string& key) const {
 
 // ---- BlobCache ----
 
-BlobCache::BlobCache(std::string dir) : dir_(std::move(dir)) {}
+BlobCache::BlobCache(std::string dir, std::shared_ptr<const tls::TlsContext> tls)
+    : dir_(std::move(dir)), tls_(std::move(tls)) {}
 
 BlobCache::~BlobCache() {
   std::error_code ec;
@@ -174,7 +182,8 @@ Result<std::string> BlobCache::get(const std::string& host, const BlobRef& ref, 
     return known->second;
   }
   std::string server = host + ":" + std::to_string(ref.port);
-  httplib::Client client(host, ref.port);
+  auto owned = tls::newHttpClient(host, ref.port, tls_.get());
+  httplib::ClientImpl& client = *owned;
   client.set_connection_timeout(timeoutMs / 1000, (timeoutMs % 1000) * 1000);
   client.set_read_timeout(timeoutMs / 1000, (timeoutMs % 1000) * 1000);
   auto res = client.Get(("/blobs/" + ref.key).c_str());

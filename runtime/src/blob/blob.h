@@ -19,6 +19,7 @@
 #include <string_view>
 #include <thread>
 
+#include "flink/common/tls.h"
 #include "flink/status.h"
 
 namespace httplib {
@@ -45,8 +46,9 @@ struct BlobRef {
 /// The JobManager's blob store and server. Thread-safe.
 class BlobServer {
  public:
-  /// `storageDir` is created on start() and removed, with every blob, by stop().
-  explicit BlobServer(std::string storageDir);
+  /// `storageDir` is created on start() and removed, with every blob, by stop(). With `tls`
+  /// (security.ssl.internal.enabled) it serves HTTPS and requires a trusted client certificate.
+  explicit BlobServer(std::string storageDir, std::shared_ptr<const tls::TlsContext> tls = nullptr);
   ~BlobServer();
   BlobServer(const BlobServer&) = delete;
   BlobServer& operator=(const BlobServer&) = delete;
@@ -67,6 +69,7 @@ class BlobServer {
 
  private:
   std::string dir_;
+  std::shared_ptr<const tls::TlsContext> tls_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
@@ -78,7 +81,8 @@ class BlobServer {
 class BlobCache {
  public:
   /// Blobs go to `dir` (created on demand; removed with everything in it by the destructor).
-  explicit BlobCache(std::string dir);
+  /// With `tls` downloads go over HTTPS with this TaskManager's certificate.
+  explicit BlobCache(std::string dir, std::shared_ptr<const tls::TlsContext> tls = nullptr);
   ~BlobCache();
   BlobCache(const BlobCache&) = delete;
   BlobCache& operator=(const BlobCache&) = delete;
@@ -95,6 +99,7 @@ class BlobCache {
 
  private:
   std::string dir_;
+  std::shared_ptr<const tls::TlsContext> tls_;
   std::map<std::string, std::string> paths_;             // key -> local path
   std::map<std::string, std::set<std::string>> users_;   // key -> job ids
 };

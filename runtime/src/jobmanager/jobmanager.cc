@@ -15,6 +15,7 @@
 #include "flink/common/http.h"
 #include "flink/common/ids.h"
 #include "flink/common/log.h"
+#include "flink/common/tls.h"
 #include "core/metrics_exporter.h"
 #include "core/mailbox.h"
 #include "core/rpc.h"
@@ -42,6 +43,7 @@ class JobManager : public JobManagerView {
       }
     }
     hbTimeoutMs_ = heartbeat->timeoutMs;
+    if (!loadTls()) return 1;
     // Kubernetes HA: a standby opens no port until it leads, so the JobManager's Services
     // (their readiness) follow the leader.
     auto ha = ha::createHaServices(config_);
@@ -94,7 +96,8 @@ class JobManager : public JobManagerView {
       }
     }
     std::string tmp = std::filesystem::temp_directory_path().string();
-    blobServer_ = std::make_unique<blob::BlobServer>(config_.getString("blob.storage.directory", tmp) + "/blobStore-" + randomId());
+    blobServer_ = std::make_unique<blob::BlobServer>(config_.getString("blob.storage.directory", tmp) + "/blobStore-" + randomId(),
+                                                     internalTls_);
     Status s = blobServer_->start(config_.getString("jobmanager.bind-host", "0.0.0.0"), static_cast<int>(*blobPort));
     if (!s.ok()) {
       log::error("BlobServer: {}", s.message());
@@ -141,6 +144,29 @@ class JobManager : public JobManagerView {
     }
   }
 
+  // security.ssl.internal.* (RPC, blobs) and security.ssl.rest.* (the REST API).
+  bool loadTls() {
+    auto internal = tls::TlsContext::fromConfig(config_, tls::Scope::kInternal);
+    auto rest = tls::TlsContext::fromConfig(config_, tls::Scope::kRest);
+    for (const Status& s : {internal.status(), rest.status()}) {
+      if (!s.ok()) {
+        log::error("invalid TLS configuration: {}", s.message());
+        return false;
+      }
+    }
+    internalTls_ = *internal;
+    restTls_ = *rest;
+    if (internalTls_) log::info("Internal TLS enabled (security.ssl.internal.enabled): RPC, data exchange and blobs");
+    if (restTls_) {
+      rest_ = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) { return restTls_->configure(&ctx, true).ok(); });
+      log::info("REST API over TLS (security.ssl.rest.enabled){}",
+                restTls_->options().mutualAuth ? ", clients need a trusted certificate (authentication-enabled)" : "");
+    } else {
+      rest_ = std::make_unique<httplib::Server>();
+    }
+    return true;
+  }
+
   // The RPC endpoint for TaskManagers, the REST API, the metrics endpoint and the port file.
   bool startEndpoints() {
     auto rpcPort = config_.getInt(options::kRpcPort, 6123);
@@ -152,31 +178,32 @@ class JobManager : public JobManagerView {
       }
     }
     std::string rpcBind = config_.getString("jobmanager.bind-host", "0.0.0.0");
-    Status s = listener_.bind(rpcBind, static_cast<int>(*rpcPort));
+    Status s = listener_.bind(rpcBind, static_cast<int>(*rpcPort), internalTls_);
     if (!s.ok()) {
       log::error("RPC endpoint: {}", s.message());
       return false;
     }
     listener_.start([this](std::shared_ptr<net::Connection> conn) { onConnection(std::move(conn)); });
-    registerRestHandlers(rest_, *this, mailbox_, jars_.get(), &restAddress_);
+    registerRestHandlers(*rest_, *this, mailbox_, jars_.get(), &restAddress_);
     auto bounds = RestServerBounds::fromConfig(config_);
     if (!bounds.ok()) {
       log::error("invalid configuration: {}", bounds.status().message());
       listener_.stop();
       return false;
     }
-    boundHttpServer(rest_, bounds->readTimeoutMs, bounds->threads, bounds->maxPendingConnections);
+    boundHttpServer(*rest_, bounds->readTimeoutMs, bounds->threads, bounds->maxPendingConnections);
     std::string restBind = config_.getString(options::kRestBindAddress, "0.0.0.0");
-    int boundRest = *restPort == 0 ? rest_.bind_to_any_port(restBind)
-                                   : (rest_.bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
+    int boundRest = *restPort == 0 ? rest_->bind_to_any_port(restBind)
+                                   : (rest_->bind_to_port(restBind, static_cast<int>(*restPort)) ? static_cast<int>(*restPort) : -1);
     if (boundRest < 0) {
       log::error("REST endpoint: cannot listen on {}:{}", restBind, *restPort);
       listener_.stop();
       return false;
     }
-    restAddress_ = "http://" + config_.getString(options::kRestAddress, "localhost") + ":" + std::to_string(boundRest);
-    restThread_ = std::thread([this] { rest_.listen_after_bind(); });
-    log::info("JobManager started: RPC port {}, REST endpoint http://{}:{}", listener_.port(),
+    std::string scheme = restTls_ ? "https" : "http";
+    restAddress_ = scheme + "://" + config_.getString(options::kRestAddress, "localhost") + ":" + std::to_string(boundRest);
+    restThread_ = std::thread([this] { rest_->listen_after_bind(); });
+    log::info("JobManager started: RPC port {}, REST endpoint {}://{}:{}", listener_.port(), scheme,
               config_.getString(options::kRestAddress, "localhost"), boundRest);
     Status ms = exporter_.start(config_.getString("jobmanager.bind-host", "0.0.0.0"),
                                 config_.getString("metrics.reporter.prom.port", "9249"),
@@ -242,7 +269,7 @@ class JobManager : public JobManagerView {
   void stopEndpoints() {
     log::info("Stopping the JobManager");
     exporter_.stop();
-    rest_.stop();
+    rest_->stop();
     restThread_.join();
     listener_.stop();
     std::vector<std::shared_ptr<net::Connection>> conns;
@@ -561,7 +588,9 @@ class JobManager : public JobManagerView {
   const std::atomic<bool>* stop_;
   Mailbox mailbox_;
   net::Listener listener_;
-  httplib::Server rest_;
+  std::shared_ptr<const tls::TlsContext> internalTls_;  // security.ssl.internal.*; null when disabled
+  std::shared_ptr<const tls::TlsContext> restTls_;      // security.ssl.rest.*; null when disabled
+  std::unique_ptr<httplib::Server> rest_;               // an SSLServer with restTls_; made by loadTls()
   std::thread restThread_;
   MetricsExporter exporter_;
   ResourceManager rm_;

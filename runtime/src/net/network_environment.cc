@@ -216,8 +216,9 @@ NetworkEnvironment::NetworkEnvironment(const Configuration& config) {
 
 NetworkEnvironment::~NetworkEnvironment() { stop(); }
 
-Status NetworkEnvironment::start(const std::string& host, int port) {
-  Status s = listener_.bind(host, port);
+Status NetworkEnvironment::start(const std::string& host, int port, std::shared_ptr<const tls::TlsContext> tls) {
+  tls_ = std::move(tls);
+  Status s = listener_.bind(host, port, tls_);
   if (!s.ok()) return s.withContext("data port");
   listener_.start([this](std::shared_ptr<Connection> conn) { onInbound(std::move(conn)); });
   return Status::Ok();
@@ -313,7 +314,7 @@ Result<std::shared_ptr<NetworkEnvironment::Outbound>> NetworkEnvironment::outbou
     auto it = outbound_.find(key);
     if (it != outbound_.end() && !it->second->conn->closed()) return it->second;
   }
-  auto conn = Connection::connect(host, port, 5000);
+  auto conn = Connection::connect(host, port, 5000, nullptr, tls_);
   if (!conn.ok()) return conn.status();
   auto out = std::make_shared<Outbound>();
   out->conn = *conn;

@@ -97,8 +97,9 @@ class NetworkEnvironment {
  public:
   explicit NetworkEnvironment(const Configuration& config);
   ~NetworkEnvironment();
-  /// Listens for other TaskManagers on host:port (0 = any free port).
-  Status start(const std::string& host, int port);
+  /// Listens for other TaskManagers on host:port (0 = any free port). With `tls`
+  /// (security.ssl.internal.enabled) inbound and outbound data connections use mutual TLS.
+  Status start(const std::string& host, int port, std::shared_ptr<const tls::TlsContext> tls = nullptr);
   int dataPort() const { return listener_.port(); }
   void stop();
 
@@ -119,6 +120,7 @@ class NetworkEnvironment {
   void onInbound(std::shared_ptr<Connection> conn);
 
   int credits_;
+  std::shared_ptr<const tls::TlsContext> tls_;  // set by start()
   Listener listener_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<InputGate>> gates_;

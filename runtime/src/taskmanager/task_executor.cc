@@ -71,7 +71,14 @@ class TaskExecutor {
     slots_ = static_cast<int>(*slots);
     hbIntervalMs_ = heartbeat->intervalMs;
     hbTimeoutMs_ = heartbeat->timeoutMs;
-    Status s = network_.start(config_.getString("taskmanager.bind-host", "0.0.0.0"), static_cast<int>(*dataPort));
+    auto tls = tls::TlsContext::fromConfig(config_, tls::Scope::kInternal);
+    if (!tls.ok()) {
+      log::error("invalid TLS configuration: {}", tls.status().message());
+      return 1;
+    }
+    tls_ = *tls;
+    if (tls_) log::info("Internal TLS enabled (security.ssl.internal.enabled): RPC, data exchange and blobs");
+    Status s = network_.start(config_.getString("taskmanager.bind-host", "0.0.0.0"), static_cast<int>(*dataPort), tls_);
     if (!s.ok()) {
       log::error("{}", s.message());
       return 1;
@@ -90,12 +97,12 @@ class TaskExecutor {
     // Job libraries from the JobManager's BlobServer (Flink's blob.storage.directory).
     blobs_ = std::make_unique<blob::BlobCache>(
         config_.getString("blob.storage.directory", std::filesystem::temp_directory_path().string()) + "/blobStore-" +
-        resourceId_);
+        resourceId_, tls_);
     log::info("TaskManager {} started: {} slots, data port {}", resourceId_, slots_, network_.dataPort());
 
     int64_t backoff = *initialBackoff;
     while (!stop_->load()) {
-      auto conn = net::Connection::connect(jmHost, static_cast<int>(*rpcPort), 5000, stop_);
+      auto conn = net::Connection::connect(jmHost, static_cast<int>(*rpcPort), 5000, stop_, tls_);
       if (!conn.ok()) {
         log::warn("Could not connect to the JobManager at {}:{} ({}); retrying in {} ms", jmHost, *rpcPort,
                   conn.status().message(), backoff);
@@ -103,9 +110,16 @@ class TaskExecutor {
         backoff = std::min(backoff * 2, *maxBackoff);
         continue;
       }
-      backoff = *initialBackoff;
-      serve(*conn);
+      bool answered = serve(*conn);
       cancelAllTasks();
+      if (answered) {
+        backoff = *initialBackoff;
+      } else {
+        // Closed before the JobManager said anything (e.g. TLS on one side only): back off as
+        // for a failed connect, instead of reconnecting at once in a loop.
+        sleepUnlessStopped(backoff);
+        backoff = std::min(backoff * 2, *maxBackoff);
+      }
     }
     exporter_.stop();
     network_.stop();
@@ -120,12 +134,15 @@ class TaskExecutor {
   }
 
   // One registration with the JobManager: runs until the connection is lost or we stop.
-  void serve(std::shared_ptr<net::Connection> conn) {
+  // Whether the JobManager sent anything on it.
+  bool serve(std::shared_ptr<net::Connection> conn) {
     conn_ = conn;
     std::atomic<bool> lost{false};
+    auto answered = std::make_shared<std::atomic<bool>>(false);
     std::string lostReason;
     conn->start(
-        [this](uint8_t, Buffer&& payload) {
+        [this, answered](uint8_t, Buffer&& payload) {
+          answered->store(true);
           auto msg = std::make_shared<json>(rpc::parse(payload));
           mailbox_.post([this, msg] {
             try {
@@ -177,6 +194,7 @@ class TaskExecutor {
     conn->close();
     mailbox_.runFor(std::chrono::milliseconds(0));  // drop messages of the old connection
     conn_.reset();
+    return answered->load();
   }
 
   void handle(const json& msg) {
@@ -592,6 +610,7 @@ class TaskExecutor {
   Clock::time_point lastJmHeartbeat_;
   std::string jmHost_;
   std::unique_ptr<blob::BlobCache> blobs_;  // created in run()
+  std::shared_ptr<const tls::TlsContext> tls_;  // security.ssl.internal.*; null when disabled
   std::map<std::string, std::shared_ptr<Task>> tasks_;
   std::map<std::string, std::shared_ptr<const JobArtifacts>> jobs_;
   std::mutex snapshotMu_;

@@ -10,6 +10,7 @@
 #include "controller/resources/cluster_config.h"
 #include "controller/resources/object_meta.h"
 #include "controller/resources/pod_template.h"
+#include "flink/common/certificates.h"
 #include "flink/common/strings.h"
 
 #include <optional>
@@ -103,6 +104,29 @@ std::string configMapName(const FlinkDeployment& fd) { return "flink-config-" + 
 std::string jobManagerName(const FlinkDeployment& fd) { return fd.name; }
 std::string taskManagerName(const FlinkDeployment& fd) { return fd.name + "-taskmanager"; }
 std::string restServiceName(const FlinkDeployment& fd) { return fd.name + "-rest"; }
+std::string tlsSecretName(const FlinkDeployment& fd) { return fd.name + "-internal-tls"; }
+
+Result<json> newTlsSecret(const FlinkDeployment& fd, std::chrono::seconds validity) {
+  auto ca = certs::newCertificateAuthority(fd.name + "-ca", "flink-cpp " + fd.namespace_ + "/" + fd.name, validity);
+  if (!ca.ok()) return ca.status();
+  // The names a client may use: the Services (short, namespaced, cluster-local) and loopback.
+  std::vector<std::string> sans = {"localhost", "127.0.0.1"};
+  for (const std::string& svc : {jobManagerName(fd), restServiceName(fd)}) {
+    for (const std::string& suffix : {std::string(), "." + fd.namespace_, "." + fd.namespace_ + ".svc",
+                                      "." + fd.namespace_ + ".svc.cluster.local"})
+      sans.push_back(svc + suffix);
+  }
+  auto peer = certs::issuePeerCertificate(*ca, fd.name, sans, validity);
+  if (!peer.ok()) return peer.status();
+  return json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", metadata(fd, tlsSecretName(fd), nullptr)},
+              {"type", "kubernetes.io/tls"},
+              {"data",
+               {{"tls.crt", base64Encode(peer->certPem)},
+                {"tls.key", base64Encode(peer->keyPem)},
+                {"ca.crt", base64Encode(ca->certPem)}}}};
+}
 
 std::vector<nlohmann::json> desiredResources(const FlinkDeployment& fd, const OperatorConfig& config) {
   Ports ports;

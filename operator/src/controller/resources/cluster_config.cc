@@ -46,6 +46,11 @@ bool highAvailabilityEnabled(const std::map<std::string, std::string>& conf) {
   return false;
 }
 
+bool generatesTls(const Configuration& conf) {
+  auto v = conf.getBool(kGenerateTlsKey, false);
+  return v.ok() && *v;
+}
+
 Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConfig& config, Ports* ports) {
   Configuration c;
   for (const auto& [k, v] : config.defaultConfiguration) c.set(k, v);
@@ -91,6 +96,24 @@ Configuration clusterConfiguration(const FlinkDeployment& fd, const OperatorConf
       c.set("pipeline.classpaths", "file://" + jar.substr(8));
     } else if (jar.rfind("file:", 0) == 0) {
       c.set("pipeline.classpaths", jar);
+    }
+  }
+
+  if (generatesTls(c)) {
+    // The one flag: internal TLS and REST TLS with client authentication, from the Secret the
+    // operator generates; keys the user set explicitly win (e.g. security.ssl.rest.enabled: false).
+    std::string dir = kTlsMountDir;
+    auto setDefault = [&c](const std::string& key, const std::string& value) {
+      if (!c.contains(key)) c.set(key, value);
+    };
+    setDefault("security.ssl.internal.enabled", "true");
+    setDefault("security.ssl.rest.enabled", "true");
+    setDefault("security.ssl.rest.authentication-enabled", "true");
+    for (const char* scope : {"internal", "rest"}) {
+      std::string p = std::string("security.ssl.") + scope + ".";
+      setDefault(p + "key", dir + "/tls.key");
+      setDefault(p + "cert.chain", dir + "/tls.crt");
+      setDefault(p + "trustedcerts", dir + "/ca.crt");
     }
   }
 

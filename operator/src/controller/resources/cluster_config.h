@@ -40,6 +40,14 @@ struct Ports {
 /// set to anything but "none" (case-insensitive, blank counts as unset).
 bool highAvailabilityEnabled(const std::map<std::string, std::string>& conf);
 
+/// Where the generated TLS Secret (<name>-internal-tls) is mounted in JobManager and TaskManager
+/// pods (read-only): tls.crt, tls.key, ca.crt.
+inline constexpr const char* kTlsMountDir = "/opt/flink/tls";
+inline constexpr const char* kTlsVolume = "flink-internal-tls";
+/// Whether the effective configuration asks the operator to generate the TLS Secret
+/// (kubernetes.operator.security.ssl.generate: true).
+bool generatesTls(const Configuration& conf);
+
 /// The configuration written to the ConfigMap: the operator's defaultConfiguration under the
 /// FlinkDeployment's effective configuration, plus the computed keys (JobManager address and
 /// ports, cluster id and namespace, the high-availability cluster id, execution target, the

@@ -134,6 +134,8 @@ void overlayMainContainer(json& main, const FlinkDeployment& fd, const OperatorC
   }
   for (const auto& p : ports_) upsert(main["ports"], p, {"name", "containerPort"});
   upsert(main["volumeMounts"], json{{"name", kConfigVolume}, {"mountPath", kConfDir}}, {"mountPath"});
+  if (generatesTls(conf))
+    upsert(main["volumeMounts"], json{{"name", kTlsVolume}, {"mountPath", kTlsMountDir}, {"readOnly", true}}, {"mountPath"});
   main["resources"] = containerResources(fd, jm, conf, main.contains("resources") ? main["resources"] : json());
   if (jm && !main.contains("readinessProbe")) {
     main["readinessProbe"] = {{"tcpSocket", {{"port", ports.rest}}}, {"initialDelaySeconds", 1}, {"periodSeconds", 1}};
@@ -219,6 +221,9 @@ json podTemplate(const FlinkDeployment& fd, const OperatorConfig& config, bool j
   spec["containers"] = containers;
   if (spec.contains("initContainers")) canonicalizeResources(spec["initContainers"]);
   upsert(spec["volumes"], json{{"name", kConfigVolume}, {"configMap", {{"name", configMapName(fd)}}}}, {"name"});
+  if (generatesTls(conf))
+    upsert(spec["volumes"], json{{"name", kTlsVolume}, {"secret", {{"secretName", tlsSecretName(fd)}, {"defaultMode", 0400}}}},
+           {"name"});
   if (!fd.spec.serviceAccount.empty()) spec["serviceAccountName"] = fd.spec.serviceAccount;
 
   return json{{"metadata", meta}, {"spec", spec}};

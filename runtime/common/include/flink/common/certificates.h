@@ -7,14 +7,47 @@
 // Thread-safe: the functions keep no state.
 #pragma once
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "flink/status.h"
 
 namespace flink::certs {
+
+/// Owning pointers to OpenSSL objects (freed with X509_free / EVP_PKEY_free / X509_STORE_free).
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct StoreFree {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using StorePtr = std::unique_ptr<X509_STORE, StoreFree>;
+
+// ---- PEM parsing: the one place that turns PEM text into OpenSSL objects ----
+
+/// Every certificate of `pem`, in order (a chain: leaf first). Error naming `what` (a file or
+/// field) when there is none or one does not parse.
+Result<std::vector<X509Ptr>> parseCertificates(const std::string& pem, const std::string& what);
+/// The first certificate of `pem`; error naming `what` when there is none.
+Result<X509Ptr> parseCertificate(const std::string& pem, const std::string& what);
+/// The private key of `pem` (PKCS#8, traditional RSA/EC; encrypted with `password` when given).
+/// Error naming `what` when it does not parse or the password is wrong.
+Result<PkeyPtr> parsePrivateKey(const std::string& pem, const std::string& what, const std::string& password = "");
+/// A new trust store holding every certificate of `pem` (may be empty text: an empty store).
+Result<StorePtr> newTrustStore(const std::string& pem, const std::string& what);
+/// The certificate as PEM text.
+std::string certificateToPem(X509* cert);
 
 /// A certificate and its private key, both PEM (the key as PKCS#8 "PRIVATE KEY").
 struct KeyPair {
@@ -33,6 +66,12 @@ Result<KeyPair> newCertificateAuthority(const std::string& commonName, const std
 /// match, no SAN given, or an OpenSSL failure (its message).
 Result<KeyPair> issueServerCertificate(const KeyPair& ca, const std::string& commonName,
                                        const std::vector<std::string>& subjectAltNames, std::chrono::seconds validity);
+
+/// A new client-and-server certificate signed by `ca` (extendedKeyUsage serverAuth and
+/// clientAuth), for mutual TLS between a cluster's processes; otherwise as
+/// issueServerCertificate.
+Result<KeyPair> issuePeerCertificate(const KeyPair& ca, const std::string& commonName,
+                                     const std::vector<std::string>& subjectAltNames, std::chrono::seconds validity);
 
 /// notAfter of the first certificate in `certPem`, in seconds since the Unix epoch.
 Result<int64_t> notAfterEpochSeconds(const std::string& certPem);

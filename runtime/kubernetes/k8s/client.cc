@@ -216,6 +216,9 @@ std::unique_ptr<httplib::SSLClient> KubeClient::newConnection(int readTimeoutSec
   }
   c->enable_server_certificate_verification(true);
   c->set_keep_alive(true);
+  // Without it a request whose headers and body go out in two writes waits for the server's
+  // delayed ACK (Nagle): ~40 ms per request on a keep-alive connection.
+  c->set_tcp_nodelay(true);
   c->set_connection_timeout(5, 0);
   c->set_read_timeout(readTimeoutSeconds, 0);
   c->set_write_timeout(30, 0);

@@ -406,7 +406,13 @@ void Operator::routeEndpoints() {
     // The Apache operator's names too (metrics/apache_metrics.h), from the same caches.
     std::vector<json> fds, snapshots;
     for (auto& s : sets_) {
-      for (auto& o : s.fds->list()) fds.push_back(std::move(o));
+      // Only what the metrics read (metadata, status without the recorded specs): thousands of
+      // whole FlinkDeployments at once would be the operator's largest allocation.
+      s.fds->forEach([&](const json& o) {
+        json status = o.value("status", json::object());
+        if (status.is_object()) status.erase("reconciliationStatus");
+        fds.push_back({{"metadata", o.value("metadata", json::object())}, {"status", status}});
+      });
       for (auto& o : s.snapshots->list()) snapshots.push_back(std::move(o));
     }
     prometheus::Registry apache;
@@ -534,10 +540,10 @@ void Operator::poll() {
     for (auto& s : sets_) {
       // The low lane: a spec change that arrives meanwhile goes ahead of these.
       constexpr auto kLow = WorkQueue::Priority::kLow;
-      for (const auto& o : s.fds->list()) {
+      s.fds->forEach([&](const json& o) {
         controller_.enqueue(objectKey(o), kLow);
         lifecycle_.onUpdate(o);  // "last seen" of the current state, as each reconcile tells the Apache operator's
-      }
+      });
       for (const auto& k : s.snapshots->keys()) snapshotQueue_.enqueue(k, kLow);
       for (const auto& k : s.sessionJobs->keys()) sessionJobQueue_.enqueue(k, kLow);
     }

@@ -78,10 +78,10 @@ std::optional<std::string> FlinkDeploymentController::ownerKey(const json& child
 
 std::map<std::string, int> FlinkDeploymentController::lifecycleStates() const {
   std::map<std::string, int> out;
-  for (const auto& fd : informers_.flinkDeployments->list()) {
+  informers_.flinkDeployments->forEach([&](const json& fd) {
     std::string s = fd.value("status", json::object()).value("lifecycleState", "");
     out[s.empty() ? "CREATED" : s]++;
-  }
+  });
   return out;
 }
 

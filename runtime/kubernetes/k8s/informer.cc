@@ -77,6 +77,19 @@ std::vector<json> Informer::list() const {
   return out;
 }
 
+void Informer::forEach(const std::function<void(const json&)>& f) const {
+  for (const auto& key : keys()) {
+    std::vector<uint8_t> bytes;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(key);
+      if (it == cache_.end()) continue;
+      bytes = it->second;
+    }
+    f(json::from_cbor(bytes));
+  }
+}
+
 std::vector<std::string> Informer::keys() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;

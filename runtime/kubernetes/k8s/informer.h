@@ -57,6 +57,9 @@ class Informer {
 
   std::optional<nlohmann::json> get(const std::string& ns, const std::string& name) const;
   std::vector<nlohmann::json> list() const;
+  /// Calls f with each cached object, decoded one at a time (list() decodes all at once: large
+  /// with thousands of objects). Objects added meanwhile may be missed. Do not call from a handler.
+  void forEach(const std::function<void(const nlohmann::json&)>& f) const;
   /// "namespace/name" of every cached object (no decoding).
   std::vector<std::string> keys() const;
   /// Number of cached objects.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "config/config_watcher.h"
+#include "controller/child_digest.h"
 #include "controller/controller.h"
 #include "controller/flink_deployment_controller.h"
 #include "k8s/leader_election.h"
@@ -70,9 +71,15 @@ struct OperatorOptions {
   std::string kubeconfig, leaseNs, leaseName = "flink-operator-lock", defaultImage = "flink-cpp:latest";
   std::string jobManagerAddress = "service";  // see OperatorConfig::jobManagerAddress
   std::vector<std::string> namespaces;  // empty: all namespaces
-  int workers = 4, metricsPort = 9999, resyncSeconds = 60;
+  // Workers mostly wait on the API server: enough of them keep it busy (the Apache operator's
+  // kubernetes.operator.reconcile.parallelism defaults to 200).
+  int workers = 16, metricsPort = 9999, resyncSeconds = 60;
   bool leaderElect = false;
   int healthPort = -1;  // kubernetes.operator.health.probe.port when enabled; -1: health on the metrics port only
+  // The client-side rate limit of Kubernetes API requests (kubernetes.operator.api.rate-limit.qps
+  // and .burst): a safeguard against a hot loop, high enough that 1,000 new FlinkDeployments
+  // (~15 requests each) are not held back by it. qps 0: no limit.
+  int apiQps = 2000, apiBurst = 4000;
   int webhookPort = -1;  // the admission webhook's HTTPS port; -1: no webhook
   WebhookCertificateOptions webhook;  // its certificate (ns: the operator's namespace)
   std::set<std::string> given;  // the flags on the command line (they win over the configuration)
@@ -115,6 +122,8 @@ Status applyOperatorConfiguration(const std::map<std::string, std::string>& conf
   if (!given("--lease-name") && c.contains("kubernetes.operator.leader-election.lease-name")) {
     o->leaseName = trim(c.getString("kubernetes.operator.leader-election.lease-name", o->leaseName));
   }
+  if (Status st = number("kubernetes.operator.api.rate-limit.qps", &o->apiQps); !st.ok()) return st;
+  if (Status st = number("kubernetes.operator.api.rate-limit.burst", &o->apiBurst); !st.ok()) return st;
   bool health = false;
   if (Status st = flag("kubernetes.operator.health.probe.enabled", &health); !st.ok()) return st;
   if (health && !given("--health-port")) {
@@ -331,6 +340,10 @@ void Operator::watchNamespace(const std::string& ns) {
   set.services = std::make_unique<Informer>(client_, types::kService, ns, "app");
   set.configMaps = std::make_unique<Informer>(client_, types::kConfigMap, ns, "app");
   set.ingresses = std::make_unique<Informer>(client_, types::kIngress, ns, "app");
+  // The children are cached as compact records (child_digest.h): a few hundred bytes each.
+  for (Informer* child : {set.deployments.get(), set.services.get(), set.configMaps.get(), set.ingresses.get()}) {
+    child->setTransform(&compactChild);
+  }
   set.controller = std::make_unique<FlinkDeploymentController>(
       client_,
       FlinkDeploymentController::Informers{set.fds.get(), set.deployments.get(), set.services.get(),
@@ -393,7 +406,13 @@ void Operator::routeEndpoints() {
     // The Apache operator's names too (metrics/apache_metrics.h), from the same caches.
     std::vector<json> fds, snapshots;
     for (auto& s : sets_) {
-      for (auto& o : s.fds->list()) fds.push_back(std::move(o));
+      // Only what the metrics read (metadata, status without the recorded specs): thousands of
+      // whole FlinkDeployments at once would be the operator's largest allocation.
+      s.fds->forEach([&](const json& o) {
+        json status = o.value("status", json::object());
+        if (status.is_object()) status.erase("reconciliationStatus");
+        fds.push_back({{"metadata", o.value("metadata", json::object())}, {"status", status}});
+      });
       for (auto& o : s.snapshots->list()) snapshots.push_back(std::move(o));
     }
     prometheus::Registry apache;
@@ -519,12 +538,14 @@ void Operator::poll() {
   if (reloaded || Clock::now() - lastResync_ > std::chrono::seconds(options_.resyncSeconds)) {
     lastResync_ = Clock::now();
     for (auto& s : sets_) {
-      for (const auto& o : s.fds->list()) {
-        controller_.enqueue(objectKey(o));
+      // The low lane: a spec change that arrives meanwhile goes ahead of these.
+      constexpr auto kLow = WorkQueue::Priority::kLow;
+      s.fds->forEach([&](const json& o) {
+        controller_.enqueue(objectKey(o), kLow);
         lifecycle_.onUpdate(o);  // "last seen" of the current state, as each reconcile tells the Apache operator's
-      }
-      for (const auto& o : s.snapshots->list()) snapshotQueue_.enqueue(objectKey(o));
-      for (const auto& o : s.sessionJobs->list()) sessionJobQueue_.enqueue(objectKey(o));
+      });
+      for (const auto& k : s.snapshots->keys()) snapshotQueue_.enqueue(k, kLow);
+      for (const auto& k : s.sessionJobs->keys()) sessionJobQueue_.enqueue(k, kLow);
     }
   }
 }
@@ -579,6 +600,7 @@ int runOperator(const std::vector<std::string>& args, const std::atomic<bool>* s
     return 1;
   }
   opConfig->jobManagerAddress = options->jobManagerAddress;
+  (*client)->setRateLimit(options->apiQps, options->apiBurst);
   auto dynamic = DynamicConfigSettings::fromConfiguration(opConfig->defaultConfiguration);
   if (!dynamic.ok()) {
     log::error("the operator's configuration ($FLINK_CONF_DIR/config.yaml): {}", dynamic.status().message());

@@ -16,7 +16,8 @@
 // Environment: WATCH_NAMESPACES (comma separated, as the Apache operator's watchNamespaces),
 // OPERATOR_NAMESPACE (Lease namespace), OPERATOR_NAME (the metrics' name label), KUBECONFIG,
 // FLINK_CONF_DIR (config.yaml: the defaults under every FlinkDeployment, and the operator's own
-// options under the Apache keys where no flag sets them: kubernetes.operator.reconcile.parallelism,
+// options under the Apache keys where no flag sets them: kubernetes.operator.reconcile.parallelism
+// (--workers, default 16), .api.rate-limit.qps and .burst (client-side, default 2000 and 4000),
 // .watched.namespaces, .leader-election.enabled, .leader-election.lease-name,
 // .metrics.reporter.prom.port, .health.probe.enabled and .port; log4j-operator.properties: log levels).
 #pragma once

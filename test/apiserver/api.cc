@@ -471,7 +471,7 @@ Result<Reply> Api::createIn(Txn& txn, const Target& t, json obj, const WriteOpti
   obj["metadata"]["managedFields"] = applyManaged ? *applyManaged : managedFieldsAfterUpdate(nullptr, obj, &vi.schema, ctx);
   if (obj["metadata"]["managedFields"].empty()) obj["metadata"].erase("managedFields");
   if (o.dryRun) return Reply{obj, 201, warnings};
-  json stored = obj;
+  json stored = std::move(obj);
   stored["apiVersion"] = type.apiVersion(type.storageVersion);
   ObjPtr s = txn.put(type.key(), std::move(stored));
   afterWrite(txn, type, nullptr, *s);
@@ -583,9 +583,10 @@ Result<Reply> Api::commitUpdate(Txn& txn, const Target& t, const ObjPtr& old, js
 
   if (next == cur) return Reply{cur, 200, warnings};
   if (o.dryRun) return Reply{next, 200, warnings};
-  json stored = next;
+  const bool finalDelete = hasMeta(next, "deletionTimestamp") && finalizers(next).empty();
+  json stored = std::move(next);
   stored["apiVersion"] = type.apiVersion(type.storageVersion);
-  if (hasMeta(next, "deletionTimestamp") && finalizers(next).empty()) {
+  if (finalDelete) {
     ObjPtr final = txn.erase(type.key(), t.ns, name, &stored);
     afterDelete(txn, type, *final, "Background");
     return Reply{present(type, t.version, *final), 200, warnings};

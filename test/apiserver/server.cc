@@ -83,7 +83,10 @@ HttpServer::HttpServer(Api& api, const TlsMaterial& tls, std::string token, Serv
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  svr_->set_keep_alive_max_count(1000);
+  // Responses go out in more than one write: without TCP_NODELAY each waits for the client's
+  // delayed ACK (Nagle), ~40 ms per request on a keep-alive connection.
+  svr_->set_tcp_nodelay(true);
+  svr_->set_keep_alive_max_count(100000);
   svr_->set_keep_alive_timeout(5);
   svr_->set_read_timeout(30);
   svr_->set_write_timeout(30);
@@ -476,6 +479,7 @@ void HttpServer::watch(const httplib::Request& req, httplib::Response& res, cons
     if (!table) return obj;
     return toTable(*type, version, {obj}, obj["metadata"].value("resourceVersion", ""), include);
   };
+  w.plain = !table;
   auto session = std::make_shared<WatchSession>(api_.store(), std::move(w));
   int fd = req.ssl ? SSL_get_fd(req.ssl) : -1;
   res.status = 200;

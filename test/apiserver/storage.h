@@ -31,6 +31,20 @@ using ObjPtr = std::shared_ptr<const json>;
 enum class EventType { Added, Modified, Deleted };
 const char* eventTypeName(EventType t);
 
+/// The JSON text of an event's object, made once and shared by every watch that sends the
+/// object as stored (the watch fan-out then costs one serialization per event, not one per watch).
+class SharedDump {
+ public:
+  const std::string& of(const json& object) {
+    std::call_once(once_, [&] { text_ = object.dump(); });
+    return text_;
+  }
+
+ private:
+  std::once_flag once_;
+  std::string text_;
+};
+
 struct Event {
   uint64_t rv = 0;
   EventType type = EventType::Added;
@@ -38,6 +52,7 @@ struct Event {
   std::string ns, name;
   ObjPtr object;    // state after the change (for Deleted: the last state, with a new resourceVersion)
   ObjPtr previous;  // state before (null for Added)
+  std::shared_ptr<SharedDump> objectText = std::make_shared<SharedDump>();  // of `object`
 };
 
 class EventLog {

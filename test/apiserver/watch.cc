@@ -32,6 +32,24 @@ void line(std::string& out, const char* type, const json& object) {
 
 void WatchSession::emit(std::string& out, const char* type, const json& object) { line(out, type, o_.render(object)); }
 
+void WatchSession::emitEvent(std::string& out, const char* type, const Event& e) {
+  const json& o = *e.object;
+  auto field = [&](const char* k) -> const json* {
+    auto it = o.find(k);
+    return it != o.end() && it->is_string() ? &*it : nullptr;
+  };
+  const json* apiVersion = field("apiVersion");
+  const json* kind = field("kind");
+  if (!o_.plain || !apiVersion || !kind || apiVersion->get_ref<const std::string&>() != o_.type->apiVersion(o_.version) ||
+      kind->get_ref<const std::string&>() != o_.type->kind)
+    return emit(out, type, o);
+  out += "{\"type\":\"";
+  out += type;
+  out += "\",\"object\":";
+  out += e.objectText->of(o);
+  out += "}\n";
+}
+
 void WatchSession::bookmark(std::string& out, bool initialEventsEnd) {
   json meta = {{"resourceVersion", std::to_string(cursor_)}};
   if (initialEventsEnd) meta["annotations"] = {{"k8s.io/initial-events-end", "true"}};
@@ -86,13 +104,13 @@ bool WatchSession::poll(std::string& out) {
     bool now = e.type != EventType::Deleted && selected(*e.object);
     bool before = e.previous && selected(*e.previous);
     if (e.type == EventType::Deleted) {
-      if (before) emit(out, "DELETED", *e.object);
+      if (before) emitEvent(out, "DELETED", e);
     } else if (now && before) {
-      emit(out, "MODIFIED", *e.object);
+      emitEvent(out, "MODIFIED", e);
     } else if (now) {
-      emit(out, "ADDED", *e.object);
+      emitEvent(out, "ADDED", e);
     } else if (before) {
-      emit(out, "DELETED", *e.object);
+      emitEvent(out, "DELETED", e);
     }
   }
   auto now = std::chrono::steady_clock::now();

@@ -29,6 +29,9 @@ struct WatchOptions {
   std::chrono::milliseconds bookmarkInterval{1000};
   /// Turns a stored object into what the client sees (version, Table row, ...).
   std::function<json(const json& stored)> render;
+  /// True when render() only sets apiVersion and kind (no Table): an object stored with those
+  /// is then sent as its shared text (Event::objectText) without a copy.
+  bool plain = false;
 };
 
 class WatchSession {
@@ -41,6 +44,8 @@ class WatchSession {
  private:
   void start(std::string& out);
   void emit(std::string& out, const char* type, const json& object);
+  /// emit() of an event's object, through its shared text when the watch is plain.
+  void emitEvent(std::string& out, const char* type, const Event& e);
   void bookmark(std::string& out, bool initialEventsEnd);
   bool selected(const json& obj) const;
 

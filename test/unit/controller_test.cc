@@ -87,3 +87,23 @@ TEST_CASE("Controller reconciles again after requeueAfter and does nothing once 
   REQUIRE(reconciler.calls == calls);
   REQUIRE(controller.queueDepth() == 0);
 }
+
+TEST_CASE("Controller puts new objects, spec changes and deletions ahead of status-only changes", "[controller]") {
+  using flink::k8s::Informer;
+  using flink::k8s::WorkQueue;
+  using nlohmann::json;
+  const auto high = WorkQueue::Priority::kHigh, low = WorkQueue::Priority::kLow;
+  json before = {{"metadata", {{"name", "a"}, {"namespace", "ns"}, {"generation", 1}}}, {"status", {{"x", 1}}}};
+  json statusOnly = before;
+  statusOnly["status"]["x"] = 2;
+  json specChanged = before;
+  specChanged["metadata"]["generation"] = 2;
+  json deleting = before;
+  deleting["metadata"]["deletionTimestamp"] = "2026-12-07T10:00:00Z";
+  CHECK(Controller::changePriority(Informer::EventType::kAdded, before, nullptr) == high);
+  CHECK(Controller::changePriority(Informer::EventType::kModified, statusOnly, &before) == low);
+  CHECK(Controller::changePriority(Informer::EventType::kAdded, before, &before) == low);  // a re-list
+  CHECK(Controller::changePriority(Informer::EventType::kModified, specChanged, &before) == high);
+  CHECK(Controller::changePriority(Informer::EventType::kModified, deleting, &before) == high);
+  CHECK(Controller::changePriority(Informer::EventType::kDeleted, before, &before) == high);
+}

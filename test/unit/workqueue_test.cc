@@ -71,3 +71,40 @@ TEST_CASE("WorkQueue shutdown releases blocked workers", "[workqueue]") {
   worker.join();
   REQUIRE(returned);
 }
+
+TEST_CASE("WorkQueue hands spec-changed keys out before thousands of resync keys", "[workqueue]") {
+  WorkQueue q;
+  for (int i = 0; i < 5000; ++i) q.add("ns/resync-" + std::to_string(i), WorkQueue::Priority::kLow);
+  q.add("ns/changed", WorkQueue::Priority::kHigh);
+  q.add("ns/resync-4999", WorkQueue::Priority::kHigh);  // a waiting resync key whose spec changed moves up
+  std::string k;
+  REQUIRE(q.get(&k));
+  CHECK(k == "ns/changed");
+  q.done(k);
+  REQUIRE(q.get(&k));
+  CHECK(k == "ns/resync-4999");
+  q.done(k);
+  REQUIRE(q.get(&k));
+  CHECK(k == "ns/resync-0");  // then the resync keys, in order
+  q.done(k);
+  CHECK(q.depth() == 4998);  // each key once: the moved key left no second entry behind
+  int handed = 0;
+  while (q.depth() > 0 && q.get(&k)) {
+    CHECK(k != "ns/resync-4999");
+    q.done(k);
+    ++handed;
+  }
+  CHECK(handed == 4998);
+}
+
+TEST_CASE("WorkQueue keeps a key added during its processing in its lane", "[workqueue]") {
+  WorkQueue q;
+  q.add("ns/a", WorkQueue::Priority::kLow);
+  std::string k;
+  REQUIRE(q.get(&k));
+  q.add("ns/a", WorkQueue::Priority::kHigh);  // changed while being processed
+  q.add("ns/b", WorkQueue::Priority::kLow);
+  q.done("ns/a");
+  REQUIRE(q.get(&k));
+  CHECK(k == "ns/a");  // high lane, ahead of ns/b
+}

@@ -22,13 +22,31 @@ Controller::Controller(Reconciler& reconciler, Options options) : reconciler_(re
 
 Controller::~Controller() { stop(); }
 
+WorkQueue::Priority Controller::changePriority(Informer::EventType type, const json& object, const json* previous) {
+  using P = WorkQueue::Priority;
+  if (!previous || type == Informer::EventType::kDeleted) return P::kHigh;
+  auto meta = [](const json& o) -> const json& {
+    static const json kEmpty = json::object();
+    auto it = o.find("metadata");
+    return it != o.end() && it->is_object() ? *it : kEmpty;
+  };
+  const json &now = meta(object), &before = meta(*previous);
+  if (now.value("generation", int64_t{0}) != before.value("generation", int64_t{0})) return P::kHigh;
+  if (now.contains("deletionTimestamp") != before.contains("deletionTimestamp")) return P::kHigh;
+  return P::kLow;
+}
+
 void Controller::watch(Informer& informer) {
-  informer.addHandler([this](Informer::EventType, const json& o) { queue_.add(objectKey(o)); });
+  informer.addChangeHandler([this](Informer::EventType type, const json& o, const json* previous) {
+    queue_.add(objectKey(o), changePriority(type, o, previous));
+  });
 }
 
 void Controller::watchOwned(Informer& informer, OwnerKeyFunc ownerKey) {
-  informer.addHandler([this, ownerKey = std::move(ownerKey)](Informer::EventType, const json& o) {
-    if (auto owner = ownerKey(o)) queue_.add(*owner);
+  informer.addHandler([this, ownerKey = std::move(ownerKey)](Informer::EventType type, const json& o) {
+    if (auto owner = ownerKey(o)) {
+      queue_.add(*owner, type == Informer::EventType::kDeleted ? WorkQueue::Priority::kHigh : WorkQueue::Priority::kLow);
+    }
   });
 }
 

@@ -59,14 +59,22 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
-  /// Enqueues objectKey() of every object the informer reports (the primary resource).
-  /// Call before the informer starts.
+  /// Enqueues objectKey() of every object the informer reports (the primary resource): in the
+  /// high lane when it is new, deleted, or its generation or deletionTimestamp changed
+  /// (changePriority), else (a status write, a re-list) in the low lane. Call before the
+  /// informer starts.
   void watch(Informer& informer);
   /// Enqueues the owner's key of every object the informer reports that has one (owned
-  /// resources). Call before the informer starts.
+  /// resources): a deleted child in the high lane, other changes in the low lane. Call before
+  /// the informer starts.
   void watchOwned(Informer& informer, OwnerKeyFunc ownerKey);
   /// Enqueues a key (held once while it waits). Thread-safe; ignored once stopped.
-  void enqueue(const std::string& key) { queue_.add(key); }
+  void enqueue(const std::string& key, WorkQueue::Priority priority = WorkQueue::Priority::kHigh) {
+    queue_.add(key, priority);
+  }
+  /// The lane of an informer event about a primary resource (see watch()).
+  static WorkQueue::Priority changePriority(Informer::EventType type, const nlohmann::json& object,
+                                            const nlohmann::json* previous);
   /// Keys waiting in the queue. Thread-safe.
   size_t queueDepth() const { return queue_.depth(); }
 

@@ -1,5 +1,6 @@
 #include "controller/flink_deployment_controller.h"
 
+#include "controller/child_digest.h"
 #include "controller/finalizers.h"
 
 #include <fmt/format.h>
@@ -77,16 +78,16 @@ std::optional<std::string> FlinkDeploymentController::ownerKey(const json& child
 
 std::map<std::string, int> FlinkDeploymentController::lifecycleStates() const {
   std::map<std::string, int> out;
-  for (const auto& fd : informers_.flinkDeployments->list()) {
+  informers_.flinkDeployments->forEach([&](const json& fd) {
     std::string s = fd.value("status", json::object()).value("lifecycleState", "");
     out[s.empty() ? "CREATED" : s]++;
-  }
+  });
   return out;
 }
 
-Status FlinkDeploymentController::applyChild(const json& fd, const json& desired, bool* changed) {
+Status FlinkDeploymentController::applyChild(const json& fd, const json& desiredIn, bool* changed) {
   *changed = false;
-  const std::string kind = desired.value("kind", "");
+  const std::string kind = desiredIn.value("kind", "");
   const ResourceType& type = kind == "Deployment" ? types::kDeployment
                              : kind == "Service"  ? types::kService
                              : kind == "Ingress"  ? types::kIngress
@@ -95,13 +96,21 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
                   : kind == "Service"  ? informers_.services
                   : kind == "Ingress"  ? informers_.ingresses
                                        : informers_.configMaps;
+  // The digest of the desired object travels with it (child_digest.h): an unchanged child is
+  // recognised from the informer's compact record, without a request.
+  const std::string desiredHash = jsonDigest(desiredIn);
+  json desired = desiredIn;
+  desired["metadata"]["annotations"][kDesiredHashAnnotation] = desiredHash;
   std::string ns = desired["metadata"].value("namespace", "default");
   std::string name = desired["metadata"].value("name", "");
+  const std::string digestKey = kind + "/" + ns + "/" + name;
   auto current = inf->get(ns, name);
+  if (current && childDigests_.upToDate(digestKey, *current, desiredHash)) return Status::Ok();
   if (!current) {
     ApiResponse r = client_->post(type.collectionPath(ns), desired);
     if (r.ok()) {
       *changed = true;
+      childDigests_.written(digestKey, desiredHash, r.body);
       events_.record(fd, "Normal", "Created", fmt::format("Created {} {}", kind, name));
       return Status::Ok();
     }
@@ -111,7 +120,10 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
   json want = desired;
   want["metadata"].erase("namespace");
   want["metadata"].erase("name");
-  if (contains(*current, want)) return Status::Ok();
+  if (!current->contains("observedDigest") && contains(*current, want)) {
+    childDigests_.written(digestKey, desiredHash, *current);
+    return Status::Ok();
+  }
   // Merge patch: sets every field we own, keeps what the server and others added
   // (a Service's clusterIP, annotations); lists we own are replaced whole.
   ApiResponse r = client_->patch(type.objectPath(ns, name), want);
@@ -120,11 +132,14 @@ Status FlinkDeploymentController::applyChild(const json& fd, const json& desired
     r = client_->post(type.collectionPath(ns), desired);
     if (r.ok()) {
       *changed = true;
+      childDigests_.written(digestKey, desiredHash, r.body);
       events_.record(fd, "Normal", "Created", fmt::format("Created {} {}", kind, name));
       return Status::Ok();
     }
   }
   if (!r.ok()) return Status::Error(fmt::format("updating {} {}: {}", kind, name, r.error));
+  childDigests_.written(digestKey, desiredHash, r.body);
+  if (observedDigest(r.body) == observedDigest(*current)) return Status::Ok();  // only the annotation was new
   *changed = true;
   events_.record(fd, "Normal", "Updated", fmt::format("Updated {} {} to the desired state", kind, name));
   return Status::Ok();
@@ -649,7 +664,13 @@ ReconcileResult FlinkDeploymentController::applyAndObserve(const json& fd, const
     int64_t observe = durationOptionMs(target, "kubernetes.operator.observer.progress-check.interval");
     return {true, "", std::chrono::milliseconds(jobActive ? (observe > 0 ? observe : 10000) : (resync > 0 ? resync : 60000))};
   }
-  return {true, "", std::chrono::milliseconds(anyChanged ? 2000 : 5000)};
+  // Not ready yet: the JobManager Deployment's status changes reach this resource through its
+  // informer (an owned object), so only a child just written is looked at again soon; otherwise
+  // the resync interval is the safety net (thousands of deploying resources polled every few
+  // seconds would keep the operator busy doing nothing).
+  if (anyChanged) return {true, "", std::chrono::milliseconds(2000)};
+  int64_t resync = durationOptionMs(target, "kubernetes.operator.reconcile.interval");
+  return {true, "", std::chrono::milliseconds(resync > 0 ? std::min<int64_t>(resync, 60000) : 60000)};
 }
 
 }  // namespace flink::k8s

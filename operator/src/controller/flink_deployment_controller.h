@@ -34,6 +34,7 @@
 
 #include "api/flink_deployment_status.h"
 #include "config/operator_config_store.h"
+#include "controller/child_digest.h"
 #include "controller/event_recorder.h"
 #include "controller/jobmanager_client.h"
 #include "controller/resources.h"
@@ -243,6 +244,7 @@ class FlinkDeploymentController {
   std::shared_ptr<OperatorConfigStore> configs_;
   EventRecorder events_;
   JobManagerClient jobs_;
+  ChildDigests childDigests_;  // the children as this operator last wrote them
 };
 
 }  // namespace flink::k8s

@@ -2,25 +2,37 @@
 
 namespace flink::k8s {
 
-void WorkQueue::addLocked(const std::string& key) {
-  if (shutdown_ || dirty_.count(key)) return;
-  dirty_.insert(key);
-  enqueuedAt_.emplace(key, Clock::now());
-  if (processing_.count(key)) return;  // queued again by done()
-  queue_.push_back(key);
+void WorkQueue::pushLocked(const std::string& key, Priority priority) {
+  (priority == Priority::kHigh ? high_ : low_).push_back(key);
   cv_.notify_one();
 }
 
-void WorkQueue::add(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  addLocked(key);
+void WorkQueue::addLocked(const std::string& key, Priority priority) {
+  if (shutdown_) return;
+  auto it = dirty_.find(key);
+  if (it != dirty_.end()) {
+    if (priority == Priority::kHigh && it->second == Priority::kLow) {
+      it->second = Priority::kHigh;  // its low-lane entry becomes stale
+      if (!processing_.count(key)) pushLocked(key, Priority::kHigh);
+    }
+    return;
+  }
+  dirty_.emplace(key, priority);
+  enqueuedAt_.emplace(key, Clock::now());
+  if (processing_.count(key)) return;  // queued again by done()
+  pushLocked(key, priority);
 }
 
-void WorkQueue::addAfter(const std::string& key, std::chrono::milliseconds delay) {
+void WorkQueue::add(const std::string& key, Priority priority) {
+  std::lock_guard<std::mutex> lock(mu_);
+  addLocked(key, priority);
+}
+
+void WorkQueue::addAfter(const std::string& key, std::chrono::milliseconds delay, Priority priority) {
   std::lock_guard<std::mutex> lock(mu_);
   if (shutdown_) return;
-  if (delay.count() <= 0) return addLocked(key);
-  delayed_.emplace(Clock::now() + delay, key);
+  if (delay.count() <= 0) return addLocked(key, priority);
+  delayed_.emplace(Clock::now() + delay, std::make_pair(key, priority));
   cv_.notify_one();
 }
 
@@ -32,7 +44,7 @@ void WorkQueue::addRateLimited(const std::string& key) {
     int64_t ms = 5LL << std::min(n, 20);
     delay = std::chrono::milliseconds(std::min<int64_t>(ms, 300000));
   }
-  addAfter(key, delay);
+  addAfter(key, delay, Priority::kLow);
 }
 
 void WorkQueue::forget(const std::string& key) {
@@ -48,15 +60,27 @@ int WorkQueue::failures(const std::string& key) const {
 
 bool WorkQueue::get(std::string* key, Clock::duration* waited) {
   std::unique_lock<std::mutex> lock(mu_);
+  // The next valid entry of a lane: waiting, not in process, and queued in that lane.
+  auto take = [&](std::deque<std::string>& lane, Priority priority) {
+    while (!lane.empty()) {
+      std::string k = std::move(lane.front());
+      lane.pop_front();
+      auto it = dirty_.find(k);
+      if (it == dirty_.end() || it->second != priority || processing_.count(k)) continue;  // stale
+      *key = std::move(k);
+      return true;
+    }
+    return false;
+  };
   for (;;) {
     auto now = Clock::now();
     while (!delayed_.empty() && delayed_.begin()->first <= now) {
-      std::string k = delayed_.begin()->second;
+      auto [k, priority] = delayed_.begin()->second;
       delayed_.erase(delayed_.begin());
-      addLocked(k);
+      addLocked(k, priority);
     }
     if (shutdown_) return false;
-    if (!queue_.empty()) break;
+    if (take(high_, Priority::kHigh) || take(low_, Priority::kLow)) break;
     if (delayed_.empty()) {
       cv_.wait(lock);
     } else {
@@ -66,8 +90,6 @@ bool WorkQueue::get(std::string* key, Clock::duration* waited) {
       cv_.wait_until(lock, deadline);
     }
   }
-  *key = queue_.front();
-  queue_.pop_front();
   dirty_.erase(*key);
   processing_.insert(*key);
   auto it = enqueuedAt_.find(*key);
@@ -81,10 +103,8 @@ bool WorkQueue::get(std::string* key, Clock::duration* waited) {
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   processing_.erase(key);
-  if (dirty_.count(key)) {
-    queue_.push_back(key);
-    cv_.notify_one();
-  }
+  auto it = dirty_.find(key);
+  if (it != dirty_.end()) pushLocked(key, it->second);
 }
 
 void WorkQueue::shutdown() {
@@ -95,7 +115,9 @@ void WorkQueue::shutdown() {
 
 size_t WorkQueue::depth() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  size_t waitingForProcessing = 0;
+  for (const auto& k : processing_) waitingForProcessing += dirty_.count(k);
+  return dirty_.size() - waitingForProcessing;
 }
 
 }  // namespace flink::k8s

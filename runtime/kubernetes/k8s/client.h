@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -133,6 +134,10 @@ class KubeClient final : public KubeApi {
                     std::mutex* cancelMu = nullptr) override;
 
   void setObserver(RequestObserver observer) { observer_ = std::move(observer); }
+  /// A client-side rate limit of requests (not watches), as client-go's token bucket: on
+  /// average `qps` per second, up to `burst` at once; a request over the limit waits for its
+  /// turn. qps <= 0: no limit (the default). Call before the first request.
+  void setRateLimit(double qps, int burst);
   const KubeConfig& config() const { return config_; }
 
  private:
@@ -147,6 +152,11 @@ class KubeClient final : public KubeApi {
   std::mutex poolMu_;
   std::vector<std::unique_ptr<httplib::SSLClient>> pool_;
   RequestObserver observer_;
+  /// Waits until the rate limit lets one more request go.
+  void throttle();
+  std::mutex limitMu_;
+  double qps_ = 0, burst_ = 0, tokens_ = 0;  // guarded by limitMu_
+  std::chrono::steady_clock::time_point refilled_;  // guarded by limitMu_
 };
 
 }  // namespace flink::k8s

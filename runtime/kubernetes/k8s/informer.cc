@@ -54,29 +54,85 @@ std::string Informer::keyOf(const json& o) {
 }
 
 std::optional<json> Informer::get(const std::string& ns, const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(ns + "/" + name);
-  if (it == cache_.end()) return std::nullopt;
-  return it->second;
+  std::vector<uint8_t> bytes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(ns + "/" + name);
+    if (it == cache_.end()) return std::nullopt;
+    bytes = it->second;
+  }
+  return json::from_cbor(bytes);
 }
 
 std::vector<json> Informer::list() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::vector<uint8_t>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all.reserve(cache_.size());
+    for (const auto& [k, v] : cache_) all.push_back(v);
+  }
   std::vector<json> out;
-  for (const auto& [k, v] : cache_) out.push_back(v);
+  out.reserve(all.size());
+  for (const auto& bytes : all) out.push_back(json::from_cbor(bytes));
   return out;
 }
 
-void Informer::apply(EventType type, const json& object) {
+void Informer::forEach(const std::function<void(const json&)>& f) const {
+  for (const auto& key : keys()) {
+    std::vector<uint8_t> bytes;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(key);
+      if (it == cache_.end()) continue;
+      bytes = it->second;
+    }
+    f(json::from_cbor(bytes));
+  }
+}
+
+std::vector<std::string> Informer::keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(cache_.size());
+  for (const auto& [k, v] : cache_) out.push_back(k);
+  return out;
+}
+
+size_t Informer::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cache_.size();
+}
+
+void Informer::trim(json& object) const {
+  auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+  if (transform_) transform_(object);
+}
+
+void Informer::apply(EventType type, const json& received) {
+  json object = received;
+  trim(object);
+  applyTrimmed(type, object);
+}
+
+void Informer::applyTrimmed(EventType type, const json& object) {
+  std::optional<json> previous;
   {
+    std::vector<uint8_t> bytes = type == EventType::kDeleted ? std::vector<uint8_t>{} : json::to_cbor(object);
+    bytes.shrink_to_fit();  // to_cbor grows its vector by doubling
     std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(keyOf(object));
+    if (it != cache_.end() && !changeHandlers_.empty()) previous = json::from_cbor(it->second);
     if (type == EventType::kDeleted) {
-      cache_.erase(keyOf(object));
+      if (it != cache_.end()) cache_.erase(it);
+    } else if (it != cache_.end()) {
+      it->second = std::move(bytes);
     } else {
-      cache_[keyOf(object)] = object;
+      cache_.emplace(keyOf(object), std::move(bytes));
     }
   }
   for (auto& h : handlers_) h(type, object);
+  for (auto& h : changeHandlers_) h(type, object, previous ? &*previous : nullptr);
 }
 
 bool Informer::relist(std::string* resourceVersion) {
@@ -85,7 +141,7 @@ bool Informer::relist(std::string* resourceVersion) {
   // the watch starts from that page's resourceVersion.
   std::string base = type_.collectionPath(ns_) + "?limit=" + std::to_string(pageSize_);
   if (!labelSelector_.empty()) base += "&labelSelector=" + labelSelector_;
-  std::map<std::string, json> fresh;
+  std::map<std::string, std::vector<uint8_t>> fresh;  // trimmed, as CBOR: a whole list of JSON trees is large
   std::string continueToken;
   for (int page = 0;; ++page) {
     ApiResponse r = client_->get(continueToken.empty() ? base : base + "&continue=" + urlEncode(continueToken));
@@ -103,11 +159,18 @@ bool Informer::relist(std::string* resourceVersion) {
     }
     const json& meta = r.body.contains("metadata") && r.body["metadata"].is_object() ? r.body["metadata"] : json::object();
     if (continueToken.empty()) *resourceVersion = meta.value("resourceVersion", "");
-    for (auto item : r.body.value("items", json::array())) {
-      // List items carry no kind: add it, so handlers see complete objects.
-      item["apiVersion"] = type_.apiVersion();
-      item["kind"] = type_.kind;
-      fresh[keyOf(item)] = item;
+    auto items = r.body.find("items");
+    if (items != r.body.end() && items->is_array()) {
+      for (auto& item : *items) {
+        // List items carry no kind: add it, so handlers see complete objects.
+        item["apiVersion"] = type_.apiVersion();
+        item["kind"] = type_.kind;
+        trim(item);
+        std::vector<uint8_t> bytes = json::to_cbor(item);
+        bytes.shrink_to_fit();
+        fresh[keyOf(item)] = std::move(bytes);
+        item = nullptr;  // free the page as it is consumed
+      }
     }
     continueToken = meta.contains("continue") && meta["continue"].is_string() ? meta["continue"].get<std::string>() : "";
     if (continueToken.empty()) break;
@@ -116,11 +179,15 @@ bool Informer::relist(std::string* resourceVersion) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [k, v] : cache_) {
-      if (!fresh.count(k)) deleted.push_back(v);
+      if (!fresh.count(k)) deleted.push_back(json::from_cbor(v));
     }
   }
-  for (const auto& d : deleted) apply(EventType::kDeleted, d);
-  for (const auto& [k, v] : fresh) apply(EventType::kAdded, v);
+  for (const auto& d : deleted) applyTrimmed(EventType::kDeleted, d);
+  for (auto& [k, v] : fresh) {
+    json object = json::from_cbor(v);
+    std::vector<uint8_t>().swap(v);
+    applyTrimmed(EventType::kAdded, object);
+  }
   if (synced_) log::info("re-listed {}: {} objects at resourceVersion {}", type_.plural, fresh.size(), *resourceVersion);
   synced_ = true;
   return true;

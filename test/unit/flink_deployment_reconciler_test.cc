@@ -1310,6 +1310,7 @@ TEST_CASE("Without the flag a FlinkDeployment gets no TLS Secret, and explicit s
   YAML::Node conf = YAML::Load(c.get(types::kConfigMap, "flink-config-internal-only")["data"].value("config.yaml", ""));
   CHECK(conf["security.ssl.internal.enabled"].as<std::string>() == "true");
   CHECK(conf["security.ssl.rest.enabled"].as<std::string>() == "false");
+}
 
 TEST_CASE("A resync of many unchanged FlinkDeployments writes nothing, with children cached as compact records, and a "
           "hand-edited child is still restored",

@@ -128,7 +128,9 @@ RS=$(kubectl get rs -l app=web -o jsonpath='{range .items[?(@.spec.replicas==3)]
 
 kubectl patch deployment web --type=merge \
   -p '{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null},"template":{"metadata":{"annotations":{"v":"2"}}}}}' > /dev/null
-until_ok 30 "Recreate did not create a second ReplicaSet" bash -c "[ \"\$(kubectl get rs -l app=web -o name | wc -l)\" -eq 2 ]"
+# A third ReplicaSet: both earlier ones are kept (revisionHistoryLimit 10), scaled to 0. (The check
+# was "-eq 2" and passed only while it caught the moment before the new one was created.)
+until_ok 30 "Recreate did not create a new ReplicaSet" bash -c "[ \"\$(kubectl get rs -l app=web -o name | wc -l)\" -eq 3 ]"
 until_ok 30 "Recreate did not scale the old ReplicaSet $RS to 0" bash -c "[ \"\$(kubectl get rs $RS -o jsonpath='{.spec.replicas}')\" = 0 ]"
 until_ok 30 "the new ReplicaSet did not get 3 pods" count_pods 3
 for p in $(pod_names); do [[ $p != "$RS"-* ]] || die "pod $p of the old ReplicaSet survived the Recreate"; done
